@@ -1,0 +1,25 @@
+/**
+ * Default socket and data locations, following rootless Docker: $XDG_RUNTIME_DIR and
+ * $XDG_DATA_HOME for a user (with the XDG fallbacks), /run and /var/lib for root.
+ */
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Env {
+  uid: number;
+  env: NodeJS.ProcessEnv;
+  home: string;
+}
+
+const current = (): Env => ({ uid: process.getuid?.() ?? 0, env: process.env, home: homedir() });
+
+export function defaultHost(e: Env = current()): string {
+  if (e.uid === 0) return 'unix:///run/secretd.sock';
+  const runtime = e.env.XDG_RUNTIME_DIR || join(tmpdir(), `secretd-${e.uid}`);
+  return `unix://${join(runtime, 'secretd.sock')}`;
+}
+
+export function defaultDataRoot(e: Env = current()): string {
+  if (e.uid === 0) return '/var/lib/secretd';
+  return join(e.env.XDG_DATA_HOME || join(e.home, '.local', 'share'), 'secretd');
+}

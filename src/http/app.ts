@@ -1,0 +1,68 @@
+/**
+ * Builds the Engine API application. Routes are matched on the path without its `/vX.Y`
+ * prefix; each route carries the version middleware (src/http/api-version.ts), so unknown
+ * routes fall through to dockerd's bare 404. Errors are mapped once, in src/http/errors.ts.
+ */
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { SchemaRegistry } from '../schemas.ts';
+import type { SecretsService } from '../secrets/service.ts';
+import type { SwarmService } from '../swarm/service.ts';
+import { routedPath } from './api-version.ts';
+import { errorResponse, pageNotFound } from './errors.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import { swarmRoutes } from './routes/swarm.ts';
+import { systemRoutes, type SystemInfo } from './routes/system.ts';
+
+export interface AppDeps {
+  secrets: SecretsService;
+  swarm: SwarmService;
+  schemas: SchemaRegistry;
+  system: SystemInfo;
+  log: Logger;
+}
+
+export type FetchHandler = (req: Request, env?: unknown) => Response | Promise<Response>;
+
+export function createApp(deps: AppDeps): FetchHandler {
+  const app = new Hono({ getPath: (req) => routedPath(req.url) });
+
+  // One line per request: method, path (never the query: dockerode puts the spec there), status, time.
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    deps.log.info(
+      { method: c.req.method, path: pathOnly(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 },
+      'request',
+    );
+  });
+
+  systemRoutes(app, deps.swarm, deps.system);
+  swarmRoutes(app, deps.swarm, deps.schemas);
+  secretRoutes(app, deps.secrets, deps.schemas);
+  app.options('*', (c) => c.body(null, 200));
+
+  app.notFound(() => pageNotFound());
+  app.onError((err, c) => errorResponse(c, err, (e) => deps.log.error({ err: redacted(e) }, 'unexpected error')));
+
+  return (req, env) => {
+    // Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only.
+    if (req.method === 'HEAD' && routedPath(req.url) !== '/_ping') {
+      deps.log.info({ method: 'HEAD', path: pathOnly(req.url), status: 404, ms: 0 }, 'request');
+      return pageNotFound();
+    }
+    return app.fetch(req, env);
+  };
+}
+
+function pathOnly(url: string): string {
+  const u = new URL(url);
+  return u.pathname;
+}
+
+/** Only the error's class, code and stack frames reach the log: messages of foreign errors may quote input. */
+function redacted(e: unknown): Record<string, unknown> {
+  if (!(e instanceof Error)) return { type: typeof e };
+  const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at '));
+  return { type: e.name, code: (e as { code?: unknown }).code, stack: frames.slice(0, 8).join('\n') };
+}

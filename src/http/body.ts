@@ -1,0 +1,71 @@
+/**
+ * Request bodies, the way Engine 25's httputils.ReadJSON takes them: the Content-Type must be
+ * application/json (parameters allowed) unless there is no body; a Content-Length of 0 means
+ * "no body" and decodes to nothing; the size is bounded before anything is parsed.
+ */
+import type { Context } from 'hono';
+import { InvalidRequest } from '../secrets/errors.ts';
+import { parseJsonBody } from './json-body.ts';
+
+/** Enough for the largest secret (500 KiB as base64) with room for labels. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export class BodyTooLarge extends InvalidRequest {
+  constructor() {
+    super(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
+/** The parsed JSON body, or undefined when the request has none. */
+export async function readJsonBody(c: Context): Promise<unknown> {
+  const contentType = c.req.header('content-type') ?? '';
+  const length = c.req.header('content-length');
+  const chunked = c.req.header('transfer-encoding') !== undefined;
+  const hasBody = chunked || (length !== undefined && length !== '0');
+  if (contentType === '' && !hasBody) return undefined;
+  checkJsonContentType(contentType);
+  if (!hasBody) return undefined;
+  if (length !== undefined && Number(length) > MAX_BODY_BYTES) throw new BodyTooLarge();
+  return parseJsonBody(await readBounded(c.req.raw));
+}
+
+async function readBounded(req: Request): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Go's mime.ParseMediaType, as far as its verdict and error texts matter here. */
+function checkJsonContentType(ct: string): void {
+  const semi = ct.indexOf(';');
+  const type = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  let problem: string | undefined;
+  if (type === '') problem = 'mime: no media type';
+  else if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+\//.test(type)) problem = 'mime: expected slash after first token';
+  else if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+\/[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(type)) problem = 'mime: expected token after slash';
+  else if (semi >= 0 && !validParams(ct.slice(semi))) problem = 'mime: invalid media parameter';
+  if (problem) throw new InvalidRequest(`malformed Content-Type header (${ct}): ${problem}`);
+  if (type !== 'application/json') throw new InvalidRequest(`unsupported Content-Type header (${ct}): must be 'application/json'`);
+}
+
+function validParams(rest: string): boolean {
+  // "; key=value" pairs with token or quoted values; one trailing ";" is tolerated, as in Go.
+  const pieces = rest.slice(1).split(';');
+  return pieces.every((piece, i) => {
+    const p = piece.trim();
+    if (p === '') return i === pieces.length - 1;
+    return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"[^"]*")$/.test(p);
+  });
+}

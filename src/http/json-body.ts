@@ -1,0 +1,185 @@
+/**
+ * Reads a request body as JSON the way Engine 25's httputils.ReadJSON does with Go's decoder:
+ * one value, whitespace around it; content after it is refused; every failure is a 400 that
+ * starts with "invalid JSON: " and carries Go's own wording and character.
+ */
+import { InvalidRequest } from '../secrets/errors.ts';
+
+const MAX_DEPTH = 10_000; // Go's scanner limit
+
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  try {
+    return JSON.parse(text); // the usual case: one valid value, only whitespace around it
+  } catch {
+    // find out why, in Go's words
+  }
+  const end = scanValue(bytes);
+  let rest = end;
+  while (rest < bytes.length && isSpace(bytes[rest]!)) rest++;
+  // json.Decoder.More() is false at the end and before a closing bracket: that much is ignored.
+  if (rest < bytes.length && bytes[rest] !== 0x5d && bytes[rest] !== 0x7d) throw new InvalidRequest('unexpected content after JSON');
+  return JSON.parse(Buffer.from(bytes.subarray(0, end)).toString('utf8'));
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+
+/** Go's quoteChar: the offending byte as Go prints it between single quotes. */
+function quoteChar(c: number): string {
+  if (c === 0x27) return `'\\''`;
+  if (c === 0x22) return `'"'`;
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };
+  if (named[c]) return `'${named[c]}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
+  if (c >= 0x80 && c <= 0x9f) return `'\\u00${c.toString(16).padStart(2, '0')}'`;
+  if (c === 0xad) return `'\\u00ad'`;
+  return `'${String.fromCharCode(c)}'`;
+}
+
+function fail(c: number, context: string): never {
+  throw new InvalidRequest(`invalid JSON: invalid character ${quoteChar(c)} ${context}`);
+}
+
+function eof(): never {
+  throw new InvalidRequest('invalid JSON: unexpected EOF');
+}
+
+/** Returns the index just past the first JSON value, or throws Go's error for it. */
+function scanValue(b: Uint8Array): number {
+  let i = 0;
+  const stack: number[] = []; // 0x7b '{' or 0x5b '['
+  const skip = () => {
+    while (i < b.length && isSpace(b[i]!)) i++;
+  };
+  skip();
+  if (i === b.length) throw new InvalidRequest('invalid JSON: got EOF while reading request body');
+
+  // Each turn reads one value at i, then the punctuation that follows it inside containers.
+  for (;;) {
+    skip();
+    if (i === b.length) eof();
+    let c = b[i]!;
+    if (c === 0x7b || c === 0x5b) {
+      if (stack.length >= MAX_DEPTH) fail(c, 'exceeded max depth');
+      stack.push(c);
+      i++;
+      skip();
+      if (i === b.length) eof();
+      const close = c === 0x7b ? 0x7d : 0x5d;
+      if (b[i] === close) {
+        stack.pop();
+        i++;
+      } else if (c === 0x7b) {
+        readKey();
+        continue;
+      } else continue;
+    } else if (c === 0x22) readString();
+    else if (c === 0x2d || isDigit(c)) readNumber();
+    else if (c === 0x74) readLiteral('true');
+    else if (c === 0x66) readLiteral('false');
+    else if (c === 0x6e) readLiteral('null');
+    else fail(c, 'looking for beginning of value');
+
+    // After a complete value: close containers or move on to the next element.
+    for (;;) {
+      if (stack.length === 0) return i;
+      skip();
+      if (i === b.length) eof();
+      c = b[i]!;
+      const top = stack[stack.length - 1]!;
+      if (top === 0x7b) {
+        if (c === 0x2c) {
+          i++;
+          readKey();
+          break;
+        }
+        if (c === 0x7d) {
+          stack.pop();
+          i++;
+          continue;
+        }
+        fail(c, 'after object key:value pair');
+      }
+      if (c === 0x2c) {
+        i++;
+        break;
+      }
+      if (c === 0x5d) {
+        stack.pop();
+        i++;
+        continue;
+      }
+      fail(c, 'after array element');
+    }
+  }
+
+  function readKey(): void {
+    skip();
+    if (i === b.length) eof();
+    if (b[i] !== 0x22) fail(b[i]!, 'looking for beginning of object key string');
+    readString();
+    skip();
+    if (i === b.length) eof();
+    if (b[i] !== 0x3a) fail(b[i]!, 'after object key');
+    i++;
+  }
+
+  function readString(): void {
+    i++; // opening quote
+    while (i < b.length) {
+      const c = b[i]!;
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail(c, 'in string literal');
+      if (c === 0x5c) {
+        i++;
+        if (i === b.length) eof();
+        const e = b[i]!;
+        if (e === 0x75) {
+          for (let k = 1; k <= 4; k++) {
+            if (i + k >= b.length) eof();
+            if (!isHex(b[i + k]!)) fail(b[i + k]!, 'in \\u hexadecimal character escape');
+          }
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) fail(e, 'in string escape code');
+      }
+      i++;
+    }
+    eof();
+  }
+
+  function readNumber(): void {
+    if (b[i] === 0x2d) {
+      i++;
+      if (i === b.length) eof();
+      if (!isDigit(b[i]!)) fail(b[i]!, 'in numeric literal');
+    }
+    if (b[i] === 0x30) i++;
+    else while (i < b.length && isDigit(b[i]!)) i++;
+    if (b[i] === 0x2e) {
+      i++;
+      if (i === b.length) eof();
+      if (!isDigit(b[i]!)) fail(b[i]!, 'after decimal point in numeric literal');
+      while (i < b.length && isDigit(b[i]!)) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (i === b.length) eof();
+      if (!isDigit(b[i]!)) fail(b[i]!, 'in exponent of numeric literal');
+      while (i < b.length && isDigit(b[i]!)) i++;
+    }
+  }
+
+  function readLiteral(word: string): void {
+    for (let k = 0; k < word.length; k++) {
+      if (i === b.length) eof();
+      if (b[i] !== word.charCodeAt(k)) fail(b[i]!, `in literal ${word} (expecting '${word[k]}')`);
+      i++;
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/** The five secret endpoints: parse and validate the request, call the domain, shape the answer. */
+import type { Hono } from 'hono';
+import type { SchemaRegistry } from '../../schemas.ts';
+import { InvalidRequest } from '../../secrets/errors.ts';
+import { parseFilters } from '../../secrets/filters.ts';
+import type { SecretsService } from '../../secrets/service.ts';
+import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';
+import { apiVersion, requestedVersion } from '../api-version.ts';
+import { readSecretSpec } from '../decode.ts';
+import { empty, json } from '../respond.ts';
+
+const MAX_UINT64 = 18446744073709551615n;
+
+export function secretRoutes(app: Hono, secrets: SecretsService, schemas: SchemaRegistry): void {
+  const v = apiVersion();
+
+  app.get('/secrets', v, async (c) => json(c, await secrets.list(parseFilters(c.req.query('filters'), schemas))));
+
+  app.post('/secrets/create', v, async (c) => {
+    const spec = await readSecretSpec(c, schemas);
+    const version = requestedVersion(c);
+    if (spec.templating && compareVersions(version, TEMPLATING_MIN_API) < 0) {
+      throw new InvalidRequest(`secret templating is not supported on the specified API version: ${version}`);
+    }
+    return json(c, { ID: await secrets.create(spec) }, 201);
+  });
+
+  app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
+
+  app.delete('/secrets/:id', v, async (c) => {
+    await secrets.remove(c.req.param('id'));
+    return empty(c, 204);
+  });
+
+  app.post('/secrets/:id/update', v, async (c) => {
+    const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
+    await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec);
+    return empty(c);
+  });
+}
+
+/** strconv.ParseUint(version, 10, 64), or dockerd's "invalid secret version". */
+function parseVersion(raw: string | undefined, schemas: SchemaRegistry): number {
+  if (!schemas.validator('secret-update-query.json')({ version: raw }) || BigInt(raw!) > MAX_UINT64) {
+    throw new InvalidRequest('invalid secret version');
+  }
+  // Beyond 2^53 no stored version can match: the compare-and-set then fails as out of sequence.
+  return Math.min(Number(raw), Number.MAX_SAFE_INTEGER);
+}

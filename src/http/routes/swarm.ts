@@ -1,0 +1,99 @@
+/** /swarm, /swarm/init, /swarm/leave and the one node a secretd swarm has (/nodes). */
+import type { Context, Hono } from 'hono';
+import type { SchemaRegistry } from '../../schemas.ts';
+import type { Cluster, SwarmService } from '../../swarm/service.ts';
+import { SECRETD_VERSION, ENGINE_VERSION } from '../../version.ts';
+import { apiVersion } from '../api-version.ts';
+import { decodeBody } from '../decode.ts';
+import { empty, json } from '../respond.ts';
+import { hostInfo } from './system.ts';
+
+export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegistry): void {
+  const v = apiVersion();
+
+  app.get('/swarm', v, (c) => json(c, { ...clusterView(swarm.requireManager()), JoinTokens: joinTokensView(swarm.requireManager()) }));
+
+  app.post('/swarm/init', v, async (c) => {
+    const req = await decodeBody(c, schemas, 'swarm-init.json');
+    const spec = req?.Spec as { Name?: string | null; Labels?: Record<string, string> | null } | null | undefined;
+    const nodeId = await swarm.init({
+      listenAddr: (req?.ListenAddr as string | null) ?? undefined,
+      advertiseAddr: (req?.AdvertiseAddr as string | null) ?? undefined,
+      autoLockManagers: (req?.AutoLockManagers as boolean | null) ?? undefined,
+      specName: spec?.Name ?? undefined,
+      labels: spec?.Labels ?? undefined,
+    });
+    return json(c, nodeId);
+  });
+
+  app.post('/swarm/leave', v, async (c) => {
+    await swarm.leave(boolValue(c, 'force'));
+    return empty(c);
+  });
+
+  app.get('/nodes', v, (c) => json(c, [nodeView(swarm.requireManager())]));
+
+  app.get('/nodes/:id', v, (c) => {
+    const cluster = swarm.requireManager();
+    const id = c.req.param('id');
+    const host = hostInfo();
+    if (id !== cluster.nodeId && !(id.length > 0 && cluster.nodeId.startsWith(id)) && id !== host.name) {
+      return json(c, { message: `node ${id} not found` }, 404);
+    }
+    return json(c, nodeView(cluster));
+  });
+}
+
+/** moby's httputils.BoolValue: anything but "", 0, no, false and none is true. */
+function boolValue(c: Context, key: string): boolean {
+  const s = (c.req.query(key) ?? '').trim().toLowerCase();
+  return !['', '0', 'no', 'false', 'none'].includes(s);
+}
+
+/** The Cluster object, as in GET /swarm and in /info's Swarm.Cluster (without join tokens). */
+export function clusterView(c: Cluster) {
+  return {
+    ID: c.id,
+    Version: { Index: c.version },
+    CreatedAt: c.createdAt,
+    UpdatedAt: c.updatedAt,
+    Spec: {
+      Name: 'default',
+      Labels: c.labels,
+      Orchestration: { TaskHistoryRetentionLimit: 5 },
+      Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1 },
+      Dispatcher: { HeartbeatPeriod: 5000000000 },
+      CAConfig: { NodeCertExpiry: 7776000000000000 },
+      TaskDefaults: {},
+      EncryptionConfig: { AutoLockManagers: c.autoLockManagers },
+    },
+    TLSInfo: { TrustRoot: '', CertIssuerSubject: '', CertIssuerPublicKey: '' },
+    RootRotationInProgress: false,
+    DefaultAddrPool: ['10.0.0.0/8'],
+    SubnetSize: 24,
+    DataPathPort: 4789,
+  };
+}
+
+function joinTokensView(c: Cluster) {
+  return { Worker: c.joinTokens.worker, Manager: c.joinTokens.manager };
+}
+
+function nodeView(c: Cluster) {
+  const host = hostInfo();
+  return {
+    ID: c.nodeId,
+    Version: { Index: c.version },
+    CreatedAt: c.createdAt,
+    UpdatedAt: c.updatedAt,
+    Spec: { Labels: {}, Role: 'manager', Availability: 'active' },
+    Description: {
+      Hostname: host.name,
+      Platform: { Architecture: host.machine, OS: 'linux' },
+      Resources: { NanoCPUs: host.cpus * 1e9, MemoryBytes: host.memory },
+      Engine: { EngineVersion: ENGINE_VERSION, Labels: { 'secretd.version': SECRETD_VERSION } },
+    },
+    Status: { State: 'ready', Addr: c.advertiseAddr.replace(/:\d+$/, '') },
+    ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: c.advertiseAddr },
+  };
+}

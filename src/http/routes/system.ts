@@ -1,0 +1,121 @@
+/** /_ping, /version and /info: what clients read to negotiate and to check swarm membership. */
+import type { Hono } from 'hono';
+import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import type { SwarmService } from '../../swarm/service.ts';
+import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
+import { apiVersion } from '../api-version.ts';
+import { json } from '../respond.ts';
+import { clusterView } from './swarm.ts';
+
+export interface SystemInfo {
+  dataRoot: string;
+  storeKind: string;
+  startedAt: string;
+}
+
+/** Go's GOARCH and uname's machine name for Node's arch. */
+const ARCH: Record<string, [goarch: string, machine: string]> = {
+  x64: ['amd64', 'x86_64'],
+  arm64: ['arm64', 'aarch64'],
+  arm: ['arm', 'armv7l'],
+  ppc64: ['ppc64le', 'ppc64le'],
+  s390x: ['s390x', 's390x'],
+};
+
+export function hostInfo() {
+  const [goarch, machine] = ARCH[arch()] ?? [arch(), arch()];
+  return { name: hostname(), goarch, machine, kernel: release(), cpus: cpus().length, memory: totalmem() };
+}
+
+export function systemRoutes(app: Hono, swarm: SwarmService, info: SystemInfo): void {
+  const v = apiVersion();
+
+  app.get('/_ping', v, (c) =>
+    c.body('OK', 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache',
+      Swarm: swarm.pingState,
+      'Builder-Version': '2',
+    }),
+  );
+
+  app.get('/version', v, (c) => {
+    const host = hostInfo();
+    const details = {
+      ApiVersion: API_VERSION,
+      Arch: host.goarch,
+      BuildTime: info.startedAt,
+      Experimental: 'false',
+      GitCommit: 'secretd',
+      GoVersion: `node${process.versions.node}`,
+      KernelVersion: host.kernel,
+      MinAPIVersion: MIN_API_VERSION,
+      Os: 'linux',
+    };
+    return json(c, {
+      Platform: { Name: 'secretd' },
+      Components: [{ Name: 'Engine', Version: ENGINE_VERSION, Details: details }],
+      Version: ENGINE_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: details.GitCommit,
+      GoVersion: details.GoVersion,
+      Os: 'linux',
+      Arch: host.goarch,
+      KernelVersion: host.kernel,
+      BuildTime: info.startedAt,
+    });
+  });
+
+  app.get('/info', v, (c) => {
+    const host = hostInfo();
+    const cluster = swarm.cluster;
+    const swarmInfo = cluster
+      ? {
+          NodeID: cluster.nodeId,
+          NodeAddr: cluster.advertiseAddr.replace(/:\d+$/, ''),
+          LocalNodeState: 'active',
+          ControlAvailable: true,
+          Error: '',
+          RemoteManagers: [{ NodeID: cluster.nodeId, Addr: cluster.advertiseAddr }],
+          Nodes: 1,
+          Managers: 1,
+          Cluster: clusterView(cluster),
+        }
+      : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+    return json(c, {
+      ID: cluster?.nodeId ?? '',
+      Containers: 0,
+      ContainersRunning: 0,
+      ContainersPaused: 0,
+      ContainersStopped: 0,
+      Images: 0,
+      Driver: info.storeKind,
+      DriverStatus: [['Store', info.storeKind]],
+      Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
+      MemoryLimit: false,
+      SwapLimit: false,
+      NCPU: host.cpus,
+      MemTotal: host.memory,
+      DockerRootDir: info.dataRoot,
+      Name: host.name,
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: ENGINE_VERSION,
+      OperatingSystem: 'secretd',
+      OSType: 'linux',
+      OSVersion: '',
+      KernelVersion: host.kernel,
+      Architecture: host.machine,
+      IndexServerAddress: '',
+      RegistryConfig: null,
+      Swarm: swarmInfo,
+      LiveRestoreEnabled: false,
+      Isolation: '',
+      InitBinary: '',
+      SecurityOptions: [],
+      Warnings: null,
+    });
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * The JSON Schemas in spec/ are the single source of truth for request shapes. One Ajv
+ * instance loads every file there once at start-up; validators are compiled once, by `$id`.
+ *
+ * `decodeAs` replays Go's encoding/json on an already parsed value, driven by the schema:
+ * object keys match property names case-insensitively, unknown keys are dropped, null is the
+ * zero value, and a type mismatch is reported in Go's words with the `x-go-type` annotations.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+export const SPEC_DIR = fileURLToPath(new URL('../spec/', import.meta.url));
+
+type Schema = Record<string, any>;
+
+/** What decoding needs from a schema: property names by lower case, and the map value shape. */
+interface Shape {
+  goType?: string;
+  properties?: Map<string, { name: string; shape: Shape }>;
+  additional?: Shape;
+  items?: Shape;
+}
+
+export class SchemaRegistry {
+  private readonly ajv = new Ajv({ strict: true, allowUnionTypes: true, verbose: true });
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly shapes = new Map<string, Shape>();
+  private readonly raw = new Map<string, Schema>();
+
+  constructor(dir: string = SPEC_DIR) {
+    this.ajv.addKeyword({ keyword: 'x-go-type', schemaType: 'string' });
+    this.ajv.addKeyword({ keyword: 'x-keys', schemaType: 'array' });
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Schema;
+      if (schema.$id !== file) throw new Error(`spec/${file}: $id must be "${file}" (found ${JSON.stringify(schema.$id)})`);
+      this.raw.set(file, schema);
+      this.ajv.addSchema(schema);
+    }
+  }
+
+  /** The compiled validator for `$id` (or `$id#/pointer`), compiled on first use and kept. */
+  validator(ref: string): ValidateFunction {
+    let v = this.validators.get(ref);
+    if (!v) {
+      v = this.ajv.getSchema(ref);
+      if (!v) throw new Error(`no schema ${ref} in spec/`);
+      this.validators.set(ref, v);
+    }
+    return v;
+  }
+
+  /** The raw schema document, for annotations such as `x-keys`. */
+  schema(id: string): Schema {
+    const s = this.raw.get(id);
+    if (!s) throw new Error(`no schema ${id} in spec/`);
+    return s;
+  }
+
+  /**
+   * Decodes `value` into the shape of schema `id` as Go's json.Unmarshal would: returns the
+   * canonical value, or throws a `GoDecodeError` with Go's message.
+   */
+  decodeAs(id: string, value: unknown, before?: (canonical: any) => void): unknown {
+    const shape = this.shape(id);
+    const canonical = canonicalize(value, shape);
+    before?.(canonical);
+    const validate = this.validator(id);
+    if (!validate(canonical)) throw new GoDecodeError(goMessage(validate.errors?.[0], canonical, this.schema(id)));
+    return canonical;
+  }
+
+  private shape(id: string): Shape {
+    let s = this.shapes.get(id);
+    if (!s) {
+      const root = this.schema(id);
+      s = toShape(root, root);
+      this.shapes.set(id, s);
+    }
+    return s;
+  }
+}
+
+export class GoDecodeError extends Error {}
+
+function resolve(schema: Schema, root: Schema): Schema {
+  if (typeof schema.$ref !== 'string') return schema;
+  const ref = schema.$ref as string;
+  if (!ref.startsWith('#/')) throw new Error(`only local $ref is supported by decodeAs: ${ref}`);
+  return resolve(ref.slice(2).split('/').reduce((s: Schema, k) => s[k], root), root);
+}
+
+function toShape(schema: Schema, root: Schema): Shape {
+  const s = resolve(schema, root);
+  const shape: Shape = { goType: s['x-go-type'] };
+  if (s.properties) {
+    shape.properties = new Map(
+      Object.entries(s.properties as Schema).map(([name, sub]) => [name.toLowerCase(), { name, shape: toShape(sub as Schema, root) }]),
+    );
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') shape.additional = toShape(s.additionalProperties, root);
+  if (s.items) shape.items = toShape(s.items, root);
+  return shape;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Struct keys match case-insensitively, the last match wins, unknown keys go; maps keep keys. */
+function canonicalize(value: unknown, shape: Shape): unknown {
+  if (!isPlainObject(value)) return value;
+  if (shape.properties) {
+    const out: [string, unknown][] = [];
+    const seen = new Map<string, number>();
+    for (const [k, v] of Object.entries(value)) {
+      const prop = shape.properties.get(k.toLowerCase());
+      if (!prop) continue;
+      const at = seen.get(prop.name);
+      const entry: [string, unknown] = [prop.name, canonicalize(v, prop.shape)];
+      if (at === undefined) {
+        seen.set(prop.name, out.length);
+        out.push(entry);
+      } else out[at] = entry;
+    }
+    // Object.fromEntries defines own properties: a "__proto__" key stays a plain key.
+    return Object.fromEntries(out);
+  }
+  if (shape.additional) {
+    const additional = shape.additional;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonicalize(v, additional)]));
+  }
+  return value;
+}
+
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v; // string, number, object
+}
+
+/** Go: "json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string". */
+function goMessage(err: ErrorObject | undefined, value: unknown, root: Schema): string {
+  if (!err) return 'json: invalid value';
+  const rootType = (root['x-go-type'] as string | undefined) ?? 'value';
+  if (err.instancePath === '') return `json: cannot unmarshal ${jsonKind(value)} into Go value of type ${rootType}`;
+  // Walk the schema along the instance path: property names build Go's field path, map keys do not.
+  const fields: string[] = [];
+  let schema: Schema = root;
+  let node: unknown = value;
+  for (const raw of err.instancePath.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    schema = resolve(schema, root);
+    if (schema.properties && Object.hasOwn(schema.properties, key)) {
+      fields.push(key);
+      schema = schema.properties[key];
+    } else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') schema = schema.additionalProperties;
+    else if (schema.items) schema = schema.items;
+    node = (node as Record<string, unknown>)[key];
+  }
+  schema = resolve(schema, root);
+  const goType = (schema['x-go-type'] as string | undefined) ?? 'value';
+  const struct = rootType.replace(/^.*\./, '');
+  const what = typeof node === 'number' && err.keyword !== 'type' ? `number ${node}` : jsonKind(node);
+  return `json: cannot unmarshal ${what} into Go struct field ${struct}.${fields.join('.')} of type ${goType}`;
+}

@@ -1,0 +1,124 @@
+/**
+ * Domain errors: one class per failure, each with a stable `code` and dockerd's wording.
+ * Nothing here knows about HTTP; src/http/errors.ts maps codes to statuses once, at the edge.
+ */
+
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'invalid_request'
+  | 'not_found'
+  | 'name_conflict'
+  | 'ambiguous'
+  | 'out_of_sequence'
+  | 'not_in_swarm'
+  | 'already_in_swarm'
+  | 'not_part_of_swarm'
+  | 'manager_leave'
+  | 'driver_not_found'
+  | 'unavailable';
+
+const BRAND = Symbol.for('secretd.error');
+
+export class SecretdError extends Error {
+  readonly [BRAND] = true;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** True for any SecretdError, also one thrown by a copy of this module loaded elsewhere (a driver). */
+export function isSecretdError(e: unknown): e is SecretdError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** swarmkit's InvalidArgument status: dockerd shows it with gRPC's text prefix. */
+export class InvalidArgument extends SecretdError {
+  constructor(desc: string) {
+    super('invalid_argument', `rpc error: code = InvalidArgument desc = ${desc}`);
+  }
+}
+
+/** A request dockerd refuses before it reaches swarmkit (body, query, version parsing). */
+export class InvalidRequest extends SecretdError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
+
+export class SecretNotFound extends SecretdError {
+  constructor(input: string) {
+    super('not_found', `secret ${input} not found`);
+  }
+}
+
+export class NameConflict extends SecretdError {
+  constructor(name: string) {
+    super('name_conflict', `rpc error: code = AlreadyExists desc = secret ${name} already exists`);
+  }
+}
+
+export class AmbiguousPrefix extends SecretdError {
+  constructor(input: string, matches: number) {
+    super('ambiguous', `secret ${input} is ambiguous (${matches} matches found)`);
+  }
+}
+
+/** A version compare-and-set lost: dockerd answers it as a 500, like swarmkit's plain store error. */
+export class OutOfSequence extends SecretdError {
+  constructor() {
+    super('out_of_sequence', 'rpc error: code = Unknown desc = update out of sequence');
+  }
+}
+
+export class NotInSwarm extends SecretdError {
+  constructor() {
+    super(
+      'not_in_swarm',
+      'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
+    );
+  }
+}
+
+export class AlreadyInSwarm extends SecretdError {
+  constructor() {
+    super(
+      'already_in_swarm',
+      'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.',
+    );
+  }
+}
+
+export class NotPartOfSwarm extends SecretdError {
+  constructor() {
+    super('not_part_of_swarm', 'This node is not part of a swarm');
+  }
+}
+
+export class ManagerLeave extends SecretdError {
+  constructor() {
+    super(
+      'manager_leave',
+      'You are attempting to leave the swarm on a node that is participating as a manager. ' +
+        'Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.',
+    );
+  }
+}
+
+/** dockerd reports a missing secret-provider plugin as an Unknown gRPC error (a 500). */
+export class DriverNotFound extends SecretdError {
+  constructor(name: string) {
+    super('driver_not_found', `rpc error: code = Unknown desc = plugin "${name}" not found`);
+  }
+}
+
+/** The store cannot serve right now (closed, or a backend without quorum). */
+export class StoreUnavailable extends SecretdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `GET /secrets?filters=…`: both JSON encodings dockerd accepts, its key check, and the
+ * matching rules (name, names and id select, OR-ed; every label must match on top).
+ */
+import type { SchemaRegistry } from '../schemas.ts';
+import type { SecretQuery } from '../store/types.ts';
+import { InvalidRequest } from './errors.ts';
+import type { SecretRecord } from './types.ts';
+
+const SCHEMA = 'secret-list-query.json';
+
+/** Filter key → values, in the order given. */
+export type Filters = Map<string, string[]>;
+
+/** Parses the query value; anything but one of the two encodings is dockerd's "invalid filter". */
+export function parseFilters(raw: string | undefined, schemas: SchemaRegistry): Filters {
+  const filters: Filters = new Map();
+  if (raw === undefined || raw === '') return filters;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new InvalidRequest('invalid filter');
+  }
+  if (!schemas.validator(SCHEMA)(doc)) throw new InvalidRequest('invalid filter');
+  for (const [key, value] of Object.entries((doc ?? {}) as Record<string, unknown>)) {
+    if (value === null) filters.set(key, []);
+    else filters.set(key, Array.isArray(value) ? (value as string[]) : Object.keys(value as object));
+  }
+  return filters;
+}
+
+/** dockerd checks the keys only after it knows the node is a manager. */
+export function checkFilterKeys(filters: Filters, schemas: SchemaRegistry): void {
+  const accepted = schemas.schema(SCHEMA)['x-keys'] as string[];
+  for (const key of filters.keys()) if (!accepted.includes(key)) throw new InvalidRequest(`invalid filter '${key}'`);
+}
+
+export interface SecretSelection {
+  query: SecretQuery;
+  /** Label key → wanted value; "" means the key only has to be present. */
+  labels: Map<string, string>;
+}
+
+export function toSelection(filters: Filters): SecretSelection {
+  const labels = new Map<string, string>();
+  for (const kv of filters.get('label') ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq < 0) labels.set(kv, '');
+    else labels.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return {
+    query: { names: filters.get('names'), namePrefixes: filters.get('name'), idPrefixes: filters.get('id') },
+    labels,
+  };
+}
+
+export function matchesLabels(secret: SecretRecord, wanted: Map<string, string>): boolean {
+  for (const [key, value] of wanted) {
+    if (!Object.hasOwn(secret.labels, key)) return false;
+    if (value !== '' && secret.labels[key] !== value) return false;
+  }
+  return true;
+}

@@ -1,0 +1,109 @@
+/**
+ * The secrets domain: swarmkit's rules for create, inspect, list, update and remove, in
+ * dockerd's order (manager check, validation, lookup, store). Values are sealed before they
+ * reach the store and never leave this module in the clear.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { DriverRegistry } from '../drivers/registry.ts';
+import type { SchemaRegistry } from '../schemas.ts';
+import type { Store } from '../store/types.ts';
+import type { SwarmService } from '../swarm/service.ts';
+import { rfc3339Nano } from './clock.ts';
+import { DriverNotFound, InvalidArgument, SecretNotFound } from './errors.ts';
+import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './filters.ts';
+import { newId } from './ids.ts';
+import { resolveSecret } from './resolve.ts';
+import { toView, type SecretRecord, type SecretSpecInput, type SecretView } from './types.ts';
+
+/** swarmkit's MaxSecretSize: values must be shorter than 500 KiB. */
+export const MAX_SECRET_BYTES = 500 * 1024;
+
+const INVALID_NAME = 'invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end character must be [a-zA-Z0-9]';
+
+export interface SecretsDeps {
+  store: Store;
+  swarm: SwarmService;
+  keyring: Keyring;
+  drivers: DriverRegistry;
+  schemas: SchemaRegistry;
+}
+
+/** Binds a sealed value to its record (see src/crypto/envelope.ts). */
+export const sealContext = (id: string) => `secretd/secret/${id}`;
+
+export class SecretsService {
+  constructor(private readonly deps: SecretsDeps) {}
+
+  async create(spec: SecretSpecInput): Promise<string> {
+    const { store, swarm, keyring, drivers } = this.deps;
+    swarm.requireManager();
+    this.validateName(spec.name);
+    if (spec.driver) {
+      if (!spec.driver.Name) throw new InvalidArgument('secret driver must have a name');
+    } else if (!spec.data || spec.data.length < 1 || spec.data.length >= MAX_SECRET_BYTES) {
+      throw new InvalidArgument(`secret data must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
+    }
+    if (spec.driver) {
+      const driver = drivers.get(spec.driver.Name);
+      if (!driver) throw new DriverNotFound(spec.driver.Name);
+      await driver.validate?.(spec.driver.Options ?? {});
+    }
+    const id = newId();
+    const record: Omit<SecretRecord, 'version' | 'updatedAt'> = {
+      id,
+      name: spec.name,
+      labels: spec.labels,
+      createdAt: rfc3339Nano(),
+    };
+    if (spec.driver) record.driver = spec.driver;
+    if (spec.templating) record.templating = spec.templating;
+    if (spec.data && spec.data.length > 0) record.sealed = keyring.seal(spec.data, sealContext(id));
+    await store.createSecret(record);
+    return id;
+  }
+
+  async inspect(idOrName: string): Promise<SecretView> {
+    this.deps.swarm.requireManager();
+    return toView(await resolveSecret(this.deps.store, idOrName));
+  }
+
+  async list(filters: Filters): Promise<SecretView[]> {
+    const { store, swarm, schemas } = this.deps;
+    swarm.requireManager();
+    checkFilterKeys(filters, schemas);
+    const { query, labels } = toSelection(filters);
+    const found = await store.findSecrets(query);
+    return found.filter((s) => matchesLabels(s, labels)).map(toView);
+  }
+
+  /** Only labels change; the name must stay and any data sent must equal the stored value. */
+  async update(idOrName: string, version: number, spec: SecretSpecInput): Promise<void> {
+    const { store, swarm } = this.deps;
+    swarm.requireManager();
+    const current = await resolveSecret(store, idOrName);
+    if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !this.sameValue(current, spec.data))) {
+      throw new InvalidArgument('only updates to Labels are allowed');
+    }
+    await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    const { store, swarm } = this.deps;
+    swarm.requireManager();
+    const secret = await resolveSecret(store, idOrName);
+    if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
+  }
+
+  private validateName(name: string): void {
+    if (!name) throw new InvalidArgument('name must be provided');
+    if (!this.deps.schemas.validator('secret-spec.json#/$defs/name')(name)) throw new InvalidArgument(INVALID_NAME);
+  }
+
+  /** Constant-time comparison with the stored value, as swarmkit does. */
+  private sameValue(current: SecretRecord, data: Uint8Array): boolean {
+    if (!current.sealed) return false;
+    const stored = this.deps.keyring.open(current.sealed, sealContext(current.id));
+    return stored.length === data.length && timingSafeEqual(stored, data);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The embedded default store: one SQLite file in the data root, through better-sqlite3.
+ * WAL with synchronous=FULL, so a committed write is on disk before we answer. Statements are
+ * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
+ * compare-and-set is one conditional UPDATE inside the write transaction.
+ */
+import Database from 'better-sqlite3';
+import { NameConflict, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
+import type { DriverRef, SecretRecord } from '../secrets/types.ts';
+import type { SwarmRecord } from '../swarm/types.ts';
+import type { NewSecret, SecretQuery, Store } from './types.ts';
+
+/** Bumped with every change to the tables below; `migrate` brings older files forward. */
+const SCHEMA_VERSION = 1;
+
+interface SecretRow {
+  id: string;
+  name: string;
+  labels: string;
+  driver: string | null;
+  templating: string | null;
+  sealed: Buffer | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+// Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
+const HIGH = '\u{10ffff}';
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private closed = false;
+  private readonly stmt;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.stmt = {
+      nextVersion: this.db.prepare<[], { value: number }>(
+        "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
+      ),
+      insert: this.db.prepare(
+        `INSERT INTO secrets (id, name, name_key, labels, driver, templating, sealed, version, created_at, updated_at)
+         VALUES (@id, @name, @name_key, @labels, @driver, @templating, @sealed, @version, @created_at, @updated_at)`,
+      ),
+      byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
+      all: this.db.prepare<[], SecretRow>('SELECT * FROM secrets ORDER BY id'),
+      updateLabels: this.db.prepare<[string, number, string, string, number], SecretRow>(
+        'UPDATE secrets SET labels = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING *',
+      ),
+      exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
+      delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
+      deleteAll: this.db.prepare('DELETE FROM secrets'),
+      readSwarm: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'swarm'"),
+      writeSwarm: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('swarm', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    };
+  }
+
+  async createSecret(s: NewSecret): Promise<SecretRecord> {
+    return this.write(() => {
+      const version = this.nextVersion();
+      const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
+      try {
+        this.stmt.insert.run(toRow(record));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(s.name);
+        throw e;
+      }
+      return record;
+    });
+  }
+
+  async getSecret(id: string): Promise<SecretRecord | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
+    this.ensureOpen();
+    const where: string[] = [];
+    const params: string[] = [];
+    for (const n of q.names ?? []) {
+      where.push('name_key = ?');
+      params.push(n.toLowerCase());
+    }
+    for (const p of q.namePrefixes ?? []) {
+      where.push('(name_key >= ? AND name_key < ?)');
+      params.push(p.toLowerCase(), p.toLowerCase() + HIGH);
+    }
+    for (const p of q.idPrefixes ?? []) {
+      where.push('(id >= ? AND id < ?)');
+      params.push(p, p + HIGH);
+    }
+    const rows =
+      where.length === 0
+        ? this.stmt.all.all()
+        : this.cachedQuery(where.join(' OR ')).all(...params);
+    return rows.map(fromRow);
+  }
+
+  async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
+    return this.write(() => {
+      if (!this.stmt.exists.get(id)) throw new SecretNotFound(id);
+      const version = this.nextVersion();
+      const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
+      if (!row) throw new OutOfSequence(); // rolls back the version we took
+      return fromRow(row);
+    });
+  }
+
+  async deleteSecret(id: string): Promise<boolean> {
+    return this.write(() => this.stmt.delete.run(id).changes > 0);
+  }
+
+  async readSwarm(): Promise<SwarmRecord | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.readSwarm.get();
+    return row && (JSON.parse(row.value) as SwarmRecord);
+  }
+
+  async writeSwarm(swarm: SwarmRecord): Promise<number> {
+    return this.write(() => {
+      const version = this.nextVersion();
+      const saved = swarm.cluster ? { ...swarm, cluster: { ...swarm.cluster, version } } : swarm;
+      this.stmt.writeSwarm.run(JSON.stringify(saved));
+      return version;
+    });
+  }
+
+  async leaveSwarm(left: SwarmRecord): Promise<void> {
+    this.write(() => {
+      this.stmt.deleteAll.run();
+      this.nextVersion();
+      this.stmt.writeSwarm.run(JSON.stringify(left));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private readonly queries = new Map<string, Database.Statement<string[], SecretRow>>();
+
+  /** Filtered lists repeat the same shapes: prepare each WHERE clause once. */
+  private cachedQuery(where: string): Database.Statement<string[], SecretRow> {
+    let s = this.queries.get(where);
+    if (!s) {
+      s = this.db.prepare<string[], SecretRow>(`SELECT * FROM secrets WHERE ${where} ORDER BY id`);
+      if (this.queries.size < 256) this.queries.set(where, s);
+    }
+    return s;
+  }
+
+  private nextVersion(): number {
+    return this.stmt.nextVersion.get()!.value;
+  }
+
+  /** One IMMEDIATE transaction: committed (and fsynced) when this returns, rolled back on throw. */
+  private write<T>(fn: () => T): T {
+    this.ensureOpen();
+    return this.db.transaction(fn).immediate();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreUnavailable('the store is closed');
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY NOT NULL) STRICT');
+  const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+  const current = row?.value ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`the data root was written by a newer secretd (store schema ${current}; this one knows ${SCHEMA_VERSION})`);
+  }
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (current < 1) {
+      db.exec(`
+        CREATE TABLE secrets (
+          id         TEXT PRIMARY KEY,
+          name       TEXT NOT NULL,
+          name_key   TEXT NOT NULL UNIQUE,  -- lower(name): names are unique regardless of case
+          labels     TEXT NOT NULL,         -- JSON object
+          driver     TEXT,                  -- JSON {Name, Options}
+          templating TEXT,                  -- JSON {Name, Options}
+          sealed     BLOB,                  -- src/crypto/envelope.ts format; never plaintext
+          version    INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        ) STRICT;
+        INSERT INTO meta (key, value) VALUES ('version', 0);
+      `);
+    }
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
+  })();
+}
+
+function toRow(r: SecretRecord): SecretRow & { name_key: string } {
+  return {
+    id: r.id,
+    name: r.name,
+    name_key: r.name.toLowerCase(),
+    labels: JSON.stringify(r.labels),
+    driver: r.driver ? JSON.stringify(r.driver) : null,
+    templating: r.templating ? JSON.stringify(r.templating) : null,
+    sealed: r.sealed ? Buffer.from(r.sealed) : null,
+    version: r.version,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+function fromRow(row: SecretRow): SecretRecord {
+  const r: SecretRecord = {
+    id: row.id,
+    name: row.name,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.driver) r.driver = JSON.parse(row.driver) as DriverRef;
+  if (row.templating) r.templating = JSON.parse(row.templating) as DriverRef;
+  if (row.sealed) r.sealed = row.sealed;
+  return r;
+}

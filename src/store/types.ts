@@ -1,0 +1,55 @@
+/**
+ * The storage contract. A Store owns the two rules that must hold across concurrent writers
+ * (and, with a distributed backend, across daemons): names are unique regardless of case, and
+ * an update applies only to the version the caller saw. Every write takes the next value of one
+ * store-wide, strictly increasing counter, as swarmkit's raft index does. A resolved write is
+ * durable: on disk (or committed by a quorum) before the promise resolves.
+ */
+import type { SecretRecord } from '../secrets/types.ts';
+import type { SwarmRecord } from '../swarm/types.ts';
+
+/** Secrets matching any of the criteria (OR); no criteria at all means every secret. */
+export interface SecretQuery {
+  /** Exact names, compared regardless of case. */
+  names?: string[];
+  /** Name prefixes, compared regardless of case. */
+  namePrefixes?: string[];
+  /** ID prefixes, case-sensitive. */
+  idPrefixes?: string[];
+}
+
+export type NewSecret = Omit<SecretRecord, 'version' | 'updatedAt'>;
+
+export interface Store {
+  /** Backend name for logs and /info ("sqlite", "etcd"). */
+  readonly kind: string;
+
+  /** Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in any case. */
+  createSecret(secret: NewSecret): Promise<SecretRecord>;
+
+  getSecret(id: string): Promise<SecretRecord | undefined>;
+
+  /** Matching secrets in ascending ID order. */
+  findSecrets(query: SecretQuery): Promise<SecretRecord[]>;
+
+  /**
+   * Replaces the labels of secret `id` if its version is still `expectedVersion`.
+   * Rejects with SecretNotFound if it is gone, OutOfSequence if the version moved on.
+   */
+  updateSecretLabels(id: string, expectedVersion: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord>;
+
+  /** Deletes secret `id`; false if it did not exist. */
+  deleteSecret(id: string): Promise<boolean>;
+
+  /** The persisted swarm state; undefined in a store that has never held one. */
+  readSwarm(): Promise<SwarmRecord | undefined>;
+
+  /** Saves the swarm state, giving it the next version (returned). */
+  writeSwarm(swarm: SwarmRecord): Promise<number>;
+
+  /** Leaving the last manager's swarm: the swarm state and every secret go, in one write. */
+  leaveSwarm(left: SwarmRecord): Promise<void>;
+
+  /** Finishes pending writes and releases the backend. */
+  close(): Promise<void>;
+}

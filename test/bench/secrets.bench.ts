@@ -1,0 +1,647 @@
+/**
+ * Secrets API benchmark: the same workload against secretd and a reference dockerd, in one run.
+ *
+ *   npm run bench                                  # 2000 secrets, 16 clients, 1 round
+ *   npm run bench -- --rounds 3 --json out.json --min-ratio 0.5
+ *   npm run bench -- --help
+ *
+ * Starts secretd (`npm start` on a temporary socket and data root, via test/helpers/daemon.ts)
+ * unless --target-host names a running one; finds the reference dockerd through
+ * test/helpers/tools.ts (REF_DOCKER_HOST or unix:///tmp/dockerd/docker.sock). Each round runs
+ * the five phases (create, inspect by name, list filtered by name, update labels, delete) on
+ * secretd, then on dockerd; the table shows each operation's median across rounds.
+ * Everything a run creates carries a per-run tag and is deleted again, on failure and Ctrl-C too.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { referenceDockerd } from '../helpers/tools.ts';
+import { BenchClient, RequestFailure } from './client.ts';
+import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
+
+const OPERATIONS = ['create', 'inspect', 'list', 'update', 'delete'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+const TITLES: Record<Operation, string> = {
+  create: 'create',
+  inspect: 'inspect by name',
+  list: 'list filtered by name',
+  update: 'update labels',
+  delete: 'delete',
+};
+
+const EXPECTED_STATUS: Record<Operation, number> = { create: 201, inspect: 200, list: 200, update: 200, delete: 204 };
+
+/** Label put on every secret of a run (value: the run's tag), for the clean-up sweep. */
+const RUN_LABEL = 'secretd-bench.run';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Runs create, inspect by name, list filtered by name, update labels and delete on N secrets
+with C concurrent clients against secretd and, when one is reachable, a reference dockerd;
+prints ops/s, p50 and p99 latency per operation and the ratio secretd ops/s / dockerd ops/s.
+
+Options:
+  --count N            secrets per round (default 2000)
+  --concurrency N      concurrent clients, and keep-alive sockets per daemon (default 16)
+  --rounds N           repeat the whole workload N times; the table shows medians (default 1)
+  --warmup N           unmeasured warm-up requests per daemon before round 1 (default 100)
+  --value-bytes N      size of each secret's random value before base64 (default 256)
+  --timeout S          seconds to wait for any one answer before failing (default 30)
+  --json FILE          also write the numbers (medians and every round) to FILE as JSON
+  --min-ratio X        exit 1 if any operation's ratio is below X (not checked, with a warning,
+                       when there is no reference dockerd)
+  --secretd-arg ARG    extra command-line argument for secretd, repeatable; use the = form for
+                       values that start with a dash: --secretd-arg=--store --secretd-arg=etcd
+                       (secretd always gets -H, --data-root and --log-level error first)
+  --target-host URL    do not start secretd: benchmark the daemon already listening at URL as
+                       the "secretd" side (unix:///path.sock or http://host:port); for debugging,
+                       e.g. --target-host unix:///tmp/dockerd/docker.sock to check the bench itself
+  --ref-host URL       the reference dockerd (default: $REF_DOCKER_HOST, else
+                       unix:///tmp/dockerd/docker.sock)
+  --no-ref             do not use a reference dockerd even if one is reachable
+  -h, --help           show this help
+
+Exit status: 0 when every request got its expected answer (and --min-ratio held), 1 when a
+request failed or a ratio was below --min-ratio, 2 on bad usage, 130 when interrupted.`;
+
+interface Config {
+  count: number;
+  concurrency: number;
+  rounds: number;
+  warmup: number;
+  valueBytes: number;
+  timeoutMs: number;
+  json: string | undefined;
+  minRatio: number | undefined;
+  secretdArgs: string[];
+  targetHost: string | undefined;
+  refHost: string | undefined;
+  noRef: boolean;
+}
+
+class UsageError extends Error {}
+
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+function positiveInt(name: string, text: string, min = 1): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} wants an integer >= ${min}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function parseConfig(argv: string[]): Config | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        count: { type: 'string', default: '2000' },
+        concurrency: { type: 'string', default: '16' },
+        rounds: { type: 'string', default: '1' },
+        warmup: { type: 'string', default: '100' },
+        'value-bytes': { type: 'string', default: '256' },
+        timeout: { type: 'string', default: '30' },
+        json: { type: 'string' },
+        'min-ratio': { type: 'string' },
+        'secretd-arg': { type: 'string', multiple: true, default: [] },
+        'target-host': { type: 'string' },
+        'ref-host': { type: 'string' },
+        'no-ref': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  let minRatio: number | undefined;
+  if (v['min-ratio'] !== undefined) {
+    minRatio = Number(v['min-ratio']);
+    if (!Number.isFinite(minRatio) || minRatio < 0 || v['min-ratio'].trim() === '') {
+      throw new UsageError(`--min-ratio wants a number >= 0, got ${JSON.stringify(v['min-ratio'])}`);
+    }
+  }
+  const valueBytes = positiveInt('value-bytes', v['value-bytes']);
+  if (valueBytes >= 512000) throw new UsageError('--value-bytes must stay below 512000 (the Engine API limit)');
+  return {
+    count: positiveInt('count', v.count),
+    concurrency: positiveInt('concurrency', v.concurrency),
+    rounds: positiveInt('rounds', v.rounds),
+    warmup: positiveInt('warmup', v.warmup, 0),
+    valueBytes,
+    timeoutMs: positiveInt('timeout', v.timeout) * 1000,
+    json: v.json,
+    minRatio,
+    secretdArgs: v['secretd-arg'],
+    targetHost: v['target-host'],
+    refHost: v['ref-host'],
+    noRef: v['no-ref'],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interruption: the first SIGINT/SIGTERM stops the workers after their requests in flight and
+// lets the clean-up run; a second one exits at once.
+
+let interrupted = false;
+let interruptedAt = 0;
+
+function onSignal(signal: NodeJS.Signals): void {
+  // One Ctrl-C reaches this process more than once: from the terminal (the whole foreground
+  // process group) and relayed by npm and tsx. Only a signal well after the first one counts.
+  if (interrupted && Date.now() - interruptedAt < 2000) return;
+  if (interrupted) {
+    process.stderr.write(`\n${signal} again: exiting without finishing the clean-up\n`);
+    process.exit(130);
+  }
+  interrupted = true;
+  interruptedAt = Date.now();
+  process.stderr.write(`\n${signal}: stopping after the requests in flight, then deleting what this run created (${signal} again to exit at once)\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workload.
+
+interface Item {
+  index: number;
+  name: string;
+  createBody: Buffer;
+  id: string;
+  version: number;
+}
+
+interface PhaseStats {
+  count: number;
+  wallMs: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+type RoundStats = Record<Operation, PhaseStats>;
+
+interface Side {
+  name: 'secretd' | 'dockerd';
+  /** One letter in secret names, so both sides can even share one daemon (--target-host). */
+  letter: string;
+  client: BenchClient;
+  apiVersion: string;
+  version: string;
+  /** Secrets this run created on this side and has not deleted yet: ID → name. */
+  live: Map<string, string>;
+  rounds: RoundStats[];
+}
+
+interface Run {
+  cfg: Config;
+  tag: string;
+  /** Every secret name of the run starts with this. */
+  namePrefix: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Runs task(0..n-1) on `concurrency` workers. The first failure stops the others (after their
+ * requests in flight) and is thrown once all of them are idle; so is an interruption when
+ * `stoppable`. Returns each task's latency and the wall time of the whole pool.
+ */
+async function runPool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<number>,
+  stoppable = true,
+): Promise<{ latencies: Float64Array; wallMs: number }> {
+  if (stoppable && interrupted) throw new Interrupted();
+  const latencies = new Float64Array(n);
+  let next = 0;
+  let failed = false;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && !(stoppable && interrupted)) {
+      const i = next++;
+      if (i >= n) return;
+      try {
+        latencies[i] = await task(i);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          failure = err;
+        }
+        return;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  const wallMs = performance.now() - started;
+  if (failed) throw failure;
+  if (stoppable && interrupted) throw new Interrupted();
+  return { latencies, wallMs };
+}
+
+function filtersQuery(filters: Record<string, Record<string, boolean>>): string {
+  return `filters=${encodeURIComponent(JSON.stringify(filters))}`;
+}
+
+function makeItems(run: Run, side: Side, roundLabel: string, count: number): Item[] {
+  const width = String(Math.max(0, count - 1)).length;
+  return Array.from({ length: count }, (_, index) => {
+    // Fixed-width numbers: no name is a prefix of another, so the (prefix-matching) name filter
+    // must answer exactly one secret.
+    const name = `${run.namePrefix}${side.letter}-${roundLabel}-${String(index).padStart(width, '0')}`;
+    const spec = {
+      Name: name,
+      Labels: { [RUN_LABEL]: run.tag },
+      Data: randomBytes(run.cfg.valueBytes).toString('base64'),
+    };
+    return { index, name, createBody: Buffer.from(JSON.stringify(spec)), id: '', version: 0 };
+  });
+}
+
+/** One request of `op` for `item`; checks the answer and returns its latency in ms. */
+async function perform(run: Run, side: Side, op: Operation, item: Item): Promise<number> {
+  const c: BenchClient = side.client;
+  const expect = EXPECTED_STATUS[op];
+  switch (op) {
+    case 'create': {
+      const path = '/secrets/create';
+      const answer = await c.send('POST', path, expect, item.createBody);
+      const body = c.parse(answer, 'POST', path);
+      const id = isRecord(body) ? body['ID'] : undefined;
+      if (typeof id !== 'string' || id === '') c.wrong(answer, 'POST', path, 'answered no ID');
+      item.id = id;
+      side.live.set(id, item.name);
+      return answer.ms;
+    }
+    case 'inspect': {
+      const path = `/secrets/${encodeURIComponent(item.name)}`;
+      const answer = await c.send('GET', path, expect);
+      const body = c.parse(answer, 'GET', path);
+      if (!isRecord(body) || body['ID'] !== item.id) c.wrong(answer, 'GET', path, `answered another secret than ${item.id}`);
+      const version = isRecord(body['Version']) ? body['Version']['Index'] : undefined;
+      if (typeof version !== 'number' || !Number.isInteger(version)) c.wrong(answer, 'GET', path, 'answered no integer Version.Index');
+      item.version = version;
+      return answer.ms;
+    }
+    case 'list': {
+      const path = `/secrets?${filtersQuery({ name: { [item.name]: true } })}`;
+      const answer = await c.send('GET', path, expect);
+      const body = c.parse(answer, 'GET', path);
+      if (!Array.isArray(body) || body.length !== 1 || !isRecord(body[0]) || body[0]['ID'] !== item.id) {
+        c.wrong(answer, 'GET', path, `did not answer exactly the one secret ${item.id} (${item.name})`);
+      }
+      return answer.ms;
+    }
+    case 'update': {
+      const path = `/secrets/${item.id}/update?version=${item.version}`;
+      const spec = { Name: item.name, Labels: { [RUN_LABEL]: run.tag, 'secretd-bench.updated': String(item.index) } };
+      const answer = await c.send('POST', path, expect, Buffer.from(JSON.stringify(spec)));
+      return answer.ms;
+    }
+    case 'delete': {
+      const answer = await c.send('DELETE', `/secrets/${item.id}`, expect);
+      side.live.delete(item.id);
+      return answer.ms;
+    }
+  }
+}
+
+async function runPhase(run: Run, side: Side, op: Operation, items: Item[]): Promise<PhaseStats> {
+  const { latencies, wallMs } = await runPool(items.length, run.cfg.concurrency, (i) => perform(run, side, op, items[i]!));
+  return {
+    count: items.length,
+    wallMs,
+    opsPerSec: items.length / (wallMs / 1000),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+}
+
+async function warmUp(run: Run, side: Side): Promise<void> {
+  if (run.cfg.warmup === 0) return;
+  const items = makeItems(run, side, 'w', Math.ceil(run.cfg.warmup / OPERATIONS.length));
+  for (const op of OPERATIONS) await runPhase(run, side, op, items);
+  log(`${side.name}: warmed up with ${items.length * OPERATIONS.length} requests`);
+}
+
+async function runRound(run: Run, side: Side, round: number): Promise<void> {
+  const items = makeItems(run, side, `r${round}`, run.cfg.count);
+  const stats: Partial<RoundStats> = {};
+  for (const op of OPERATIONS) {
+    const s = await runPhase(run, side, op, items);
+    stats[op] = s;
+    log(
+      `  round ${round}/${run.cfg.rounds} ${side.name.padEnd(7)} ${TITLES[op].padEnd(21)} ` +
+        `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms`,
+    );
+  }
+  side.rounds.push(stats as RoundStats);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setting up and cleaning up a side.
+
+async function openSide(run: Run, sides: Side[], name: Side['name'], letter: string, host: string, owned: boolean): Promise<Side> {
+  const client: BenchClient = new BenchClient(name, host, run.cfg.concurrency, run.cfg.timeoutMs);
+  const side: Side = { name, letter, client, apiVersion: '', version: '', live: new Map(), rounds: [] };
+  sides.push(side);
+  const answer = await client.send('GET', '/version', 200, undefined, true);
+  const body = client.parse(answer, 'GET', '/version');
+  const apiVersion = isRecord(body) ? body['ApiVersion'] : undefined;
+  if (typeof apiVersion !== 'string' || !/^\d+\.\d+$/.test(apiVersion)) {
+    client.wrong(answer, 'GET', '/version', 'answered no ApiVersion like "1.44"');
+  }
+  side.apiVersion = apiVersion;
+  side.version = isRecord(body) && typeof body['Version'] === 'string' ? body['Version'] : '?';
+  client.prefix = `/v${apiVersion}`;
+
+  // The secrets API needs a swarm manager. A secretd this bench started may come up without a
+  // swarm: initialise one there; never touch the swarm of a daemon someone else runs.
+  const info = await client.exchangeLoose('GET', '/info');
+  const state = info?.status === 200 && isRecord(info.json) && isRecord(info.json['Swarm']) ? info.json['Swarm']['LocalNodeState'] : undefined;
+  if (state === 'inactive') {
+    if (!owned) throw new Error(`${name} at ${host} is not in swarm mode (Swarm.LocalNodeState "inactive"): the secrets API needs a swarm manager`);
+    await client.send('POST', '/swarm/init', 200, Buffer.from(JSON.stringify({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1:2377' })));
+    log(`${name}: initialised a single-node swarm`);
+  }
+  log(`${name}: ${host}, version ${side.version}, API ${apiVersion} (requests go to ${client.prefix}/...)`);
+  return side;
+}
+
+/** Deletes what the run created on a side: the IDs it tracked, then anything left with its tag. */
+async function cleanUp(run: Run, side: Side): Promise<void> {
+  const problems: string[] = [];
+  const remove = async (id: string): Promise<number> => {
+    try {
+      await side.client.send('DELETE', `/secrets/${id}`, 204);
+      side.live.delete(id);
+    } catch (err) {
+      if (err instanceof RequestFailure && err.status === 404) side.live.delete(id);
+      else problems.push(err instanceof Error ? err.message : String(err));
+    }
+    return 0;
+  };
+  const tracked = [...side.live.keys()];
+  if (tracked.length > 0) {
+    log(`${side.name}: deleting ${tracked.length} secret(s) this run left behind`);
+    await runPool(tracked.length, run.cfg.concurrency, (i) => remove(tracked[i]!), false);
+  }
+  // A create whose answer never arrived (timeout, Ctrl-C) may still have made a secret.
+  try {
+    const path = `/secrets?${filtersQuery({ label: { [`${RUN_LABEL}=${run.tag}`]: true } })}`;
+    const answer = await side.client.send('GET', path, 200);
+    const body = side.client.parse(answer, 'GET', path);
+    const strays = (Array.isArray(body) ? body : [])
+      .filter(isRecord)
+      .filter((s) => typeof s['ID'] === 'string' && isRecord(s['Spec']) && String(s['Spec']['Name']).startsWith(run.namePrefix))
+      .map((s) => s['ID'] as string);
+    if (strays.length > 0) {
+      log(`${side.name}: deleting ${strays.length} more secret(s) carrying this run's tag`);
+      await runPool(strays.length, run.cfg.concurrency, (i) => remove(strays[i]!), false);
+    }
+  } catch (err) {
+    problems.push(`sweep: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (problems.length > 0 || side.live.size > 0) {
+    log(`WARNING ${side.name}: clean-up incomplete (names start with ${run.namePrefix}); ${side.live.size} tracked secret(s) remain`);
+    for (const p of problems.slice(0, 5)) log(`  ${p.replace(/\n/g, '\n  ')}`);
+    if (problems.length > 5) log(`  … and ${problems.length - 5} more`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting.
+
+interface OpSummary {
+  operation: Operation;
+  title: string;
+  secretd: Summary;
+  dockerd: Summary | null;
+  ratio: number | null;
+}
+
+interface Summary {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function summarize(side: Side, op: Operation): Summary {
+  return {
+    opsPerSec: median(side.rounds.map((r) => r[op].opsPerSec)),
+    p50Ms: median(side.rounds.map((r) => r[op].p50Ms)),
+    p99Ms: median(side.rounds.map((r) => r[op].p99Ms)),
+  };
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function tailOf(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<number> {
+  let cfg: Config;
+  try {
+    const parsed = parseConfig(argv);
+    if (parsed === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    cfg = parsed;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`secrets.bench: ${err.message}\n\n${HELP}\n`);
+    return 2;
+  }
+
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tag = randomBytes(5).toString('hex');
+  const run: Run = { cfg, tag, namePrefix: `sb-${tag}-` };
+
+  let reference: { host: string } | { skip: string };
+  if (cfg.noRef) reference = { skip: '--no-ref was given' };
+  else {
+    if (cfg.refHost !== undefined) process.env.REF_DOCKER_HOST = cfg.refHost;
+    reference = referenceDockerd();
+  }
+
+  log(
+    `secrets bench: ${cfg.count} secrets, ${cfg.concurrency} clients, ${cfg.valueBytes}-byte values, ` +
+      `${cfg.rounds} round(s), run tag ${tag} (names ${run.namePrefix}*)`,
+  );
+  if ('skip' in reference) log(`no reference dockerd: ${reference.skip}`);
+
+  let daemon: Daemon | undefined;
+  const sides: Side[] = [];
+  let failure: unknown;
+  try {
+    let secretdHost: string;
+    if (cfg.targetHost !== undefined) {
+      secretdHost = cfg.targetHost;
+      log(`secretd side: using the daemon at ${secretdHost} (--target-host), not starting one`);
+      if (cfg.secretdArgs.length > 0) log('WARNING: --secretd-arg is ignored with --target-host');
+    } else {
+      log(`starting secretd (npm start -- ... --log-level error${cfg.secretdArgs.map((a) => ` ${a}`).join('')})`);
+      daemon = await startDaemon({ args: ['--log-level', 'error', ...cfg.secretdArgs] });
+      secretdHost = daemon.host;
+    }
+    if (interrupted) throw new Interrupted();
+    const secretd = await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
+    const dockerd = 'host' in reference ? await openSide(run, sides, 'dockerd', 'd', reference.host, false) : undefined;
+
+    await warmUp(run, secretd);
+    if (dockerd) await warmUp(run, dockerd);
+    for (let round = 1; round <= cfg.rounds; round++) {
+      await runRound(run, secretd, round);
+      if (dockerd) await runRound(run, dockerd, round);
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    for (const side of sides) {
+      // A side whose /version never answered cannot have been given any secret.
+      if (side.apiVersion === '') {
+        side.client.close();
+        continue;
+      }
+      try {
+        await cleanUp(run, side);
+      } catch (err) {
+        log(`WARNING ${side.name}: clean-up failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      side.client.close();
+    }
+    if (daemon) {
+      if (failure !== undefined && !(failure instanceof Interrupted)) {
+        log(`--- last lines secretd printed ---\n${tailOf(daemon.logs, 40) || '(nothing)'}\n---`);
+      }
+      await daemon.dispose();
+    }
+  }
+
+  const secretd = sides.find((s) => s.name === 'secretd');
+  const dockerd = sides.find((s) => s.name === 'dockerd');
+
+  if (failure !== undefined) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    if (cfg.json) writeJson(cfg.json, run, secretd, dockerd, reference, [], { ok: false, error: message });
+    if (failure instanceof Interrupted) {
+      log('interrupted: no results');
+      return 130;
+    }
+    log(`FAILED: ${message}`);
+    return 1;
+  }
+  if (!secretd) throw new Error('internal: no secretd side');
+
+  const summaries: OpSummary[] = OPERATIONS.map((op) => {
+    const s = summarize(secretd, op);
+    const d = dockerd ? summarize(dockerd, op) : null;
+    return { operation: op, title: TITLES[op], secretd: s, dockerd: d, ratio: d ? s.opsPerSec / d.opsPerSec : null };
+  });
+
+  const header = ['operation', 'secretd ops/s', 'p50 ms', 'p99 ms', 'dockerd ops/s', 'p50 ms', 'p99 ms', 'ratio'];
+  const rows = summaries.map((s) => [
+    s.title,
+    fmtRate(s.secretd.opsPerSec),
+    fmtMs(s.secretd.p50Ms),
+    fmtMs(s.secretd.p99Ms),
+    fmtRate(s.dockerd?.opsPerSec),
+    fmtMs(s.dockerd?.p50Ms),
+    fmtMs(s.dockerd?.p99Ms),
+    fmtRatio(s.ratio ?? undefined),
+  ]);
+  const roundsNote = cfg.rounds > 1 ? `, median of ${cfg.rounds} rounds` : '';
+  const against = dockerd ? ` vs dockerd ${dockerd.version} (API ${dockerd.apiVersion})` : '';
+  const target = cfg.targetHost !== undefined ? ` [--target-host ${cfg.targetHost}]` : '';
+  process.stdout.write(
+    `\nsecretd ${secretd.version} (API ${secretd.apiVersion})${target}${against}: ` +
+      `${cfg.count} secrets, ${cfg.concurrency} clients, ${cfg.valueBytes}-byte values${roundsNote}\n\n`,
+  );
+  process.stdout.write(`${formatTable(header, rows)}\n\n`);
+
+  let pass = true;
+  let final: string;
+  if (dockerd) {
+    const ratios = summaries.map((s) => s.ratio ?? Number.NaN);
+    const worst = summaries.reduce((a, b) => ((b.ratio ?? Infinity) < (a.ratio ?? Infinity) ? b : a));
+    final = `ratio secretd/dockerd ops/s: min ${fmtRatio(worst.ratio ?? undefined)} (${worst.title}), geometric mean ${fmtRatio(geometricMean(ratios))}`;
+    if (cfg.minRatio !== undefined) {
+      const below = summaries.filter((s) => (s.ratio ?? 0) < cfg.minRatio!);
+      pass = below.length === 0;
+      final += pass
+        ? `; --min-ratio ${cfg.minRatio}: PASS`
+        : `; --min-ratio ${cfg.minRatio}: FAIL (${below.map((s) => `${s.title} ${fmtRatio(s.ratio ?? undefined)}`).join(', ')})`;
+    }
+  } else {
+    final = `no ratios: ${'skip' in reference ? reference.skip : 'no reference dockerd'}; secretd numbers only`;
+    if (cfg.minRatio !== undefined) final += `; --min-ratio ${cfg.minRatio} NOT checked`;
+  }
+  process.stdout.write(`${final}\n`);
+  if (cfg.json) {
+    writeJson(cfg.json, run, secretd, dockerd, reference, summaries, { ok: pass });
+    log(`wrote ${cfg.json}`);
+  }
+  return pass ? 0 : 1;
+}
+
+function writeJson(
+  file: string,
+  run: Run,
+  secretd: Side | undefined,
+  dockerd: Side | undefined,
+  reference: { host: string } | { skip: string },
+  summaries: OpSummary[],
+  outcome: { ok: boolean; error?: string },
+): void {
+  const describe = (side: Side | undefined) =>
+    side ? { host: side.client.hostUrl, version: side.version, apiVersion: side.apiVersion } : null;
+  const rounds = (secretd?.rounds ?? []).map((s, i) => ({ round: i + 1, secretd: s, dockerd: dockerd?.rounds[i] ?? null }));
+  const report = {
+    ...outcome,
+    tag: run.tag,
+    config: {
+      count: run.cfg.count,
+      concurrency: run.cfg.concurrency,
+      rounds: run.cfg.rounds,
+      warmup: run.cfg.warmup,
+      valueBytes: run.cfg.valueBytes,
+      secretdArgs: run.cfg.secretdArgs,
+      targetHost: run.cfg.targetHost ?? null,
+      minRatio: run.cfg.minRatio ?? null,
+    },
+    secretd: describe(secretd),
+    dockerd: describe(dockerd),
+    noReferenceReason: 'skip' in reference ? reference.skip : null,
+    operations: summaries,
+    rounds,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.stdout.write('', () => process.exit(code)),
+  (err: unknown) => {
+    process.stderr.write(`secrets.bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

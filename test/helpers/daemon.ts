@@ -1,0 +1,98 @@
+/**
+ * Starts a real secretd the way a user does (`npm start -- FLAGS`) on a fresh data root and a
+ * unix socket, waits until it answers /_ping, and stops it gracefully or with SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request, type RawRequest, type RawResponse } from './http.ts';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface DaemonOptions {
+  /** Reuse a data root (to restart a daemon); default: a new temporary folder. */
+  dataRoot?: string;
+  /** More flags after `-H` and `--data-root`. */
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for /_ping, in ms (default 30000). */
+  timeoutMs?: number;
+}
+
+export class Daemon {
+  private output = '';
+  private exited: Promise<number | null>;
+
+  constructor(
+    readonly proc: ChildProcess,
+    readonly dir: string,
+    readonly dataRoot: string,
+    readonly socket: string,
+  ) {
+    proc.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  }
+
+  /** `unix:///…/secretd.sock`, for DOCKER_HOST. */
+  get host(): string {
+    return `unix://${this.socket}`;
+  }
+
+  /** Everything the daemon printed so far (stdout and stderr). */
+  get logs(): string {
+    return this.output;
+  }
+
+  request(req: RawRequest): Promise<RawResponse> {
+    return request(this.host, req);
+  }
+
+  /** SIGTERM to the process group (npm, tsx and the daemon); resolves with npm's exit code. */
+  async stop(): Promise<number | null> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
+    process.kill(-this.proc.pid!, 'SIGTERM');
+    return this.exited;
+  }
+
+  /** SIGKILL to the whole process group: no chance to flush or clean up. */
+  async kill9(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    process.kill(-this.proc.pid!, 'SIGKILL');
+    await this.exited;
+  }
+
+  /** Stops the daemon and removes its temporary folder. */
+  async dispose(): Promise<void> {
+    await this.stop().catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'secretd-test-'));
+  const dataRoot = opts.dataRoot ?? join(dir, 'data');
+  const socket = join(dir, 'secretd.sock');
+  const proc = spawn('npm', ['start', '--silent', '--', '-H', `unix://${socket}`, '--data-root', dataRoot, ...(opts.args ?? [])], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...opts.env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const daemon = new Daemon(proc, dir, dataRoot, socket);
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`secretd exited with ${proc.exitCode} before answering:\n${daemon.logs}`);
+    try {
+      const res = await daemon.request({ path: '/_ping' });
+      if (res.status === 200) return daemon;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await daemon.kill9();
+  throw new Error(`secretd did not answer /_ping on ${socket} in time:\n${daemon.logs}`);
+}
