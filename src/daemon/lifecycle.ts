@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Keyring } from '../crypto/keyring.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
-import { createApp } from '../http/app.ts';
+import { createApp, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener } from '../http/listen.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
@@ -27,38 +27,48 @@ export interface RunningDaemon {
 /** How long a stop waits for in-flight requests before it closes their connections. */
 const DRAIN_MS = 10_000;
 
-export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
-  mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
-  chmodSync(config.dataRoot, 0o700);
-  const unlock = lockDataRoot(config.dataRoot);
-  let store: Store | undefined;
-  const listeners: Listener[] = [];
+export interface Core {
+  fetch: FetchHandler;
+  store: Store;
+}
+
+/** Keyring, store, swarm state, domain and HTTP app over one data root (not yet listening). */
+export async function openCore(config: Pick<Config, 'dataRoot' | 'swarmInit'>, schemas: SchemaRegistry, log: Logger): Promise<Core> {
+  const keyring = Keyring.openOrCreate(config.dataRoot);
+  const store = new SqliteStore(join(config.dataRoot, 'secretd.db'));
   try {
-    const keyring = Keyring.openOrCreate(config.dataRoot);
-    store = new SqliteStore(join(config.dataRoot, 'secretd.db'));
     const swarm = new SwarmService(store);
     await swarm.load(config.swarmInit);
     const drivers = new DriverRegistry();
     const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas });
-    const fetch = createApp({
-      secrets,
-      swarm,
-      schemas,
-      log,
-      system: { dataRoot: config.dataRoot, storeKind: store.kind, startedAt: rfc3339Nano() },
-    });
-    for (const host of config.hosts) listeners.push(await listen(host, fetch));
+    const system = { dataRoot: config.dataRoot, storeKind: store.kind, startedAt: rfc3339Nano() };
+    return { fetch: createApp({ secrets, swarm, schemas, log, system }), store };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
+  mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataRoot, 0o700);
+  const unlock = lockDataRoot(config.dataRoot);
+  let core: Core | undefined;
+  const listeners: Listener[] = [];
+  try {
+    core = await openCore(config, schemas, log);
+    for (const host of config.hosts) listeners.push(await listen(host, core.fetch));
   } catch (e) {
     for (const l of listeners) {
       l.server.close();
       l.cleanup();
     }
-    await store?.close();
+    await core?.store.close();
     unlock();
     throw e;
   }
 
-  const openStore = store;
+  const openStore = core.store;
   let stopping: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
