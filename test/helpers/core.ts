@@ -1,0 +1,56 @@
+/**
+ * The real application (SQLite store, keyring, swarm state) on a temporary data root, called
+ * in-process through its fetch handler: fast HTTP-level tests without a socket.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { openCore, type Core } from '../../src/daemon/lifecycle.ts';
+import { SchemaRegistry } from '../../src/schemas.ts';
+
+export interface CoreHandle extends Core {
+  dataRoot: string;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<CoreResponse>;
+  dispose(): Promise<void>;
+}
+
+export interface CoreResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+const schemas = new SchemaRegistry();
+
+export async function openTestCore(opts: { swarmInit?: boolean; dataRoot?: string } = {}): Promise<CoreHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'secretd-core-'));
+  const dataRoot = opts.dataRoot ?? dir;
+  const core = await openCore({ dataRoot, swarmInit: opts.swarmInit ?? true }, schemas, pino({ level: 'silent' }));
+  return {
+    ...core,
+    dataRoot,
+    async call(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+        (init.headers as Record<string, string>)['content-length'] ??= String(Buffer.byteLength(init.body as string));
+      }
+      const res = await core.fetch(new Request(`http://secretd${path}`, init));
+      const text = await res.text();
+      let json: any;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, text, json };
+    },
+    async dispose() {
+      await core.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
