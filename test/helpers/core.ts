@@ -34,7 +34,7 @@ export async function openTestCore(opts: { swarmInit?: boolean; dataRoot?: strin
     async call(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
       if (body !== undefined) {
-        init.body = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
         (init.headers as Record<string, string>)['content-length'] ??= String(Buffer.byteLength(init.body as string));
       }
