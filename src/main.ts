@@ -42,15 +42,19 @@ async function main(argv: string[]): Promise<number> {
     ].join('\n'),
   );
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       log.info({ signal }, 'stopping');
       daemon.stop().then(resolve, (e) => {
         log.error({ err: (e as Error).message }, 'stop failed');
         resolve();
       });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    // `on`, not `once`: tsx exits the process itself when a signal finds no listener left.
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   return 0;
 }

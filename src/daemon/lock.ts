@@ -58,7 +58,11 @@ function isRunningSecretd(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  // A recycled pid belongs to something else: trust it only if it looks like us.
+  // A killed daemon may linger as a zombie until reaped (state Z), and a recycled pid belongs
+  // to something else: trust the pid only if it is alive and looks like us.
+  const stat = readText(`/proc/${pid}/stat`);
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X') return false;
   const cmdline = readText(`/proc/${pid}/cmdline`);
-  return cmdline === '' || /secretd|main\.ts/.test(cmdline);
+  return stat === '' || /secretd|main\.ts/.test(cmdline);
 }

@@ -3,7 +3,7 @@
  * unix socket, waits until it answers /_ping, and stops it gracefully or with SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,10 +50,27 @@ export class Daemon {
     return request(this.host, req);
   }
 
-  /** SIGTERM to the process group (npm, tsx and the daemon); resolves with npm's exit code. */
+  /** The daemon's own pid (npm and tsx are its parents), from the pid file in the data root. */
+  get daemonPid(): number | undefined {
+    try {
+      return Number.parseInt(readFileSync(join(this.dataRoot, 'secretd.pid'), 'utf8'), 10) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * SIGTERM to the daemon alone, as an init system sends it; npm then exits with the daemon's
+   * exit code, which this resolves with. Without a pid file, the whole process group.
+   */
   async stop(): Promise<number | null> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
-    process.kill(-this.proc.pid!, 'SIGTERM');
+    const pid = this.daemonPid;
+    try {
+      process.kill(pid ?? -this.proc.pid!, 'SIGTERM');
+    } catch {
+      process.kill(-this.proc.pid!, 'SIGTERM');
+    }
     return this.exited;
   }
 
