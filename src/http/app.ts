@@ -29,6 +29,7 @@ export function createApp(deps: AppDeps): FetchHandler {
 
   // One line per request: method, path (never the query: dockerode puts the spec there), status, time.
   app.use('*', async (c, next) => {
+    if (!deps.log.isLevelEnabled('info')) return next();
     const start = performance.now();
     await next();
     deps.log.info(
@@ -48,7 +49,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   return (req, env) => {
     // Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only.
     if (req.method === 'HEAD' && routedPath(req.url) !== '/_ping') {
-      deps.log.info({ method: 'HEAD', path: pathOnly(req.url), status: 404, ms: 0 }, 'request');
+      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: 'HEAD', path: pathOnly(req.url), status: 404, ms: 0 }, 'request');
       return pageNotFound();
     }
     return app.fetch(req, env);

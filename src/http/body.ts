@@ -4,6 +4,7 @@
  * "no body" and decodes to nothing; the size is bounded before anything is parsed.
  */
 import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { InvalidRequest } from '../secrets/errors.ts';
 import { parseJsonBody } from './json-body.ts';
 
@@ -26,7 +27,30 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   checkJsonContentType(contentType);
   if (!hasBody) return undefined;
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) throw new BodyTooLarge();
-  return parseJsonBody(await readBounded(c.req.raw));
+  // Under @hono/node-server the Node request is at hand: reading it directly skips a web stream.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return parseJsonBody(incoming ? await readNodeBounded(incoming) : await readBounded(c.req.raw));
+}
+
+/** Refuses as soon as the bound is passed; the rest is drained unread so the answer still goes out. */
+function readNodeBounded(incoming: IncomingMessage): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      incoming.off('data', onData).off('end', onEnd).off('error', onError);
+      incoming.resume();
+      reject(new BodyTooLarge());
+    };
+    const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const onError = (e: Error) => reject(e);
+    incoming.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 async function readBounded(req: Request): Promise<Uint8Array> {

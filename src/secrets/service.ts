@@ -82,7 +82,7 @@ export class SecretsService {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const current = await resolveSecret(store, idOrName);
-    if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !this.sameValue(current, spec.data))) {
+    if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !(await this.sameValue(current.id, spec.data)))) {
       throw new InvalidArgument('only updates to Labels are allowed');
     }
     await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
@@ -101,8 +101,9 @@ export class SecretsService {
   }
 
   /** Constant-time comparison with the stored value, as swarmkit does. */
-  private sameValue(current: SecretRecord, data: Uint8Array): boolean {
-    if (!current.sealed) return false;
+  private async sameValue(id: string, data: Uint8Array): Promise<boolean> {
+    const current = await this.deps.store.getSecret(id);
+    if (!current?.sealed) return false;
     const stored = this.deps.keyring.open(current.sealed, sealContext(current.id));
     return stored.length === data.length && timingSafeEqual(stored, data);
   }

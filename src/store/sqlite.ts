@@ -25,6 +25,15 @@ interface SecretRow {
   updated_at: string;
 }
 
+interface PendingWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Lists never need the sealed value: leaving it out saves copying it for every row. */
+const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at';
+
 // Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
 const HIGH = '\u{10ffff}';
 
@@ -49,7 +58,7 @@ export class SqliteStore implements Store {
          VALUES (@id, @name, @name_key, @labels, @driver, @templating, @sealed, @version, @created_at, @updated_at)`,
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
-      all: this.db.prepare<[], SecretRow>('SELECT * FROM secrets ORDER BY id'),
+      all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
       updateLabels: this.db.prepare<[string, number, string, string, number], SecretRow>(
         'UPDATE secrets SET labels = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING *',
       ),
@@ -134,7 +143,7 @@ export class SqliteStore implements Store {
   }
 
   async leaveSwarm(left: SwarmRecord): Promise<void> {
-    this.write(() => {
+    await this.write(() => {
       this.stmt.deleteAll.run();
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
@@ -143,6 +152,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.pending.length > 0) this.flush(); // writes already accepted still commit
     this.closed = true;
     this.db.close();
   }
@@ -153,7 +163,7 @@ export class SqliteStore implements Store {
   private cachedQuery(where: string): Database.Statement<string[], SecretRow> {
     let s = this.queries.get(where);
     if (!s) {
-      s = this.db.prepare<string[], SecretRow>(`SELECT * FROM secrets WHERE ${where} ORDER BY id`);
+      s = this.db.prepare<string[], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE ${where} ORDER BY id`);
       if (this.queries.size < 256) this.queries.set(where, s);
     }
     return s;
@@ -163,10 +173,49 @@ export class SqliteStore implements Store {
     return this.stmt.nextVersion.get()!.value;
   }
 
-  /** One IMMEDIATE transaction: committed (and fsynced) when this returns, rolled back on throw. */
-  private write<T>(fn: () => T): T {
+  private pending: PendingWrite[] = [];
+
+  /**
+   * Group commit: writes that arrive in the same turn of the event loop share one transaction
+   * and so one fsync. Each runs in its own savepoint, so one that throws (a name conflict, a
+   * stale version) is undone alone. Every promise settles only after the commit is on disk.
+   */
+  private write<T>(fn: () => T): Promise<T> {
     this.ensureOpen();
-    return this.db.transaction(fn).immediate();
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (this.closed) {
+      for (const w of batch) w.reject(new StoreUnavailable('the store is closed'));
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.db.transaction(w.fn)() }); // a savepoint
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.error);
+    });
   }
 
   private ensureOpen(): void {

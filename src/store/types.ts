@@ -27,9 +27,10 @@ export interface Store {
   /** Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in any case. */
   createSecret(secret: NewSecret): Promise<SecretRecord>;
 
+  /** One secret, with its sealed value. */
   getSecret(id: string): Promise<SecretRecord | undefined>;
 
-  /** Matching secrets in ascending ID order. */
+  /** Matching secrets in ascending ID order, without their sealed values (lists never need them). */
   findSecrets(query: SecretQuery): Promise<SecretRecord[]>;
 
   /**
