@@ -101,7 +101,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const daemon = new Daemon(proc, dir, dataRoot, socket);
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`secretd exited with ${proc.exitCode} before answering:\n${daemon.logs}`);
+    if (proc.exitCode !== null) {
+      if (!opts.dataRoot) rmSync(dir, { recursive: true, force: true });
+      throw new Error(`secretd exited with ${proc.exitCode} before answering:\n${daemon.logs}`);
+    }
     try {
       const res = await daemon.request({ path: '/_ping' });
       if (res.status === 200) return daemon;
@@ -111,5 +114,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     await new Promise((r) => setTimeout(r, 100));
   }
   await daemon.kill9();
+  if (!opts.dataRoot) rmSync(dir, { recursive: true, force: true });
   throw new Error(`secretd did not answer /_ping on ${socket} in time:\n${daemon.logs}`);
 }
