@@ -4,7 +4,6 @@
  * the last manager does in Docker), and the state is persisted in the store.
  */
 import { createHash, randomBytes } from 'node:crypto';
-
 import { AlreadyInSwarm, InvalidRequest, ManagerLeave, NotInSwarm, NotPartOfSwarm } from '../secrets/errors.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { newId } from '../secrets/ids.ts';
