@@ -52,8 +52,17 @@ export function createApp(deps: AppDeps): FetchHandler {
       if (deps.log.isLevelEnabled('info')) deps.log.info({ method: 'HEAD', path: pathOnly(req.url), status: 404, ms: 0 }, 'request');
       return pageNotFound();
     }
+    if (req.method === 'HEAD') return headResponse(app.fetch(req, env));
     return app.fetch(req, env);
   };
+}
+
+/** dockerd's HEAD /_ping says Content-Length: 0 (Go writes no body). */
+async function headResponse(res: Response | Promise<Response>): Promise<Response> {
+  const r = await res;
+  const headers = new Headers(r.headers);
+  headers.set('Content-Length', '0');
+  return new Response(null, { status: r.status, headers });
 }
 
 function pathOnly(url: string): string {

@@ -227,8 +227,12 @@ describe('list filters', () => {
 });
 
 describe('the HTTP edge', () => {
-  test('HEAD is routed for /_ping only', async () => {
-    assert.equal((await api.call('HEAD', '/_ping')).status, 200);
+  test('HEAD is routed for /_ping only, with Content-Length 0 and no body', async () => {
+    const ping = await api.call('HEAD', '/v1.44/_ping');
+    assert.equal(ping.status, 200);
+    assert.equal(ping.text, '');
+    assert.equal(ping.headers.get('content-length'), '0');
+    assert.equal(ping.headers.get('swarm'), 'active/manager');
     assert.equal((await api.call('HEAD', '/secrets')).status, 404);
     assert.equal((await api.call('HEAD', '/v1.44/version')).status, 404);
   });
