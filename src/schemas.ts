@@ -24,19 +24,24 @@ interface Shape {
 }
 
 export class SchemaRegistry {
-  private readonly ajv = new Ajv({ strict: true, allowUnionTypes: true, verbose: true });
+  private readonly ajv = new Ajv({ strict: true, allowUnionTypes: true });
+  /** The same schemas, reporting every error: used only to word a failure. */
+  private readonly allErrors = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly shapes = new Map<string, Shape>();
   private readonly raw = new Map<string, Schema>();
 
   constructor(dir: string = SPEC_DIR) {
-    this.ajv.addKeyword({ keyword: 'x-go-type', schemaType: 'string' });
-    this.ajv.addKeyword({ keyword: 'x-keys', schemaType: 'array' });
+    for (const ajv of [this.ajv, this.allErrors]) {
+      ajv.addKeyword({ keyword: 'x-go-type', schemaType: 'string' });
+      ajv.addKeyword({ keyword: 'x-keys', schemaType: 'array' });
+    }
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Schema;
       if (schema.$id !== file) throw new Error(`spec/${file}: $id must be "${file}" (found ${JSON.stringify(schema.$id)})`);
       this.raw.set(file, schema);
       this.ajv.addSchema(schema);
+      this.allErrors.addSchema(schema);
     }
   }
 
@@ -66,8 +71,12 @@ export class SchemaRegistry {
     const shape = this.shape(id);
     const canonical = canonicalize(value, shape);
     before?.(canonical);
-    const validate = this.validator(id);
-    if (!validate(canonical)) throw new GoDecodeError(goMessage(validate.errors?.[0], canonical, this.schema(id)));
+    if (!this.validator(id)(canonical)) {
+      // Only on failure: every error, to report the one Go would meet first.
+      const all = this.allErrors.getSchema(id)!;
+      all(canonical);
+      throw new GoDecodeError(goMessage(firstInDocument(all.errors ?? [], canonical), canonical, this.schema(id)));
+    }
     return canonical;
   }
 
@@ -104,6 +113,14 @@ function toShape(schema: Schema, root: Schema): Shape {
   return shape;
 }
 
+/**
+ * Go matches keys to fields with Unicode simple folding. Field names are ASCII, so only the
+ * characters that fold to ASCII letters matter: the long s (U+017F) and the Kelvin sign (U+212A).
+ */
+function foldKey(k: string): string {
+  return k.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Struct keys match case-insensitively, the last match wins, unknown keys go; maps keep keys. */
@@ -113,7 +130,7 @@ function canonicalize(value: unknown, shape: Shape): unknown {
     const out: [string, unknown][] = [];
     const seen = new Map<string, number>();
     for (const [k, v] of Object.entries(value)) {
-      const prop = shape.properties.get(k.toLowerCase());
+      const prop = shape.properties.get(foldKey(k));
       if (!prop) continue;
       const at = seen.get(prop.name);
       const entry: [string, unknown] = [prop.name, canonicalize(v, prop.shape)];
@@ -138,19 +155,25 @@ function jsonKind(v: unknown): string {
   return typeof v; // string, number, object
 }
 
-/** Go: "json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string". */
+/**
+ * Go: "json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string".
+ * The struct named is the innermost one holding the field; the field path starts at the top
+ * (so a bad `Driver.Name` reads "Go struct field Driver.Driver.Name").
+ */
 function goMessage(err: ErrorObject | undefined, value: unknown, root: Schema): string {
   if (!err) return 'json: invalid value';
   const rootType = (root['x-go-type'] as string | undefined) ?? 'value';
   if (err.instancePath === '') return `json: cannot unmarshal ${jsonKind(value)} into Go value of type ${rootType}`;
   // Walk the schema along the instance path: property names build Go's field path, map keys do not.
   const fields: string[] = [];
+  let struct = rootType;
   let schema: Schema = root;
   let node: unknown = value;
   for (const raw of err.instancePath.split('/').slice(1)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     schema = resolve(schema, root);
     if (schema.properties && Object.hasOwn(schema.properties, key)) {
+      struct = (schema['x-go-type'] as string | undefined) ?? struct;
       fields.push(key);
       schema = schema.properties[key];
     } else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') schema = schema.additionalProperties;
@@ -159,7 +182,32 @@ function goMessage(err: ErrorObject | undefined, value: unknown, root: Schema): 
   }
   schema = resolve(schema, root);
   const goType = (schema['x-go-type'] as string | undefined) ?? 'value';
-  const struct = rootType.replace(/^.*\./, '');
-  const what = typeof node === 'number' && err.keyword !== 'type' ? `number ${node}` : jsonKind(node);
-  return `json: cannot unmarshal ${what} into Go struct field ${struct}.${fields.join('.')} of type ${goType}`;
+  // Go quotes the literal when a number does not fit an integer type.
+  const integer = ([] as unknown[]).concat(schema.type).includes('integer');
+  const what = typeof node === 'number' && integer ? `number ${node}` : jsonKind(node);
+  return `json: cannot unmarshal ${what} into Go struct field ${struct.replace(/^.*\./, '')}.${fields.join('.')} of type ${goType}`;
+}
+
+/** Go reports the first mismatch in document order; ajv stops at the first in schema order. */
+function firstInDocument(errors: ErrorObject[], doc: unknown): ErrorObject | undefined {
+  const order = (path: string): number[] => {
+    const out: number[] = [];
+    let node: unknown = doc;
+    for (const raw of path.split('/').slice(1)) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (!node || typeof node !== 'object') break;
+      out.push(Object.keys(node).indexOf(key));
+      node = (node as Record<string, unknown>)[key];
+    }
+    return out;
+  };
+  const before = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+    return a.length < b.length;
+  };
+  let best: ErrorObject | undefined;
+  for (const e of errors.filter((x) => x.keyword !== 'anyOf' && x.keyword !== 'oneOf')) {
+    if (!best || before(order(e.instancePath), order(best.instancePath))) best = e;
+  }
+  return best;
 }

@@ -1,6 +1,7 @@
 /**
- * Seals one secret value with AES-256-GCM. The additional authenticated data names the record
- * the value belongs to, so a ciphertext copied onto another record does not open.
+ * Seals one secret value with AES-256-GCM. The additional authenticated data is the header
+ * below followed by the name of the record the value belongs to: a ciphertext copied onto
+ * another record, or a header edited to name another key, does not open.
  *
  * Wire format (all lengths in bytes):
  *   1  format version (1)
@@ -26,11 +27,12 @@ export class EnvelopeError extends Error {}
 
 export function seal(key: SealingKey, plaintext: Uint8Array, aad: string): Buffer {
   const nonce = randomBytes(NONCE);
-  const cipher = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG });
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   const id = Buffer.from(key.id, 'ascii');
-  return Buffer.concat([Buffer.from([FORMAT, id.length]), id, nonce, body, cipher.getAuthTag()]);
+  const header = Buffer.concat([Buffer.from([FORMAT, id.length]), id]);
+  const cipher = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG });
+  cipher.setAAD(Buffer.concat([header, Buffer.from(aad, 'utf8')]));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([header, nonce, body, cipher.getAuthTag()]);
 }
 
 /** The key id a sealed value names (to pick the key before opening). */
@@ -46,7 +48,7 @@ export function open(key: SealingKey, sealed: Uint8Array, aad: string): Buffer {
   const start = 2 + idLen;
   if (b[0] !== FORMAT || b.length < start + NONCE + TAG) throw new EnvelopeError('unknown sealed-data format');
   const decipher = createDecipheriv('aes-256-gcm', key.key, b.subarray(start, start + NONCE), { authTagLength: TAG });
-  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAAD(Buffer.concat([b.subarray(0, start), Buffer.from(aad, 'utf8')]));
   decipher.setAuthTag(b.subarray(b.length - TAG));
   try {
     return Buffer.concat([decipher.update(b.subarray(start + NONCE, b.length - TAG)), decipher.final()]);

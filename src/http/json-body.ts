@@ -10,7 +10,8 @@ const MAX_DEPTH = 10_000; // Go's scanner limit
 export function parseJsonBody(bytes: Uint8Array): unknown {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    return JSON.parse(text); // the usual case: one valid value, only whitespace around it
+    const value: unknown = JSON.parse(text); // the usual case: one valid value, only whitespace around it
+    if (!deeperThan(value, MAX_DEPTH)) return value;
   } catch {
     // find out why, in Go's words
   }
@@ -20,6 +21,18 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   // json.Decoder.More() is false at the end and before a closing bracket: that much is ignored.
   if (rest < bytes.length && bytes[rest] !== 0x5d && bytes[rest] !== 0x7d) throw new InvalidRequest('unexpected content after JSON');
   return JSON.parse(Buffer.from(bytes.subarray(0, end)).toString('utf8'));
+}
+
+/** Whether a parsed value nests more than `limit` arrays and objects (iteratively: no deep recursion). */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -34,7 +47,7 @@ function quoteChar(c: number): string {
   if (named[c]) return `'${named[c]}'`;
   if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
   if (c >= 0x80 && c <= 0x9f) return `'\\u00${c.toString(16).padStart(2, '0')}'`;
-  if (c === 0xad) return `'\\u00ad'`;
+  if (c === 0xa0 || c === 0xad) return `'\\u00${c.toString(16)}'`; // not printable for Go
   return `'${String.fromCharCode(c)}'`;
 }
 

@@ -25,7 +25,7 @@ export function parseFilters(raw: string | undefined, schemas: SchemaRegistry): 
   if (!schemas.validator(SCHEMA)(doc)) throw new InvalidRequest('invalid filter');
   for (const [key, value] of Object.entries((doc ?? {}) as Record<string, unknown>)) {
     if (value === null) filters.set(key, []);
-    else filters.set(key, Array.isArray(value) ? (value as string[]) : Object.keys(value as object));
+    else filters.set(key, Array.isArray(value) ? (value as (string | null)[]).map((v) => v ?? '') : Object.keys(value as object));
   }
   return filters;
 }

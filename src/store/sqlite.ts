@@ -48,7 +48,12 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    try {
+      migrate(this.db);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.stmt = {
       nextVersion: this.db.prepare<[], { value: number }>(
         "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",

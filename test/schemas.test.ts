@@ -1,0 +1,205 @@
+/**
+ * SchemaRegistry: the spec/ files, and decodeAs replaying Go's encoding/json on a parsed body.
+ * The expected messages are what a real dockerd answers for the same POST /secrets/create body
+ * (20.10 with Go 1.19; Engine 25's Go 1.21 words them the same).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { GoDecodeError, SchemaRegistry, SPEC_DIR } from '../src/schemas.ts';
+
+const schemas = new SchemaRegistry();
+/** Bodies come from JSON text, as they do from a request (a "__proto__" key is then a plain key). */
+const decode = (json: string, id = 'secret-spec.json') => schemas.decodeAs(id, JSON.parse(json));
+
+function assertGoError(json: string, message: string, id = 'secret-spec.json'): void {
+  assert.throws(
+    () => decode(json, id),
+    (e: unknown) => {
+      assert.ok(e instanceof GoDecodeError, `expected a GoDecodeError, got ${String(e)}`);
+      assert.equal(e.message, message);
+      return true;
+    },
+  );
+}
+
+describe('spec files', () => {
+  test('every schema file has an $id equal to its file name', () => {
+    const files = readdirSync(SPEC_DIR).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length > 0);
+    for (const file of files) {
+      const schema = JSON.parse(readFileSync(join(SPEC_DIR, file), 'utf8')) as { $id?: unknown };
+      assert.equal(schema.$id, file, `spec/${file}`);
+    }
+  });
+
+  test('every schema file compiles and answers through validator($id)', () => {
+    for (const file of readdirSync(SPEC_DIR).filter((f) => f.endsWith('.json'))) {
+      assert.equal(typeof schemas.validator(file), 'function', file);
+      assert.equal(schemas.schema(file).$id, file);
+    }
+  });
+
+  test('the registry refuses a folder holding a schema whose $id is not its file name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secretd-schemas-'));
+    try {
+      writeFileSync(join(dir, 'thing.json'), JSON.stringify({ $id: 'other.json', type: 'object' }));
+      assert.throws(() => new SchemaRegistry(dir), /thing\.json.*\$id must be "thing\.json"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('validator and schema throw for an unknown id', () => {
+    assert.throws(() => schemas.validator('nope.json'), /no schema nope\.json/);
+    assert.throws(() => schemas.schema('nope.json'), /no schema nope\.json/);
+  });
+
+  test('validator returns the same compiled function on every call', () => {
+    assert.equal(schemas.validator('secret-spec.json'), schemas.validator('secret-spec.json'));
+  });
+});
+
+describe('the object name rule (secret-spec.json#/$defs/name)', () => {
+  const valid = schemas.validator('secret-spec.json#/$defs/name');
+  const cases: [name: string, ok: boolean][] = [
+    ['a', true],
+    ['Z', true],
+    ['7', true],
+    ['a.b_c-d', true],
+    ['ab', true],
+    ['a--b', true],
+    ['x'.repeat(64), true],
+    ['a' + '-_.'.repeat(20) + 'b', true],
+    ['x'.repeat(65), false],
+    ['', false],
+    ['-a', false],
+    ['a-', false],
+    ['.a', false],
+    ['a_', false],
+    ['a b', false],
+    ['a/b', false],
+    ['ü', false],
+    ['aü', false],
+    ['a\nb', false],
+    ['a\n', false],
+  ];
+  for (const [name, ok] of cases) {
+    test(`${ok ? 'accepts' : 'refuses'} ${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}…(${name.length} chars)` : name)}`, () => {
+      assert.equal(valid(name), ok);
+    });
+  }
+
+  test('refuses non-strings', () => {
+    for (const v of [1, null, ['a'], { a: 1 }]) assert.equal(valid(v), false);
+  });
+});
+
+describe('decodeAs matches keys as Go does', () => {
+  const decoded: [title: string, json: string, canonical: unknown][] = [
+    ['keys match properties regardless of case', '{"name":"n","data":"eA==","labels":{"a":"b"}}', { Name: 'n', Data: 'eA==', Labels: { a: 'b' } }],
+    ['upper-case keys match too', '{"NAME":"n","LABELS":{}}', { Name: 'n', Labels: {} }],
+    ['unknown keys are dropped', '{"Name":"n","Bogus":1,"version":3,"ID":"x"}', { Name: 'n' }],
+    ['the last of keys equal regardless of case wins', '{"Name":"a","name":"b","NAME":"c"}', { Name: 'c' }],
+    ['nested struct keys match regardless of case', '{"driver":{"name":"d","options":{"K":"v"}}}', { Driver: { Name: 'd', Options: { K: 'v' } } }],
+    ['map keys are kept exactly, even ones that look like properties', '{"Labels":{"Name":"x","NAME":"y","name":"z"}}', { Labels: { Name: 'x', NAME: 'y', name: 'z' } }],
+    ['null stays null (the zero value)', '{"Name":null,"Labels":null,"Data":null,"Driver":null}', { Name: null, Labels: null, Data: null, Driver: null }],
+    ['null label values stay null', '{"Labels":{"a":null}}', { Labels: { a: null } }],
+    ['a null body stays null', 'null', null],
+    ['an empty object is an empty spec', '{}', {}],
+  ];
+  for (const [title, json, canonical] of decoded) {
+    test(`decodeAs: ${title}`, () => assert.deepEqual(decode(json), canonical));
+  }
+
+  test('decodeAs keeps __proto__, constructor and other hostile label keys as own keys', () => {
+    const v = decode('{"Labels":{"__proto__":"x","constructor":"y","toString":"z","":"e"}}') as { Labels: Record<string, string> };
+    assert.deepEqual(Object.keys(v.Labels), ['__proto__', 'constructor', 'toString', '']);
+    assert.ok(Object.hasOwn(v.Labels, '__proto__'));
+    assert.equal(Object.getOwnPropertyDescriptor(v.Labels, '__proto__')?.value, 'x');
+    assert.equal(Object.getPrototypeOf(v.Labels), Object.prototype);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+
+  test('decodeAs drops a struct-level "__proto__" key without touching any prototype', () => {
+    const v = decode('{"__proto__":{"Name":"evil"},"Name":"n"}') as Record<string, unknown>;
+    assert.deepEqual(v, { Name: 'n' });
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.equal(({} as Record<string, unknown>).Name, undefined);
+  });
+
+  test('decodeAs matches "ſ" (U+017F) to "s" as Go\'s case folding does: "Labelſ" is Labels', () => {
+    // dockerd: {"Name":…,"Labelſ":{"c":"3"}} creates a secret with Labels {"c":"3"}.
+    assert.deepEqual(decode('{"Labelſ":{"c":"3"}}'), { Labels: { c: '3' } });
+  });
+
+  test('decodeAs merges a repeated Labels key into one map, as Go reuses the map', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () => {
+    // dockerd: {"Labels":{"a":"1"},"labels":{"b":"2"}} creates Labels {"a":"1","b":"2"}.
+    assert.deepEqual(decode('{"Labels":{"a":"1"},"labels":{"b":"2"}}'), { Labels: { a: '1', b: '2' } });
+  });
+
+  test('decodeAs decodes a repeated struct key into the same struct, keeping fields the later one omits', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () => {
+    // dockerd: Templating {"Name":"golang","Options":{"k":"v"}} then templating {"Name":"golang"} keeps Options.
+    assert.deepEqual(decode('{"Templating":{"Name":"golang","Options":{"k":"v"}},"templating":{"Name":"golang"}}'), {
+      Templating: { Name: 'golang', Options: { k: 'v' } },
+    });
+  });
+
+  test('decodeAs hands the canonical value to `before` ahead of validation', () => {
+    let seen: unknown;
+    assert.throws(() => schemas.decodeAs('secret-spec.json', JSON.parse('{"data":"eA==","Name":5}'), (c) => (seen = c)), GoDecodeError);
+    assert.deepEqual(seen, { Data: 'eA==', Name: 5 });
+  });
+});
+
+describe('decodeAs reports type errors in Go\'s words', () => {
+  const errors: [json: string, message: string][] = [
+    ['{"Name":5}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'],
+    ['{"name":5}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'],
+    ['{"Name":true}', 'json: cannot unmarshal bool into Go struct field SecretSpec.Name of type string'],
+    ['{"Name":{}}', 'json: cannot unmarshal object into Go struct field SecretSpec.Name of type string'],
+    ['{"Name":["a"]}', 'json: cannot unmarshal array into Go struct field SecretSpec.Name of type string'],
+    ['{"Labels":{"a":1}}', 'json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string'],
+    ['{"Labels":{"a":{}}}', 'json: cannot unmarshal object into Go struct field SecretSpec.Labels of type string'],
+    ['{"Labels":[]}', 'json: cannot unmarshal array into Go struct field SecretSpec.Labels of type map[string]string'],
+    ['{"Labels":"a=b"}', 'json: cannot unmarshal string into Go struct field SecretSpec.Labels of type map[string]string'],
+    ['{"Data":123}', 'json: cannot unmarshal number into Go struct field SecretSpec.Data of type []uint8'],
+    ['{"Data":[1,2]}', 'json: cannot unmarshal array into Go struct field SecretSpec.Data of type []uint8'],
+    ['{"Driver":"x"}', 'json: cannot unmarshal string into Go struct field SecretSpec.Driver of type swarm.Driver'],
+    ['[1]', 'json: cannot unmarshal array into Go value of type swarm.SecretSpec'],
+    ['[]', 'json: cannot unmarshal array into Go value of type swarm.SecretSpec'],
+    ['"x"', 'json: cannot unmarshal string into Go value of type swarm.SecretSpec'],
+    ['5', 'json: cannot unmarshal number into Go value of type swarm.SecretSpec'],
+    ['true', 'json: cannot unmarshal bool into Go value of type swarm.SecretSpec'],
+    // Go names the innermost struct type, then the whole field path (golang/go#43126): a real
+    // dockerd answers "Driver.Driver.Name", not "SecretSpec.Driver.Name".
+    ['{"Driver":{"Name":1}}', 'json: cannot unmarshal number into Go struct field Driver.Driver.Name of type string'],
+    ['{"Templating":{"Options":{"a":1}}}', 'json: cannot unmarshal number into Go struct field Driver.Templating.Options of type string'],
+    // Go reports the first mismatch in the document, not in the schema's property order.
+    ['{"Labels":{"a":1},"Name":5}', 'json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string'],
+  ];
+  for (const [json, message] of errors) {
+    test(`decodeAs ${json} fails with "${message}"`, () => assertGoError(json, message));
+  }
+  // Go keeps the error of a mismatched value even when a later key (any case) sets the field.
+  test('decodeAs {"Name":5,"name":"x"} fails as Go does, on the first occurrence', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () =>
+    assertGoError('{"Name":5,"name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'),
+  );
+
+  const swarmInit: [json: string, message: string][] = [
+    ['{"ListenAddr":1}', 'json: cannot unmarshal number into Go struct field InitRequest.ListenAddr of type string'],
+    ['{"DataPathPort":"1"}', 'json: cannot unmarshal string into Go struct field InitRequest.DataPathPort of type uint32'],
+    ['{"DataPathPort":-1}', 'json: cannot unmarshal number -1 into Go struct field InitRequest.DataPathPort of type uint32'],
+    ['{"DataPathPort":4294967296}', 'json: cannot unmarshal number 4294967296 into Go struct field InitRequest.DataPathPort of type uint32'],
+    // Go: strconv.ParseUint fails on "1.5", and the message carries the literal.
+    ['{"DataPathPort":1.5}', 'json: cannot unmarshal number 1.5 into Go struct field InitRequest.DataPathPort of type uint32'],
+    ['{"ForceNewCluster":"yes"}', 'json: cannot unmarshal string into Go struct field InitRequest.ForceNewCluster of type bool'],
+    ['[]', 'json: cannot unmarshal array into Go value of type swarm.InitRequest'],
+    ['{"Spec":{"Labels":{"a":1}}}', 'json: cannot unmarshal number into Go struct field Spec.Spec.Labels of type string'],
+  ];
+  for (const [json, message] of swarmInit) {
+    test(`decodeAs swarm-init.json ${json} fails with "${message}"`, () => assertGoError(json, message, 'swarm-init.json'));
+  }
+});

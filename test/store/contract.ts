@@ -1,0 +1,553 @@
+/**
+ * The contract of the `Store` interface (src/store/types.ts), for every backend: call
+ * `storeContract(name, open)` from a backend's test file. `open` gives a fresh, empty store and
+ * a `cleanup` that releases it (and must tolerate a store that was already closed). Only the
+ * interface is used here, so the same suite runs on SQLite and on etcd.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { rfc3339Nano } from '../../src/secrets/clock.ts';
+import { newId } from '../../src/secrets/ids.ts';
+import type { SecretRecord } from '../../src/secrets/types.ts';
+import type { NewSecret, Store } from '../../src/store/types.ts';
+import type { SwarmRecord } from '../../src/swarm/types.ts';
+
+export type OpenStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+
+const METHODS = [
+  'createSecret',
+  'getSecret',
+  'findSecrets',
+  'updateSecretLabels',
+  'deleteSecret',
+  'readSwarm',
+  'writeSwarm',
+  'leaveSwarm',
+  'close',
+] as const satisfies readonly (keyof Store)[];
+
+function newSecret(name: string, extra: Partial<NewSecret> = {}): NewSecret {
+  return { id: newId(), name, labels: {}, sealed: Buffer.from(`sealed:${name}`), createdAt: rfc3339Nano(), ...extra };
+}
+
+/** Asserts that `promise` rejects with a domain error of `code`. */
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.equal((e as { code?: unknown }).code, code, `expected code ${code}, got ${String(e)}`);
+    return true;
+  });
+}
+
+/** Every secret with its version, in ID order: what must not change when a write is refused. */
+async function snapshot(store: Store): Promise<string[]> {
+  return (await store.findSecrets({})).map((s) => `${s.id}@${s.version}:${s.name}:${JSON.stringify(s.labels)}:${s.updatedAt}`);
+}
+
+const names = (records: SecretRecord[]) => records.map((r) => r.name);
+/** A record as findSecrets shows it: lists leave the sealed value out. */
+const listed = ({ sealed: _, ...rest }: SecretRecord): SecretRecord => rest;
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function activeSwarm(version = 0): SwarmRecord {
+  const now = rfc3339Nano();
+  return {
+    state: 'active',
+    cluster: {
+      id: newId(),
+      nodeId: newId(),
+      version,
+      createdAt: now,
+      updatedAt: now,
+      listenAddr: '0.0.0.0:2377',
+      advertiseAddr: '127.0.0.1:2377',
+      autoLockManagers: false,
+      labels: { 'com.example': 'x' },
+      joinTokens: { worker: 'SWMTKN-1-worker', manager: 'SWMTKN-1-manager' },
+    },
+  };
+}
+
+export function storeContract(name: string, open: OpenStore): void {
+  /** Runs `fn` on a fresh store and always releases it. */
+  async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
+    const { store, cleanup } = await open();
+    try {
+      await fn(store);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  describe(`Store contract: ${name}`, () => {
+    test('matches the interface', () =>
+      withStore(async (store) => {
+        assert.equal(typeof store.kind, 'string');
+        assert.ok(store.kind.length > 0);
+        for (const method of METHODS) assert.equal(typeof store[method], 'function', method);
+      }));
+
+    describe('createSecret', () => {
+      test('create returns the record with a version and updatedAt equal to createdAt', () =>
+        withStore(async (store) => {
+          const input = newSecret('alpha', { labels: { a: 'b' } });
+          const created = await store.createSecret(input);
+          assert.equal(created.id, input.id);
+          assert.equal(created.name, 'alpha');
+          assert.deepEqual(created.labels, { a: 'b' });
+          assert.ok(Number.isSafeInteger(created.version) && created.version > 0, `version ${created.version}`);
+          assert.equal(created.createdAt, input.createdAt);
+          assert.equal(created.updatedAt, created.createdAt);
+          const got = await store.getSecret(input.id);
+          assert.ok(got);
+          assert.equal(got.version, created.version);
+          assert.equal(got.createdAt, got.updatedAt);
+        }));
+
+      test('create assigns strictly increasing versions', () =>
+        withStore(async (store) => {
+          const versions: number[] = [];
+          for (let i = 0; i < 5; i++) versions.push((await store.createSecret(newSecret(`s${i}`))).version);
+          for (let i = 1; i < versions.length; i++) assert.ok(versions[i]! > versions[i - 1]!, `${versions}`);
+        }));
+
+      test('versions come from one store-wide counter shared by secret and swarm writes', () =>
+        withStore(async (store) => {
+          const a = await store.createSecret(newSecret('a'));
+          const swarm = await store.writeSwarm(activeSwarm());
+          const b = await store.createSecret(newSecret('b'));
+          const updated = await store.updateSecretLabels(a.id, a.version, { x: 'y' }, rfc3339Nano());
+          const swarm2 = await store.writeSwarm(activeSwarm());
+          const c = await store.createSecret(newSecret('c'));
+          const order = [a.version, swarm, b.version, updated.version, swarm2, c.version];
+          for (let i = 1; i < order.length; i++) assert.ok(order[i]! > order[i - 1]!, `not increasing: ${order}`);
+        }));
+
+      test('create answers NameConflict when the name exists in another case, and nothing changes', () =>
+        withStore(async (store) => {
+          await store.createSecret(newSecret('Alpha'));
+          const before = await snapshot(store);
+          for (const other of ['Alpha', 'alpha', 'ALPHA', 'aLpHa']) {
+            const attempt = newSecret(other);
+            await rejectsWith(store.createSecret(attempt), 'name_conflict');
+            assert.equal(await store.getSecret(attempt.id), undefined);
+          }
+          assert.deepEqual(await snapshot(store), before);
+        }));
+
+      test('a name conflict does not stop later creates, which still get larger versions', () =>
+        withStore(async (store) => {
+          const first = await store.createSecret(newSecret('taken'));
+          await rejectsWith(store.createSecret(newSecret('TAKEN')), 'name_conflict');
+          const next = await store.createSecret(newSecret('free'));
+          assert.ok(next.version > first.version);
+        }));
+
+      test('20 concurrent creates of one name (in mixed case) let exactly one succeed', () =>
+        withStore(async (store) => {
+          const attempts = Array.from({ length: 20 }, (_, i) => newSecret(i % 2 === 0 ? 'race' : 'RACE'));
+          const results = await Promise.allSettled(attempts.map((s) => store.createSecret(s)));
+          const won = results.filter((r) => r.status === 'fulfilled');
+          assert.equal(won.length, 1);
+          for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code?: unknown }).code, 'name_conflict');
+          const all = await store.findSecrets({});
+          assert.equal(all.length, 1);
+          assert.equal(all[0]!.id, (won[0] as PromiseFulfilledResult<SecretRecord>).value.id);
+        }));
+
+      test('refused writes among concurrent ones are undone alone; the others stay', () =>
+        withStore(async (store) => {
+          const base = await store.createSecret(newSecret('base', { labels: { v: '0' } }));
+          const results = await Promise.allSettled([
+            store.createSecret(newSecret('one')),
+            store.createSecret(newSecret('BASE')),
+            store.updateSecretLabels(base.id, base.version + 5, { v: 'future' }, rfc3339Nano()),
+            store.updateSecretLabels(base.id, base.version, { v: '1' }, rfc3339Nano()),
+            store.createSecret(newSecret('two')),
+            store.updateSecretLabels(newId(), 1, {}, rfc3339Nano()),
+          ]);
+          assert.deepEqual(
+            results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)),
+            ['ok', 'name_conflict', 'out_of_sequence', 'ok', 'ok', 'not_found'],
+          );
+          assert.deepEqual(names(await store.findSecrets({})).sort(), ['base', 'one', 'two']);
+          assert.deepEqual((await store.getSecret(base.id))?.labels, { v: '1' });
+          const versions = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.version] : []));
+          assert.equal(new Set(versions).size, versions.length);
+          for (const v of versions) assert.ok(v > base.version);
+        }));
+
+      test('20 concurrent creates of different names all succeed with distinct versions', () =>
+        withStore(async (store) => {
+          const created = await Promise.all(Array.from({ length: 20 }, (_, i) => store.createSecret(newSecret(`many-${i}`))));
+          assert.equal(new Set(created.map((c) => c.version)).size, 20);
+          assert.equal((await store.findSecrets({})).length, 20);
+        }));
+    });
+
+    describe('getSecret', () => {
+      test('getSecret returns the stored record, and undefined for an unknown ID', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('g', { labels: { k: 'v' } }));
+          assert.deepEqual(await store.getSecret(created.id), created);
+          assert.equal(await store.getSecret(newId()), undefined);
+          assert.equal(await store.getSecret(''), undefined);
+        }));
+
+      test('getSecret matches the whole ID only, case-sensitively', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('g'));
+          assert.equal(await store.getSecret(created.id.slice(0, 10)), undefined);
+          assert.equal(await store.getSecret(created.id.toUpperCase()), undefined);
+          assert.equal(await store.getSecret('g'), undefined, 'a name is not an ID');
+        }));
+    });
+
+    describe('findSecrets', () => {
+      /** Five secrets; IDs chosen so that prefixes are known. */
+      async function seed(store: Store) {
+        const make = (prefix: string) => prefix + newId().slice(prefix.length);
+        const records = {
+          alpha: await store.createSecret(newSecret('alpha', { id: make('aa1') })),
+          alphabet: await store.createSecret(newSecret('Alphabet', { id: make('aa2') })),
+          beta: await store.createSecret(newSecret('beta', { id: make('bb1') })),
+          under: await store.createSecret(newSecret('a_b', { id: make('cc1') })),
+          other: await store.createSecret(newSecret('axb', { id: make('0dd') })),
+        };
+        return records;
+      }
+
+      test('findSecrets with an empty query returns every secret in ascending ID order', () =>
+        withStore(async (store) => {
+          const r = await seed(store);
+          const all = await store.findSecrets({});
+          assert.deepEqual(all.map((s) => s.id), Object.values(r).sort(byId).map((s) => s.id));
+          assert.deepEqual(all, Object.values(r).sort(byId).map(listed));
+        }));
+
+      test('findSecrets leaves sealed values out; getSecret has them', () =>
+        withStore(async (store) => {
+          const r = await seed(store);
+          for (const found of [await store.findSecrets({}), await store.findSecrets({ names: ['alpha'], idPrefixes: ['bb'] })]) {
+            assert.ok(found.length > 0);
+            for (const s of found) assert.equal(s.sealed, undefined, `${s.name} listed with its sealed value`);
+          }
+          const got = await store.getSecret(r.alpha.id);
+          assert.ok(got?.sealed);
+          assert.ok(Buffer.from(got.sealed).equals(Buffer.from(r.alpha.sealed!)));
+        }));
+
+      test('findSecrets treats empty criteria lists as no criteria', () =>
+        withStore(async (store) => {
+          await seed(store);
+          assert.equal((await store.findSecrets({ names: [], namePrefixes: [], idPrefixes: [] })).length, 5);
+          assert.equal((await store.findSecrets({ names: undefined })).length, 5);
+        }));
+
+      test('findSecrets on an empty store returns an empty list', () =>
+        withStore(async (store) => {
+          assert.deepEqual(await store.findSecrets({}), []);
+          assert.deepEqual(await store.findSecrets({ names: ['x'], namePrefixes: ['x'], idPrefixes: ['x'] }), []);
+        }));
+
+      const queries: [title: string, query: (r: Awaited<ReturnType<typeof seed>>) => Parameters<Store['findSecrets']>[0], expected: string[]][] = [
+        ['names match exactly, regardless of case', () => ({ names: ['ALPHA'] }), ['alpha']],
+        ['names do not match prefixes', () => ({ names: ['alph'] }), []],
+        ['several names', () => ({ names: ['beta', 'alphabet'] }), ['Alphabet', 'beta']],
+        ['name prefixes match regardless of case', () => ({ namePrefixes: ['ALP'] }), ['alpha', 'Alphabet']],
+        ['a whole name is its own prefix', () => ({ namePrefixes: ['beta'] }), ['beta']],
+        ['"_" in a name prefix is a plain character', () => ({ namePrefixes: ['a_'] }), ['a_b']],
+        ['"%" in a name prefix is a plain character', () => ({ namePrefixes: ['%'] }), []],
+        ['ID prefixes match', () => ({ idPrefixes: ['aa'] }), ['alpha', 'Alphabet']],
+        ['ID prefixes are case-sensitive', () => ({ idPrefixes: ['AA'] }), []],
+        ['a whole ID is its own prefix', (r) => ({ idPrefixes: [r.beta.id] }), ['beta']],
+        ['an empty ID prefix matches every secret', () => ({ idPrefixes: [''] }), ['axb', 'alpha', 'Alphabet', 'beta', 'a_b']],
+        ['several criteria are OR-ed, in ID order', () => ({ names: ['beta'], idPrefixes: ['0d'] }), ['axb', 'beta']],
+        ['a secret matching several criteria is listed once', (r) => ({ names: ['alpha'], namePrefixes: ['al', 'ALPHA'], idPrefixes: [r.alpha.id, 'aa'] }), ['alpha', 'Alphabet']],
+        ['criteria that match nothing give nothing', () => ({ names: ['zeta'], namePrefixes: ['zz'], idPrefixes: ['zz'] }), []],
+      ];
+      for (const [title, query, expected] of queries) {
+        test(`findSecrets: ${title}`, () =>
+          withStore(async (store) => {
+            const r = await seed(store);
+            const found = await store.findSecrets(query(r));
+            assert.deepEqual(names(found), expected);
+            assert.deepEqual(found, [...found].sort(byId));
+          }));
+      }
+    });
+
+    describe('updateSecretLabels', () => {
+      test('update with the current version replaces the labels, takes a larger version and keeps createdAt', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u', { labels: { old: '1', keep: 'x' } }));
+          const at = rfc3339Nano();
+          const updated = await store.updateSecretLabels(created.id, created.version, { new: '2' }, at);
+          assert.deepEqual(updated.labels, { new: '2' });
+          assert.ok(updated.version > created.version);
+          assert.equal(updated.createdAt, created.createdAt);
+          assert.equal(updated.updatedAt, at);
+          assert.equal(updated.name, 'u');
+          assert.deepEqual(await store.getSecret(created.id), updated);
+        }));
+
+      test('update to empty labels stores empty labels', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u', { labels: { a: 'b' } }));
+          await store.updateSecretLabels(created.id, created.version, {}, rfc3339Nano());
+          assert.deepEqual((await store.getSecret(created.id))?.labels, {});
+        }));
+
+      test('update keeps the sealed value, driver and templating', () =>
+        withStore(async (store) => {
+          const sealed = Buffer.from([0, 1, 2, 255]);
+          const created = await store.createSecret(
+            newSecret('u', { sealed, driver: { Name: 'vault', Options: { path: 'a/b' } }, templating: { Name: 'golang' } }),
+          );
+          await store.updateSecretLabels(created.id, created.version, { a: 'b' }, rfc3339Nano());
+          const got = await store.getSecret(created.id);
+          assert.ok(got?.sealed);
+          assert.ok(Buffer.from(got.sealed).equals(sealed));
+          assert.deepEqual(got.driver, { Name: 'vault', Options: { path: 'a/b' } });
+          assert.deepEqual(got.templating, { Name: 'golang' });
+        }));
+
+      test('update with a stale version answers OutOfSequence and changes nothing', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u', { labels: { v: '0' } }));
+          await store.updateSecretLabels(created.id, created.version, { v: '1' }, rfc3339Nano());
+          const before = await snapshot(store);
+          await rejectsWith(store.updateSecretLabels(created.id, created.version, { v: 'stale' }, rfc3339Nano()), 'out_of_sequence');
+          assert.deepEqual(await snapshot(store), before);
+        }));
+
+      test('update with a future version answers OutOfSequence and changes nothing', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u', { labels: { v: '0' } }));
+          const before = await snapshot(store);
+          for (const version of [created.version + 1, created.version + 1000, Number.MAX_SAFE_INTEGER]) {
+            await rejectsWith(store.updateSecretLabels(created.id, version, { v: 'future' }, rfc3339Nano()), 'out_of_sequence');
+          }
+          await rejectsWith(store.updateSecretLabels(created.id, 0, { v: 'zero' }, rfc3339Nano()), 'out_of_sequence');
+          assert.deepEqual(await snapshot(store), before);
+        }));
+
+      test('a refused update does not hold back later writes, which still get larger versions', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u'));
+          await rejectsWith(store.updateSecretLabels(created.id, created.version + 1, {}, rfc3339Nano()), 'out_of_sequence');
+          const updated = await store.updateSecretLabels(created.id, created.version, { ok: '1' }, rfc3339Nano());
+          assert.ok(updated.version > created.version);
+        }));
+
+      test('update of a missing ID answers not_found', () =>
+        withStore(async (store) => {
+          await rejectsWith(store.updateSecretLabels(newId(), 1, { a: 'b' }, rfc3339Nano()), 'not_found');
+          const created = await store.createSecret(newSecret('gone'));
+          await store.deleteSecret(created.id);
+          await rejectsWith(store.updateSecretLabels(created.id, created.version, { a: 'b' }, rfc3339Nano()), 'not_found');
+        }));
+
+      test('two concurrent updates from the same version: exactly one wins, the other is OutOfSequence', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u'));
+          const results = await Promise.allSettled([
+            store.updateSecretLabels(created.id, created.version, { by: 'first' }, rfc3339Nano()),
+            store.updateSecretLabels(created.id, created.version, { by: 'second' }, rfc3339Nano()),
+          ]);
+          const won = results.filter((r): r is PromiseFulfilledResult<SecretRecord> => r.status === 'fulfilled');
+          const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          assert.equal(won.length, 1);
+          assert.equal(lost.length, 1);
+          assert.equal((lost[0]!.reason as { code?: unknown }).code, 'out_of_sequence');
+          assert.deepEqual(await store.getSecret(created.id), won[0]!.value);
+        }));
+
+      test('10 concurrent updates from the same version: exactly one wins', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('u'));
+          const results = await Promise.allSettled(
+            Array.from({ length: 10 }, (_, i) => store.updateSecretLabels(created.id, created.version, { i: String(i) }, rfc3339Nano())),
+          );
+          assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        }));
+    });
+
+    describe('deleteSecret', () => {
+      test('delete answers true, then false; the secret and its name are gone', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('d'));
+          const kept = await store.createSecret(newSecret('kept'));
+          assert.equal(await store.deleteSecret(created.id), true);
+          assert.equal(await store.getSecret(created.id), undefined);
+          assert.equal(await store.deleteSecret(created.id), false);
+          assert.deepEqual(names(await store.findSecrets({})), ['kept']);
+          assert.deepEqual(await store.getSecret(kept.id), kept);
+          const again = await store.createSecret(newSecret('D'));
+          assert.ok(again.version > kept.version, 'the name is free again and versions keep growing');
+        }));
+
+      test('delete of an ID never stored answers false', () =>
+        withStore(async (store) => {
+          assert.equal(await store.deleteSecret(newId()), false);
+        }));
+    });
+
+    describe('round trips', () => {
+      test('labels with __proto__, constructor, an empty key and unicode keys round-trip unchanged', () =>
+        withStore(async (store) => {
+          const labels = JSON.parse(
+            '{"__proto__":"p","constructor":"c","toString":"t","":"empty key","ключ":"значение","🔑":"🔒","k":"","a.b/c=d":"x=y"}',
+          ) as Record<string, string>;
+          const created = await store.createSecret(newSecret('labels', { labels }));
+          for (const got of [created, await store.getSecret(created.id), (await store.findSecrets({ names: ['labels'] }))[0]]) {
+            assert.ok(got);
+            assert.deepEqual(Object.keys(got.labels), Object.keys(labels));
+            assert.deepEqual(got.labels, labels);
+            assert.ok(Object.hasOwn(got.labels, '__proto__'));
+            assert.equal(Object.getPrototypeOf(got.labels), Object.prototype);
+          }
+          const updated = await store.updateSecretLabels(created.id, created.version, labels, rfc3339Nano());
+          assert.deepEqual(updated.labels, labels);
+          assert.deepEqual((await store.getSecret(created.id))?.labels, labels);
+          assert.equal(({} as Record<string, unknown>).p, undefined);
+        }));
+
+      test('sealed bytes round-trip unchanged', () =>
+        withStore(async (store) => {
+          const values = [
+            Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+            Buffer.from([0]),
+            Buffer.from([0xff, 0xfe, 0x00, 0x00]),
+            Buffer.alloc(600 * 1024, 0xab),
+          ];
+          for (const [i, sealed] of values.entries()) {
+            const created = await store.createSecret(newSecret(`sealed-${i}`, { sealed: new Uint8Array(sealed) }));
+            const got = await store.getSecret(created.id);
+            assert.ok(got?.sealed, `sealed-${i}`);
+            assert.ok(Buffer.from(got.sealed).equals(sealed), `sealed-${i} changed`);
+          }
+        }));
+
+      test('a secret without sealed bytes has none when read back', () =>
+        withStore(async (store) => {
+          const { sealed: _, ...input } = newSecret('driver-only', { driver: { Name: 'vault' } });
+          const created = await store.createSecret(input);
+          const got = await store.getSecret(created.id);
+          assert.ok(got);
+          assert.equal(got.sealed, undefined);
+          assert.deepEqual(got.driver, { Name: 'vault' });
+        }));
+
+      test('driver and templating round-trip unchanged, and stay absent when not given', () =>
+        withStore(async (store) => {
+          const driver = { Name: 'vault', Options: { path: 'secret/data', '': 'e' } };
+          const templating = { Name: 'golang', Options: {} };
+          const withBoth = await store.createSecret(newSecret('both', { driver, templating }));
+          const plain = await store.createSecret(newSecret('plain'));
+          const a = await store.getSecret(withBoth.id);
+          assert.deepEqual(a?.driver, driver);
+          assert.deepEqual(a?.templating, templating);
+          const b = await store.getSecret(plain.id);
+          assert.ok(b);
+          assert.equal(b.driver, undefined);
+          assert.equal(b.templating, undefined);
+          assert.ok(!('driver' in b) && !('templating' in b));
+        }));
+
+      test('timestamps round-trip unchanged, nanoseconds included', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('t', { createdAt: '2024-02-29T23:59:59.123456789Z' }));
+          const got = await store.getSecret(created.id);
+          assert.equal(got?.createdAt, '2024-02-29T23:59:59.123456789Z');
+          assert.equal(got?.updatedAt, '2024-02-29T23:59:59.123456789Z');
+        }));
+    });
+
+    describe('swarm state', () => {
+      test('readSwarm is undefined in a store that never held a swarm', () =>
+        withStore(async (store) => {
+          assert.equal(await store.readSwarm(), undefined);
+        }));
+
+      test('writeSwarm returns the new version and readSwarm returns the record with it', () =>
+        withStore(async (store) => {
+          const record = activeSwarm();
+          const version = await store.writeSwarm(record);
+          assert.ok(Number.isSafeInteger(version) && version > 0);
+          assert.deepEqual(await store.readSwarm(), { ...record, cluster: { ...record.cluster!, version } });
+          const next = activeSwarm();
+          const version2 = await store.writeSwarm(next);
+          assert.ok(version2 > version);
+          assert.deepEqual(await store.readSwarm(), { ...next, cluster: { ...next.cluster!, version: version2 } });
+        }));
+
+      test('an inactive swarm record round-trips unchanged', () =>
+        withStore(async (store) => {
+          await store.writeSwarm({ state: 'inactive' });
+          assert.deepEqual(await store.readSwarm(), { state: 'inactive' });
+        }));
+
+      test('leaveSwarm deletes every secret and stores the given record', () =>
+        withStore(async (store) => {
+          await store.writeSwarm(activeSwarm());
+          const created = await Promise.all(['a', 'b', 'c'].map((n) => store.createSecret(newSecret(n))));
+          await store.leaveSwarm({ state: 'inactive' });
+          assert.deepEqual(await store.findSecrets({}), []);
+          for (const c of created) assert.equal(await store.getSecret(c.id), undefined);
+          assert.deepEqual(await store.readSwarm(), { state: 'inactive' });
+          const after = await store.createSecret(newSecret('a'));
+          assert.ok(after.version > Math.max(...created.map((c) => c.version)), 'the name is free and versions keep growing');
+        }));
+
+      test('leaveSwarm on an empty store stores the record', () =>
+        withStore(async (store) => {
+          await store.leaveSwarm({ state: 'inactive' });
+          assert.deepEqual(await store.readSwarm(), { state: 'inactive' });
+        }));
+    });
+
+    describe('close', () => {
+      test('after close(), every call rejects', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('c'));
+          await store.close();
+          const calls: [string, () => Promise<unknown>][] = [
+            ['createSecret', () => store.createSecret(newSecret('after'))],
+            ['getSecret', () => store.getSecret(created.id)],
+            ['findSecrets', () => store.findSecrets({})],
+            ['updateSecretLabels', () => store.updateSecretLabels(created.id, created.version, {}, rfc3339Nano())],
+            ['deleteSecret', () => store.deleteSecret(created.id)],
+            ['readSwarm', () => store.readSwarm()],
+            ['writeSwarm', () => store.writeSwarm({ state: 'inactive' })],
+            ['leaveSwarm', () => store.leaveSwarm({ state: 'inactive' })],
+          ];
+          for (const [method, call] of calls) {
+            let promise: Promise<unknown>;
+            try {
+              promise = call();
+            } catch (e) {
+              assert.fail(`${method} threw synchronously instead of rejecting: ${String(e)}`);
+            }
+            await assert.rejects(promise, `${method} after close`);
+          }
+        }));
+
+      test('writes already issued when close() is called still complete', () =>
+        withStore(async (store) => {
+          const input = newSecret('late');
+          const pending = store.createSecret(input);
+          const swarm = store.writeSwarm({ state: 'inactive' });
+          await store.close();
+          const created = await pending;
+          assert.equal(created.id, input.id);
+          assert.ok((await swarm) > created.version);
+        }));
+
+      test('close() twice is harmless', () =>
+        withStore(async (store) => {
+          await store.close();
+          await store.close();
+        }));
+    });
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * SqliteStore: the Store contract on a temporary file, plus what only SQLite has: the durability
+ * pragmas, the file surviving a reopen, and the refusal of a file from a newer secretd.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { rfc3339Nano } from '../../src/secrets/clock.ts';
+import { newId } from '../../src/secrets/ids.ts';
+import { SqliteStore } from '../../src/store/sqlite.ts';
+import { storeContract } from './contract.ts';
+
+function tempFile(): { file: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'secretd-sqlite-'));
+  return { file: join(dir, 'secretd.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+storeContract('sqlite', async () => {
+  const { file, remove } = tempFile();
+  const store = new SqliteStore(file);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      remove();
+    },
+  };
+});
+
+/** Runs `fn` with a fresh file path; the folder goes afterwards. */
+async function withFile(fn: (file: string) => Promise<void>): Promise<void> {
+  const { file, remove } = tempFile();
+  try {
+    await fn(file);
+  } finally {
+    remove();
+  }
+}
+
+/** A second, independent connection to the store's file. */
+function peek<T>(file: string, fn: (db: Database.Database) => T, readonly = true): T {
+  const db = new Database(file, { readonly });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe('SqliteStore only', () => {
+  test('the file is in WAL mode, as a second connection sees it', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        assert.equal(store.kind, 'sqlite');
+        assert.equal(peek(file, (db) => db.pragma('journal_mode', { simple: true })), 'wal');
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('the store connection runs with synchronous=FULL', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        // `synchronous` belongs to a connection, not to the file: a second connection shows its own
+        // default, so the store's own connection is asked (2 = FULL).
+        const db = (store as unknown as { db: Database.Database }).db;
+        assert.equal(db.pragma('synchronous', { simple: true }), 2);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('secrets, versions and the swarm record survive closing and reopening the file', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const created = await first.createSecret({
+        id: newId(),
+        name: 'kept',
+        labels: { a: 'b' },
+        sealed: Buffer.from([1, 2, 3]),
+        createdAt: rfc3339Nano(),
+      });
+      const updated = await first.updateSecretLabels(created.id, created.version, { c: 'd' }, rfc3339Nano());
+      const swarmVersion = await first.writeSwarm({ state: 'inactive' });
+      await first.close();
+
+      const second = new SqliteStore(file);
+      try {
+        assert.deepEqual(await second.getSecret(created.id), updated);
+        assert.deepEqual(await second.readSwarm(), { state: 'inactive' });
+        const next = await second.createSecret({ id: newId(), name: 'next', labels: {}, createdAt: rfc3339Nano() });
+        assert.ok(next.version > swarmVersion, 'the version counter continues after a reopen');
+        await assert.rejects(second.createSecret({ id: newId(), name: 'KEPT', labels: {}, createdAt: rfc3339Nano() }), { code: 'name_conflict' });
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('writes issued before close() are in the file when it is reopened', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const ids = [newId(), newId()];
+      const pending = ids.map((id, i) => first.createSecret({ id, name: `late-${i}`, labels: {}, createdAt: rfc3339Nano() }));
+      await first.close();
+      await Promise.all(pending);
+      const second = new SqliteStore(file);
+      try {
+        for (const id of ids) assert.ok(await second.getSecret(id), id);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('a write is visible to another connection as soon as it resolves', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const created = await store.createSecret({ id: newId(), name: 'seen', labels: {}, createdAt: rfc3339Nano() });
+        const row = peek(file, (db) => db.prepare('SELECT name, version FROM secrets WHERE id = ?').get(created.id));
+        assert.deepEqual(row, { name: 'seen', version: created.version });
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('a file whose schema_version is newer than the code is refused with a clear message', () =>
+    withFile(async (file) => {
+      await new SqliteStore(file).close();
+      peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 1\)/);
+      // The refusal must leave the file as it was.
+      assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 99);
+    }));
+
+  test('reopening a file of the current schema does not migrate it again', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      await first.createSecret({ id: newId(), name: 'one', labels: {}, createdAt: rfc3339Nano() });
+      await first.close();
+      const second = new SqliteStore(file);
+      try {
+        assert.equal((await second.findSecrets({})).length, 1);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 1);
+      } finally {
+        await second.close();
+      }
+    }));
+});
