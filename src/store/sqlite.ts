@@ -5,7 +5,7 @@
  * compare-and-set is one conditional UPDATE inside the write transaction.
  */
 import Database from 'better-sqlite3';
-import { NameConflict, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
+import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import type { NewSecret, SecretQuery, Store } from './types.ts';
@@ -77,6 +77,7 @@ export class SqliteStore implements Store {
 
   async createSecret(s: NewSecret): Promise<SecretRecord> {
     return this.write(() => {
+      this.ensureInSwarm();
       const version = this.nextVersion();
       const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
       try {
@@ -120,6 +121,7 @@ export class SqliteStore implements Store {
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
     return this.write(() => {
+      this.ensureInSwarm();
       if (!this.stmt.exists.get(id)) throw new SecretNotFound(id);
       const version = this.nextVersion();
       const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
@@ -172,6 +174,12 @@ export class SqliteStore implements Store {
       if (this.queries.size < 256) this.queries.set(where, s);
     }
     return s;
+  }
+
+  /** A write that raced a swarm leave must not outlive it: checked inside the transaction. */
+  private ensureInSwarm(): void {
+    const row = this.stmt.readSwarm.get();
+    if (row && (JSON.parse(row.value) as SwarmRecord).state !== 'active') throw new NotInSwarm();
   }
 
   private nextVersion(): number {

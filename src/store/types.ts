@@ -24,7 +24,11 @@ export interface Store {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
 
-  /** Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in any case. */
+  /**
+   * Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in
+   * any case, and with NotInSwarm if the stored swarm state says the node left (a create that
+   * raced `swarm leave` must not survive it).
+   */
   createSecret(secret: NewSecret): Promise<SecretRecord>;
 
   /** One secret, with its sealed value. */
@@ -35,7 +39,8 @@ export interface Store {
 
   /**
    * Replaces the labels of secret `id` if its version is still `expectedVersion`.
-   * Rejects with SecretNotFound if it is gone, OutOfSequence if the version moved on.
+   * Rejects with SecretNotFound if it is gone, OutOfSequence if the version moved on, NotInSwarm
+   * as createSecret does.
    */
   updateSecretLabels(id: string, expectedVersion: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord>;
 

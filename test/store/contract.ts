@@ -495,8 +495,27 @@ export function storeContract(name: string, open: OpenStore): void {
           assert.deepEqual(await store.findSecrets({}), []);
           for (const c of created) assert.equal(await store.getSecret(c.id), undefined);
           assert.deepEqual(await store.readSwarm(), { state: 'inactive' });
+          await store.writeSwarm(activeSwarm());
           const after = await store.createSecret(newSecret('a'));
           assert.ok(after.version > Math.max(...created.map((c) => c.version)), 'the name is free and versions keep growing');
+        }));
+
+      test('writes after leaveSwarm are refused with NotInSwarm, also when they raced it', () =>
+        withStore(async (store) => {
+          await store.writeSwarm(activeSwarm());
+          const kept = await store.createSecret(newSecret('kept'));
+          // Issued together: the leave lands first, so the create and the update must not survive it.
+          const [left, create, update] = await Promise.allSettled([
+            store.leaveSwarm({ state: 'inactive' }),
+            store.createSecret(newSecret('raced')),
+            store.updateSecretLabels(kept.id, kept.version, { a: 'b' }, kept.createdAt),
+          ]);
+          assert.equal(left.status, 'fulfilled');
+          for (const r of [create, update]) {
+            assert.equal(r.status, 'rejected');
+            assert.equal((r as PromiseRejectedResult).reason.code, 'not_in_swarm');
+          }
+          assert.deepEqual(await store.findSecrets({}), []);
         }));
 
       test('leaveSwarm on an empty store stores the record', () =>

@@ -86,13 +86,13 @@ describe('SqliteStore only', () => {
         createdAt: rfc3339Nano(),
       });
       const updated = await first.updateSecretLabels(created.id, created.version, { c: 'd' }, rfc3339Nano());
-      const swarmVersion = await first.writeSwarm({ state: 'inactive' });
+      const swarmVersion = await first.writeSwarm({ state: 'active' });
       await first.close();
 
       const second = new SqliteStore(file);
       try {
         assert.deepEqual(await second.getSecret(created.id), updated);
-        assert.deepEqual(await second.readSwarm(), { state: 'inactive' });
+        assert.deepEqual(await second.readSwarm(), { state: 'active' });
         const next = await second.createSecret({ id: newId(), name: 'next', labels: {}, createdAt: rfc3339Nano() });
         assert.ok(next.version > swarmVersion, 'the version counter continues after a reopen');
         await assert.rejects(second.createSecret({ id: newId(), name: 'KEPT', labels: {}, createdAt: rfc3339Nano() }), { code: 'name_conflict' });
