@@ -43,13 +43,15 @@ function readNodeBounded(incoming: IncomingMessage): Promise<Uint8Array> {
         chunks.push(chunk);
         return;
       }
-      incoming.off('data', onData).off('end', onEnd).off('error', onError);
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       incoming.resume();
       reject(new BodyTooLarge());
     };
     const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     const onError = (e: Error) => reject(e);
-    incoming.on('data', onData).on('end', onEnd).on('error', onError);
+    // A client that hangs up mid-body: settle (a no-op after 'end') so nothing waits forever.
+    const onClose = () => reject(new InvalidRequest('the client closed the connection before the body ended'));
+    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
 

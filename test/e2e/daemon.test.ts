@@ -183,3 +183,25 @@ describe('request log', () => {
     assert.ok(!d.logs.includes('c2VjcmV0dmFsdWU'), 'a value reached the log');
   });
 });
+
+describe('clients that misbehave', () => {
+  test('a client that hangs up halfway through a body leaves nothing behind and the daemon serving', async () => {
+    const d = await start();
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const req = http.request({ socketPath: d.socket, method: 'POST', path: '/secrets/create', headers: { 'Content-Type': 'application/json', 'Content-Length': 1000 } });
+        req.on('error', () => resolve());
+        req.write(`{"Name":"half-${i}","Data":"aGVs`);
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 20);
+      });
+    }
+    const list = await d.request({ path: '/secrets' });
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.json, []);
+    await d.stop();
+    assert.equal(d.proc.exitCode, 0, 'no request is left waiting: the stop finishes and exits 0');
+  });
+});
