@@ -7,14 +7,14 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import type { Store } from '../store/types.ts';
+import type { NewSecret, Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from './clock.ts';
 import { DriverNotFound, InvalidArgument, SecretNotFound } from './errors.ts';
 import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './filters.ts';
 import { newId } from './ids.ts';
 import { resolveSecret } from './resolve.ts';
-import { toView, type SecretRecord, type SecretSpecInput, type SecretView } from './types.ts';
+import { toView, type SecretSpecInput, type SecretView } from './types.ts';
 
 /** swarmkit's MaxSecretSize: values must be shorter than 500 KiB. */
 export const MAX_SECRET_BYTES = 500 * 1024;
@@ -40,22 +40,16 @@ export class SecretsService {
     swarm.requireManager();
     this.validateName(spec.name);
     if (spec.driver) {
+      // A driver supplies the value: swarmkit skips the size rule, and asks for the plugin.
       if (!spec.driver.Name) throw new InvalidArgument('secret driver must have a name');
-    } else if (!spec.data || spec.data.length < 1 || spec.data.length >= MAX_SECRET_BYTES) {
-      throw new InvalidArgument(`secret data must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
-    }
-    if (spec.driver) {
       const driver = drivers.get(spec.driver.Name);
       if (!driver) throw new DriverNotFound(spec.driver.Name);
       await driver.validate?.(spec.driver.Options ?? {});
+    } else if (!spec.data || spec.data.length >= MAX_SECRET_BYTES) {
+      throw new InvalidArgument(`secret data must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
     }
     const id = newId();
-    const record: Omit<SecretRecord, 'version' | 'updatedAt'> = {
-      id,
-      name: spec.name,
-      labels: spec.labels,
-      createdAt: rfc3339Nano(),
-    };
+    const record: NewSecret = { id, name: spec.name, labels: spec.labels, createdAt: rfc3339Nano() };
     if (spec.driver) record.driver = spec.driver;
     if (spec.templating) record.templating = spec.templating;
     if (spec.data && spec.data.length > 0) record.sealed = keyring.seal(spec.data, sealContext(id));
