@@ -50,6 +50,7 @@ export async function openCore(config: Pick<Config, 'dataRoot' | 'swarmInit'>, s
 }
 
 export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
+  process.umask(0o077); // every file the daemon makes is its own (the socket is opened to 0660 after)
   mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
   chmodSync(config.dataRoot, 0o700);
   const unlock = lockDataRoot(config.dataRoot);

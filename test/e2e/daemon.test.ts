@@ -60,11 +60,13 @@ describe('command line', () => {
 });
 
 describe('files and locks', () => {
-  test('socket 0660, data root 0700, keyring 0600', async () => {
+  test('socket 0660, data root 0700, keyring and database 0600', async () => {
     const d = await start();
     assert.equal(statSync(d.socket).mode & 0o777, 0o660);
     assert.equal(statSync(d.dataRoot).mode & 0o777, 0o700);
-    assert.equal(statSync(join(d.dataRoot, 'keyring.json')).mode & 0o777, 0o600);
+    for (const file of ['keyring.json', 'secretd.db', 'secretd.db-wal']) {
+      assert.equal(statSync(join(d.dataRoot, file)).mode & 0o777, 0o600, file);
+    }
   });
 
   test('a second daemon on the same data root is refused and the first keeps serving', async () => {
