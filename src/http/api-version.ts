@@ -20,7 +20,8 @@ export function requestedVersion(c: Context): string {
   return (c.get('apiVersion' as never) as string | undefined) ?? API_VERSION;
 }
 
-function pathOf(url: string): string {
+/** The path of a request URL, without the query (no URL object: this runs on every request). */
+export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('://') + 3);
   if (start < 0) return '/';
   const q = url.indexOf('?', start);

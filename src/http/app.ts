@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { routedPath } from './api-version.ts';
+import { pathOf, routedPath } from './api-version.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
@@ -33,7 +33,7 @@ export function createApp(deps: AppDeps): FetchHandler {
     const start = performance.now();
     await next();
     deps.log.info(
-      { method: c.req.method, path: pathOnly(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 },
+      { method: c.req.method, path: pathOf(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 },
       'request',
     );
   });
@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   return (req, env) => {
     // Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only.
     if (req.method === 'HEAD' && routedPath(req.url) !== '/_ping') {
-      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: 'HEAD', path: pathOnly(req.url), status: 404, ms: 0 }, 'request');
+      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: 'HEAD', path: pathOf(req.url), status: 404, ms: 0 }, 'request');
       return pageNotFound();
     }
     if (req.method === 'HEAD') return headResponse(app.fetch(req, env));
@@ -63,11 +63,6 @@ async function headResponse(res: Response | Promise<Response>): Promise<Response
   const headers = new Headers(r.headers);
   headers.set('Content-Length', '0');
   return new Response(null, { status: r.status, headers });
-}
-
-function pathOnly(url: string): string {
-  const u = new URL(url);
-  return u.pathname;
 }
 
 /** Only the error's class, code and stack frames reach the log: messages of foreign errors may quote input. */

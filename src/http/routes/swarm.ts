@@ -11,7 +11,10 @@ import { hostInfo } from './system.ts';
 export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegistry): void {
   const v = apiVersion();
 
-  app.get('/swarm', v, (c) => json(c, { ...clusterView(swarm.requireManager()), JoinTokens: joinTokensView(swarm.requireManager()) }));
+  app.get('/swarm', v, (c) => {
+    const cluster = swarm.requireManager();
+    return json(c, { ...clusterView(cluster), JoinTokens: joinTokensView(cluster) });
+  });
 
   app.post('/swarm/init', v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-init.json');
