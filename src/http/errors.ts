@@ -16,6 +16,11 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   name_conflict: 409,
   out_of_sequence: 500, // dockerd answers swarmkit's plain store error with a 500
   driver_not_found: 500, // dockerd: rpc code Unknown
+  plugin_unusable: 500, // dockerd: rpc code Unknown
+  driver_failed: 502, // secretd extension (delivery): the external store failed, not the client
+  template_failed: 422, // secretd extension (delivery): the stored template cannot be rendered
+  unauthorized: 401,
+  forbidden: 403,
   not_in_swarm: 503,
   already_in_swarm: 503,
   not_part_of_swarm: 503,

@@ -15,6 +15,11 @@ export type ErrorCode =
   | 'not_part_of_swarm'
   | 'manager_leave'
   | 'driver_not_found'
+  | 'plugin_unusable'
+  | 'driver_failed'
+  | 'template_failed'
+  | 'unauthorized'
+  | 'forbidden'
   | 'unavailable';
 
 const BRAND = Symbol.for('secretd.error');
@@ -113,6 +118,41 @@ export class ManagerLeave extends SecretdError {
 export class DriverNotFound extends SecretdError {
   constructor(name: string) {
     super('driver_not_found', `rpc error: code = Unknown desc = plugin "${name}" not found`);
+  }
+}
+
+/** A plugin was found but cannot serve secrets (dockerd: an Unknown gRPC error, a 500). */
+export class PluginUnusable extends SecretdError {
+  constructor(desc: string) {
+    super('plugin_unusable', `rpc error: code = Unknown desc = ${desc}`);
+  }
+}
+
+/** A secret driver failed to supply a value (its store is down, refused, or answered nonsense). */
+export class DriverFailed extends SecretdError {
+  constructor(driver: string, message: string, options?: { cause?: unknown }) {
+    super('driver_failed', `secret driver ${driver}: ${message}`, options);
+  }
+}
+
+/** A templated secret could not be rendered (unknown templating driver, or a template error). */
+export class TemplateFailed extends SecretdError {
+  constructor(secretId: string, message: string, options?: { cause?: unknown }) {
+    super('template_failed', `failed to expand templated secret ${secretId}: ${message}`, options);
+  }
+}
+
+/** A delivery request without a valid consumer token. */
+export class Unauthorized extends SecretdError {
+  constructor(message = 'a consumer token is required: send it as "Authorization: Bearer TOKEN"') {
+    super('unauthorized', message);
+  }
+}
+
+/** A consumer token whose scope does not cover the secret asked for. */
+export class Forbidden extends SecretdError {
+  constructor(message: string) {
+    super('forbidden', message);
   }
 }
 
