@@ -6,12 +6,13 @@
  */
 import Database from 'better-sqlite3';
 import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
+import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import type { NewSecret, SecretQuery, Store } from './types.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 interface SecretRow {
   id: string;
@@ -23,6 +24,14 @@ interface SecretRow {
   version: number;
   created_at: string;
   updated_at: string;
+}
+
+interface TokenRow {
+  id: string;
+  hash: string;
+  allow: string;
+  description: string;
+  created_at: string;
 }
 
 interface PendingWrite {
@@ -71,6 +80,12 @@ export class SqliteStore implements Store {
       delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
       deleteAll: this.db.prepare('DELETE FROM secrets'),
       readSwarm: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'swarm'"),
+      insertToken: this.db.prepare<[string, string, string, string, string]>(
+        'INSERT INTO tokens (id, hash, allow, description, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      tokenById: this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
+      tokens: this.db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY id'),
+      deleteToken: this.db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
       writeSwarm: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('swarm', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
   }
@@ -155,6 +170,32 @@ export class SqliteStore implements Store {
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
     });
+  }
+
+  async createToken(t: TokenRecord): Promise<void> {
+    await this.write(() => {
+      try {
+        this.stmt.insertToken.run(t.id, t.hash, JSON.stringify(t.allow), t.description, t.createdAt);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new NameConflict(`token ${t.id}`);
+        throw e;
+      }
+    });
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.tokenById.get(id);
+    return row && tokenFromRow(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    this.ensureOpen();
+    return this.stmt.tokens.all().map(tokenFromRow);
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    return this.write(() => this.stmt.deleteToken.run(id).changes > 0);
   }
 
   async close(): Promise<void> {
@@ -262,6 +303,17 @@ function migrate(db: Database.Database): void {
         INSERT INTO meta (key, value) VALUES ('version', 0);
       `);
     }
+    if (current < 2) {
+      db.exec(`
+        CREATE TABLE tokens (
+          id          TEXT PRIMARY KEY,
+          hash        TEXT NOT NULL,        -- hex SHA-256 of the token's secret part, never the token
+          allow       TEXT NOT NULL,        -- JSON array of name patterns
+          description TEXT NOT NULL,
+          created_at  TEXT NOT NULL
+        ) STRICT;
+      `);
+    }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();
 }
@@ -279,6 +331,10 @@ function toRow(r: SecretRecord): SecretRow & { name_key: string } {
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
+}
+
+function tokenFromRow(row: TokenRow): TokenRecord {
+  return { id: row.id, hash: row.hash, allow: JSON.parse(row.allow) as string[], description: row.description, createdAt: row.created_at };
 }
 
 function fromRow(row: SecretRow): SecretRecord {

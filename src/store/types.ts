@@ -5,6 +5,7 @@
  * store-wide, strictly increasing counter, as swarmkit's raft index does. A resolved write is
  * durable: on disk (or committed by a quorum) before the promise resolves.
  */
+import type { TokenRecord } from '../delivery/types.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 
@@ -55,6 +56,18 @@ export interface Store {
 
   /** Leaving the last manager's swarm: the swarm state and every secret go, in one write. */
   leaveSwarm(left: SwarmRecord): Promise<void>;
+
+  /** Saves a new consumer token (only its hash); rejects with NameConflict if the ID exists. */
+  createToken(token: TokenRecord): Promise<void>;
+
+  /** One consumer token by ID. */
+  getToken(id: string): Promise<TokenRecord | undefined>;
+
+  /** Every consumer token, in ascending ID order. */
+  listTokens(): Promise<TokenRecord[]>;
+
+  /** Revokes a consumer token; false if it did not exist. Tokens outlive `swarm leave`. */
+  deleteToken(id: string): Promise<boolean>;
 
   /** Finishes pending writes and releases the backend. */
   close(): Promise<void>;

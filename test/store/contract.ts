@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rfc3339Nano } from '../../src/secrets/clock.ts';
 import { newId } from '../../src/secrets/ids.ts';
+import type { TokenRecord } from '../../src/delivery/types.ts';
 import type { SecretRecord } from '../../src/secrets/types.ts';
 import type { NewSecret, Store } from '../../src/store/types.ts';
 import type { SwarmRecord } from '../../src/swarm/types.ts';
@@ -23,8 +24,16 @@ const METHODS = [
   'readSwarm',
   'writeSwarm',
   'leaveSwarm',
+  'createToken',
+  'getToken',
+  'listTokens',
+  'deleteToken',
   'close',
 ] as const satisfies readonly (keyof Store)[];
+
+function newToken(allow: string[] = ['app.*']): TokenRecord {
+  return { id: newId().slice(0, 12), hash: 'ab'.repeat(32), allow, description: 'for tests', createdAt: rfc3339Nano() };
+}
 
 function newSecret(name: string, extra: Partial<NewSecret> = {}): NewSecret {
   return { id: newId(), name, labels: {}, sealed: Buffer.from(`sealed:${name}`), createdAt: rfc3339Nano(), ...extra };
@@ -525,6 +534,40 @@ export function storeContract(name: string, open: OpenStore): void {
         }));
     });
 
+    describe('consumer tokens', () => {
+      test('a created token reads back equal, lists in ID order, and deletes once', () =>
+        withStore(async (store) => {
+          const a = newToken(['app.*', 'db_password']);
+          const b = newToken(['*']);
+          await store.createToken(a);
+          await store.createToken(b);
+          assert.deepEqual(await store.getToken(a.id), a);
+          assert.deepEqual(await store.listTokens(), [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)));
+          assert.equal(await store.deleteToken(a.id), true);
+          assert.equal(await store.getToken(a.id), undefined);
+          assert.equal(await store.deleteToken(a.id), false);
+          assert.deepEqual(await store.listTokens(), [b]);
+        }));
+
+      test('a second token with the same ID is refused and the first is kept', () =>
+        withStore(async (store) => {
+          const a = newToken();
+          await store.createToken(a);
+          await assert.rejects(store.createToken({ ...a, hash: 'cd'.repeat(32) }), (e: { code?: string }) => e.code === 'name_conflict');
+          assert.deepEqual(await store.getToken(a.id), a);
+        }));
+
+      test('tokens outlive leaveSwarm, which erases only secrets', () =>
+        withStore(async (store) => {
+          await store.writeSwarm(activeSwarm());
+          const t = newToken();
+          await store.createToken(t);
+          await store.createSecret(newSecret('gone'));
+          await store.leaveSwarm({ state: 'inactive' });
+          assert.deepEqual(await store.listTokens(), [t]);
+        }));
+    });
+
     describe('close', () => {
       test('after close(), every call rejects', () =>
         withStore(async (store) => {
@@ -539,6 +582,10 @@ export function storeContract(name: string, open: OpenStore): void {
             ['readSwarm', () => store.readSwarm()],
             ['writeSwarm', () => store.writeSwarm({ state: 'inactive' })],
             ['leaveSwarm', () => store.leaveSwarm({ state: 'inactive' })],
+            ['createToken', () => store.createToken(newToken())],
+            ['getToken', () => store.getToken('x')],
+            ['listTokens', () => store.listTokens()],
+            ['deleteToken', () => store.deleteToken('x')],
           ];
           for (const [method, call] of calls) {
             let promise: Promise<unknown>;

@@ -132,7 +132,7 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       await new SqliteStore(file).close();
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
-      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 1\)/);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 2\)/);
       // The refusal must leave the file as it was.
       assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 99);
     }));
@@ -145,7 +145,24 @@ describe('SqliteStore only', () => {
       const second = new SqliteStore(file);
       try {
         assert.equal((await second.findSecrets({})).length, 1);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 1);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('a schema 1 file (secretd 0.1) gains the tokens table and keeps its secrets', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const kept = await first.createSecret({ id: newId(), name: 'old', labels: { a: 'b' }, createdAt: rfc3339Nano() });
+      await first.close();
+      // Put the file back as schema 1 left it: no tokens table, schema_version 1.
+      peek(file, (db) => db.exec("DROP TABLE tokens; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
+      const second = new SqliteStore(file);
+      try {
+        assert.deepEqual(await second.getSecret(kept.id), kept);
+        assert.deepEqual(await second.listTokens(), []);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
       } finally {
         await second.close();
       }
