@@ -1,7 +1,7 @@
 /** Flags and defaults become one validated, frozen Config (shape: spec/config.json). */
 import { resolve } from 'node:path';
 import type { SchemaRegistry } from '../schemas.ts';
-import type { ParsedFlags } from './flags.ts';
+import { driverSettings, type ParsedFlags } from './flags.ts';
 import { defaultDataRoot, defaultHost } from './paths.ts';
 
 export interface Config {
@@ -9,9 +9,27 @@ export interface Config {
   readonly dataRoot: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   readonly swarmInit: boolean;
+  readonly drivers: readonly string[];
+  readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly delivery: boolean;
 }
 
 export class ConfigError extends Error {}
+
+function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> {
+  let settings;
+  try {
+    settings = driverSettings(flags['driver-opt']);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (flags['plugin-dir']?.length) {
+    const dirs = flags['plugin-dir'].map((d) => resolve(d));
+    const own = settings['docker-plugins']?.dirs;
+    (settings['docker-plugins'] ??= Object.create(null) as Record<string, string>).dirs = [...dirs, ...(own ? [own] : [])].join(':');
+  }
+  return settings;
+}
 
 export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config {
   const config = {
@@ -19,6 +37,9 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     dataRoot: resolve(flags['data-root'] ?? defaultDataRoot()),
     logLevel: flags['log-level'] ?? 'info',
     swarmInit: !flags['no-swarm-init'],
+    drivers: flags.driver ?? [],
+    driverSettings: settingsOf(flags),
+    delivery: flags.delivery === true,
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
@@ -30,5 +51,5 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return Object.freeze({ ...config, hosts: Object.freeze([...config.hosts]) }) as Config;
+  return Object.freeze({ ...config, hosts: Object.freeze([...config.hosts]), drivers: Object.freeze([...config.drivers]) }) as Config;
 }

@@ -18,6 +18,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'data-root', type: 'string', arg: 'DIR', help: 'Where the store, the keyring and the pid file live (default: $XDG_DATA_HOME/secretd, or /var/lib/secretd for root)' },
   { name: 'log-level', type: 'string', arg: 'LEVEL', help: 'debug, info, warn, error or fatal (default: info)' },
   { name: 'no-swarm-init', type: 'boolean', help: 'Do not make a fresh data root a single-node swarm manager; secrets then answer 503 until `docker swarm init`' },
+  { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
+  { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
+  { name: 'plugin-dir', type: 'string', multiple: true, arg: 'DIR', help: 'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins' },
+  { name: 'delivery', type: 'boolean', help: 'Serve /_secretd/v1: consumer tokens (over the unix socket) and value delivery to token holders (off by default)' },
   { name: 'help', short: 'h', type: 'boolean', help: 'Print this help and exit' },
   { name: 'version', short: 'v', type: 'boolean', help: 'Print the version and exit' },
 ];
@@ -27,6 +31,10 @@ export interface ParsedFlags {
   'data-root'?: string;
   'log-level'?: string;
   'no-swarm-init'?: boolean;
+  driver?: string[];
+  'driver-opt'?: string[];
+  'plugin-dir'?: string[];
+  delivery?: boolean;
   help?: boolean;
   version?: boolean;
 }
@@ -39,10 +47,30 @@ export function parseFlags(argv: string[]): ParsedFlags {
   return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as ParsedFlags;
 }
 
+/** `--driver-opt NAME.KEY=VALUE` flags as settings by driver name; throws a TypeError on a malformed one. */
+export function driverSettings(opts: readonly string[] = []): Record<string, Record<string, string>> {
+  const settings: Record<string, Record<string, string>> = Object.create(null);
+  for (const opt of opts) {
+    const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*?)\.([a-zA-Z0-9_-]+)=(.*)$/s.exec(opt);
+    if (!m) throw new TypeError(`--driver-opt ${JSON.stringify(opt)}: use NAME.KEY=VALUE, e.g. file.root=/srv/secrets`);
+    (settings[m[1]!] ??= Object.create(null))[m[2]!] = m[3]!;
+  }
+  return settings;
+}
+
 export function helpText(): string {
   const lines = FLAGS.map((f) => {
     const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
     return `  ${names.padEnd(28)} ${f.help}`;
   });
-  return ['Usage: secretd [OPTIONS]', '', 'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).', '', 'Options:', ...lines, ''].join('\n');
+  return [
+    'Usage: secretd [OPTIONS]',
+    '       secretd token|get|materialize … (see secretd COMMAND --help)',
+    '',
+    'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).',
+    '',
+    'Options:',
+    ...lines,
+    '',
+  ].join('\n');
 }

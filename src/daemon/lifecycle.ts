@@ -7,6 +7,9 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Keyring } from '../crypto/keyring.ts';
+import { DeliveryService } from '../delivery/deliver.ts';
+import { TokenService } from '../delivery/tokens.ts';
+import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
 import { createApp, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener } from '../http/listen.ts';
@@ -30,23 +33,53 @@ const DRAIN_MS = 10_000;
 export interface Core {
   fetch: FetchHandler;
   store: Store;
+  drivers: DriverRegistry;
+  /** Closes the drivers, then the store. */
+  close(): Promise<void>;
 }
 
-/** Keyring, store, swarm state, domain and HTTP app over one data root (not yet listening). */
-export async function openCore(config: Pick<Config, 'dataRoot' | 'swarmInit'>, schemas: SchemaRegistry, log: Logger): Promise<Core> {
+export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> & Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery'>>;
+
+/** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
+export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
+  const drivers = await loadDrivers(config.drivers ?? []);
   const keyring = Keyring.openOrCreate(config.dataRoot);
   const store = new SqliteStore(join(config.dataRoot, 'secretd.db'));
+  const close = async () => {
+    await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
+    await store.close();
+  };
   try {
+    await drivers.init({ ...config.driverSettings }, config.dataRoot, (name) => log.child({ driver: name }));
     const swarm = new SwarmService(store);
     await swarm.load(config.swarmInit);
-    const drivers = new DriverRegistry();
-    const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas });
+    const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas, log });
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, startedAt: rfc3339Nano() };
-    return { fetch: createApp({ secrets, swarm, schemas, log, system }), store };
+    let delivery;
+    if (config.delivery) {
+      const tokens = new TokenService(store);
+      const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: (event) => log.info(event, 'delivery') });
+      delivery = { tokens, deliver };
+    }
+    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery }), store, drivers, close };
   } catch (e) {
-    await store.close();
+    await close();
     throw e;
   }
+}
+
+/** Every module in drivers/, then each --driver, in order; any failure or duplicate name stops start-up. */
+async function loadDrivers(extra: readonly string[]): Promise<DriverRegistry> {
+  const registry = new DriverRegistry();
+  for (const file of driverFiles(BUILTIN_DRIVERS_DIR)) {
+    const { driver } = await loadDriver(file);
+    registry.register(driver, `drivers/${file.slice(BUILTIN_DRIVERS_DIR.length)}`);
+  }
+  for (const specifier of extra) {
+    const { driver, source } = await loadDriver(specifier);
+    registry.register(driver, source);
+  }
+  return registry;
 }
 
 export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
@@ -64,19 +97,19 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
       l.server.close();
       l.cleanup();
     }
-    await core?.store.close();
+    await core?.close();
     unlock();
     throw e;
   }
 
-  const openStore = core.store;
+  const running = core;
   let stopping: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all(listeners.map((l) => drain(l)));
-        await openStore.close();
+        await running.close();
         unlock();
         log.info('stopped');
       })()),

@@ -5,11 +5,14 @@
  */
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { DeliveryService } from '../delivery/deliver.ts';
+import type { TokenService } from '../delivery/tokens.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { pathOf, routedPath } from './api-version.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
+import { deliveryRoutes } from './routes/delivery.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
@@ -20,6 +23,8 @@ export interface AppDeps {
   schemas: SchemaRegistry;
   system: SystemInfo;
   log: Logger;
+  /** Present when the daemon serves /_secretd/v1 (--delivery). */
+  delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
 }
 
 export type FetchHandler = (req: Request, env?: unknown) => Response | Promise<Response>;
@@ -41,6 +46,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   systemRoutes(app, deps.swarm, deps.system);
   swarmRoutes(app, deps.swarm, deps.schemas);
   secretRoutes(app, deps.secrets, deps.schemas);
+  if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas);
   app.options('*', (c) => c.body(null, 200));
 
   app.notFound(() => pageNotFound());

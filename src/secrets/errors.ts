@@ -61,6 +61,12 @@ export class SecretNotFound extends SecretdError {
   }
 }
 
+export class TokenNotFound extends SecretdError {
+  constructor(id: string) {
+    super('not_found', `token ${id} not found`);
+  }
+}
+
 export class NameConflict extends SecretdError {
   constructor(name: string) {
     super('name_conflict', `rpc error: code = AlreadyExists desc = secret ${name} already exists`);

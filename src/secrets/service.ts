@@ -10,7 +10,8 @@ import type { SchemaRegistry } from '../schemas.ts';
 import type { NewSecret, Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from './clock.ts';
-import { DriverNotFound, InvalidArgument, SecretNotFound } from './errors.ts';
+import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
+import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from './errors.ts';
 import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './filters.ts';
 import { newId } from './ids.ts';
 import { resolveSecret } from './resolve.ts';
@@ -27,6 +28,7 @@ export interface SecretsDeps {
   keyring: Keyring;
   drivers: DriverRegistry;
   schemas: SchemaRegistry;
+  log: DriverLog;
 }
 
 /** Binds a sealed value to its record (see src/crypto/envelope.ts). */
@@ -36,15 +38,16 @@ export class SecretsService {
   constructor(private readonly deps: SecretsDeps) {}
 
   async create(spec: SecretSpecInput): Promise<string> {
-    const { store, swarm, keyring, drivers } = this.deps;
+    const { store, swarm, keyring } = this.deps;
     swarm.requireManager();
     this.validateName(spec.name);
+    let driver: SecretDriver | undefined;
     if (spec.driver) {
       // A driver supplies the value: swarmkit skips the size rule, and asks for the plugin.
       if (!spec.driver.Name) throw new InvalidArgument('secret driver must have a name');
-      const driver = drivers.get(spec.driver.Name);
+      driver = await this.deps.drivers.secretDriver(spec.driver.Name);
       if (!driver) throw new DriverNotFound(spec.driver.Name);
-      await driver.validate?.(spec.driver.Options ?? {});
+      await driverCall(driver, () => driver!.validate?.(spec.driver!.Options ?? {}));
     } else if (!spec.data || spec.data.length >= MAX_SECRET_BYTES) {
       throw new InvalidArgument(`secret data must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
     }
@@ -52,8 +55,18 @@ export class SecretsService {
     const record: NewSecret = { id, name: spec.name, labels: spec.labels, createdAt: rfc3339Nano() };
     if (spec.driver) record.driver = spec.driver;
     if (spec.templating) record.templating = spec.templating;
-    if (spec.data && spec.data.length > 0) record.sealed = keyring.seal(spec.data, sealContext(id));
-    await store.createSecret(record);
+    // A writable driver owns the value it is given; otherwise any data is kept, sealed.
+    const handOver = driver?.store && spec.data && spec.data.length > 0 ? spec.data : undefined;
+    if (spec.data && spec.data.length > 0 && !handOver) record.sealed = keyring.seal(spec.data, sealContext(id));
+    await store.createSecret(record); // reserves the name first, so a conflict never reaches the driver
+    if (handOver) {
+      try {
+        await driverCall(driver!, () => driver!.store!(secretInfo(record), handOver), 'failed');
+      } catch (e) {
+        await store.deleteSecret(id);
+        throw e;
+      }
+    }
     return id;
   }
 
@@ -87,6 +100,17 @@ export class SecretsService {
     swarm.requireManager();
     const secret = await resolveSecret(store, idOrName);
     if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
+    if (secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));
+  }
+
+  /** A writable driver hears of the delete; its failure is logged, since the secret is gone either way. */
+  private async tellRemoved(driverName: string, info: SecretInfo): Promise<void> {
+    try {
+      const driver = await this.deps.drivers.secretDriver(driverName);
+      await driver?.removed?.(info);
+    } catch (e) {
+      this.deps.log.warn({ driver: driverName, secret: info.id, err: isSecretdError(e) ? e.code : (e as Error)?.name }, 'driver failed to handle a removed secret');
+    }
   }
 
   private validateName(name: string): void {
@@ -100,5 +124,23 @@ export class SecretsService {
     if (!current?.sealed) return false;
     const stored = this.deps.keyring.open(current.sealed, sealContext(current.id));
     return stored.length === data.length && timingSafeEqual(stored, data);
+  }
+}
+
+function secretInfo(r: { id: string; name: string; labels: Record<string, string>; driver?: { Options?: Record<string, string> } }): SecretInfo {
+  return { id: r.id, name: r.name, labels: { ...r.labels }, options: { ...r.driver?.Options } };
+}
+
+/**
+ * A driver's plain Error becomes a domain error worded by the driver: a refusal at validate is
+ * the client's 400; a failure to store is the driver's (502).
+ */
+async function driverCall(driver: SecretDriver, fn: () => unknown, as: 'refused' | 'failed' = 'refused'): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (isSecretdError(e)) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    throw as === 'refused' ? new InvalidRequest(`secret driver ${driver.name}: ${message}`) : new DriverFailed(driver.name, message);
   }
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openCore, type Core } from '../../src/daemon/lifecycle.ts';
+import { openCore, type Core, type CoreConfig } from '../../src/daemon/lifecycle.ts';
 import { SchemaRegistry } from '../../src/schemas.ts';
 
 export interface CoreHandle extends Core {
@@ -24,10 +24,10 @@ export interface CoreResponse {
 
 const schemas = new SchemaRegistry();
 
-export async function openTestCore(opts: { swarmInit?: boolean; dataRoot?: string } = {}): Promise<CoreHandle> {
+export async function openTestCore(opts: { swarmInit?: boolean; dataRoot?: string } & Partial<CoreConfig> = {}): Promise<CoreHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-core-'));
   const dataRoot = opts.dataRoot ?? dir;
-  const core = await openCore({ dataRoot, swarmInit: opts.swarmInit ?? true }, schemas, pino({ level: 'silent' }));
+  const core = await openCore({ ...opts, dataRoot, swarmInit: opts.swarmInit ?? true }, schemas, pino({ level: 'silent' }));
   return {
     ...core,
     dataRoot,
@@ -49,7 +49,7 @@ export async function openTestCore(opts: { swarmInit?: boolean; dataRoot?: strin
       return { status: res.status, headers: res.headers, text, json };
     },
     async dispose() {
-      await core.store.close();
+      await core.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

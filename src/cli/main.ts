@@ -1,0 +1,34 @@
+/** The client commands of `secretd`: token, get, materialize. Each returns its exit code. */
+import { DaemonError } from './client.ts';
+import { GET_USAGE, getCommand } from './get.ts';
+import { MATERIALIZE_USAGE, materializeCommand } from './materialize.ts';
+import { TOKEN_USAGE, tokenCommand } from './token.ts';
+import { EXIT, UsageError } from './usage.ts';
+
+export const COMMANDS = {
+  token: { usage: TOKEN_USAGE, run: (argv: string[]) => tokenCommand(argv, process.stdout, process.stderr) },
+  get: { usage: GET_USAGE, run: (argv: string[]) => getCommand(argv, process.stdout) },
+  materialize: { usage: MATERIALIZE_USAGE, run: (argv: string[]) => materializeCommand(argv, process.stdout) },
+} as const;
+
+export function isCommand(word: string | undefined): word is keyof typeof COMMANDS {
+  return word !== undefined && Object.hasOwn(COMMANDS, word);
+}
+
+export async function runCommand(name: keyof typeof COMMANDS, argv: string[]): Promise<number> {
+  const command = COMMANDS[name];
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(command.usage);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(argv);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`secretd ${name}: ${(e as Error).message}\nSee 'secretd ${name} --help'.\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`${e instanceof DaemonError ? e.message : `secretd ${name}: ${(e as Error).message}`}\n`);
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The daemon's entry: flags → config → daemon; prints where it listens and the DOCKER_HOST
+ * line; SIGTERM/SIGINT stop it gracefully (exit 0). Resolves with the exit code.
+ */
+import { DriverLoadError } from '../drivers/load.ts';
+import { ListenError } from '../http/listen.ts';
+import { SchemaRegistry } from '../schemas.ts';
+import { API_VERSION, SECRETD_VERSION } from '../version.ts';
+import { buildConfig, ConfigError } from './config.ts';
+import { helpText, parseFlags } from './flags.ts';
+import { DataRootBusy } from './lock.ts';
+import { createLogger } from './log.ts';
+import { startDaemon } from './lifecycle.ts';
+
+export function runDaemon(argv: string[]): Promise<number> {
+  return main(argv).catch((e) => {
+    const known = e instanceof ConfigError || e instanceof DataRootBusy || e instanceof ListenError || e instanceof DriverLoadError;
+    process.stderr.write(`secretd: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
+    return 1;
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseFlags(argv);
+  } catch (e) {
+    process.stderr.write(`secretd: ${(e as Error).message}\nSee 'secretd --help'.\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (flags.version) {
+    process.stdout.write(`secretd ${SECRETD_VERSION} (Docker Engine API ${API_VERSION})\n`);
+    return 0;
+  }
+  const schemas = new SchemaRegistry();
+  const config = buildConfig(flags, schemas);
+  const log = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, schemas, log);
+  log.info({ addresses: daemon.addresses, dataRoot: config.dataRoot }, 'listening');
+  process.stdout.write(
+    [
+      `secretd ${SECRETD_VERSION} (Docker Engine API ${API_VERSION}) listening on ${daemon.addresses.join(', ')}`,
+      `data root: ${config.dataRoot}`,
+      'Point the docker CLI, dockerode or docker-py at it with:',
+      `  export DOCKER_HOST=${daemon.addresses[0]}`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      daemon.stop().then(resolve, (e) => {
+        log.error({ err: (e as Error).message }, 'stop failed');
+        resolve();
+      });
+    };
+    // `on`, not `once`: tsx exits the process itself when a signal finds no listener left.
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}

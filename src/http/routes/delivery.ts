@@ -1,0 +1,81 @@
+/**
+ * secretd's own endpoints, under /_secretd/v1 where no Engine API path can ever be: consumer
+ * tokens (administered only over a unix socket) and value delivery (bearer token required).
+ * Mounted only when the daemon runs with --delivery.
+ */
+import type { Hono } from 'hono';
+import type { DeliveryService } from '../../delivery/deliver.ts';
+import type { TokenService } from '../../delivery/tokens.ts';
+import type { DeliveryContext } from '../../delivery/types.ts';
+import type { SchemaRegistry } from '../../schemas.ts';
+import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
+import { readJsonBody } from '../body.ts';
+import { onUnixSocket } from '../peer.ts';
+import { empty, json } from '../respond.ts';
+
+export const DELIVERY_PREFIX = '/_secretd/v1';
+
+export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: TokenService, schemas: SchemaRegistry): void {
+  const admin = onlyOnUnixSocket;
+
+  app.post(`${DELIVERY_PREFIX}/tokens`, admin, async (c) => {
+    const body = checked<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
+    const { token, view } = await tokens.issue(body.Allow, body.Description ?? '');
+    return json(c, { ...view, Token: token }, 201);
+  });
+
+  app.get(`${DELIVERY_PREFIX}/tokens`, admin, async (c) => json(c, await tokens.list()));
+
+  app.delete(`${DELIVERY_PREFIX}/tokens/:id`, admin, async (c) => {
+    await tokens.revoke(c.req.param('id'));
+    return empty(c, 204);
+  });
+
+  app.on(['GET', 'POST'], `${DELIVERY_PREFIX}/secrets/:id/value`, async (c) => {
+    const body = c.req.method === 'POST' ? await readJsonBody(c) : undefined;
+    const context = toContext(checked<WireContext>(schemas, 'delivery-context.json', body ?? {}));
+    const { value, doNotReuse } = await delivery.deliver(c.req.header('authorization'), c.req.param('id'), context);
+    return c.body(value as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'application/octet-stream',
+      'Cache-Control': 'no-store',
+      'X-Secretd-Do-Not-Reuse': String(doNotReuse),
+    });
+  });
+}
+
+const onlyOnUnixSocket = async (c: Parameters<Parameters<Hono['use']>[1]>[0], next: () => Promise<void>) => {
+  if (!onUnixSocket(c)) throw new Forbidden('consumer tokens are administered over the unix socket only');
+  await next();
+};
+
+function checked<T>(schemas: SchemaRegistry, id: string, value: unknown): T {
+  const validate = schemas.validator(id);
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    throw new InvalidRequest(`invalid request body: ${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}`);
+  }
+  return value as T;
+}
+
+type Text = string | undefined;
+interface WireContext {
+  Service?: { ID?: Text; Name?: Text; Labels?: Record<string, string>; Hostname?: Text };
+  Node?: { ID?: Text; Hostname?: Text; Platform?: { OS?: Text; Architecture?: Text } };
+  Task?: { ID?: Text; Name?: Text; Slot?: Text; Image?: Text };
+  Env?: string[];
+  Secrets?: { Secret: string; Target: string }[];
+}
+
+/** The wire document with every absent field at its zero value, as Go would decode it. */
+function toContext(w: WireContext): DeliveryContext {
+  const s = w.Service ?? {};
+  const n = w.Node ?? {};
+  const t = w.Task ?? {};
+  return {
+    service: { ID: s.ID ?? '', Name: s.Name ?? '', Labels: { ...s.Labels }, Hostname: s.Hostname ?? '' },
+    node: { ID: n.ID ?? '', Hostname: n.Hostname ?? '', Platform: { OS: n.Platform?.OS ?? '', Architecture: n.Platform?.Architecture ?? '' } },
+    task: { ID: t.ID ?? '', Name: t.Name ?? '', Slot: t.Slot ?? '', Image: t.Image ?? '' },
+    env: [...(w.Env ?? [])],
+    secrets: [...(w.Secrets ?? [])],
+  };
+}

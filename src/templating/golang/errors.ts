@@ -1,0 +1,15 @@
+/**
+ * TemplateError: the one error the Go-template renderer throws, carrying Go's message text.
+ * Messages quote the template source, never data values, so a secret cannot leak through one.
+ */
+
+/** A parse or execution failure of a Go text/template, worded as Go words it. */
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+  readonly code = 'TEMPLATE_ERROR';
+}
+
+/** Converts a message built from Go byte strings (one char per byte) into readable text. */
+export function templateError(byteMessage: string): TemplateError {
+  return new TemplateError(Buffer.from(byteMessage, 'latin1').toString('utf8'));
+}
