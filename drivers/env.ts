@@ -48,10 +48,9 @@ export function createEnvDriver(): SecretDriver {
       allow = parseSettings(setup.settings);
     },
 
-    validate(options: StringMap): void {
+    validate(options: StringMap, secret: { name: string }): void {
       checkOptionKeys(options);
-      if (options.name !== undefined) checkAllowed(allow, options.name);
-      else if (allow.names.size === 0 && allow.prefixes.length === 0) checkAllowed(allow, '');
+      checkAllowed(allow, options.name ?? secret.name);
     },
 
     get(request: SecretRequest): SecretValue {

@@ -76,10 +76,10 @@ export function createExecDriver(): SecretDriver {
       running.clear();
     },
 
-    validate(options: StringMap): void {
+    validate(options: StringMap, secret: { name: string }): void {
       configured(config);
       checkOptionKeys(options);
-      if (options.key !== undefined) checkKey(options.key);
+      checkKey(options.key ?? secret.name);
     },
 
     async get(request: SecretRequest): Promise<SecretValue> {

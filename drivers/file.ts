@@ -41,11 +41,10 @@ export function createFileDriver(): SecretDriver {
       root = await checkSettings(setup.settings);
     },
 
-    async validate(options: StringMap): Promise<void> {
+    async validate(options: StringMap, secret: { name: string }): Promise<void> {
       const dir = configured(root);
       checkOptionKeys(options);
-      if (options.path === undefined) return; // the secret's name: checked at get
-      const rel = checkRelativePath(options.path);
+      const rel = checkRelativePath(options.path ?? secret.name);
       // The file may be provisioned later; when it already exists it must already be usable.
       const target = await locate(dir, rel, { mayBeMissing: true });
       if (target !== undefined) await readBounded(target, rel, { probeOnly: true });

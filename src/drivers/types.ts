@@ -86,8 +86,11 @@ interface DriverBase {
 
 export interface SecretDriver extends DriverBase {
   readonly kind: 'secret';
-  /** Called at create with `Driver.Options`; throw to refuse the secret (a 400 with your message). */
-  validate?(options: StringMap): void | Promise<void>;
+  /**
+   * Called at create with `Driver.Options` and the secret's name and labels; throw to refuse the
+   * secret (a 400 with your message). Check here what `get` would refuse anyway.
+   */
+  validate?(options: StringMap, secret: { name: string; labels: StringMap }): void | Promise<void>;
   /** The value for one use of the secret. Must be 1 to 511999 bytes (swarmkit's rule). */
   get(request: SecretRequest): SecretValue | Promise<SecretValue>;
   /**

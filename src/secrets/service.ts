@@ -47,7 +47,7 @@ export class SecretsService {
       if (!spec.driver.Name) throw new InvalidArgument('secret driver must have a name');
       driver = await this.deps.drivers.secretDriver(spec.driver.Name);
       if (!driver) throw new DriverNotFound(spec.driver.Name);
-      await driverCall(driver, () => driver!.validate?.(spec.driver!.Options ?? {}));
+      await driverCall(driver, () => driver!.validate?.({ ...spec.driver!.Options }, { name: spec.name, labels: { ...spec.labels } }));
     } else if (!spec.data || spec.data.length >= MAX_SECRET_BYTES) {
       throw new InvalidArgument(`secret data must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
     }

@@ -4,6 +4,9 @@ import { after, describe, test } from 'node:test';
 import envDriver, { ENV_DRIVER, createEnvDriver } from '../../drivers/env.ts';
 import type { DriverLog, SecretDriver, SecretRequest, StringMap } from '../../src/drivers/types.ts';
 
+/** The secret a create names, as validate receives it. */
+const secret = (name = 'x') => ({ name, labels: {} });
+
 const silent: DriverLog = { debug() {}, info() {}, warn() {}, error() {} };
 const set = ['SECRETD_T_DB', 'SECRETD_T_APP_ONE', 'SECRETD_T_EMPTY', 'SECRETD_T_BIG', 'SECRETD_T_OTHER'];
 
@@ -42,7 +45,7 @@ describe('env driver', () => {
 
   test('reads the variable given by option name, matched by a PREFIX_* glob', async () => {
     const d = configured({ allow: 'SECRETD_T_DB, SECRETD_T_APP_*' });
-    await d.validate!({ name: 'SECRETD_T_APP_ONE' });
+    await d.validate!({ name: 'SECRETD_T_APP_ONE' }, secret());
     assert.equal(text((await d.get(request('app-one', { name: 'SECRETD_T_APP_ONE' }))).value), 'app-one-value');
   });
 
@@ -59,15 +62,18 @@ describe('env driver', () => {
 
   test('refuses everything when nothing is allow-listed, saying how to allow', async () => {
     for (const d of [createEnvDriver(), configured({}), envDriver]) {
-      await assert.rejects(async () => d.validate!({}), /no variable is allowed: start secretd with --driver-opt env\.allow=/);
+      await assert.rejects(async () => d.validate!({}, secret()), /no variable is allowed: start secretd with --driver-opt env\.allow=/);
       await assert.rejects(async () => d.get(request('SECRETD_T_DB')), /no variable is allowed/);
     }
   });
 
   test('refuses a variable outside the allow-list at validate and at get', async () => {
     const d = configured({ allow: 'SECRETD_T_DB,SECRETD_T_APP_*' });
-    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_OTHER' }), /variable SECRETD_T_OTHER is not allowed/);
-    await assert.rejects(async () => d.validate!({ name: 'PATH' }), /not allowed/);
+    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_OTHER' }, secret()), /variable SECRETD_T_OTHER is not allowed/);
+    await assert.rejects(async () => d.validate!({ name: 'PATH' }, secret()), /not allowed/);
+    // Without a name option the secret's own name is the variable, checked at create too.
+    await assert.rejects(async () => d.validate!({}, secret('SECRETD_T_OTHER')), /variable SECRETD_T_OTHER is not allowed/);
+    await d.validate!({}, secret('SECRETD_T_APP_ONE'));
     await assert.rejects(async () => d.get(request('SECRETD_T_OTHER')), /not allowed/);
     await assert.rejects(async () => d.get(request('x', { name: 'SECRETD_T_APP' })), /not allowed/);
     await assert.rejects(async () => d.get(request('x', { name: 'secretd_t_db' })), /not allowed/);
@@ -75,9 +81,9 @@ describe('env driver', () => {
 
   test('refuses names that are not variable names, and unknown option keys', async () => {
     const d = configured({ allow: 'SECRETD_T_*' });
-    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_DB=x' }), /is not a variable name/);
+    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_DB=x' }, secret()), /is not a variable name/);
     await assert.rejects(async () => d.get(request('db-password')), /"db-password" is not a variable name/);
-    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_DB', var: 'x' }), /unknown option "var"/);
+    await assert.rejects(async () => d.validate!({ name: 'SECRETD_T_DB', var: 'x' }, secret()), /unknown option "var"/);
   });
 
   test('fails clearly on an empty or oversized variable, without its value', async () => {

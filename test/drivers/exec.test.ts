@@ -11,6 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import execDriver, { EXEC_DRIVER, createExecDriver } from '../../drivers/exec.ts';
 import type { DriverLog, SecretDriver, SecretRequest, StringMap } from '../../src/drivers/types.ts';
 
+/** The secret a create names, as validate receives it. */
+const secret = (name = 'x') => ({ name, labels: {} });
+
 const silent: DriverLog = { debug() {}, info() {}, warn() {}, error() {} };
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['pass', 'gpg', 'gpgconf'].filter((c) => !onPath(c));
@@ -84,7 +87,7 @@ describe('exec driver with pass', { skip: skipPass }, () => {
 
   test('returns the value pass stores under the option key, without its trailing newline', async () => {
     const d = configured(passSettings);
-    await d.validate!({ key: 'db/password' });
+    await d.validate!({ key: 'db/password' }, secret());
     assert.equal(text((await d.get(request('db_password', { key: 'db/password' }))).value), 'correct horse battery staple');
   });
 
@@ -118,11 +121,11 @@ describe('exec driver with pass', { skip: skipPass }, () => {
   test('refuses option injection and path tricks in the key, at validate and at get', async () => {
     const d = configured(passSettings);
     for (const key of ['--help', '-c', '../x', 'db/../../x', 'db/./password', 'db/', '/etc/passwd', 'a b', 'a\0b', '', 'db//password', 'db/.gpg-id', '$(id)']) {
-      await assert.rejects(async () => d.validate!({ key }), /^Error: /, `validate ${JSON.stringify(key)}`);
+      await assert.rejects(async () => d.validate!({ key }, secret()), /^Error: /, `validate ${JSON.stringify(key)}`);
       await assert.rejects(async () => d.get(request('x', { key })), Error, `get ${JSON.stringify(key)}`);
     }
     await assert.rejects(async () => d.get(request('--clip')), /starts with "-"/);
-    await assert.rejects(async () => d.validate!({ key: 'db/password', args: '--clip' }), /unknown option "args"/);
+    await assert.rejects(async () => d.validate!({ key: 'db/password', args: '--clip' }, secret()), /unknown option "args"/);
   });
 });
 
@@ -134,7 +137,7 @@ describe('exec driver', () => {
   });
 
   test('refuses everything until command is set, saying how to set it', async () => {
-    await assert.rejects(async () => execDriver.validate!({}), /not configured: start secretd with --driver-opt exec\.command=/);
+    await assert.rejects(async () => execDriver.validate!({}, secret()), /not configured: start secretd with --driver-opt exec\.command=/);
     await assert.rejects(async () => configured({}).get(request('x')), /not configured/);
   });
 

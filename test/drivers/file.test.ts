@@ -8,6 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import fileDriver, { FILE_DRIVER, createFileDriver } from '../../drivers/file.ts';
 import type { DriverLog, SecretDriver, SecretRequest, StringMap } from '../../src/drivers/types.ts';
 
+/** The secret a create names, as validate receives it. */
+const secret = (name = 'x') => ({ name, labels: {} });
+
 const silent: DriverLog = { debug() {}, info() {}, warn() {}, error() {} };
 const base = mkdtempSync(join(tmpdir(), 'secretd-file-'));
 const root = join(base, 'root');
@@ -57,7 +60,7 @@ describe('file driver', () => {
 
   test('reads the file given by option path, bytes as they are', async () => {
     const d = await configured();
-    await d.validate!({ path: 'db/password' });
+    await d.validate!({ path: 'db/password' }, secret());
     assert.equal(text((await d.get(request('anything', { path: 'db/password' }))).value), 'db-pass-value\n');
   });
 
@@ -73,7 +76,7 @@ describe('file driver', () => {
 
   test('refuses everything until root is set, saying how to set it', async () => {
     const d = await configured({});
-    await assert.rejects(async () => d.validate!({}), /not configured: start secretd with --driver-opt file\.root=DIR/);
+    await assert.rejects(async () => d.validate!({}, secret()), /not configured: start secretd with --driver-opt file\.root=DIR/);
     await assert.rejects(async () => d.get(request('api-key')), /not configured/);
     await assert.rejects(async () => fileDriver.get(request('api-key')), /not configured/);
   });
@@ -86,14 +89,14 @@ describe('file driver', () => {
 
   test('refuses unknown option keys at validate and at get', async () => {
     const d = await configured();
-    await assert.rejects(async () => d.validate!({ path: 'api-key', mode: '0600' }), /unknown option "mode"/);
+    await assert.rejects(async () => d.validate!({ path: 'api-key', mode: '0600' }, secret()), /unknown option "mode"/);
     await assert.rejects(async () => d.get(request('api-key', { follow: 'yes' })), /unknown option "follow"/);
   });
 
   test('refuses absolute paths, .. segments and NUL bytes at validate and at get', async () => {
     const d = await configured();
     for (const path of [join(outside, 'stolen'), '../outside/stolen', 'db/../../outside/stolen', '..', 'api-key\0x', '']) {
-      await assert.rejects(async () => d.validate!({ path }), Error, `validate ${JSON.stringify(path)}`);
+      await assert.rejects(async () => d.validate!({ path }, secret()), Error, `validate ${JSON.stringify(path)}`);
       await assert.rejects(async () => d.get(request('x', { path })), Error, `get ${JSON.stringify(path)}`);
     }
     await assert.rejects(async () => d.get(request('../outside/stolen')), /has a "\.\." segment/);
@@ -101,36 +104,36 @@ describe('file driver', () => {
 
   test('refuses a symlink whose target escapes the root, at validate and at get', async () => {
     const d = await configured();
-    await assert.rejects(async () => d.validate!({ path: 'escape-link' }), /resolves outside the root/);
+    await assert.rejects(async () => d.validate!({ path: 'escape-link' }, secret()), /resolves outside the root/);
     await assert.rejects(async () => d.get(request('escape-link')), /resolves outside the root/);
     await assert.rejects(async () => d.get(request('x', { path: 'escape-dir/stolen' })), /resolves outside the root/);
   });
 
   test('refuses a directory', async () => {
     const d = await configured();
-    await assert.rejects(async () => d.validate!({ path: 'db' }), /is not a regular file/);
+    await assert.rejects(async () => d.validate!({ path: 'db' }, secret()), /is not a regular file/);
     await assert.rejects(async () => d.get(request('db')), /is not a regular file/);
   });
 
   test('refuses a FIFO without blocking on it', async () => {
     const d = await configured();
     const started = Date.now();
-    await assert.rejects(async () => d.validate!({ path: 'fifo' }), /is not a regular file/);
+    await assert.rejects(async () => d.validate!({ path: 'fifo' }, secret()), /is not a regular file/);
     await assert.rejects(async () => d.get(request('fifo')), /is not a regular file/);
     assert.ok(Date.now() - started < 2000);
   });
 
   test('refuses an empty file and a file over 511999 bytes', async () => {
     const d = await configured();
-    await assert.rejects(async () => d.validate!({ path: 'empty' }), /file "empty" is empty/);
+    await assert.rejects(async () => d.validate!({ path: 'empty' }, secret()), /file "empty" is empty/);
     await assert.rejects(async () => d.get(request('empty')), /is empty/);
-    await assert.rejects(async () => d.validate!({ path: 'too-big' }), /larger than 511999 bytes/);
+    await assert.rejects(async () => d.validate!({ path: 'too-big' }, secret()), /larger than 511999 bytes/);
     await assert.rejects(async () => d.get(request('too-big')), /larger than 511999 bytes/);
   });
 
   test('accepts a path to a file not there yet, and fails at get until it is', async () => {
     const d = await configured();
-    await d.validate!({ path: 'later/token' });
+    await d.validate!({ path: 'later/token' }, secret());
     await assert.rejects(async () => d.get(request('x', { path: 'later/token' })), /no file "later\/token" under the root/);
     mkdirSync(join(root, 'later'));
     writeFileSync(join(root, 'later', 'token'), 'arrived');
