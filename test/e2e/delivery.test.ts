@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { startPlugin, type FixturePlugin } from '../fixtures/plugins/start.ts';
 import { PassStore, passMissing } from '../helpers/pass-store.ts';
 import { dockerCliMissing } from '../helpers/tools.ts';
 
@@ -26,6 +27,8 @@ const PASS_VALUE = 'correct horse battery staple';
 
 let daemon: Daemon;
 let pass: PassStore | undefined;
+let plugin: FixturePlugin;
+const pluginDir = join(scratch, 'plugins');
 let admin: string; // a token for app.* and tmpl.*
 let narrow: string; // a token for one name only
 
@@ -64,8 +67,11 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
     mkdirSync(join(fileRoot, 'nested'), { recursive: true });
     writeFileSync(join(fileRoot, 'app.file'), 'from-a-file\n');
     writeFileSync(join(fileRoot, 'nested', 'deep'), Buffer.from([0, 1, 2, 255]));
+    mkdirSync(pluginDir);
+    plugin = await startPlugin({ unix: join(pluginDir, 'e2e-vault.sock'), log: join(scratch, 'plugin.jsonl') });
     const args = [
       '--delivery',
+      '--plugin-dir', pluginDir,
       '--driver-opt', `file.root=${fileRoot}`,
       '--driver-opt', 'env.allow=SECRETD_E2E_*',
     ];
@@ -83,6 +89,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
 
   after(async () => {
     await daemon?.dispose();
+    await plugin?.stop();
     pass?.dispose();
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -243,6 +250,51 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       assert.notEqual(r.status, 0);
       assert.equal(r.stderr.trim(), 'Error response from daemon: rpc error: code = Unknown desc = plugin "nope" not found');
       assert.ok(Date.now() - started < 10_000, 'no 15 s of retries');
+    });
+  });
+
+  describe('a Docker secret-provider plugin', () => {
+    test('docker secret create --driver PLUGIN activates it; delivery asks it with the task fields, never the options', async () => {
+      const created = await daemon.request({
+        method: 'POST',
+        path: '/v1.44/secrets/create',
+        body: { Name: 'app.vault', Labels: { 'fixture.value': 'from-the-plugin' }, Driver: { Name: 'e2e-vault', Options: { hidden: 'opt' } } },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.deepEqual(plugin.requests().map((r) => r.path), ['/Plugin.Activate'], 'create only activates, as dockerd');
+      const context = {
+        Service: { ID: 'svc9', Name: 'api', Labels: { team: 'x' } },
+        Node: { ID: 'node9' },
+        Task: { ID: 'task9', Name: 'api.1.task9', Image: 'busybox:latest' },
+      };
+      const got = await deliver('app.vault', admin, context);
+      assert.equal(got.status, 200, got.text);
+      assert.equal(got.text, 'from-the-plugin');
+      const asked = plugin.requests().filter((r) => r.path === '/SecretProvider.GetSecret');
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0]!.headers.accept, 'application/vnd.docker.plugins.v1.2+json');
+      assert.deepEqual(JSON.parse(asked[0]!.body), {
+        SecretName: 'app.vault',
+        SecretLabels: { 'fixture.value': 'from-the-plugin' },
+        ServiceID: 'svc9',
+        ServiceName: 'api',
+        ServiceLabels: { team: 'x' },
+        TaskID: 'task9',
+        TaskName: 'api.1.task9',
+        TaskImage: 'busybox:latest',
+        NodeID: 'node9',
+      });
+    });
+
+    test('DoNotReuse reaches the consumer as a header; a plugin error is a 502 with its Err', async () => {
+      ok(docker(['secret', 'create', '--driver', 'e2e-vault', '--label', 'fixture.do-not-reuse=true', 'app.fresh']), 'create');
+      const fresh = await deliver('app.fresh', admin);
+      assert.equal(fresh.status, 200);
+      assert.equal(fresh.headers['x-secretd-do-not-reuse'], 'true');
+      ok(docker(['secret', 'create', '--driver', 'e2e-vault', '--label', 'fixture.error=vault sealed', 'app.sealed']), 'create');
+      const failed = await deliver('app.sealed', admin);
+      assert.equal(failed.status, 502);
+      assert.match(failed.json.message, /^secret driver e2e-vault: .*vault sealed/);
     });
   });
 
