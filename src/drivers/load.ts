@@ -25,7 +25,9 @@ const MEMBERS = {
 } as const;
 const COMMON_HOOKS = ['init', 'close'] as const;
 
-export class DriverLoadError extends Error {}
+export class DriverLoadError extends Error {
+  override name = 'DriverLoadError';
+}
 
 export interface LoadedDriver {
   driver: Driver;
