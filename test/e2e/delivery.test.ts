@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { request } from '../helpers/http.ts';
 import { startPlugin, type FixturePlugin } from '../fixtures/plugins/start.ts';
 import { PassStore, passMissing } from '../helpers/pass-store.ts';
 import { dockerCliMissing } from '../helpers/tools.ts';
@@ -348,6 +349,29 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
     assert.ok(lines.some((l) => l.includes('"result":"forbidden"')));
     for (const value of ['plain value', 'outside value', API_KEY, PASS_VALUE, 'from-a-file', admin.split('_')[2]!]) {
       assert.ok(!daemon.logs.includes(value), `the daemon's output holds ${value}`);
+    }
+  });
+});
+
+describe('delivery over TCP', { skip }, () => {
+  test('tokens are administered over the unix socket only; a token holder reads over TCP', async () => {
+    const tcpDaemon = await startDaemon({ args: ['--delivery', '-H', 'tcp://127.0.0.1:0'] });
+    try {
+      const port = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(tcpDaemon.logs)?.[1];
+      assert.ok(port, `no TCP address in: ${tcpDaemon.logs}`);
+      const tcp = `http://127.0.0.1:${port}`;
+      const viaTcp = await request(tcp, { method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['*'] } });
+      assert.equal(viaTcp.status, 403);
+      assert.deepEqual(viaTcp.json, { message: 'consumer tokens are administered over the unix socket only' });
+      assert.equal((await request(tcp, { path: '/_secretd/v1/tokens' })).status, 403);
+      const created = await tcpDaemon.request({ method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['db'] } });
+      assert.equal(created.status, 201);
+      assert.equal((await tcpDaemon.request({ method: 'POST', path: '/secrets/create', body: { Name: 'db', Data: 'cHc=' } })).status, 201);
+      const read = await request(tcp, { path: '/_secretd/v1/secrets/db/value', headers: { Authorization: `Bearer ${created.json.Token}` } });
+      assert.equal(read.status, 200);
+      assert.equal(read.text, 'pw');
+    } finally {
+      await tcpDaemon.dispose();
     }
   });
 });
