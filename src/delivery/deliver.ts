@@ -78,7 +78,7 @@ export class DeliveryService {
     try {
       secret = await resolveSecret(this.deps.store, idOrName);
     } catch (e) {
-      if (isSecretdError(e) && e.code !== 'not_found') throw e;
+      // Not found, or an ambiguous ID prefix: only a token whose scope covers what was asked hears which.
       this.deps.tokens.requireScope(token, idOrName);
       throw e;
     }
