@@ -16,7 +16,11 @@ export interface RawResponse {
   json: any;
 }
 
-/** `endpoint` is `unix:///path.sock` or `http://host:port`. */
+/**
+ * `endpoint` is `unix:///path.sock` or `http://host:port`. Every request has its own connection
+ * (`agent: false`): a kept-alive socket that the server closes after its 5 s idle timeout, just
+ * as a test reuses it, fails the test with EPIPE for no fault of the daemon.
+ */
 export function request(endpoint: string, req: RawRequest): Promise<RawResponse> {
   const headers: Record<string, string> = { ...req.headers };
   let payload: Buffer | undefined;
@@ -30,7 +34,7 @@ export function request(endpoint: string, req: RawRequest): Promise<RawResponse>
     ? { socketPath: endpoint.slice('unix://'.length) }
     : { host: new URL(endpoint).hostname, port: Number(new URL(endpoint).port) };
   return new Promise((resolve, reject) => {
-    const r = http.request({ ...target, method: req.method ?? 'GET', path: req.path, headers }, (res) => {
+    const r = http.request({ ...target, agent: false, method: req.method ?? 'GET', path: req.path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

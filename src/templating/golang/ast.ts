@@ -14,13 +14,14 @@ export type Node =
   | { type: 'list'; pos: number; nodes: Node[] }
   | { type: 'text'; pos: number; text: string }
   | { type: 'action'; pos: number; line: number; pipe: Pipe }
-  | { type: 'if' | 'range' | 'with'; pos: number; line: number; pipe: Pipe; list: ListNode; elseList: ListNode | null }
+  | BranchNode
   | { type: 'template'; pos: number; line: number; name: string; pipe: Pipe | null }
   | { type: 'break' | 'continue'; pos: number; line: number }
   | { type: 'end' | 'else'; pos: number; line: number }
   | Pipe | Command | Arg;
 
 export type ListNode = Extract<Node, { type: 'list' }>;
+export interface BranchNode { type: 'if' | 'range' | 'with'; pos: number; line: number; pipe: Pipe; list: ListNode; elseList: ListNode | null }
 export interface Pipe { type: 'pipe'; pos: number; line: number; isAssign: boolean; decl: VariableNode[]; cmds: Command[] }
 export interface Command { type: 'command'; pos: number; args: Arg[] }
 export interface VariableNode { type: 'variable'; pos: number; ident: string[] }

@@ -7,9 +7,15 @@
 export class TemplateError extends Error {
   override name = 'TemplateError';
   readonly code = 'TEMPLATE_ERROR';
+  /** True when a resource bound (output size, steps, depth) stopped the render. */
+  readonly limit: boolean;
+  constructor(message: string, limit = false) {
+    super(message);
+    this.limit = limit;
+  }
 }
 
 /** Converts a message built from Go byte strings (one char per byte) into readable text. */
-export function templateError(byteMessage: string): TemplateError {
-  return new TemplateError(Buffer.from(byteMessage, 'latin1').toString('utf8'));
+export function templateError(byteMessage: string, limit = false): TemplateError {
+  return new TemplateError(Buffer.from(byteMessage, 'latin1').toString('utf8'), limit);
 }

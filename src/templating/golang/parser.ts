@@ -87,10 +87,6 @@ export class Parser {
     p.depth = this.depth;
     return p;
   }
-  private shareTokens(from: Parser): void {
-    this.token = from.token;
-    this.peekCount = from.peekCount;
-  }
 
   parse(): void {
     this.root = { type: 'list', pos: this.peek().pos, nodes: [] };
@@ -99,9 +95,7 @@ export class Parser {
         const delim = this.next();
         if (this.nextNonSpace().typ === T.Define) {
           const def = this.child('definition');
-          def.shareTokens(this);
           def.parseDefinition();
-          this.shareTokens(def);
           continue;
         }
         this.backup2(delim);
@@ -273,12 +267,10 @@ export class Parser {
     const name = this.templateName(t, context);
     const pipe = this.pipeline(context, T.RightDelim);
     const block = this.child(name);
-    block.shareTokens(this);
     this.enter();
     const [list, end] = block.itemList();
     this.depth--;
     block.root = list;
-    this.shareTokens(block);
     if (end.type !== 'end') this.errorf(`unexpected ${endString(end)} in ${context}`);
     block.add();
     return { type: 'template', pos: t.pos, line: t.line, name, pipe };
@@ -398,7 +390,7 @@ function endString(n: Node): string {
 export function isEmptyTree(n: Node | null): boolean {
   if (n === null) return true;
   if (n.type === 'list') return n.nodes.every(isEmptyTree);
-  if (n.type === 'text') return n.text.trim() === '' && !/[^\t\n\v\f\r \x85\xa0]/.test(n.text);
+  if (n.type === 'text') return /^[\t\n\v\f\r ]*$/.test(n.text);
   return false;
 }
 
