@@ -113,13 +113,21 @@ export class DeliveryService {
     const name = secret.templating!.Name;
     const driver = this.deps.drivers.templatingDriver(name);
     if (!driver) throw new TemplateFailed(secret.id, `unrecognized template type ${name}`);
+    // A template function that fails for a domain reason (a reference out of the token's scope, a
+    // driver down) answers as that reason, whatever the templating driver wraps it in.
+    let domainFailure: unknown;
     const functions: TemplateFunctions = {
       env: (key) => envValue(context.env, key),
       secret: async (target) => {
         const ref = context.secrets.find((s) => s.Target === target);
         if (!ref) throw new Error(`secret target ${target} not found`);
-        const other = await this.lookup(token, ref.Secret);
-        return (await this.rawValue(other, context)).value;
+        try {
+          const other = await this.lookup(token, ref.Secret);
+          return (await this.rawValue(other, context)).value;
+        } catch (e) {
+          domainFailure ??= e;
+          throw e;
+        }
       },
       config: async (target) => {
         throw new Error(`config target ${target} not found`);
@@ -135,7 +143,8 @@ export class DeliveryService {
         options: { ...secret.templating!.Options },
       });
     } catch (e) {
-      if (isSecretdError(e)) throw e; // a nested secret the token may not read, a driver failure
+      if (domainFailure !== undefined) throw domainFailure;
+      if (isSecretdError(e)) throw e;
       throw new TemplateFailed(secret.id, e instanceof Error ? e.message : String(e));
     }
     if (!(out instanceof Uint8Array) || out.length >= MAX_SECRET_BYTES) {
