@@ -11,6 +11,7 @@
  *                                requires it absent, in the same transaction
  *   secretd/keyring-check        a value sealed by the first daemon, to refuse a daemon whose
  *                                keyring differs
+ *   secretd/tokens/<id>          a consumer token record JSON (its hash only); kept on leave
  */
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 
@@ -42,6 +43,10 @@ export class EtcdKeys {
   /** The uniqueness index entry of a name (or, for a prefix, the start of its range). */
   name(name: string): Buffer {
     return Buffer.from(`${this.root}names/${name.toLowerCase()}`);
+  }
+
+  token(id: string): Buffer {
+    return Buffer.from(`${this.root}tokens/${id}`);
   }
 
   get swarm(): Buffer {

@@ -13,6 +13,7 @@
  * (503) instead of hanging.
  */
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
+import type { TokenRecord } from '../delivery/types.ts';
 import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, isSecretdError } from '../secrets/errors.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
@@ -235,6 +236,37 @@ export class EtcdStore implements Store {
     );
   }
 
+  async createToken(t: TokenRecord): Promise<void> {
+    await this.write(async () => {
+      const key = this.keys.token(t.id);
+      const res = await this.txn([absent(key)], [put(key, Buffer.from(JSON.stringify(t)))], [get(key)]);
+      if (res.succeeded) return;
+      // A retried call whose first attempt committed finds its own record: that is success.
+      if (firstKv(res.responses[0])?.value.equals(Buffer.from(JSON.stringify(t)))) return;
+      throw new NameConflict(`token ${t.id}`);
+    });
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.read(async () => {
+      if (id === '') return undefined;
+      const kv = (await this.call(() => this.client.kv.range({ key: this.keys.token(id) }))).kvs[0];
+      return kv && decodeToken(kv);
+    });
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.read(async () => (await this.call(() => this.client.kv.range(prefixRange(this.keys.token(''))))).kvs.map(decodeToken));
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    return this.write(async () => {
+      if (id === '') return false;
+      const res = await this.call(() => this.client.kv.deleteRange({ key: this.keys.token(id) }));
+      return Number(res.deleted) > 0;
+    });
+  }
+
   /** Calls `onChange` with the swarm state whenever any daemon changes it. */
   watchSwarm(onChange: (swarm: SwarmRecord) => void): void {
     if (this.closed || this.watcher) return;
@@ -353,6 +385,11 @@ const del = (key: Buffer): IRequestOp => ({ request_delete_range: { key } });
 const absent = (key: Buffer): ICompare => ({ key, target: 'Create', result: 'Equal', create_revision: 0 });
 const prefixRange = (key: Buffer) => ({ key, range_end: prefixEnd(key) });
 const firstKv = (r: ITxnResponse['responses'][number] | undefined): IKeyValue | undefined => r?.response_range?.kvs[0];
+
+function decodeToken(kv: IKeyValue): TokenRecord {
+  const t = JSON.parse(kv.value.toString()) as TokenRecord;
+  return { id: t.id, hash: t.hash, allow: t.allow, description: t.description, createdAt: t.createdAt };
+}
 
 function decodeSwarm(kv: IKeyValue): SwarmRecord {
   const s = JSON.parse(kv.value.toString()) as SwarmRecord;
