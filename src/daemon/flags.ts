@@ -17,6 +17,11 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', multiple: true, arg: 'URL', help: 'Where to listen: unix:///path/to.sock or tcp://127.0.0.1:PORT; repeat for several (default: unix://$XDG_RUNTIME_DIR/secretd.sock, or unix:///run/secretd.sock for root)' },
   { name: 'data-root', type: 'string', arg: 'DIR', help: 'Where the store, the keyring and the pid file live (default: $XDG_DATA_HOME/secretd, or /var/lib/secretd for root)' },
   { name: 'log-level', type: 'string', arg: 'LEVEL', help: 'debug, info, warn, error or fatal (default: info)' },
+  { name: 'store', type: 'string', arg: 'URL', help: 'Where secrets live: sqlite (default; DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcd v3; daemons on one etcd and prefix form one swarm)' },
+  { name: 'etcd-cacert', type: 'string', arg: 'FILE', help: 'CA bundle (PEM) to verify the etcd servers; giving any --etcd-* file dials etcd over TLS' },
+  { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'Client certificate (PEM) to present to etcd' },
+  { name: 'etcd-key', type: 'string', arg: 'FILE', help: 'Private key (PEM) of --etcd-cert' },
+  { name: 'keyring', type: 'string', arg: 'FILE', help: 'The sealing keys file (created if missing); daemons sharing an etcd need copies of one file (default: DATA_ROOT/keyring.json)' },
   { name: 'no-swarm-init', type: 'boolean', help: 'Do not make a fresh data root a single-node swarm manager; secrets then answer 503 until `docker swarm init`' },
   { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
   { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
@@ -30,6 +35,11 @@ export interface ParsedFlags {
   host?: string[];
   'data-root'?: string;
   'log-level'?: string;
+  store?: string;
+  'etcd-cacert'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  keyring?: string;
   'no-swarm-init'?: boolean;
   driver?: string[];
   'driver-opt'?: string[];

@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Keyring } from '../crypto/keyring.ts';
+import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
 import { DeliveryService } from '../delivery/deliver.ts';
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
@@ -16,7 +17,7 @@ import { listen, type Listener } from '../http/listen.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretsService } from '../secrets/service.ts';
-import { SqliteStore } from '../store/sqlite.ts';
+import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { SwarmService } from '../swarm/service.ts';
 import type { Config } from './config.ts';
@@ -38,23 +39,32 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> & Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery'>>;
+export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
   const drivers = await loadDrivers(config.drivers ?? []);
-  const keyring = Keyring.openOrCreate(config.dataRoot);
-  const store = new SqliteStore(join(config.dataRoot, 'secretd.db'));
+  const keyringFile = config.keyring ?? join(config.dataRoot, 'keyring.json');
+  const keyring = Keyring.openOrCreateFile(keyringFile);
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (e) {
+    await drivers.close(() => {});
+    throw e;
+  }
   const close = async () => {
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
   };
   try {
+    if (store.keyringCheck) await verifySharedKeyring(keyring, keyringFile, (sealed) => store.keyringCheck!(sealed));
     await drivers.init({ ...config.driverSettings }, config.dataRoot, (name) => log.child({ driver: name }));
     const swarm = new SwarmService(store);
     await swarm.load(config.swarmInit);
     const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas, log });
-    const system = { dataRoot: config.dataRoot, storeKind: store.kind, startedAt: rfc3339Nano() };
+    const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
     let delivery;
     if (config.delivery) {
       const tokens = new TokenService(store);

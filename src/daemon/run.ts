@@ -2,9 +2,11 @@
  * The daemon's entry: flags → config → daemon; prints where it listens and the DOCKER_HOST
  * line; SIGTERM/SIGINT stop it gracefully (exit 0). Resolves with the exit code.
  */
+import { KeyringMismatch } from '../crypto/shared-keyring.ts';
 import { DriverLoadError } from '../drivers/load.ts';
 import { ListenError } from '../http/listen.ts';
 import { SchemaRegistry } from '../schemas.ts';
+import { isSecretdError } from '../secrets/errors.ts';
 import { API_VERSION, SECRETD_VERSION } from '../version.ts';
 import { buildConfig, ConfigError } from './config.ts';
 import { helpText, parseFlags } from './flags.ts';
@@ -14,7 +16,13 @@ import { startDaemon } from './lifecycle.ts';
 
 export function runDaemon(argv: string[]): Promise<number> {
   return main(argv).catch((e) => {
-    const known = e instanceof ConfigError || e instanceof DataRootBusy || e instanceof ListenError || e instanceof DriverLoadError;
+    const known =
+      e instanceof ConfigError ||
+      e instanceof DataRootBusy ||
+      e instanceof ListenError ||
+      e instanceof DriverLoadError ||
+      e instanceof KeyringMismatch ||
+      isSecretdError(e); // the store could not be reached
     process.stderr.write(`secretd: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return 1;
   });
@@ -45,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     [
       `secretd ${SECRETD_VERSION} (Docker Engine API ${API_VERSION}) listening on ${daemon.addresses.join(', ')}`,
       `data root: ${config.dataRoot}`,
+      `store: ${config.store}`,
       'Point the docker CLI, dockerode or docker-py at it with:',
       `  export DOCKER_HOST=${daemon.addresses[0]}`,
       '',

@@ -71,4 +71,22 @@ export interface Store {
 
   /** Finishes pending writes and releases the backend. */
   close(): Promise<void>;
+
+  // Optional hooks of stores that several daemons share (etcd); the callers check presence.
+
+  /**
+   * Saves the swarm state only if no active swarm is stored, else rejects with AlreadyInSwarm:
+   * daemons that start together on an empty store then join one swarm instead of each
+   * overwriting the other's.
+   */
+  initSwarm?(swarm: SwarmRecord): Promise<number>;
+
+  /** Calls `onChange` with the new swarm state whenever any daemon changes it, until close(). */
+  watchSwarm?(onChange: (swarm: SwarmRecord) => void): void;
+
+  /**
+   * Stores `sealed` as the deployment's keyring check unless one is stored already, and returns
+   * the stored one: a daemon whose keyring cannot open it must not start.
+   */
+  keyringCheck?(sealed: Uint8Array): Promise<Uint8Array>;
 }

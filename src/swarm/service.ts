@@ -28,11 +28,22 @@ export class SwarmService {
 
   constructor(private readonly store: Store) {}
 
-  /** Reads the persisted state; a store that never held one starts a swarm when `autoInit`. */
+  /**
+   * Reads the persisted state; a store that never held one starts a swarm when `autoInit`. With
+   * a shared store, follows what the other daemons do to the swarm from then on.
+   */
   async load(autoInit: boolean): Promise<void> {
+    this.store.watchSwarm?.((record) => (this.record = record));
     const saved = await this.store.readSwarm();
     if (saved) this.record = saved;
-    else if (autoInit) await this.init({ listenAddr: DEFAULT_LISTEN, advertiseAddr: '127.0.0.1' });
+    else if (autoInit) {
+      try {
+        await this.init({ listenAddr: DEFAULT_LISTEN, advertiseAddr: '127.0.0.1' });
+      } catch (e) {
+        if (!(e instanceof AlreadyInSwarm)) throw e;
+        this.record = (await this.store.readSwarm()) ?? this.record; // another daemon was first
+      }
+    }
   }
 
   get cluster(): Cluster | undefined {
@@ -70,7 +81,7 @@ export class SwarmService {
         joinTokens: joinTokens(),
       };
       const record: SwarmRecord = { state: 'active', cluster };
-      cluster.version = await this.store.writeSwarm(record);
+      cluster.version = await (this.store.initSwarm ? this.store.initSwarm(record) : this.store.writeSwarm(record));
       this.record = record;
       return cluster.nodeId;
     });

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
@@ -52,6 +53,9 @@ Options:
   --json FILE          also write the numbers (medians and every round) to FILE as JSON
   --min-ratio X        exit 1 if any operation's ratio is below X (not checked, with a warning,
                        when there is no reference dockerd)
+  --store URL          run secretd on this store: sqlite (default), etcd://HOST:PORT[,...][/PREFIX]
+                       (each run uses its own prefix below it, so runs never share names or
+                       keyrings), or etcd to start a temporary single-member etcd for the run
   --secretd-arg ARG    extra command-line argument for secretd, repeatable; use the = form for
                        values that start with a dash: --secretd-arg=--store --secretd-arg=etcd
                        (secretd always gets -H, --data-root and --log-level error first)
@@ -76,6 +80,7 @@ interface Config {
   json: string | undefined;
   minRatio: number | undefined;
   secretdArgs: string[];
+  store: string | undefined;
   targetHost: string | undefined;
   refHost: string | undefined;
   noRef: boolean;
@@ -112,6 +117,7 @@ function parseConfig(argv: string[]): Config | 'help' {
         json: { type: 'string' },
         'min-ratio': { type: 'string' },
         'secretd-arg': { type: 'string', multiple: true, default: [] },
+        store: { type: 'string' },
         'target-host': { type: 'string' },
         'ref-host': { type: 'string' },
         'no-ref': { type: 'boolean', default: false },
@@ -130,6 +136,9 @@ function parseConfig(argv: string[]): Config | 'help' {
       throw new UsageError(`--min-ratio wants a number >= 0, got ${JSON.stringify(v['min-ratio'])}`);
     }
   }
+  if (v.store !== undefined && !/^(sqlite|etcd|etcd:\/\/.+)$/.test(v.store)) {
+    throw new UsageError(`--store wants sqlite, etcd or etcd://HOST:PORT[,HOST:PORT...][/PREFIX], got ${JSON.stringify(v.store)}`);
+  }
   const valueBytes = positiveInt('value-bytes', v['value-bytes']);
   if (valueBytes >= 512000) throw new UsageError('--value-bytes must stay below 512000 (the Engine API limit)');
   return {
@@ -142,6 +151,7 @@ function parseConfig(argv: string[]): Config | 'help' {
     json: v.json,
     minRatio,
     secretdArgs: v['secretd-arg'],
+    store: v.store,
     targetHost: v['target-host'],
     refHost: v['ref-host'],
     noRef: v['no-ref'],
@@ -491,6 +501,7 @@ async function main(argv: string[]): Promise<number> {
   if ('skip' in reference) log(`no reference dockerd: ${reference.skip}`);
 
   let daemon: Daemon | undefined;
+  let etcd: EtcdCluster | undefined;
   const sides: Side[] = [];
   let failure: unknown;
   try {
@@ -500,8 +511,19 @@ async function main(argv: string[]): Promise<number> {
       log(`secretd side: using the daemon at ${secretdHost} (--target-host), not starting one`);
       if (cfg.secretdArgs.length > 0) log('WARNING: --secretd-arg is ignored with --target-host');
     } else {
-      log(`starting secretd (npm start -- ... --log-level error${cfg.secretdArgs.map((a) => ` ${a}`).join('')})`);
-      daemon = await startDaemon({ args: ['--log-level', 'error', ...cfg.secretdArgs] });
+      const storeArgs: string[] = [];
+      if (cfg.store === 'etcd') {
+        const why = etcdMissing();
+        if (why) throw new Error(`--store etcd: ${why}`);
+        etcd = await startEtcd(1);
+        log(`started a temporary single-member etcd at ${etcd.members[0]!.endpoint}`);
+        storeArgs.push('--store', etcd.storeUrl(`bench-${tag}`));
+      } else if (cfg.store?.startsWith('etcd://')) {
+        storeArgs.push('--store', `${cfg.store.replace(/\/+$/, '')}${cfg.store.slice(7).includes('/') ? '' : '/secretd'}/bench-${tag}`);
+      }
+      const args = ['--log-level', 'error', ...storeArgs, ...cfg.secretdArgs];
+      log(`starting secretd (npm start -- ... ${args.join(' ')})`);
+      daemon = await startDaemon({ args });
       secretdHost = daemon.host;
     }
     if (interrupted) throw new Interrupted();
@@ -536,6 +558,7 @@ async function main(argv: string[]): Promise<number> {
       }
       await daemon.dispose();
     }
+    await etcd?.dispose();
   }
 
   const secretd = sides.find((s) => s.name === 'secretd');
@@ -572,7 +595,7 @@ async function main(argv: string[]): Promise<number> {
   ]);
   const roundsNote = cfg.rounds > 1 ? `, median of ${cfg.rounds} rounds` : '';
   const against = dockerd ? ` vs dockerd ${dockerd.version} (API ${dockerd.apiVersion})` : '';
-  const target = cfg.targetHost !== undefined ? ` [--target-host ${cfg.targetHost}]` : '';
+  const target = (cfg.targetHost !== undefined ? ` [--target-host ${cfg.targetHost}]` : '') + (cfg.store ? ` [--store ${cfg.store}]` : '');
   process.stdout.write(
     `\nsecretd ${secretd.version} (API ${secretd.apiVersion})${target}${against}: ` +
       `${cfg.count} secrets, ${cfg.concurrency} clients, ${cfg.valueBytes}-byte values${roundsNote}\n\n`,
@@ -626,6 +649,7 @@ function writeJson(
       warmup: run.cfg.warmup,
       valueBytes: run.cfg.valueBytes,
       secretdArgs: run.cfg.secretdArgs,
+      store: run.cfg.store ?? 'sqlite',
       targetHost: run.cfg.targetHost ?? null,
       minRatio: run.cfg.minRatio ?? null,
     },

@@ -10,6 +10,8 @@ import { clusterView } from './swarm.ts';
 export interface SystemInfo {
   dataRoot: string;
   storeKind: string;
+  /** `sqlite`, or the `etcd://…` URL the daemon was started with. */
+  storeUrl?: string;
   startedAt: string;
 }
 
@@ -92,7 +94,7 @@ export function systemRoutes(app: Hono, swarm: SwarmService, info: SystemInfo): 
       ContainersStopped: 0,
       Images: 0,
       Driver: info.storeKind,
-      DriverStatus: [['Store', info.storeKind]],
+      DriverStatus: [['Store', info.storeKind], ...(info.storeUrl ? [['Store URL', info.storeUrl]] : [])],
       Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
       MemoryLimit: false,
       SwapLimit: false,

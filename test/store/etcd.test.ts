@@ -1,0 +1,178 @@
+/**
+ * EtcdStore: the Store contract on a real single-member etcd (each store under its own key
+ * prefix), plus what only etcd has: the key layout with no plaintext, versions that are etcd
+ * revisions shared by two stores, prefixes that keep deployments apart, the keyring check, the
+ * swarm watch, and failing fast when etcd is gone.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { rfc3339Nano } from '../../src/secrets/clock.ts';
+import { newId } from '../../src/secrets/ids.ts';
+import type { SwarmRecord } from '../../src/swarm/types.ts';
+import { EtcdStore } from '../../src/store/etcd.ts';
+import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
+import { storeContract } from './contract.ts';
+
+const missing = etcdMissing();
+let etcd: EtcdCluster | undefined;
+
+before(async () => {
+  if (!missing) etcd = await startEtcd(1);
+});
+after(async () => {
+  await etcd?.dispose();
+});
+
+const endpoints = () => etcd!.members.map((m) => m.endpoint);
+const freshPrefix = () => `test-${randomBytes(6).toString('hex')}`;
+
+function connect(prefix = freshPrefix(), timeoutMs?: number): Promise<EtcdStore> {
+  return EtcdStore.connect({ endpoints: endpoints(), prefix, ...(timeoutMs ? { timeoutMs } : {}) });
+}
+
+if (missing) {
+  test('EtcdStore contract', { skip: missing }, () => {});
+} else {
+  storeContract('etcd', async () => {
+    const store = await connect();
+    return { store, cleanup: () => store.close() };
+  });
+}
+
+/** Every key and value under a prefix, straight from etcd's JSON gateway. */
+async function dump(prefix: string): Promise<{ key: string; value: Buffer }[]> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const end = `${prefix}0`; // '/' + 1
+  const res = await fetch(`http://${endpoints()[0]}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(`${prefix}/`), range_end: b64(end) }),
+  });
+  const body = (await res.json()) as { kvs?: { key: string; value: string }[] };
+  return (body.kvs ?? []).map((kv) => ({ key: Buffer.from(kv.key, 'base64').toString(), value: Buffer.from(kv.value ?? '', 'base64') }));
+}
+
+const active = (): SwarmRecord => ({
+  state: 'active',
+  cluster: {
+    id: newId(),
+    nodeId: newId(),
+    version: 0,
+    createdAt: rfc3339Nano(),
+    updatedAt: rfc3339Nano(),
+    listenAddr: '0.0.0.0:2377',
+    advertiseAddr: '127.0.0.1:2377',
+    autoLockManagers: false,
+    labels: {},
+    joinTokens: { worker: 'w', manager: 'm' },
+  },
+});
+
+describe('EtcdStore only', { skip: missing }, () => {
+  test('keys follow the documented layout and hold the sealed bytes only as given', async () => {
+    const prefix = freshPrefix();
+    const store = await connect(prefix);
+    try {
+      const sealed = Buffer.from('opaque-sealed-bytes');
+      const s = await store.createSecret({ id: newId(), name: 'Layout', labels: { a: 'b' }, sealed, createdAt: rfc3339Nano() });
+      await store.writeSwarm(active());
+      const keys = await dump(prefix);
+      assert.deepEqual(keys.map((k) => k.key).sort(), [`${prefix}/names/layout`, `${prefix}/sealed/${s.id}`, `${prefix}/secrets/${s.id}`, `${prefix}/swarm`].sort());
+      assert.ok(keys.find((k) => k.key.endsWith(`/sealed/${s.id}`))!.value.equals(sealed));
+      assert.equal(keys.find((k) => k.key.endsWith('/names/layout'))!.value.toString(), s.id);
+      const meta = keys.find((k) => k.key.endsWith(`/secrets/${s.id}`))!.value.toString();
+      assert.ok(!meta.includes('opaque'), 'metadata never carries the sealed value');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('two stores on one prefix (two daemons) share names, versions and the swarm state', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = [await connect(prefix), await connect(prefix)];
+    try {
+      const created = await a.createSecret({ id: newId(), name: 'shared', labels: {}, createdAt: rfc3339Nano() });
+      assert.deepEqual(await b.getSecret(created.id), created);
+      await assert.rejects(b.createSecret({ id: newId(), name: 'SHARED', labels: {}, createdAt: rfc3339Nano() }), { code: 'name_conflict' });
+      const updated = await a.updateSecretLabels(created.id, created.version, { by: 'a' }, rfc3339Nano());
+      await assert.rejects(b.updateSecretLabels(created.id, created.version, { by: 'b' }, rfc3339Nano()), { code: 'out_of_sequence' });
+      const other = await b.createSecret({ id: newId(), name: 'other', labels: {}, createdAt: rfc3339Nano() });
+      assert.ok(other.version > updated.version, 'versions grow across both stores');
+      await a.writeSwarm(active());
+      await b.leaveSwarm({ state: 'inactive' });
+      await assert.rejects(a.createSecret({ id: newId(), name: 'after', labels: {}, createdAt: rfc3339Nano() }), { code: 'not_in_swarm' });
+      assert.deepEqual(await a.findSecrets({}), []);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('different prefixes are different deployments', async () => {
+    const [a, b] = [await connect(), await connect()];
+    try {
+      await a.createSecret({ id: newId(), name: 'same', labels: {}, createdAt: rfc3339Nano() });
+      await b.createSecret({ id: newId(), name: 'same', labels: {}, createdAt: rfc3339Nano() });
+      await a.leaveSwarm({ state: 'inactive' });
+      assert.equal((await b.findSecrets({})).length, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('initSwarm lets exactly one of several concurrent inits win', async () => {
+    const prefix = freshPrefix();
+    const stores = [await connect(prefix), await connect(prefix), await connect(prefix)];
+    try {
+      const results = await Promise.allSettled(stores.map((s) => s.initSwarm(active())));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.equal(r.reason.code, 'already_in_swarm');
+      await stores[0]!.leaveSwarm({ state: 'inactive' });
+      assert.ok((await stores[1]!.initSwarm(active())) > 0, 'after a leave, init works again');
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  test('watchSwarm reports a swarm change made through another store', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = [await connect(prefix), await connect(prefix)];
+    try {
+      const seen: SwarmRecord[] = [];
+      b.watchSwarm((s) => seen.push(s));
+      await new Promise((r) => setTimeout(r, 300)); // the watch is being set up
+      const version = await a.writeSwarm(active());
+      await a.leaveSwarm({ state: 'inactive' });
+      const deadline = Date.now() + 5000;
+      while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(seen.map((s) => s.state), ['active', 'inactive']);
+      assert.equal(seen[0]!.cluster?.version, version);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('keyringCheck keeps the first value stored and returns it to later callers', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = [await connect(prefix), await connect(prefix)];
+    try {
+      assert.deepEqual(Buffer.from(await a.keyringCheck(Buffer.from('first'))), Buffer.from('first'));
+      assert.deepEqual(Buffer.from(await b.keyringCheck(Buffer.from('second'))), Buffer.from('first'));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('connect to an etcd that does not answer fails fast with StoreUnavailable', async () => {
+    const started = Date.now();
+    await assert.rejects(EtcdStore.connect({ endpoints: ['127.0.0.1:1'], timeoutMs: 1000 }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'unavailable');
+      assert.match((e as Error).message, /etcd at 127\.0\.0\.1:1/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  });
+});
