@@ -55,12 +55,12 @@ async function valueFrom(flags: CreateFlags, fileArg: string | undefined, err: N
     if (sources > 0) throw new UsageError('When using secret driver secret data must be empty');
     return undefined;
   }
-  if (flags.value !== undefined || literals.length > 0) err.write(VALUE_ON_COMMAND_LINE_WARNING);
-  if (flags.value !== undefined) {
+  if (flags.value !== undefined || literals.length > 0) {
     if (flags.value === '') throw new UsageError('--value is empty: a secret needs at least one byte');
-    return Buffer.from(flags.value, 'utf8');
+    const text = flags.value ?? literalsToJson(literals);
+    err.write(VALUE_ON_COMMAND_LINE_WARNING);
+    return Buffer.from(text, 'utf8');
   }
-  if (literals.length > 0) return Buffer.from(literalsToJson(literals), 'utf8');
   const file = flags.file ?? fileArg;
   if (file === undefined) throw new UsageError('secret create needs a value: --value VALUE, -f FILE, - (stdin) or --from-literal KEY=VALUE');
   return readSecretInput(file, stdin);
