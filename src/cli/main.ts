@@ -1,11 +1,17 @@
-/** The client commands of `secretd`: token, get, materialize. Each returns its exit code. */
+/** The client commands of `secretd`: secret, stack, token, get, materialize. Each returns its exit code. */
 import { DaemonError } from './client.ts';
 import { GET_USAGE, getCommand } from './get.ts';
 import { MATERIALIZE_USAGE, materializeCommand } from './materialize.ts';
+import { SECRET_USAGE, secretCommand } from './secret.ts';
+import { STACK_USAGE, stackCommand } from './stack.ts';
 import { TOKEN_USAGE, tokenCommand } from './token.ts';
-import { EXIT, UsageError } from './usage.ts';
+import { EXIT, Failure, UsageError } from './usage.ts';
+
+const io = () => ({ out: process.stdout, err: process.stderr, stdin: process.stdin });
 
 export const COMMANDS = {
+  secret: { usage: SECRET_USAGE, run: (argv: string[]) => secretCommand(argv, io()) },
+  stack: { usage: STACK_USAGE, run: (argv: string[]) => stackCommand(argv, io()) },
   token: { usage: TOKEN_USAGE, run: (argv: string[]) => tokenCommand(argv, process.stdout, process.stderr) },
   get: { usage: GET_USAGE, run: (argv: string[]) => getCommand(argv, process.stdout) },
   materialize: { usage: MATERIALIZE_USAGE, run: (argv: string[]) => materializeCommand(argv, process.stdout) },
@@ -28,7 +34,7 @@ export async function runCommand(name: keyof typeof COMMANDS, argv: string[]): P
       process.stderr.write(`secretd ${name}: ${(e as Error).message}\nSee 'secretd ${name} --help'.\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`${e instanceof DaemonError ? e.message : `secretd ${name}: ${(e as Error).message}`}\n`);
+    process.stderr.write(`${e instanceof DaemonError || e instanceof Failure ? e.message : `secretd ${name}: ${(e as Error).message}`}\n`);
     return EXIT.failed;
   }
 }

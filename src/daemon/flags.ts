@@ -75,7 +75,7 @@ export function helpText(): string {
   });
   return [
     'Usage: secretd [OPTIONS]',
-    '       secretd token|get|materialize … (see secretd COMMAND --help)',
+    '       secretd secret|stack|token|get|materialize … (see secretd COMMAND --help)',
     '',
     'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).',
     '',
