@@ -196,11 +196,15 @@ describe('--tlsverify', () => {
 });
 
 describe('--tls alone', () => {
-  test('encrypts without asking for a client certificate; the server is still checked against the CA', { skip: skipCli }, async () => {
+  test('encrypts without asking for a client certificate; the server is still checked against the CA', async (t) => {
     const d = await start(['-H', 'tcp://127.0.0.1:0', '--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey]);
     const port = tcpPort(d);
     assert.equal(await ping(port, { ca: pem(certs.ca) }), 200);
     assert.ok((await plainPing(port)) instanceof Error, 'plain HTTP gets no answer');
+    if (skipCli) {
+      t.diagnostic(`docker CLI part skipped: ${skipCli}`);
+      return d.stop().then(() => undefined);
+    }
     const ls = docker({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.caOnly }, ['secret', 'ls', '-q']);
     assert.equal(ls.status, 0, ls.stderr);
     const insecure = docker({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS: '1', DOCKER_CERT_PATH: certs.caOnly }, ['secret', 'ls', '-q']);
