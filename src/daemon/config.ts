@@ -1,8 +1,17 @@
 /** Flags and defaults become one validated, frozen Config (shape: spec/config.json). */
 import { join, resolve } from 'node:path';
 import type { SchemaRegistry } from '../schemas.ts';
-import { driverSettings, type ParsedFlags } from './flags.ts';
-import { defaultDataRoot, defaultHost } from './paths.ts';
+import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
+import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
+
+/** TLS for tcp:// listeners (absolute paths; `ca` is read only when `verify` is on). */
+export interface TlsConfig {
+  /** Require a client certificate signed by `ca` (--tlsverify). */
+  readonly verify: boolean;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface Config {
   readonly hosts: readonly string[];
@@ -18,6 +27,10 @@ export interface Config {
   readonly etcdTls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   /** The keyring file (absolute path). */
   readonly keyring: string;
+  /** Set by --tls or --tlsverify; absent for plain TCP. */
+  readonly tls?: TlsConfig;
+  /** The loudly named flag: tcp:// off loopback without --tlsverify is allowed (with a warning). */
+  readonly insecureListen: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -44,7 +57,20 @@ const FLAG_OF: Record<string, string> = {
   '/store': '--store',
   '/keyring': '--keyring',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
+  '/tls': '--tlscacert/--tlscert/--tlskey',
 };
+
+/** dockerd's rule: --tlsverify implies --tls; the files default to ca.pem, cert.pem, key.pem in one folder. */
+function tlsOf(flags: ParsedFlags): TlsConfig | undefined {
+  if (!flags.tls && !flags.tlsverify) return undefined;
+  const dir = defaultCertDir();
+  return {
+    verify: flags.tlsverify === true,
+    ca: resolve(flags.tlscacert ?? join(dir, 'ca.pem')),
+    cert: resolve(flags.tlscert ?? join(dir, 'cert.pem')),
+    key: resolve(flags.tlskey ?? join(dir, 'key.pem')),
+  };
+}
 
 export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config {
   const dataRoot = resolve(flags['data-root'] ?? defaultDataRoot());
@@ -52,6 +78,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   if (flags['etcd-cacert']) etcdTls.ca = resolve(flags['etcd-cacert']);
   if (flags['etcd-cert']) etcdTls.cert = resolve(flags['etcd-cert']);
   if (flags['etcd-key']) etcdTls.key = resolve(flags['etcd-key']);
+  const tls = tlsOf(flags);
   const config = {
     hosts: flags.host?.length ? flags.host : [defaultHost()],
     dataRoot,
@@ -63,6 +90,8 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     store: flags.store ?? 'sqlite',
     etcdTls,
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
+    ...(tls ? { tls } : {}),
+    insecureListen: flags[INSECURE_LISTEN_FLAG] === true,
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
@@ -77,11 +106,15 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
       });
   if (config.store === 'sqlite' && Object.keys(etcdTls).length > 0) problems.push('--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…');
   if (Boolean(etcdTls.cert) !== Boolean(etcdTls.key)) problems.push('--etcd-cert and --etcd-key go together');
+  // dockerd ignores these without --tls; a file named for nothing is more likely a forgotten --tlsverify.
+  if (!tls && (flags.tlscacert || flags.tlscert || flags.tlskey)) problems.push('--tlscacert/--tlscert/--tlskey need --tls or --tlsverify');
+  if (tls && !tls.verify && flags.tlscacert) problems.push('--tlscacert is used only with --tlsverify (with --tls alone no client certificate is asked for)');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     ...config,
     hosts: Object.freeze([...config.hosts]),
     drivers: Object.freeze([...config.drivers]),
     etcdTls: Object.freeze(etcdTls),
+    ...(tls ? { tls: Object.freeze(tls) } : {}),
   }) as Config;
 }

@@ -4,6 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 
+/** The one way to listen off loopback without client certificates; named so that nobody passes it by accident. */
+export const INSECURE_LISTEN_FLAG = 'insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed';
+
 export interface FlagSpec {
   name: string;
   short?: string;
@@ -14,7 +17,13 @@ export interface FlagSpec {
 }
 
 export const FLAGS: readonly FlagSpec[] = [
-  { name: 'host', short: 'H', type: 'string', multiple: true, arg: 'URL', help: 'Where to listen: unix:///path/to.sock or tcp://127.0.0.1:PORT; repeat for several (default: unix://$XDG_RUNTIME_DIR/secretd.sock, or unix:///run/secretd.sock for root)' },
+  { name: 'host', short: 'H', type: 'string', multiple: true, arg: 'URL', help: 'Where to listen: unix:///path/to.sock or tcp://HOST:PORT; repeat for several (default: unix://$XDG_RUNTIME_DIR/secretd.sock, or unix:///run/secretd.sock for root). TCP off loopback needs --tlsverify' },
+  { name: 'tls', type: 'boolean', help: 'Serve tcp:// listeners over TLS (1.2 or later) with --tlscert and --tlskey; implied by --tlsverify' },
+  { name: 'tlsverify', type: 'boolean', help: 'TLS, and refuse any client without a certificate signed by --tlscacert' },
+  { name: 'tlscacert', type: 'string', arg: 'FILE', help: 'The CA (PEM) that signs client certificates, for --tlsverify (default: ca.pem in $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker)' },
+  { name: 'tlscert', type: 'string', arg: 'FILE', help: "The daemon's certificate (PEM) (default: cert.pem in the same folder)" },
+  { name: 'tlskey', type: 'string', arg: 'FILE', help: "The daemon's private key (PEM, unencrypted) (default: key.pem in the same folder)" },
+  { name: INSECURE_LISTEN_FLAG, type: 'boolean', help: 'Allow a tcp:// listener off loopback without --tlsverify: whoever reaches it can read and change every secret' },
   { name: 'data-root', type: 'string', arg: 'DIR', help: 'Where the store, the keyring and the pid file live (default: $XDG_DATA_HOME/secretd, or /var/lib/secretd for root)' },
   { name: 'log-level', type: 'string', arg: 'LEVEL', help: 'debug, info, warn, error or fatal (default: info)' },
   { name: 'store', type: 'string', arg: 'URL', help: 'Where secrets live: sqlite (default; DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcd v3; daemons on one etcd and prefix form one swarm)' },
@@ -33,6 +42,12 @@ export const FLAGS: readonly FlagSpec[] = [
 
 export interface ParsedFlags {
   host?: string[];
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  [INSECURE_LISTEN_FLAG]?: boolean;
   'data-root'?: string;
   'log-level'?: string;
   store?: string;

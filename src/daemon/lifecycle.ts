@@ -13,7 +13,8 @@ import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
 import { createApp, type FetchHandler } from '../http/app.ts';
-import { listen, type Listener } from '../http/listen.ts';
+import { listen, type Listener, type ListenOptions } from '../http/listen.ts';
+import { serverTlsOptions } from '../http/tls.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretsService } from '../secrets/service.ts';
@@ -21,10 +22,13 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { SwarmService } from '../swarm/service.ts';
 import type { Config } from './config.ts';
+import { checkExposure } from './exposure.ts';
 import { lockDataRoot } from './lock.ts';
 
 export interface RunningDaemon {
   addresses: string[];
+  /** The addresses served over TLS. */
+  tlsAddresses: string[];
   stop(): Promise<void>;
 }
 
@@ -92,7 +96,30 @@ async function loadDrivers(extra: readonly string[]): Promise<DriverRegistry> {
   return registry;
 }
 
+/**
+ * Before anything is opened: every -H must be allowed (src/daemon/exposure.ts) and the TLS files
+ * readable. An address let through only by the loud flag is warned about, loudly.
+ */
+function listenOptions(config: Config, log: Logger): ListenOptions {
+  const protection = !config.tls ? 'none' : config.tls.verify ? 'tlsverify' : 'tls';
+  for (const host of config.hosts) {
+    if (checkExposure(host, protection, config.insecureListen) === 'insecure') {
+      log.warn(
+        { host, tls: protection },
+        `INSECURE: ${host} lets in any client that reaches it, without a certificate: whoever can connect can read and change every secret. Use --tlsverify.`,
+      );
+    }
+  }
+  if (!config.tls) return {};
+  if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
+  return {
+    tls: serverTlsOptions(config.tls),
+    onTlsError: (err, remote) => log.warn({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }, 'TLS handshake refused'),
+  };
+}
+
 export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
+  const options = listenOptions(config, log);
   process.umask(0o077); // every file the daemon makes is its own (the socket is opened to 0660 after)
   mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
   chmodSync(config.dataRoot, 0o700);
@@ -101,7 +128,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   const listeners: Listener[] = [];
   try {
     core = await openCore(config, schemas, log);
-    for (const host of config.hosts) listeners.push(await listen(host, core.fetch));
+    for (const host of config.hosts) listeners.push(await listen(host, core.fetch, options));
   } catch (e) {
     for (const l of listeners) {
       l.server.close();
@@ -116,6 +143,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   let stopping: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
+    tlsAddresses: listeners.filter((l) => l.tls).map((l) => l.address),
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all(listeners.map((l) => drain(l)));

@@ -23,3 +23,11 @@ export function defaultDataRoot(e: Env = current()): string {
   if (e.uid === 0) return '/var/lib/secretd';
   return join(e.env.XDG_DATA_HOME || join(e.home, '.local', 'share'), 'secretd');
 }
+
+/**
+ * Where TLS files are looked for when no flag names them, as dockerd and the docker CLI do:
+ * $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker (ca.pem, cert.pem, key.pem in it).
+ */
+export function defaultCertDir(e: Env = current()): string {
+  return e.env.DOCKER_CERT_PATH || e.env.DOCKER_CONFIG || join(e.home, '.docker');
+}

@@ -5,6 +5,7 @@
 import { KeyringMismatch } from '../crypto/shared-keyring.ts';
 import { DriverLoadError } from '../drivers/load.ts';
 import { ListenError } from '../http/listen.ts';
+import { TlsConfigError } from '../http/tls.ts';
 import { SchemaRegistry } from '../schemas.ts';
 import { isSecretdError } from '../secrets/errors.ts';
 import { API_VERSION, SECRETD_VERSION } from '../version.ts';
@@ -20,6 +21,7 @@ export function runDaemon(argv: string[]): Promise<number> {
       e instanceof ConfigError ||
       e instanceof DataRootBusy ||
       e instanceof ListenError ||
+      e instanceof TlsConfigError ||
       e instanceof DriverLoadError ||
       e instanceof KeyringMismatch ||
       isSecretdError(e); // the store could not be reached
@@ -56,6 +58,14 @@ async function main(argv: string[]): Promise<number> {
       `store: ${config.store}`,
       'Point the docker CLI, dockerode or docker-py at it with:',
       `  export DOCKER_HOST=${daemon.addresses[0]}`,
+      ...(daemon.tlsAddresses.length === 0
+        ? []
+        : [
+            config.tls?.verify
+              ? 'or over TLS, with a folder holding the CA (ca.pem) and a client certificate it signed (cert.pem, key.pem):'
+              : 'or over TLS (no client certificate needed; DOCKER_CERT_PATH holds the CA as ca.pem):',
+            `  export DOCKER_HOST=${daemon.tlsAddresses[0]} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR`,
+          ]),
       '',
     ].join('\n'),
   );

@@ -12,6 +12,7 @@ import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { pathOf, routedPath } from './api-version.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
+import { peerCertificateSubject } from './peer.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
@@ -32,13 +33,15 @@ export type FetchHandler = (req: Request, env?: unknown) => Response | Promise<R
 export function createApp(deps: AppDeps): FetchHandler {
   const app = new Hono({ getPath: (req) => routedPath(req.url) });
 
-  // One line per request: method, path (never the query: dockerode puts the spec there), status, time.
+  // One line per request: method, path (never the query: dockerode puts the spec there), status,
+  // time, and over --tlsverify who sent it (the client certificate's subject).
   app.use('*', async (c, next) => {
     if (!deps.log.isLevelEnabled('info')) return next();
     const start = performance.now();
     await next();
+    const peer = peerCertificateSubject(c);
     deps.log.info(
-      { method: c.req.method, path: pathOf(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 },
+      { method: c.req.method, path: pathOf(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100, ...(peer ? { peer } : {}) },
       'request',
     );
   });
