@@ -17,6 +17,8 @@ export interface Config {
   readonly hosts: readonly string[];
   readonly dataRoot: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** A request, body included, must arrive within this many ms (slow or endless bodies are cut off). */
+  readonly requestTimeoutMs: number;
   readonly swarmInit: boolean;
   readonly drivers: readonly string[];
   readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -53,6 +55,7 @@ function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> 
 /** How a schema path is called on the command line, for error messages. */
 const FLAG_OF: Record<string, string> = {
   '/logLevel': '--log-level',
+  '/requestTimeoutMs': '--request-timeout (seconds, 1 to 3600)',
   '/dataRoot': '--data-root',
   '/store': '--store',
   '/keyring': '--keyring',
@@ -83,6 +86,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     hosts: flags.host?.length ? flags.host : [defaultHost()],
     dataRoot,
     logLevel: flags['log-level'] ?? 'info',
+    requestTimeoutMs: flags['request-timeout'] === undefined ? 60_000 : Math.round(Number(flags['request-timeout']) * 1000),
     swarmInit: !flags['no-swarm-init'],
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),

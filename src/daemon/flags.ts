@@ -31,6 +31,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'Client certificate (PEM) to present to etcd' },
   { name: 'etcd-key', type: 'string', arg: 'FILE', help: 'Private key (PEM) of --etcd-cert' },
   { name: 'keyring', type: 'string', arg: 'FILE', help: 'The sealing keys file (created if missing); daemons sharing an etcd need copies of one file (default: DATA_ROOT/keyring.json)' },
+  { name: 'request-timeout', type: 'string', arg: 'SECONDS', help: 'A request, body included, must arrive within this time or its connection is closed (default: 60)' },
   { name: 'no-swarm-init', type: 'boolean', help: 'Do not make a fresh data root a single-node swarm manager; secrets then answer 503 until `docker swarm init`' },
   { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
   { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
@@ -56,6 +57,7 @@ export interface ParsedFlags {
   'etcd-key'?: string;
   keyring?: string;
   'no-swarm-init'?: boolean;
+  'request-timeout'?: string;
   driver?: string[];
   'driver-opt'?: string[];
   'plugin-dir'?: string[];

@@ -110,9 +110,11 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
       );
     }
   }
-  if (!config.tls) return {};
+  const requestTimeoutMs = config.requestTimeoutMs;
+  if (!config.tls) return { requestTimeoutMs };
   if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
   return {
+    requestTimeoutMs,
     tls: serverTlsOptions(config.tls),
     onTlsError: (err, remote) => log.warn({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }, 'TLS handshake refused'),
   };

@@ -25,6 +25,13 @@ export interface ListenOptions {
   tls?: HttpsOptions;
   /** A TLS handshake failed: no certificate, one from another CA, plain HTTP, a scanner. */
   onTlsError?: (err: Error, remote: string | undefined) => void;
+  /** A request, body included, must arrive within this many ms; then Node answers 408 and closes. */
+  requestTimeoutMs?: number;
+}
+
+/** Node checks request deadlines on an interval (30 s by default): check often enough to be on time. */
+function timeouts(ms = 60_000) {
+  return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
 }
 
 export class ListenError extends Error {}
@@ -53,8 +60,8 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   const addr = parseAddress(url);
   if (addr.kind === 'tcp') {
     const server = opts.tls
-      ? (createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: opts.tls }) as HttpsServer)
-      : (createAdaptorServer({ fetch }) as Server);
+      ? (createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: { ...opts.tls, ...timeouts(opts.requestTimeoutMs) } }) as HttpsServer)
+      : (createAdaptorServer({ fetch, serverOptions: timeouts(opts.requestTimeoutMs) }) as Server);
     if (opts.tls && opts.onTlsError) {
       const report = opts.onTlsError;
       server.on('tlsClientError', (err: Error, socket: Socket) => report(err, socket.remoteAddress));
@@ -67,7 +74,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
     const port = typeof bound === 'object' && bound ? bound.port : addr.port;
     return { address: `tcp://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`, server, tls: opts.tls !== undefined, cleanup: () => {} };
   }
-  const server = createAdaptorServer({ fetch }) as Server;
+  const server = createAdaptorServer({ fetch, serverOptions: timeouts(opts.requestTimeoutMs) }) as Server;
   mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   if (existsSync(addr.path)) {
     if (await answers(addr.path)) throw new ListenError(`${addr.path} is in use by another daemon`);
