@@ -2,6 +2,7 @@
 import { join, resolve } from 'node:path';
 import type { SchemaRegistry } from '../schemas.ts';
 import { driverSettings, type ParsedFlags } from './flags.ts';
+import { uiProblems } from './ui-listeners.ts';
 import { defaultDataRoot, defaultHost } from './paths.ts';
 
 export interface Config {
@@ -12,6 +13,8 @@ export interface Config {
   readonly drivers: readonly string[];
   readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly delivery: boolean;
+  /** Serve the web console at /ui on the TCP listeners. */
+  readonly ui: boolean;
   /** `sqlite`, or `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]`. */
   readonly store: string;
   /** PEM files for TLS to etcd (absolute paths); empty for plain gRPC. */
@@ -60,6 +63,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),
     delivery: flags.delivery === true,
+    ui: flags.ui === true,
     store: flags.store ?? 'sqlite',
     etcdTls,
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
@@ -77,6 +81,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
       });
   if (config.store === 'sqlite' && Object.keys(etcdTls).length > 0) problems.push('--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…');
   if (Boolean(etcdTls.cert) !== Boolean(etcdTls.key)) problems.push('--etcd-cert and --etcd-key go together');
+  problems.push(...uiProblems(config.ui, hosts));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     ...config,

@@ -56,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       `store: ${config.store}`,
       'Point the docker CLI, dockerode or docker-py at it with:',
       `  export DOCKER_HOST=${daemon.addresses[0]}`,
+      ...(config.ui ? daemon.addresses.filter((a) => a.startsWith('tcp://')).map((a) => `Web console: http://${a.slice('tcp://'.length)}/ui`) : []),
       '',
     ].join('\n'),
   );
