@@ -28,7 +28,7 @@ async function send(method: string, path: string, opts: { headers?: Record<strin
     headers.set('content-type', 'application/x-www-form-urlencoded');
     headers.set('content-length', String(body.length));
   }
-  const req = new Request(`http://127.0.0.1:8123${path}`, { method, headers, ...(body ? { body } : {}) });
+  const req = new Request(`http://127.0.0.1:8123${path}`, { method, headers, ...(body ? { body: new Uint8Array(body) } : {}) });
   // The body as @hono/node-server hands it over: a Node stream whose socket has a remote address.
   const incoming = Object.assign(Readable.from(body ? [body] : []), { socket: { remoteAddress: '127.0.0.1' } });
   const res = await core.fetch(req, opts.tcp === false ? undefined : { incoming });
