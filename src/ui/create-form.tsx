@@ -151,7 +151,7 @@ const ValueFields: FC<{ info: KindInfo; draft: CreateDraft }> = ({ info, draft }
         <label>
           Value
           <textarea name="value" rows={4} />
-          <small>Stored exactly as typed (no newline is added).</small>
+          <small>Stored as typed, with line breaks as LF and no newline added; upload a file for other bytes.</small>
         </label>
       );
   }

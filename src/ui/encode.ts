@@ -67,6 +67,7 @@ async function valueOf(kind: string, form: FormValues): Promise<Uint8Array> {
     case 'basic-auth':
       return text(encodeBasicAuth(field(form, 'username'), field(form, 'password')));
     default:
-      return text(field(form, 'value'));
+      // Browsers send a textarea's line breaks as CRLF; a secret typed on a page means LF.
+      return text(field(form, 'value').replace(/\r\n/g, '\n'));
   }
 }

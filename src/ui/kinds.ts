@@ -20,7 +20,7 @@ export interface KindInfo {
 }
 
 export const KINDS: readonly KindInfo[] = [
-  { kind: 'text', title: 'Plaintext', stores: 'the text exactly as typed' },
+  { kind: 'text', title: 'Plaintext', stores: 'the text as typed (line breaks as LF)' },
   { kind: 'kv', title: 'Key/value', stores: 'a JSON object of strings, e.g. {"user":"app"}', type: 'kv' },
   { kind: 'file', title: 'File', stores: 'the uploaded file, byte for byte' },
   { kind: 'tls', title: 'TLS', stores: 'a PEM bundle: the certificate (and chain), then the private key', type: 'tls' },

@@ -64,7 +64,7 @@ describe('the console edge', () => {
     assert.doesNotMatch(res.headers.get('content-security-policy')!, /script-src|unsafe-inline/);
     assert.equal(res.headers.get('x-frame-options'), 'DENY');
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(res.headers.get('referrer-policy'), 'same-origin');
     assert.match(res.headers.get('set-cookie')!, /^secretd_console=[A-Za-z0-9_-]{43}; Path=\/ui; HttpOnly; SameSite=Strict$/);
     assert.doesNotMatch(res.text, /<script/i);
   });
