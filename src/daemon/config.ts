@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { SchemaRegistry } from '../schemas.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
+import { uiProblems } from './ui-listeners.ts';
 
 /** TLS for tcp:// listeners (absolute paths; `ca` is read only when `verify` is on). */
 export interface TlsConfig {
@@ -23,6 +24,8 @@ export interface Config {
   readonly drivers: readonly string[];
   readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly delivery: boolean;
+  /** Serve the web console at /ui on the TCP listeners. */
+  readonly ui: boolean;
   /** `sqlite`, or `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]`. */
   readonly store: string;
   /** PEM files for TLS to etcd (absolute paths); empty for plain gRPC. */
@@ -91,6 +94,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),
     delivery: flags.delivery === true,
+    ui: flags.ui === true,
     store: flags.store ?? 'sqlite',
     etcdTls,
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
@@ -113,6 +117,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   // dockerd ignores these without --tls; a file named for nothing is more likely a forgotten --tlsverify.
   if (!tls && (flags.tlscacert || flags.tlscert || flags.tlskey)) problems.push('--tlscacert/--tlscert/--tlskey need --tls or --tlsverify');
   if (tls && !tls.verify && flags.tlscacert) problems.push('--tlscacert is used only with --tlsverify (with --tls alone no client certificate is asked for)');
+  problems.push(...uiProblems(config.ui, hosts));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     ...config,

@@ -44,7 +44,7 @@ export interface Core {
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'ui'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
@@ -75,7 +75,8 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: (event) => log.info(event, 'delivery') });
       delivery = { tokens, deliver };
     }
-    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery }), store, drivers, close };
+    const ui = config.ui ? { secretDrivers: drivers.names('secret'), templatingDrivers: drivers.names('templating') } : undefined;
+    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery, ui }), store, drivers, close };
   } catch (e) {
     await close();
     throw e;

@@ -66,6 +66,11 @@ async function main(argv: string[]): Promise<number> {
               : 'or over TLS (no client certificate needed; DOCKER_CERT_PATH holds the CA as ca.pem):',
             `  export DOCKER_HOST=${daemon.tlsAddresses[0]} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR`,
           ]),
+      ...(config.ui
+        ? daemon.addresses
+            .filter((a) => a.startsWith('tcp://'))
+            .map((a) => `Web console: ${daemon.tlsAddresses.includes(a) ? 'https' : 'http'}://${a.slice('tcp://'.length)}/ui`)
+        : []),
       '',
     ].join('\n'),
   );

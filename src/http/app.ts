@@ -17,6 +17,8 @@ import { deliveryRoutes } from './routes/delivery.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
+import { uiRoutes } from './routes/ui.tsx';
+import { EngineClient } from '../ui/engine.ts';
 
 export interface AppDeps {
   secrets: SecretsService;
@@ -26,6 +28,8 @@ export interface AppDeps {
   log: Logger;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
+  /** Present when the daemon serves the web console at /ui (--ui): the drivers its form offers. */
+  ui?: { secretDrivers: readonly string[]; templatingDrivers: readonly string[] } | undefined;
 }
 
 export type FetchHandler = (req: Request, env?: unknown) => Response | Promise<Response>;
@@ -50,6 +54,8 @@ export function createApp(deps: AppDeps): FetchHandler {
   swarmRoutes(app, deps.swarm, deps.schemas);
   secretRoutes(app, deps.secrets, deps.schemas);
   if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas);
+  // The console calls the Engine routes above in-process, so it shares every rule and message.
+  if (deps.ui) uiRoutes(app, { engine: new EngineClient((req) => app.fetch(req)), ...deps.ui });
   app.options('*', (c) => c.body(null, 200));
 
   app.notFound(() => pageNotFound());

@@ -26,10 +26,16 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   if (contentType === '' && !hasBody) return undefined;
   checkJsonContentType(contentType);
   if (!hasBody) return undefined;
+  return parseJsonBody(await readBodyBytes(c));
+}
+
+/** The request body's bytes, refused with BodyTooLarge past MAX_BODY_BYTES (by Content-Length first). */
+export async function readBodyBytes(c: Context): Promise<Uint8Array> {
+  const length = c.req.header('content-length');
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) throw new BodyTooLarge();
   // Under @hono/node-server the Node request is at hand: reading it directly skips a web stream.
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  return parseJsonBody(incoming ? await readNodeBounded(incoming) : await readBounded(c.req.raw));
+  return incoming ? readNodeBounded(incoming) : readBounded(c.req.raw);
 }
 
 /** Refuses as soon as the bound is passed; the rest is drained unread so the answer still goes out. */

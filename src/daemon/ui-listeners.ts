@@ -1,0 +1,26 @@
+/**
+ * Where the web console may be served. It answers on TCP listeners only, and without TLS (not
+ * available yet) only on loopback: a console on another address would hand every secret's
+ * metadata, and the power to create and delete secrets, to the network.
+ */
+import { isIP } from 'node:net';
+
+/** Config problems of `--ui` with these -H addresses (none when the console is off). */
+export function uiProblems(ui: boolean, hosts: readonly string[]): string[] {
+  if (!ui) return [];
+  const tcp = hosts.filter((h) => h.startsWith('tcp://'));
+  if (tcp.length === 0) return ['--ui needs a TCP listener for the browser: add -H tcp://127.0.0.1:PORT'];
+  return tcp
+    .filter((h) => !loopback(hostOf(h)))
+    .map((h) => `--ui with -H ${h}: the console is served on loopback only until TLS is available; use tcp://127.0.0.1:PORT`);
+}
+
+function hostOf(url: string): string {
+  const rest = url.slice('tcp://'.length);
+  const m = /^(?:\[([^\]]+)\]|([^:]*))/.exec(rest);
+  return m?.[1] ?? (m?.[2] || '127.0.0.1');
+}
+
+function loopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}

@@ -1,0 +1,206 @@
+/**
+ * The web console at /ui (with --ui; TCP listeners only: on a unix socket /ui is the Engine's
+ * bare 404). Every page goes through the guard: loopback Host names only, a session cookie, the
+ * security headers, and for a POST the origin checks and the CSRF token, read from a size-bound
+ * body, before any handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts),
+ * so refusals carry dockerd's status and message, and answer a change with a 303 redirect: no
+ * page ever holds a value that was sent.
+ */
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { html } from 'hono/html';
+import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ConfirmDeletePage } from '../../ui/confirm-delete.tsx';
+import { CreatePage, EMPTY_DRAFT, type CreateDraft } from '../../ui/create-form.tsx';
+import { Csrf, crossSiteReason, SESSION_COOKIE } from '../../ui/csrf.ts';
+import { DetailPage } from '../../ui/detail.tsx';
+import { field, specFromForm, type FormValues } from '../../ui/encode.ts';
+import { EngineClient, EngineError } from '../../ui/engine.ts';
+import { FormError } from '../../ui/form-error.ts';
+import { kindInfo } from '../../ui/kinds.ts';
+import type { PageError } from '../../ui/layout.tsx';
+import { ListPage } from '../../ui/list.tsx';
+import { MessagePage } from '../../ui/message-page.tsx';
+import { parsePairs } from '../../ui/pairs.ts';
+import { loopbackHost, SECURITY_HEADERS } from '../../ui/security.ts';
+import { STYLE } from '../../ui/style.ts';
+import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
+import { pageNotFound } from '../errors.ts';
+import { onUnixSocket } from '../peer.ts';
+
+export interface UiDeps {
+  engine: EngineClient;
+  /** Loaded secret and templating drivers, offered in the create form. */
+  secretDrivers: readonly string[];
+  templatingDrivers: readonly string[];
+}
+
+export function uiRoutes(app: Hono, deps: UiDeps): void {
+  const { engine } = deps;
+  const csrf = new Csrf();
+  const sessions = new WeakMap<Request, string>();
+  const forms = new WeakMap<Request, FormValues>();
+  const token = (c: Context) => csrf.token(sessions.get(c.req.raw)!);
+  const formOf = (c: Context) => forms.get(c.req.raw)!;
+
+  const guard: MiddlewareHandler = async (c, next) => {
+    if (onUnixSocket(c)) return pageNotFound();
+    const refuse = (status: ContentfulStatusCode, title: string, message: string) => withHeaders(render(c, status, <MessagePage title={title} error={{ status, message }} />));
+    if (!loopbackHost(c.req.header('host'))) return refuse(403, 'Forbidden', 'the console answers only to localhost, 127.0.0.1 or [::1] (see DNS rebinding)');
+    let session = Csrf.sessionFrom(getCookie(c, SESSION_COOKIE));
+    if (session === undefined) {
+      session = Csrf.newSession();
+      setCookie(c, SESSION_COOKIE, session, { httpOnly: true, sameSite: 'Strict', path: '/ui' });
+    }
+    sessions.set(c.req.raw, session);
+    if (c.req.method === 'POST') {
+      const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') });
+      if (crossSite) return refuse(403, 'Forbidden', `refused: ${crossSite}; nothing was changed`);
+      let form: FormValues;
+      try {
+        form = await readForm(c);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return refuse(413, 'Too large', `the form is larger than ${MAX_BODY_BYTES} bytes; nothing was changed`);
+        if (e instanceof FormError) return refuse(400, 'Bad request', e.message);
+        throw e;
+      }
+      if (!csrf.verify(Csrf.sessionFrom(getCookie(c, SESSION_COOKIE)), field(form, 'csrf'))) {
+        return refuse(403, 'Forbidden', 'refused: the form has no valid CSRF token for this session (reload the page and try again); nothing was changed');
+      }
+      forms.set(c.req.raw, form);
+    }
+    await next();
+    await withHeaders(c.res);
+  };
+  app.use('/ui/*', guard);
+
+  app.get('/ui/style.css', (c) => c.body(STYLE, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
+
+  app.get('/ui', async (c) => {
+    const search = (c.req.query('q') ?? '').trim();
+    const labels = (c.req.queries('label') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v !== '');
+    const deleted = c.req.query('deleted');
+    const notice = deleted ? `Secret ${deleted} deleted.` : undefined;
+    try {
+      const found = (await engine.list(labels)).filter((s) => s.Spec.Name.toLowerCase().includes(search.toLowerCase()));
+      found.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
+      return render(c, 200, <ListPage secrets={found} search={search} labels={labels} notice={notice} />);
+    } catch (e) {
+      const error = engineError(e);
+      return render(c, error.status, <ListPage secrets={[]} search={search} labels={labels} error={error} />);
+    }
+  });
+
+  const createPage = (c: Context, kind: string, draft: CreateDraft, error?: PageError) =>
+    render(
+      c,
+      error?.status ?? 200,
+      <CreatePage info={kindInfo(kind)} csrf={token(c)} secretDrivers={deps.secretDrivers} templatingDrivers={deps.templatingDrivers} draft={draft} error={error} />,
+    );
+
+  app.get('/ui/new', (c) => createPage(c, c.req.query('kind') ?? 'text', EMPTY_DRAFT));
+
+  app.post('/ui/new', async (c) => {
+    const form = formOf(c);
+    try {
+      const id = await engine.create(await specFromForm(form));
+      return c.redirect(`/ui/secrets/${id}?created=1`, 303);
+    } catch (e) {
+      const draft: CreateDraft = {
+        name: field(form, 'name'),
+        labels: field(form, 'labels'),
+        driver: field(form, 'driver'),
+        driverOptions: field(form, 'driver_options'),
+        templating: field(form, 'templating'),
+        registry: field(form, 'registry'),
+      };
+      return createPage(c, field(form, 'kind'), draft, formOrEngineError(e));
+    }
+  });
+
+  const detailPage = async (c: Context, id: string, notice?: string, error?: PageError) => {
+    try {
+      const secret = await engine.inspect(id);
+      return render(c, error?.status ?? 200, <DetailPage secret={secret} csrf={token(c)} notice={notice} error={error} />);
+    } catch (e) {
+      const err = engineError(e);
+      return render(c, err.status, <MessagePage title="No such secret" error={err} />);
+    }
+  };
+
+  app.get('/ui/secrets/:id', (c) => {
+    const notice = c.req.query('created') !== undefined ? 'Secret created.' : c.req.query('updated') !== undefined ? 'Labels saved.' : undefined;
+    return detailPage(c, c.req.param('id'), notice);
+  });
+
+  app.post('/ui/secrets/:id/labels', async (c) => {
+    const id = c.req.param('id');
+    const form = formOf(c);
+    try {
+      const labels = parsePairs(field(form, 'labels'), 'labels');
+      const current = await engine.inspect(id);
+      await engine.updateLabels(current.ID, field(form, 'version'), current.Spec.Name, labels);
+      return c.redirect(`/ui/secrets/${current.ID}?updated=1`, 303);
+    } catch (e) {
+      // The page shows the secret as it is now, so a stale version can be seen and redone.
+      return detailPage(c, id, undefined, formOrEngineError(e));
+    }
+  });
+
+  app.get('/ui/secrets/:id/delete', async (c) => {
+    try {
+      return render(c, 200, <ConfirmDeletePage secret={await engine.inspect(c.req.param('id'))} csrf={token(c)} />);
+    } catch (e) {
+      const err = engineError(e);
+      return render(c, err.status, <MessagePage title="No such secret" error={err} />);
+    }
+  });
+
+  app.post('/ui/secrets/:id/delete', async (c) => {
+    try {
+      const secret = await engine.inspect(c.req.param('id'));
+      await engine.remove(secret.ID);
+      return c.redirect(`/ui?deleted=${encodeURIComponent(secret.Spec.Name)}`, 303);
+    } catch (e) {
+      const err = engineError(e);
+      return render(c, err.status, <MessagePage title="Not deleted" error={err} />);
+    }
+  });
+}
+
+function render(c: Context, status: number, page: Child): Response | Promise<Response> {
+  return c.html(html`<!doctype html>${page}`, status as ContentfulStatusCode);
+}
+
+async function withHeaders(res: Response | Promise<Response>): Promise<Response> {
+  const r = await res;
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) r.headers.set(k, v);
+  return r;
+}
+
+/** The body as form fields (multipart or urlencoded), first value per name, read within the size bound. */
+async function readForm(c: Context): Promise<FormValues> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) throw new FormError('a form must be sent as multipart/form-data or application/x-www-form-urlencoded');
+  const bytes = await readBodyBytes(c);
+  let data: FormData;
+  try {
+    data = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': type } }).formData();
+  } catch {
+    throw new FormError('the form could not be read');
+  }
+  const values = new Map<string, string | File>();
+  for (const [k, v] of data) if (!values.has(k)) values.set(k, v);
+  return values;
+}
+
+function engineError(e: unknown): PageError {
+  if (e instanceof EngineError) return { status: e.status, message: e.message };
+  throw e;
+}
+
+function formOrEngineError(e: unknown): PageError {
+  if (e instanceof FormError) return { status: 400, message: e.message };
+  return engineError(e);
+}
