@@ -63,7 +63,15 @@ export class Daemon {
    * SIGTERM to the daemon alone, as an init system sends it; npm then exits with the daemon's
    * exit code, which this resolves with. Without a pid file, the whole process group.
    */
-  async stop(): Promise<number | null> {
+  stop(): Promise<number | null> {
+    // A second stop waits for the first: signalling again could reach npm itself (the pid file is
+    // gone once the daemon has cleaned up) and make it die of the signal instead of exiting 0.
+    return (this.stopping ??= this.signalStop());
+  }
+
+  private stopping: Promise<number | null> | undefined;
+
+  private async signalStop(): Promise<number | null> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
     const pid = this.daemonPid;
     try {
