@@ -18,6 +18,10 @@ export interface Config {
   readonly etcdTls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   /** The keyring file (absolute path). */
   readonly keyring: string;
+  /** Keep an audit log (default on; --no-audit turns it off). */
+  readonly audit: boolean;
+  /** The audit log file (absolute path). */
+  readonly auditLog: string;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +47,7 @@ const FLAG_OF: Record<string, string> = {
   '/dataRoot': '--data-root',
   '/store': '--store',
   '/keyring': '--keyring',
+  '/auditLog': '--audit-log',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
 };
 
@@ -63,6 +68,8 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     store: flags.store ?? 'sqlite',
     etcdTls,
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
+    audit: !flags['no-audit'],
+    auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
@@ -76,6 +83,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
         return `${at}${value}: ${e.message}${hint}`;
       });
   if (config.store === 'sqlite' && Object.keys(etcdTls).length > 0) problems.push('--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…');
+  if (flags['no-audit'] && flags['audit-log'] !== undefined) problems.push('--audit-log and --no-audit contradict each other');
   if (Boolean(etcdTls.cert) !== Boolean(etcdTls.key)) problems.push('--etcd-cert and --etcd-key go together');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
