@@ -59,10 +59,14 @@ export class AuditLog {
       const tail = await readTail(fh);
       const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash);
       if (created) fsyncDir(file);
-      if (tail.unfinished !== undefined) await log.repairTorn(tail.unfinished, warn);
-      if (head && head.seq > tail.seq) {
-        warn(`audit log ${file} ends at seq ${tail.seq} but ${file}.head records seq ${head.seq}: lines were removed from its end`);
+      const torn = tail.unfinished !== undefined && !(await log.adoptUnfinished(tail.unfinished));
+      if (head && head.seq > log.seq) {
+        warn(`audit log ${file} ends at seq ${log.seq} but ${file}.head records seq ${head.seq}: lines were removed from its end`);
         await log.record({ who: { transport: 'daemon' }, action: 'audit.truncated', result: 'ok', head });
+      }
+      if (torn) {
+        warn(`audit log ${file}: its last line was torn by a crash (${tail.unfinished!.length} bytes); kept and marked`);
+        await log.record({ who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: tail.unfinished!.length, sha256: lineHash(tail.unfinished!) } });
       }
       return log;
     } catch (e) {
@@ -124,21 +128,17 @@ export class AuditLog {
   }
 
   /**
-   * The file does not end with a newline. A whole, well-chained line is adopted; anything else
-   * is kept as it is, ended with a newline, and followed by an `audit.torn` record naming it.
+   * The file does not end with a newline: end it. A whole, well-chained line is adopted (true);
+   * anything else stays as it is, to be followed by an `audit.torn` record naming it (false).
    */
-  private async repairTorn(unfinished: Buffer, warn: (message: string) => void): Promise<void> {
-    const text = unfinished.toString('utf8');
-    const r = parseRecord(text);
+  private async adoptUnfinished(unfinished: Buffer): Promise<boolean> {
+    const r = parseRecord(unfinished.toString('utf8'));
     await writeAll(this.fh, Buffer.from('\n'));
-    if (r && r.seq === this.seq + 1 && r.prev === this.lastHash) {
-      this.seq = r.seq;
-      this.lastHash = lineHash(unfinished);
-      await this.fh.datasync();
-      return;
-    }
-    warn(`audit log ${this.file}: its last line was torn by a crash (${unfinished.length} bytes); kept and marked`);
-    await this.record({ who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: unfinished.length, sha256: lineHash(unfinished) } });
+    await this.fh.datasync();
+    if (!r || r.seq !== this.seq + 1 || r.prev !== this.lastHash) return false;
+    this.seq = r.seq;
+    this.lastHash = lineHash(unfinished);
+    return true;
   }
 }
 
