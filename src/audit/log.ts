@@ -96,36 +96,46 @@ export class AuditLog {
   /** Waits for queued lines, then closes the files. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || this.pending.length > 0) await (this.flushing ?? this.flush());
+    while (this.flushing || this.pending.length > 0) await this.flush();
     await this.headFh.close();
     await this.fh.close();
   }
 
-  /** Writes everything queued in one append and one fdatasync; lines queued meanwhile go next. */
+  /**
+   * Writes everything queued in one append and one fdatasync, then rewrites the head file; lines
+   * queued meanwhile go in the next batch. The fdatasync runs off the event loop, so the store's
+   * own commit of the next batch overlaps with it.
+   */
   private flush(): Promise<void> {
-    if (this.flushing || this.pending.length === 0) return this.flushing ?? Promise.resolve();
+    if (this.flushing) return this.flushing;
+    if (this.pending.length === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = [];
     const last = batch[batch.length - 1]!;
     const head = formatHead({ seq: last.seq, hash: lineHash(last.line) });
-    this.flushing = (async () => {
-      try {
-        if (this.failed) throw this.failed;
-        await writeAll(this.fh, Buffer.from(batch.map((p) => `${p.line}\n`).join('')));
-        await this.fh.datasync();
-        await this.headFh.write(head, 0, head.length, 0); // not synced: a stale head is still a true one
-        for (const p of batch) p.resolve();
-      } catch (e) {
-        // Later lines would chain to lines that may not be there: refuse everything from now on.
-        this.failed ??= e instanceof AuditUnavailable ? e : new AuditUnavailable(this.file, e);
-        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failed);
-      } finally {
+    const write = async () => {
+      if (this.failed) throw this.failed;
+      await writeAll(this.fh, Buffer.from(batch.map((p) => `${p.line}\n`).join('')));
+      await this.fh.datasync();
+      await this.headFh.write(head, 0, head.length, 0); // not synced: a stale head is still a true one
+    };
+    this.flushing = write()
+      .then(
+        () => batch.forEach((p) => p.resolve()),
+        (e: unknown) => {
+          // Later lines would chain to lines that may not be there: refuse everything from now on.
+          this.failed ??= e instanceof AuditUnavailable ? e : new AuditUnavailable(this.file, e);
+          for (const p of batch) p.reject(this.failed);
+        },
+      )
+      .finally(() => {
         this.flushing = undefined;
-      }
-      if (this.pending.length > 0) void this.flush();
-    })();
+        if (this.pending.length > 0) void this.flush();
+      });
     return this.flushing;
   }
+
+
 
   /**
    * The file does not end with a newline: end it. A whole, well-chained line is adopted (true);
