@@ -1,4 +1,4 @@
-/** `secretd`: the daemon (`secretd [OPTIONS]`), or a client command (`secretd secret|stack|token|get|materialize …`). */
+/** `secretd`: the daemon (`secretd [OPTIONS]`), or a client command (`secretd secret|stack|token|get|materialize|audit …`). */
 import { isCommand, runCommand } from './cli/main.ts';
 import { runDaemon } from './daemon/run.ts';
 

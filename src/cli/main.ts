@@ -1,4 +1,5 @@
-/** The client commands of `secretd`: secret, stack, token, get, materialize. Each returns its exit code. */
+/** The client commands of `secretd`: secret, stack, token, get, materialize, audit. Each returns its exit code. */
+import { AUDIT_USAGE, auditCommand } from './audit.ts';
 import { DaemonError } from './client.ts';
 import { GET_USAGE, getCommand } from './get.ts';
 import { MATERIALIZE_USAGE, materializeCommand } from './materialize.ts';
@@ -15,6 +16,7 @@ export const COMMANDS = {
   token: { usage: TOKEN_USAGE, run: (argv: string[]) => tokenCommand(argv, process.stdout, process.stderr) },
   get: { usage: GET_USAGE, run: (argv: string[]) => getCommand(argv, process.stdout) },
   materialize: { usage: MATERIALIZE_USAGE, run: (argv: string[]) => materializeCommand(argv, process.stdout) },
+  audit: { usage: AUDIT_USAGE, run: async (argv: string[]) => auditCommand(argv, process.stdout, process.stderr) },
 } as const;
 
 export function isCommand(word: string | undefined): word is keyof typeof COMMANDS {

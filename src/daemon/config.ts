@@ -36,6 +36,10 @@ export interface Config {
   readonly tls?: TlsConfig;
   /** The loudly named flag: tcp:// off loopback without --tlsverify is allowed (with a warning). */
   readonly insecureListen: boolean;
+  /** Keep an audit log (default on; --no-audit turns it off). */
+  readonly audit: boolean;
+  /** The audit log file (absolute path). */
+  readonly auditLog: string;
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +66,7 @@ const FLAG_OF: Record<string, string> = {
   '/dataRoot': '--data-root',
   '/store': '--store',
   '/keyring': '--keyring',
+  '/auditLog': '--audit-log',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
   '/tls': '--tlscacert/--tlscert/--tlskey',
 };
@@ -100,6 +105,8 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
     ...(tls ? { tls } : {}),
     insecureListen: flags[INSECURE_LISTEN_FLAG] === true,
+    audit: !flags['no-audit'],
+    auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
@@ -113,6 +120,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
         return `${at}${value}: ${e.message}${hint}`;
       });
   if (config.store === 'sqlite' && Object.keys(etcdTls).length > 0) problems.push('--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…');
+  if (flags['no-audit'] && flags['audit-log'] !== undefined) problems.push('--audit-log and --no-audit contradict each other');
   if (Boolean(etcdTls.cert) !== Boolean(etcdTls.key)) problems.push('--etcd-cert and --etcd-key go together');
   // dockerd ignores these without --tls; a file named for nothing is more likely a forgotten --tlsverify.
   if (!tls && (flags.tlscacert || flags.tlscert || flags.tlskey)) problems.push('--tlscacert/--tlscert/--tlskey need --tls or --tlsverify');

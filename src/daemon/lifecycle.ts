@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Keyring } from '../crypto/keyring.ts';
 import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
-import { DeliveryService } from '../delivery/deliver.ts';
+import type { AuditEvent } from '../audit/events.ts';
+import { AuditLog } from '../audit/log.ts';
+import { DeliveryService, type DeliveryEvent } from '../delivery/deliver.ts';
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
@@ -44,7 +46,7 @@ export interface Core {
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'ui'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'ui' | 'audit' | 'auditLog'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
@@ -52,15 +54,19 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   const keyringFile = config.keyring ?? join(config.dataRoot, 'keyring.json');
   const keyring = Keyring.openOrCreateFile(keyringFile);
   let store: Store;
+  let audit: AuditLog | undefined;
   try {
+    if (config.audit) audit = await AuditLog.open(config.auditLog ?? join(config.dataRoot, 'audit.log'), (message) => log.error(message));
     store = await openStore(config);
   } catch (e) {
+    await audit?.close();
     await drivers.close(() => {});
     throw e;
   }
   const close = async () => {
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
+    await audit?.close();
   };
   try {
     if (store.keyringCheck) await verifySharedKeyring(keyring, keyringFile, (sealed) => store.keyringCheck!(sealed));
@@ -72,15 +78,31 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     let delivery;
     if (config.delivery) {
       const tokens = new TokenService(store);
-      const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: (event) => log.info(event, 'delivery') });
+      const recordDelivery = async (event: DeliveryEvent) => {
+        log.info(event, 'delivery');
+        await audit?.record(deliveryRecord(event));
+      };
+      const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: recordDelivery });
       delivery = { tokens, deliver };
     }
     const ui = config.ui ? { secretDrivers: drivers.names('secret'), templatingDrivers: drivers.names('templating') } : undefined;
-    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery, ui }), store, drivers, close };
+    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit }), store, drivers, close };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** A delivery as an audit record: the token and connection as `who`, the secret resolved or as asked. */
+function deliveryRecord(e: DeliveryEvent): AuditEvent {
+  const record: AuditEvent = {
+    who: { ...(e.peer ?? { transport: 'in-process' }), ...(e.token ? { token: e.token } : {}) },
+    action: 'secret.deliver',
+    secret: e.secretId ? { id: e.secretId, name: e.secret } : { ref: e.secret },
+    result: e.result === 'delivered' ? 'ok' : e.result,
+  };
+  if (e.task) record.task = e.task;
+  return record;
 }
 
 /** Every module in drivers/, then each --driver, in order; any failure or duplicate name stops start-up. */

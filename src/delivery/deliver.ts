@@ -3,6 +3,7 @@
  * stored data or the driver's value, then templating — handed to a holder of a consumer token
  * whose scope covers the secret. Every delivery is logged, never with the value.
  */
+import type { Peer } from '../audit/events.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SecretRequest, TemplateContext, TemplateFunctions } from '../drivers/types.ts';
@@ -18,7 +19,7 @@ import { MAX_SECRET_BYTES, sealContext } from '../secrets/service.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import type { TokenService } from './tokens.ts';
+import { claimedTokenId, type TokenService } from './tokens.ts';
 import type { DeliveryContext, TokenRecord } from './types.ts';
 
 export interface DeliveryDeps {
@@ -27,12 +28,18 @@ export interface DeliveryDeps {
   keyring: Keyring;
   drivers: DriverRegistry;
   tokens: TokenService;
-  /** Told about every delivery attempt: who, which secret, the outcome. Never the value. */
-  audit(event: DeliveryEvent): void;
+  /**
+   * Told about every delivery attempt: who, which secret, the outcome. Never the value. The
+   * value is handed out only once this settles, and not at all if it fails.
+   */
+  audit(event: DeliveryEvent): void | Promise<void>;
 }
 
 export interface DeliveryEvent {
-  token: string;
+  /** The token's ID; for a refused token, the ID it claimed to have, if it had the format. */
+  token?: string;
+  /** The connection the request came on. */
+  peer?: Peer;
   secret: string;
   secretId?: string;
   task?: string;
@@ -49,11 +56,14 @@ export class DeliveryService {
   constructor(private readonly deps: DeliveryDeps) {}
 
   /** The value of `idOrName` for the task `context` describes, for the holder of `authorization`. */
-  async deliver(authorization: string | undefined, idOrName: string, context: DeliveryContext): Promise<Delivered> {
-    const token = await this.deps.tokens.authenticate(authorization);
-    const event: DeliveryEvent = { token: token.id, secret: idOrName, result: 'delivered' };
+  async deliver(authorization: string | undefined, idOrName: string, context: DeliveryContext, peer?: Peer): Promise<Delivered> {
+    const event: DeliveryEvent = { secret: idOrName, result: 'delivered' };
+    const claimed = claimedTokenId(authorization);
+    if (claimed) event.token = claimed;
+    if (peer) event.peer = peer;
     if (context.task.ID) event.task = context.task.ID;
     try {
+      const token = await this.deps.tokens.authenticate(authorization);
       this.deps.swarm.requireManager();
       const secret = await this.lookup(token, idOrName);
       event.secret = secret.name;
@@ -65,7 +75,7 @@ export class DeliveryService {
       event.result = isSecretdError(e) ? e.code : 'error';
       throw e;
     } finally {
-      this.deps.audit(event);
+      await this.deps.audit(event);
     }
   }
 

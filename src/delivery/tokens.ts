@@ -57,6 +57,12 @@ export class TokenService {
   }
 }
 
+/** The public ID a bearer header claims (the format's ID part), without checking the token. */
+export function claimedTokenId(authorization: string | undefined): string | undefined {
+  const bearer = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  return bearer ? TOKEN_FORMAT.exec(bearer)?.[1] : undefined;
+}
+
 export function allows(token: Pick<TokenRecord, 'allow'>, name: string): boolean {
   return token.allow.some((p) => globToRegExp(p).test(name));
 }

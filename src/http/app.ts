@@ -5,12 +5,14 @@
  */
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log.ts';
 import type { DeliveryService } from '../delivery/deliver.ts';
 import type { TokenService } from '../delivery/tokens.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { pathOf, routedPath } from './api-version.ts';
+import { auditMiddleware } from './audit.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { peerCertificateSubject } from './peer.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
@@ -26,6 +28,8 @@ export interface AppDeps {
   schemas: SchemaRegistry;
   system: SystemInfo;
   log: Logger;
+  /** Where mutating requests are recorded; absent with --no-audit. */
+  audit?: AuditLog | undefined;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
   /** Present when the daemon serves the web console at /ui (--ui): the drivers its form offers. */
@@ -49,6 +53,8 @@ export function createApp(deps: AppDeps): FetchHandler {
       'request',
     );
   });
+
+  if (deps.audit) app.use('*', auditMiddleware(deps.audit));
 
   systemRoutes(app, deps.swarm, deps.system);
   swarmRoutes(app, deps.swarm, deps.schemas);

@@ -85,7 +85,8 @@ export class SecretsService {
   }
 
   /** Only labels change; the name must stay and any data sent must equal the stored value. */
-  async update(idOrName: string, version: number, spec: SecretSpecInput): Promise<void> {
+  /** Resolves with the secret's ID and name (for the audit log). */
+  async update(idOrName: string, version: number, spec: SecretSpecInput): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const current = await resolveSecret(store, idOrName);
@@ -93,14 +94,17 @@ export class SecretsService {
       throw new InvalidArgument('only updates to Labels are allowed');
     }
     await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
+    return { id: current.id, name: current.name };
   }
 
-  async remove(idOrName: string): Promise<void> {
+  /** Resolves with the removed secret's ID and name (for the audit log). */
+  async remove(idOrName: string): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const secret = await resolveSecret(store, idOrName);
     if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
     if (secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));
+    return { id: secret.id, name: secret.name };
   }
 
   /** A writable driver hears of the delete; its failure is logged, since the secret is gone either way. */

@@ -9,7 +9,9 @@ import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
 import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
+import { noteToken } from '../audit.ts';
 import { readJsonBody } from '../body.ts';
+import { callerOf } from '../caller.ts';
 import { onUnixSocket } from '../peer.ts';
 import { empty, json } from '../respond.ts';
 
@@ -21,6 +23,7 @@ export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: Tok
   app.post(`${DELIVERY_PREFIX}/tokens`, admin, async (c) => {
     const body = checked<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
     const { token, view } = await tokens.issue(body.Allow, body.Description ?? '');
+    noteToken(c, view.ID);
     return json(c, { ...view, Token: token }, 201);
   });
 
@@ -34,7 +37,7 @@ export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: Tok
   app.on(['GET', 'POST'], `${DELIVERY_PREFIX}/secrets/:id/value`, async (c) => {
     const body = c.req.method === 'POST' ? await readJsonBody(c) : undefined;
     const context = toContext(checked<WireContext>(schemas, 'delivery-context.json', body ?? {}));
-    const { value, doNotReuse } = await delivery.deliver(c.req.header('authorization'), c.req.param('id'), context);
+    const { value, doNotReuse } = await delivery.deliver(c.req.header('authorization'), c.req.param('id'), context, callerOf(c));
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'no-store',

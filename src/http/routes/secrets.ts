@@ -6,6 +6,7 @@ import { parseFilters } from '../../secrets/filters.ts';
 import type { SecretsService } from '../../secrets/service.ts';
 import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';
 import { apiVersion, requestedVersion } from '../api-version.ts';
+import { noteSecret } from '../audit.ts';
 import { readSecretSpec } from '../decode.ts';
 import { empty, json } from '../respond.ts';
 
@@ -18,23 +19,26 @@ export function secretRoutes(app: Hono, secrets: SecretsService, schemas: Schema
 
   app.post('/secrets/create', v, async (c) => {
     const spec = await readSecretSpec(c, schemas);
+    noteSecret(c, { name: spec.name });
     const version = requestedVersion(c);
     if (spec.templating && compareVersions(version, TEMPLATING_MIN_API) < 0) {
       throw new InvalidRequest(`secret templating is not supported on the specified API version: ${version}`);
     }
-    return json(c, { ID: await secrets.create(spec) }, 201);
+    const id = await secrets.create(spec);
+    noteSecret(c, { id });
+    return json(c, { ID: id }, 201);
   });
 
   app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
 
   app.delete('/secrets/:id', v, async (c) => {
-    await secrets.remove(c.req.param('id'));
+    noteSecret(c, await secrets.remove(c.req.param('id')));
     return empty(c, 204);
   });
 
   app.post('/secrets/:id/update', v, async (c) => {
     const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
-    await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec);
+    noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec));
     return empty(c);
   });
 }
