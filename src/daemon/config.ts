@@ -18,6 +18,8 @@ export interface Config {
   readonly etcdTls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   /** The keyring file (absolute path). */
   readonly keyring: string;
+  /** A `--kek-provider` module (path or package); undefined for the built-in key file. */
+  readonly kekProvider?: string;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +45,7 @@ const FLAG_OF: Record<string, string> = {
   '/dataRoot': '--data-root',
   '/store': '--store',
   '/keyring': '--keyring',
+  '/kekProvider': '--kek-provider',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
 };
 
@@ -63,6 +66,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     store: flags.store ?? 'sqlite',
     etcdTls,
     keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
+    ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');

@@ -6,8 +6,10 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Keyring } from '../crypto/keyring.ts';
+import { KeyService } from '../crypto/keys.ts';
+import { loadKeyProvider } from '../crypto/load-provider.ts';
 import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
+import type { KeyProvider } from '../crypto/types.ts';
 import { DeliveryService } from '../delivery/deliver.ts';
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
@@ -16,6 +18,7 @@ import { createApp, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener } from '../http/listen.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
+import { KeyRotation } from '../secrets/key-rotation.ts';
 import { SecretsService } from '../secrets/service.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
@@ -35,43 +38,60 @@ export interface Core {
   fetch: FetchHandler;
   store: Store;
   drivers: DriverRegistry;
-  /** Closes the drivers, then the store. */
+  keys: KeyService;
+  rotation: KeyRotation;
+  /** Stops the key rotation, closes the drivers, then the store and the key provider. */
   close(): Promise<void>;
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
   const drivers = await loadDrivers(config.drivers ?? []);
   const keyringFile = config.keyring ?? join(config.dataRoot, 'keyring.json');
-  const keyring = Keyring.openOrCreateFile(keyringFile);
+  let provider: KeyProvider | undefined;
   let store: Store;
   try {
+    if (config.kekProvider) provider = await loadKeyProvider(config.kekProvider, config.driverSettings ?? {});
     store = await openStore(config);
   } catch (e) {
+    await provider?.close?.();
     await drivers.close(() => {});
     throw e;
   }
+  let keys: KeyService | undefined;
+  let rotation: KeyRotation | undefined;
   const close = async () => {
+    await rotation?.stop();
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
+    await (keys ? keys.close() : provider?.close?.());
   };
   try {
-    if (store.keyringCheck) await verifySharedKeyring(keyring, keyringFile, (sealed) => store.keyringCheck!(sealed));
+    keys = new KeyService({ file: keyringFile, provider, shared: store.keyringCheck !== undefined });
+    if (store.keyringCheck && !keys.locked) await verifySharedKeyring(keys, keyringFile, (sealed) => store.keyringCheck!(sealed));
     await drivers.init({ ...config.driverSettings }, config.dataRoot, (name) => log.child({ driver: name }));
-    const swarm = new SwarmService(store);
+    const swarm = new SwarmService(store, keys);
     await swarm.load(config.swarmInit);
-    const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas, log });
+    rotation = new KeyRotation(store, keys, log);
+    // Every start (or unlock) walks the store once: it finishes a rotation a kill interrupted,
+    // and migrates values sealed before envelope encryption.
+    const walk = rotation;
+    keys.onUnlock(() => walk.start());
+    if (!keys.locked) rotation.start();
+    else log.warn('the swarm is locked (autolock): run `docker swarm unlock` with the unlock key');
+    const secrets = new SecretsService({ store, swarm, keys, drivers, schemas, log });
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
     let delivery;
     if (config.delivery) {
       const tokens = new TokenService(store);
-      const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: (event) => log.info(event, 'delivery') });
+      const deliver = new DeliveryService({ store, swarm, keys, drivers, tokens, audit: (event) => log.info(event, 'delivery') });
       delivery = { tokens, deliver };
     }
-    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery }), store, drivers, close };
+    const fetch = createApp({ secrets, swarm, schemas, log, system, delivery, keys: { keys, rotation } });
+    return { fetch, store, drivers, keys, rotation, close };
   } catch (e) {
     await close();
     throw e;

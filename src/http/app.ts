@@ -13,6 +13,7 @@ import type { SwarmService } from '../swarm/service.ts';
 import { pathOf, routedPath } from './api-version.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
+import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
@@ -23,6 +24,8 @@ export interface AppDeps {
   schemas: SchemaRegistry;
   system: SystemInfo;
   log: Logger;
+  /** Key administration (/_secretd/v1/keys); absent in tests that build a bare app. */
+  keys?: KeyAdmin | undefined;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
 }
@@ -46,6 +49,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   systemRoutes(app, deps.swarm, deps.system);
   swarmRoutes(app, deps.swarm, deps.schemas);
   secretRoutes(app, deps.secrets, deps.schemas);
+  if (deps.keys) keyRoutes(app, deps.swarm, deps.keys);
   if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas);
   app.options('*', (c) => c.body(null, 200));
 
