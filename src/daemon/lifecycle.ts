@@ -72,7 +72,9 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   try {
     keys = new KeyService({ file: keyringFile, provider, shared: store.keyringCheck !== undefined });
     if (store.keyringCheck && !keys.locked) await verifySharedKeyring(keys, keyringFile, (sealed) => store.keyringCheck!(sealed));
-    await drivers.init({ ...config.driverSettings }, config.dataRoot, (name) => log.child({ driver: name }));
+    // The key provider's settings are its own (it was initialised with them above).
+    const driverSettings = Object.fromEntries(Object.entries({ ...config.driverSettings }).filter(([name]) => name !== provider?.name));
+    await drivers.init(driverSettings, config.dataRoot, (name) => log.child({ driver: name }));
     const swarm = new SwarmService(store, keys);
     await swarm.load(config.swarmInit);
     rotation = new KeyRotation(store, keys, log);
