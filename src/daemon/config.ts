@@ -40,6 +40,8 @@ export interface Config {
   readonly audit: boolean;
   /** The audit log file (absolute path). */
   readonly auditLog: string;
+  /** A `--kek-provider` module (path or package); undefined for the built-in key file. */
+  readonly kekProvider?: string;
 }
 
 export class ConfigError extends Error {}
@@ -67,6 +69,7 @@ const FLAG_OF: Record<string, string> = {
   '/store': '--store',
   '/keyring': '--keyring',
   '/auditLog': '--audit-log',
+  '/kekProvider': '--kek-provider',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
   '/tls': '--tlscacert/--tlscert/--tlskey',
 };
@@ -107,6 +110,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     insecureListen: flags[INSECURE_LISTEN_FLAG] === true,
     audit: !flags['no-audit'],
     auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
+    ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');

@@ -30,7 +30,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'etcd-cacert', type: 'string', arg: 'FILE', help: 'CA bundle (PEM) to verify the etcd servers; giving any --etcd-* file dials etcd over TLS' },
   { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'Client certificate (PEM) to present to etcd' },
   { name: 'etcd-key', type: 'string', arg: 'FILE', help: 'Private key (PEM) of --etcd-cert' },
-  { name: 'keyring', type: 'string', arg: 'FILE', help: 'The sealing keys file (created if missing); daemons sharing an etcd need copies of one file (default: DATA_ROOT/keyring.json)' },
+  { name: 'keyring', type: 'string', arg: 'FILE', help: 'The key-encryption keys file (created if missing; encrypted under the unlock key while autolock is on); daemons sharing an etcd need copies of one file (default: DATA_ROOT/keyring.json)' },
+  { name: 'kek-provider', type: 'string', arg: 'MODULE', help: 'Hold the key-encryption keys in a key-provider module instead of the keyring file: a path to a .ts/.js module or an installed package (settings: --driver-opt NAME.KEY=VALUE)' },
   { name: 'request-timeout', type: 'string', arg: 'SECONDS', help: 'A request, body included, must arrive within this time or its connection is closed (default: 60)' },
   { name: 'no-swarm-init', type: 'boolean', help: 'Do not make a fresh data root a single-node swarm manager; secrets then answer 503 until `docker swarm init`' },
   { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
@@ -59,6 +60,7 @@ export interface ParsedFlags {
   'etcd-cert'?: string;
   'etcd-key'?: string;
   keyring?: string;
+  'kek-provider'?: string;
   'no-swarm-init'?: boolean;
   'request-timeout'?: string;
   driver?: string[];

@@ -6,10 +6,12 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Keyring } from '../crypto/keyring.ts';
+import { KeyService } from '../crypto/keys.ts';
+import { loadKeyProvider } from '../crypto/load-provider.ts';
 import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
 import type { AuditEvent } from '../audit/events.ts';
 import { AuditLog } from '../audit/log.ts';
+import type { KeyProvider } from '../crypto/types.ts';
 import { DeliveryService, type DeliveryEvent } from '../delivery/deliver.ts';
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
@@ -19,6 +21,7 @@ import { listen, type Listener, type ListenOptions } from '../http/listen.ts';
 import { serverTlsOptions } from '../http/tls.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
+import { KeyRotation } from '../secrets/key-rotation.ts';
 import { SecretsService } from '../secrets/service.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
@@ -41,39 +44,57 @@ export interface Core {
   fetch: FetchHandler;
   store: Store;
   drivers: DriverRegistry;
-  /** Closes the drivers, then the store. */
+  keys: KeyService;
+  rotation: KeyRotation;
+  /** Stops the key rotation, closes the drivers, then the store and the key provider. */
   close(): Promise<void>;
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'ui' | 'audit' | 'auditLog'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
   const drivers = await loadDrivers(config.drivers ?? []);
   const keyringFile = config.keyring ?? join(config.dataRoot, 'keyring.json');
-  const keyring = Keyring.openOrCreateFile(keyringFile);
+  let provider: KeyProvider | undefined;
   let store: Store;
   let audit: AuditLog | undefined;
   try {
+    if (config.kekProvider) provider = await loadKeyProvider(config.kekProvider, config.driverSettings ?? {});
     if (config.audit) audit = await AuditLog.open(config.auditLog ?? join(config.dataRoot, 'audit.log'), (message) => log.error(message));
     store = await openStore(config);
   } catch (e) {
     await audit?.close();
+    await provider?.close?.();
     await drivers.close(() => {});
     throw e;
   }
+  let keys: KeyService | undefined;
+  let rotation: KeyRotation | undefined;
   const close = async () => {
+    await rotation?.stop();
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
+    await (keys ? keys.close() : provider?.close?.());
     await audit?.close();
   };
   try {
-    if (store.keyringCheck) await verifySharedKeyring(keyring, keyringFile, (sealed) => store.keyringCheck!(sealed));
-    await drivers.init({ ...config.driverSettings }, config.dataRoot, (name) => log.child({ driver: name }));
-    const swarm = new SwarmService(store);
+    keys = new KeyService({ file: keyringFile, provider, shared: store.keyringCheck !== undefined });
+    if (store.keyringCheck && !keys.locked) await verifySharedKeyring(keys, keyringFile, (sealed) => store.keyringCheck!(sealed));
+    // The key provider's settings are its own (it was initialised with them above).
+    const driverSettings = Object.fromEntries(Object.entries({ ...config.driverSettings }).filter(([name]) => name !== provider?.name));
+    await drivers.init(driverSettings, config.dataRoot, (name) => log.child({ driver: name }));
+    const swarm = new SwarmService(store, keys);
     await swarm.load(config.swarmInit);
-    const secrets = new SecretsService({ store, swarm, keyring, drivers, schemas, log });
+    rotation = new KeyRotation(store, keys, log);
+    // Every start (or unlock) walks the store once: it finishes a rotation a kill interrupted,
+    // and migrates values sealed before envelope encryption.
+    const walk = rotation;
+    keys.onUnlock(() => walk.start());
+    if (!keys.locked) rotation.start();
+    else log.warn('the swarm is locked (autolock): run `docker swarm unlock` with the unlock key');
+    const secrets = new SecretsService({ store, swarm, keys, drivers, schemas, log });
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
     let delivery;
     if (config.delivery) {
@@ -82,11 +103,12 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
         log.info(event, 'delivery');
         await audit?.record(deliveryRecord(event));
       };
-      const deliver = new DeliveryService({ store, swarm, keyring, drivers, tokens, audit: recordDelivery });
+      const deliver = new DeliveryService({ store, swarm, keys, drivers, tokens, audit: recordDelivery });
       delivery = { tokens, deliver };
     }
     const ui = config.ui ? { secretDrivers: drivers.names('secret'), templatingDrivers: drivers.names('templating') } : undefined;
-    return { fetch: createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit }), store, drivers, close };
+    const fetch = createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit, keys: { keys, rotation } });
+    return { fetch, store, drivers, keys, rotation, close };
   } catch (e) {
     await close();
     throw e;

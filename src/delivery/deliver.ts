@@ -4,7 +4,7 @@
  * whose scope covers the secret. Every delivery is logged, never with the value.
  */
 import type { Peer } from '../audit/events.ts';
-import type { Keyring } from '../crypto/keyring.ts';
+import type { KeyService } from '../crypto/keys.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SecretRequest, TemplateContext, TemplateFunctions } from '../drivers/types.ts';
 import {
@@ -15,7 +15,7 @@ import {
   TemplateFailed,
 } from '../secrets/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
-import { MAX_SECRET_BYTES, sealContext } from '../secrets/service.ts';
+import { MAX_SECRET_BYTES, openSealed } from '../secrets/service.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
@@ -25,7 +25,7 @@ import type { DeliveryContext, TokenRecord } from './types.ts';
 export interface DeliveryDeps {
   store: Store;
   swarm: SwarmService;
-  keyring: Keyring;
+  keys: KeyService;
   drivers: DriverRegistry;
   tokens: TokenService;
   /**
@@ -116,7 +116,7 @@ export class DeliveryService {
       return { value, doNotReuse: answer.doNotReuse === true };
     }
     if (!secret.sealed) throw new SecretNotFound(secret.id); // cannot happen for a record the service wrote
-    return { value: this.deps.keyring.open(secret.sealed, sealContext(secret.id)), doNotReuse: false };
+    return { value: await openSealed(this.deps.keys, { ...secret, sealed: secret.sealed }), doNotReuse: false };
   }
 
   private async render(secret: SecretRecord, template: Uint8Array, token: TokenRecord, context: DeliveryContext): Promise<Uint8Array> {

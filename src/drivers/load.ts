@@ -48,15 +48,23 @@ export function driverFiles(dir: string): string[] {
  * JavaScript module, or the name of an installed package (resolved from `cwd`, then from secretd).
  */
 export async function loadDriver(specifier: string, cwd = process.cwd()): Promise<LoadedDriver> {
+  return { driver: checkDriver(await importDefault(specifier, cwd, 'driver'), specifier), source: specifier };
+}
+
+/**
+ * The default export of a module named as `--driver` names one (a path or an installed
+ * package); `what` words the errors ("driver", "key provider"). Shared by every plugin kind.
+ */
+export async function importDefault(specifier: string, cwd: string, what: string): Promise<unknown> {
   const isPath = isAbsolute(specifier) || specifier.startsWith('.') || MODULE_EXTENSIONS.has(extname(specifier));
-  const url = isPath ? pathToFileURL(resolve(cwd, specifier)).href : resolvePackage(specifier, cwd);
+  const url = isPath ? pathToFileURL(resolve(cwd, specifier)).href : resolvePackage(specifier, cwd, what);
   let mod: unknown;
   try {
     mod = await import(url);
   } catch (e) {
-    throw new DriverLoadError(`driver ${specifier} failed to load: ${(e as Error).message}`);
+    throw new DriverLoadError(`${what} ${specifier} failed to load: ${(e as Error).message}`);
   }
-  return { driver: checkDriver(defaultExport(mod), specifier), source: specifier };
+  return defaultExport(mod);
 }
 
 /** Checks that `value` is a driver; returns it or throws a DriverLoadError naming `source`. */
@@ -89,7 +97,7 @@ function defaultExport(mod: unknown): unknown {
   return v;
 }
 
-function resolvePackage(name: string, cwd: string): string {
+function resolvePackage(name: string, cwd: string, what: string): string {
   for (const base of [join(cwd, 'noop.js'), fileURLToPath(import.meta.url)]) {
     try {
       return pathToFileURL(createRequire(base).resolve(name)).href;
@@ -100,6 +108,6 @@ function resolvePackage(name: string, cwd: string): string {
   try {
     return import.meta.resolve(name); // packages that only export an "import" condition
   } catch {
-    throw new DriverLoadError(`driver ${name}: no such file or installed package (from ${cwd})`);
+    throw new DriverLoadError(`${what} ${name}: no such file or installed package (from ${cwd})`);
   }
 }

@@ -16,6 +16,7 @@ import { auditMiddleware } from './audit.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { peerCertificateSubject } from './peer.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
+import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   log: Logger;
   /** Where mutating requests are recorded; absent with --no-audit. */
   audit?: AuditLog | undefined;
+  /** Key administration (/_secretd/v1/keys); absent in tests that build a bare app. */
+  keys?: KeyAdmin | undefined;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
   /** Present when the daemon serves the web console at /ui (--ui): the drivers its form offers. */
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   systemRoutes(app, deps.swarm, deps.system);
   swarmRoutes(app, deps.swarm, deps.schemas);
   secretRoutes(app, deps.secrets, deps.schemas);
+  if (deps.keys) keyRoutes(app, deps.swarm, deps.keys);
   if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas);
   // The console calls the Engine routes above in-process, so it shares every rule and message.
   if (deps.ui) uiRoutes(app, { engine: new EngineClient((req) => app.fetch(req)), ...deps.ui });

@@ -25,6 +25,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   already_in_swarm: 503,
   not_part_of_swarm: 503,
   manager_leave: 503,
+  swarm_locked: 503,
+  not_locked: 409,
+  invalid_unlock_key: 401,
   unavailable: 503,
 };
 

@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'already_in_swarm'
   | 'not_part_of_swarm'
   | 'manager_leave'
+  | 'swarm_locked'
+  | 'not_locked'
+  | 'invalid_unlock_key'
   | 'driver_not_found'
   | 'plugin_unusable'
   | 'driver_failed'
@@ -117,6 +120,35 @@ export class ManagerLeave extends SecretdError {
       'You are attempting to leave the swarm on a node that is participating as a manager. ' +
         'Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.',
     );
+  }
+}
+
+/** Autolock is on and the daemon restarted: nothing opens until `docker swarm unlock`. */
+export class SwarmLocked extends SecretdError {
+  constructor(
+    message = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.',
+  ) {
+    super('swarm_locked', message);
+  }
+}
+
+/** `swarm leave` without --force on a locked node. */
+export class LockedLeave extends SwarmLocked {
+  constructor() {
+    super('Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.');
+  }
+}
+
+export class NotLocked extends SecretdError {
+  constructor() {
+    super('not_locked', 'swarm is not locked');
+  }
+}
+
+/** A well-formed unlock key that does not open the key file (dockerd: 401). */
+export class InvalidUnlockKey extends SecretdError {
+  constructor() {
+    super('invalid_unlock_key', 'swarm could not be unlocked: invalid key provided');
   }
 }
 

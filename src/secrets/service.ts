@@ -4,7 +4,7 @@
  * reach the store and never leave this module in the clear.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { Keyring } from '../crypto/keyring.ts';
+import type { KeyService } from '../crypto/keys.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { NewSecret, Store } from '../store/types.ts';
@@ -25,20 +25,31 @@ const INVALID_NAME = 'invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, a
 export interface SecretsDeps {
   store: Store;
   swarm: SwarmService;
-  keyring: Keyring;
+  keys: KeyService;
   drivers: DriverRegistry;
   schemas: SchemaRegistry;
   log: DriverLog;
 }
 
-/** Binds a sealed value to its record (see src/crypto/envelope.ts). */
-export const sealContext = (id: string) => `secretd/secret/${id}`;
+/**
+ * Binds a sealed value to its record (see src/crypto/envelope.ts): the ID and the creation
+ * time, which never change for a secret, since Swarm never changes a secret's data. Label
+ * updates bump the version but leave the sealed value as it is.
+ */
+export const sealContext = (r: { id: string; createdAt: string }) => `secretd/secret/${r.id}@${r.createdAt}`;
+/** What format-1 values (sealed before envelope encryption) were bound to. */
+export const legacySealContext = (r: { id: string }) => `secretd/secret/${r.id}`;
+
+/** Opens the sealed value of a record, whichever format it is in. */
+export function openSealed(keys: KeyService, r: { id: string; createdAt: string; sealed: Uint8Array }): Promise<Buffer> {
+  return keys.open(r.sealed, sealContext(r), legacySealContext(r));
+}
 
 export class SecretsService {
   constructor(private readonly deps: SecretsDeps) {}
 
   async create(spec: SecretSpecInput): Promise<string> {
-    const { store, swarm, keyring } = this.deps;
+    const { store, swarm, keys } = this.deps;
     swarm.requireManager();
     this.validateName(spec.name);
     let driver: SecretDriver | undefined;
@@ -57,8 +68,12 @@ export class SecretsService {
     if (spec.templating) record.templating = spec.templating;
     // A writable driver owns the value it is given; otherwise any data is kept, sealed.
     const handOver = driver?.store && spec.data && spec.data.length > 0 ? spec.data : undefined;
-    if (spec.data && spec.data.length > 0 && !handOver) record.sealed = keyring.seal(spec.data, sealContext(id));
-    await store.createSecret(record); // reserves the name first, so a conflict never reaches the driver
+    // Creating reserves the name first, so a conflict never reaches the driver.
+    if (spec.data && spec.data.length > 0 && !handOver) {
+      await keys.sealThen(spec.data, sealContext(record), (sealed) => store.createSecret({ ...record, sealed }));
+    } else {
+      await store.createSecret(record);
+    }
     if (handOver) {
       try {
         await driverCall(driver!, () => driver!.store!(secretInfo(record), handOver), 'failed');
@@ -126,7 +141,7 @@ export class SecretsService {
   private async sameValue(id: string, data: Uint8Array): Promise<boolean> {
     const current = await this.deps.store.getSecret(id);
     if (!current?.sealed) return false;
-    const stored = this.deps.keyring.open(current.sealed, sealContext(current.id));
+    const stored = await openSealed(this.deps.keys, { ...current, sealed: current.sealed });
     return stored.length === data.length && timingSafeEqual(stored, data);
   }
 }

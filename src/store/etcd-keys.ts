@@ -40,6 +40,11 @@ export class EtcdKeys {
     return this.sealed('');
   }
 
+  /** The secret ID of a `sealed/<id>` key. */
+  sealedIdOf(key: Buffer): string {
+    return key.subarray(this.sealedAll().length).toString();
+  }
+
   /** The uniqueness index entry of a name (or, for a prefix, the start of its range). */
   name(name: string): Buffer {
     return Buffer.from(`${this.root}names/${name.toLowerCase()}`);

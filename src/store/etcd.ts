@@ -18,7 +18,7 @@ import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import { decodeMeta, encodeMeta, EtcdKeys, prefixEnd } from './etcd-keys.ts';
-import type { NewSecret, SecretQuery, Store } from './types.ts';
+import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 export const ETCD = 'etcd';
 
@@ -188,6 +188,36 @@ export class EtcdStore implements Store {
         [del(k.secret(id)), del(k.sealed(id))],
       );
       return Number(res.responses[0]?.response_delete_range.deleted ?? 0) > 0;
+    });
+  }
+
+  async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
+    return this.read(async () => {
+      const k = this.keys;
+      const start = Buffer.concat([k.sealed(afterId), Buffer.from([0])]); // the first key after afterId's
+      const sealed = (await this.call(() => this.client.kv.range({ key: start, range_end: prefixEnd(k.sealedAll()), limit }))).kvs;
+      const metas = await this.batch(sealed.map((kv) => get(k.secret(k.sealedIdOf(kv.key)))));
+      const out: SealedEntry[] = [];
+      sealed.forEach((kv, i) => {
+        const meta = metas[i]?.response_range.kvs[0];
+        const id = k.sealedIdOf(kv.key);
+        // A value whose record is gone was deleted in between.
+        if (meta) out.push({ id, createdAt: decodeMeta(id, 0, meta.value).createdAt, sealed: kv.value });
+      });
+      return out;
+    });
+  }
+
+  async replaceSealed(changes: SealedChange[]): Promise<number> {
+    return this.write(async () => {
+      const k = this.keys;
+      // One transaction per change: each applies only if its own value is unchanged.
+      const results = await Promise.all(
+        changes.map((c) =>
+          this.txn([{ key: k.sealed(c.id), target: 'Value', result: 'Equal', value: Buffer.from(c.from) }], [put(k.sealed(c.id), Buffer.from(c.to))], []),
+        ),
+      );
+      return results.filter((r) => r.succeeded).length;
     });
   }
 

@@ -9,7 +9,7 @@ import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailab
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
-import type { NewSecret, SecretQuery, Store } from './types.ts';
+import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
 const SCHEMA_VERSION = 2;
@@ -78,6 +78,10 @@ export class SqliteStore implements Store {
       ),
       exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
       delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
+      sealedPage: this.db.prepare<[string, number], { id: string; created_at: string; sealed: Buffer }>(
+        'SELECT id, created_at, sealed FROM secrets WHERE id > ? AND sealed IS NOT NULL ORDER BY id LIMIT ?',
+      ),
+      replaceSealed: this.db.prepare<[Buffer, string, Buffer]>('UPDATE secrets SET sealed = ? WHERE id = ? AND sealed = ?'),
       deleteAll: this.db.prepare('DELETE FROM secrets'),
       readSwarm: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'swarm'"),
       insertToken: this.db.prepare<[string, string, string, string, string]>(
@@ -147,6 +151,19 @@ export class SqliteStore implements Store {
 
   async deleteSecret(id: string): Promise<boolean> {
     return this.write(() => this.stmt.delete.run(id).changes > 0);
+  }
+
+  async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
+    this.ensureOpen();
+    return this.stmt.sealedPage.all(afterId, limit).map((r) => ({ id: r.id, createdAt: r.created_at, sealed: r.sealed }));
+  }
+
+  async replaceSealed(changes: SealedChange[]): Promise<number> {
+    return this.write(() => {
+      let n = 0;
+      for (const c of changes) n += this.stmt.replaceSealed.run(Buffer.from(c.to), c.id, Buffer.from(c.from)).changes;
+      return n;
+    });
   }
 
   async readSwarm(): Promise<SwarmRecord | undefined> {

@@ -21,6 +21,20 @@ export interface SecretQuery {
 
 export type NewSecret = Omit<SecretRecord, 'version' | 'updatedAt'>;
 
+/** A secret's sealed value, as key rotation reads it. */
+export interface SealedEntry {
+  id: string;
+  createdAt: string;
+  sealed: Uint8Array;
+}
+
+/** Replace the sealed value of secret `id`, if it is still exactly `from`, by `to`. */
+export interface SealedChange {
+  id: string;
+  from: Uint8Array;
+  to: Uint8Array;
+}
+
 export interface Store {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
@@ -47,6 +61,19 @@ export interface Store {
 
   /** Deletes secret `id`; false if it did not exist. */
   deleteSecret(id: string): Promise<boolean>;
+
+  /**
+   * Up to `limit` secrets that hold a sealed value, with IDs above `afterId`, in ascending ID
+   * order: key rotation walks the store with it, one page at a time.
+   */
+  sealedPage(afterId: string, limit: number): Promise<SealedEntry[]>;
+
+  /**
+   * Re-sealing without a version: each change applies only if the secret still holds exactly
+   * `from` (a deleted secret or a newer value is skipped); nothing else about the secret
+   * changes, its version included. Durable when resolved, with how many changes applied.
+   */
+  replaceSealed(changes: SealedChange[]): Promise<number>;
 
   /** The persisted swarm state; undefined in a store that has never held one. */
   readSwarm(): Promise<SwarmRecord | undefined>;

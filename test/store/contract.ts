@@ -21,6 +21,8 @@ const METHODS = [
   'findSecrets',
   'updateSecretLabels',
   'deleteSecret',
+  'sealedPage',
+  'replaceSealed',
   'readSwarm',
   'writeSwarm',
   'leaveSwarm',
@@ -469,6 +471,69 @@ export function storeContract(name: string, open: OpenStore): void {
           const got = await store.getSecret(created.id);
           assert.equal(got?.createdAt, '2024-02-29T23:59:59.123456789Z');
           assert.equal(got?.updatedAt, '2024-02-29T23:59:59.123456789Z');
+        }));
+    });
+
+    describe('re-sealing (key rotation)', () => {
+      test('sealedPage walks every secret with a sealed value in ID order, page by page, skipping the others', () =>
+        withStore(async (store) => {
+          const made: SecretRecord[] = [];
+          for (let i = 0; i < 7; i++) made.push(await store.createSecret(newSecret(`page-${i}`)));
+          const { sealed: _, ...driverOnly } = newSecret('page-driver', { driver: { Name: 'vault' } });
+          await store.createSecret(driverOnly);
+          const seen: string[] = [];
+          let after = '';
+          for (let pages = 0; ; pages++) {
+            const page = await store.sealedPage(after, 3);
+            if (page.length === 0) break;
+            assert.ok(page.length <= 3);
+            for (const e of page) {
+              const r = made.find((m) => m.id === e.id);
+              assert.ok(r, `unexpected ${e.id}`);
+              assert.equal(e.createdAt, r.createdAt);
+              assert.ok(Buffer.from(e.sealed).equals(Buffer.from(r.sealed!)));
+            }
+            seen.push(...page.map((e) => e.id));
+            after = page.at(-1)!.id;
+            assert.ok(pages < 10);
+          }
+          assert.deepEqual(seen, made.map((m) => m.id).sort());
+        }));
+
+      test('replaceSealed swaps values that are unchanged, skips stale and deleted ones, and keeps versions', () =>
+        withStore(async (store) => {
+          const a = await store.createSecret(newSecret('rs-a'));
+          const b = await store.createSecret(newSecret('rs-b'));
+          const c = await store.createSecret(newSecret('rs-c'));
+          await store.deleteSecret(c.id);
+          const before = await snapshot(store);
+          const n = await store.replaceSealed([
+            { id: a.id, from: a.sealed!, to: Buffer.from('resealed-a') },
+            { id: b.id, from: Buffer.from('not what b holds'), to: Buffer.from('resealed-b') },
+            { id: c.id, from: c.sealed!, to: Buffer.from('resealed-c') },
+          ]);
+          assert.equal(n, 1);
+          assert.equal(Buffer.from((await store.getSecret(a.id))!.sealed!).toString(), 'resealed-a');
+          assert.ok(Buffer.from((await store.getSecret(b.id))!.sealed!).equals(Buffer.from(b.sealed!)));
+          assert.equal(await store.getSecret(c.id), undefined, 'a deleted secret does not come back');
+          assert.deepEqual(await snapshot(store), before, 'versions, labels and timestamps are unchanged');
+          const next = await store.createSecret(newSecret('rs-d'));
+          assert.ok(next.version > b.version);
+        }));
+
+      test('concurrent replaceSealed of one value from the same old value: exactly one applies', () =>
+        withStore(async (store) => {
+          const a = await store.createSecret(newSecret('rs-race'));
+          const counts = await Promise.all(
+            Array.from({ length: 5 }, (_, i) => store.replaceSealed([{ id: a.id, from: a.sealed!, to: Buffer.from(`winner-${i}`) }])),
+          );
+          assert.equal(counts.reduce((x, y) => x + y, 0), 1);
+          assert.match(Buffer.from((await store.getSecret(a.id))!.sealed!).toString(), /^winner-\d$/);
+        }));
+
+      test('replaceSealed with no changes resolves with 0', () =>
+        withStore(async (store) => {
+          assert.equal(await store.replaceSealed([]), 0);
         }));
     });
 

@@ -1,8 +1,9 @@
-/** /swarm, /swarm/init, /swarm/leave and the one node a secretd swarm has (/nodes). */
+/** /swarm, /swarm/init, /swarm/update, /swarm/leave, autolock's unlock and unlockkey, and the one node a secretd swarm has (/nodes). */
 import type { Context, Hono } from 'hono';
 import type { SchemaRegistry } from '../../schemas.ts';
 import type { Cluster, SwarmService } from '../../swarm/service.ts';
 import { SECRETD_VERSION, ENGINE_VERSION } from '../../version.ts';
+import { InvalidRequest } from '../../secrets/errors.ts';
 import { apiVersion } from '../api-version.ts';
 import { decodeBody } from '../decode.ts';
 import { empty, json } from '../respond.ts';
@@ -29,6 +30,34 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
     return json(c, nodeId);
   });
 
+  // dockerd's order: body, version, flags (all 400s), then the cluster's own checks.
+  app.post('/swarm/update', v, async (c) => {
+    const spec = await decodeBody(c, schemas, 'swarm-spec.json');
+    const raw = c.req.query('version') ?? '';
+    if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
+      throw new InvalidRequest(`invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`);
+    }
+    const encryption = spec?.EncryptionConfig as { AutoLockManagers?: boolean | null } | null | undefined;
+    await swarm.update({
+      version: Number(raw),
+      specName: (spec?.Name as string | null) ?? undefined,
+      labels: stringMap(spec?.Labels),
+      autoLockManagers: encryption?.AutoLockManagers ?? false,
+      rotateWorkerToken: parseBool(c, 'rotateWorkerToken'),
+      rotateManagerToken: parseBool(c, 'rotateManagerToken'),
+      rotateManagerUnlockKey: parseBool(c, 'rotateManagerUnlockKey'),
+    });
+    return empty(c);
+  });
+
+  app.get('/swarm/unlockkey', v, (c) => json(c, { UnlockKey: swarm.unlockKey() }));
+
+  app.post('/swarm/unlock', v, async (c) => {
+    const req = await decodeBody(c, schemas, 'swarm-unlock.json');
+    swarm.unlock((req?.UnlockKey as string | null) ?? '');
+    return empty(c);
+  });
+
   app.post('/swarm/leave', v, async (c) => {
     await swarm.leave(boolValue(c, 'force'));
     return empty(c);
@@ -45,6 +74,20 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
     }
     return json(c, nodeView(cluster));
   });
+}
+
+/** Go's strconv.ParseBool, as dockerd reads the rotate flags of /swarm/update: absent is false. */
+function parseBool(c: Context, key: string): boolean {
+  const s = c.req.query(key);
+  if (s === undefined || s === '') return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
+  throw new InvalidRequest(`invalid value for ${key}: ${s}`);
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  if (!v) return {};
+  return Object.fromEntries(Object.entries(v as Record<string, string | null>).map(([k, x]) => [k, x ?? '']));
 }
 
 /** moby's httputils.BoolValue: anything but "", 0, no, false and none is true. */

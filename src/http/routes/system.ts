@@ -1,6 +1,7 @@
 /** /_ping, /version and /info: what clients read to negotiate and to check swarm membership. */
 import type { Hono } from 'hono';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { SwarmLocked } from '../../secrets/errors.ts';
 import type { SwarmService } from '../../swarm/service.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
 import { apiVersion } from '../api-version.ts';
@@ -73,7 +74,10 @@ export function systemRoutes(app: Hono, swarm: SwarmService, info: SystemInfo): 
   app.get('/info', v, (c) => {
     const host = hostInfo();
     const cluster = swarm.cluster;
-    const swarmInfo = cluster
+    // A locked node shows what dockerd shows: its address, the lock as the error, no cluster.
+    const swarmInfo = swarm.locked
+      ? { NodeID: '', NodeAddr: cluster!.advertiseAddr.replace(/:\d+$/, ''), LocalNodeState: 'locked', ControlAvailable: false, Error: new SwarmLocked().message, RemoteManagers: null }
+      : cluster
       ? {
           NodeID: cluster.nodeId,
           NodeAddr: cluster.advertiseAddr.replace(/:\d+$/, ''),
@@ -87,7 +91,7 @@ export function systemRoutes(app: Hono, swarm: SwarmService, info: SystemInfo): 
         }
       : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
     return json(c, {
-      ID: cluster?.nodeId ?? '',
+      ID: (!swarm.locked && cluster?.nodeId) || '',
       Containers: 0,
       ContainersRunning: 0,
       ContainersPaused: 0,

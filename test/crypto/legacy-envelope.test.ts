@@ -1,26 +1,12 @@
 /**
- * Sealed values (src/crypto/envelope.ts) and the keyring that holds their keys
- * (src/crypto/keyring.ts): what opens, what must not, and the key file on disk.
+ * Sealed values of format 1 (src/crypto/legacy-envelope.ts), written before envelope
+ * encryption and still opened to migrate older data roots: what opens, and what must not.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { EnvelopeError, open, seal, sealedKeyId, type SealingKey } from '../../src/crypto/envelope.ts';
-import { KEYRING_FILE, Keyring } from '../../src/crypto/keyring.ts';
+import { describe, test } from 'node:test';
+import { EnvelopeError, open, seal, sealedKeyId, type SealingKey } from '../../src/crypto/legacy-envelope.ts';
 import { newId } from '../../src/secrets/ids.ts';
-
-const roots: string[] = [];
-function dataRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'secretd-keyring-'));
-  roots.push(dir);
-  return dir;
-}
-after(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});
 
 const key = (id = 'k1'): SealingKey => ({ id, key: randomBytes(32) });
 const aad = (id: string) => `secretd/secret/${id}`;
@@ -127,64 +113,5 @@ describe('seal and open', () => {
   test('sealedKeyId refuses bytes of an unknown format', () => {
     assert.throws(() => sealedKeyId(Buffer.alloc(0)), EnvelopeError);
     assert.throws(() => sealedKeyId(Buffer.from([2, 2, 0x6b, 0x31])), EnvelopeError);
-  });
-});
-
-describe('Keyring', () => {
-  test('openOrCreate creates keyring.json with mode 0600 in a fresh data root', () => {
-    const root = dataRoot();
-    Keyring.openOrCreate(root);
-    const file = join(root, KEYRING_FILE);
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { current: string; keys: { id: string; key: string }[] };
-    const current = parsed.keys.find((k) => k.id === parsed.current);
-    assert.ok(current);
-    assert.equal(Buffer.from(current.key, 'base64').length, 32);
-  });
-
-  test('openOrCreate tightens a keyring.json that others can read back to 0600', () => {
-    const root = dataRoot();
-    Keyring.openOrCreate(root);
-    const file = join(root, KEYRING_FILE);
-    chmodSync(file, 0o644);
-    Keyring.openOrCreate(root);
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-  });
-
-  test('a reopened keyring opens what the first one sealed', () => {
-    const root = dataRoot();
-    const id = newId();
-    const sealed = Keyring.openOrCreate(root).seal(PLAINTEXT, aad(id));
-    const before = readFileSync(join(root, KEYRING_FILE), 'utf8');
-    const reopened = Keyring.openOrCreate(root);
-    assert.ok(reopened.open(sealed, aad(id)).equals(PLAINTEXT));
-    assert.equal(readFileSync(join(root, KEYRING_FILE), 'utf8'), before, 'reopening does not rewrite the keys');
-  });
-
-  test('a keyring of another data root cannot open the values', () => {
-    const id = newId();
-    const sealed = Keyring.openOrCreate(dataRoot()).seal(PLAINTEXT, aad(id));
-    assert.throws(() => Keyring.openOrCreate(dataRoot()).open(sealed, aad(id)), EnvelopeError);
-  });
-
-  test('Keyring.open refuses a sealed value with any single byte flipped', () => {
-    const keyring = Keyring.openOrCreate(dataRoot());
-    const id = newId();
-    const sealed = keyring.seal(PLAINTEXT, aad(id));
-    for (const [i, tampered] of flipped(sealed)) {
-      assert.throws(() => keyring.open(tampered, aad(id)), EnvelopeError, `byte ${i}`);
-    }
-  });
-
-  test('Keyring.open refuses a value sealed for another record', () => {
-    const keyring = Keyring.openOrCreate(dataRoot());
-    const sealed = keyring.seal(PLAINTEXT, aad(newId()));
-    assert.throws(() => keyring.open(sealed, aad(newId())), EnvelopeError);
-  });
-
-  test('the keyring file does not contain the values it seals', () => {
-    const root = dataRoot();
-    Keyring.openOrCreate(root).seal(PLAINTEXT, 'ctx');
-    assert.equal(readFileSync(join(root, KEYRING_FILE), 'utf8').includes('correct horse'), false);
   });
 });

@@ -1,0 +1,143 @@
+/**
+ * KEK rotation and migration, in the background while the API serves. A rotation first makes a
+ * new KEK current (durable before any data key uses it), so new writes use it at once; then a
+ * task walks the store a page at a time and re-wraps every data key still under an older KEK
+ * (format-1 values of older data roots are re-sealed under a new data key on the same walk).
+ * Every replacement is a compare-and-set that keeps the secret's version. Old KEKs are kept
+ * until a walk that starts after every older seal has settled finds nothing left to re-wrap.
+ *
+ * A kill at any moment is safe: a value is replaced only by one that opens with a KEK the
+ * provider holds, and old KEKs go only after the last walk; the walk simply starts over at the
+ * next start (it runs at every start and after every unlock).
+ */
+import type { Logger } from 'pino';
+import type { KeyService } from '../crypto/keys.ts';
+import type { SealedChange, Store } from '../store/types.ts';
+import { legacySealContext, sealContext } from './service.ts';
+
+/** Secrets re-wrapped per store write. */
+const BATCH = 50;
+
+export interface RotationStatus {
+  state: 'idle' | 'running' | 'failed';
+  /** Values re-wrapped (or migrated) by the current or last walk. */
+  rewrapped: number;
+  /** Values that could not be opened by the last walk (their IDs are logged). */
+  failed: number;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export class KeyRotation {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private status: RotationStatus = { state: 'idle', rewrapped: 0, failed: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: KeyService,
+    private readonly log: Logger,
+  ) {}
+
+  /** A new current KEK, then the background walk. */
+  async rotate(): Promise<void> {
+    await this.keys.rotateKek();
+    this.log.info({ kek: this.keys.currentKeyId() }, 'key-encryption key rotated; re-wrapping data keys');
+    this.start();
+  }
+
+  /** Starts the walk, or has the running one go over the store once more. */
+  start(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.status = { state: 'running', rewrapped: 0, failed: 0, startedAt: new Date().toISOString() };
+    this.running = this.run()
+      .then(
+        () => {
+          this.status = { ...this.status, state: this.status.failed > 0 ? 'failed' : 'idle', finishedAt: new Date().toISOString() };
+        },
+        (e) => {
+          this.status = { ...this.status, state: 'failed', finishedAt: new Date().toISOString() };
+          if (!this.stopped) this.log.error({ err: (e as Error)?.name, msg: (e as Error)?.message }, 'key rotation stopped; it resumes at the next start');
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.start();
+        }
+      });
+  }
+
+  get state(): RotationStatus {
+    return { ...this.status };
+  }
+
+  /** Resolves when the walk in progress (if any) has finished. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops after the page in progress (closing the daemon). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const first = await this.walk();
+      if (this.stopped || first.failed > 0) return;
+      // Values sealed before the rotation may still be on their way to the store: let them land,
+      // then check the whole store once more before any KEK is forgotten.
+      await this.keys.settleSeals();
+      const check = await this.walk();
+      if (this.stopped || check.failed > 0) return;
+      if (check.rewrapped === 0 && check.stale === 0) {
+        const current = this.keys.currentKeyId();
+        const dropped = this.keys.keyIds().filter((id) => id !== current);
+        await this.keys.retain([current]);
+        if (dropped.length > 0) this.log.info({ kek: current, dropped }, 'every data key is wrapped by the current key-encryption key; older keys removed');
+        return;
+      }
+    }
+  }
+
+  /** One pass over the store; `stale` counts values another writer changed under us. */
+  private async walk(): Promise<{ rewrapped: number; failed: number; stale: number }> {
+    let after = '';
+    let rewrapped = 0;
+    let failed = 0;
+    let stale = 0;
+    for (;;) {
+      if (this.stopped) break;
+      const page = await this.store.sealedPage(after, BATCH);
+      if (page.length === 0) break;
+      const changes: SealedChange[] = [];
+      for (const entry of page) {
+        try {
+          const to = await this.keys.rewrap(entry.sealed, sealContext(entry), legacySealContext(entry));
+          if (to) changes.push({ id: entry.id, from: entry.sealed, to });
+        } catch (e) {
+          failed++;
+          this.log.error({ secret: entry.id, err: (e as Error)?.name }, 'cannot re-wrap the data key of a secret: its value does not open');
+        }
+      }
+      if (changes.length > 0) {
+        const applied = await this.store.replaceSealed(changes);
+        rewrapped += applied;
+        stale += changes.length - applied;
+      }
+      this.status.rewrapped += changes.length;
+      this.status.failed = failed;
+      after = page.at(-1)!.id;
+      await new Promise((r) => setImmediate(r)); // let requests in between pages
+    }
+    return { rewrapped, failed, stale };
+  }
+}
