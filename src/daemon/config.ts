@@ -129,7 +129,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   // dockerd ignores these without --tls; a file named for nothing is more likely a forgotten --tlsverify.
   if (!tls && (flags.tlscacert || flags.tlscert || flags.tlskey)) problems.push('--tlscacert/--tlscert/--tlskey need --tls or --tlsverify');
   if (tls && !tls.verify && flags.tlscacert) problems.push('--tlscacert is used only with --tlsverify (with --tls alone no client certificate is asked for)');
-  problems.push(...uiProblems(config.ui, hosts));
+  problems.push(...uiProblems(config.ui, hosts, tls?.verify === true));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     ...config,

@@ -38,7 +38,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
   { name: 'plugin-dir', type: 'string', multiple: true, arg: 'DIR', help: 'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins' },
   { name: 'delivery', type: 'boolean', help: 'Serve /_secretd/v1: consumer tokens (over the unix socket) and value delivery to token holders (off by default)' },
-  { name: 'ui', type: 'boolean', help: 'Serve the web console at /ui on the tcp:// listeners (loopback only; needs one -H tcp://127.0.0.1:PORT; off by default)' },
+  { name: 'ui', type: 'boolean', help: 'Serve the web console at /ui on the tcp:// listeners (loopback only unless --tlsverify; needs one -H tcp://HOST:PORT; off by default)' },
   { name: 'audit-log', type: 'string', arg: 'FILE', help: 'The audit log: one hash-chained JSON line per change and per delivery, never a value (default: DATA_ROOT/audit.log; check it with `secretd audit verify FILE`)' },
   { name: 'no-audit', type: 'boolean', help: 'Keep no audit log' },
   { name: 'help', short: 'h', type: 'boolean', help: 'Print this help and exit' },

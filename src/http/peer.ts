@@ -16,6 +16,11 @@ export function onUnixSocket(c: Context): boolean {
   return incoming === undefined || incoming.socket.remoteAddress === undefined;
 }
 
+/** True on a TLS connection (a --tls or --tlsverify listener). */
+export function overTls(c: Context): boolean {
+  return incomingOf(c)?.socket instanceof TLSSocket;
+}
+
 /**
  * Who is on the other end of a --tlsverify connection: the subject of the client certificate the
  * CA signed, as `CN=alice` (every attribute, in the certificate's order: `O=acme, CN=alice`).

@@ -127,25 +127,11 @@ const ValueFields: FC<{ info: KindInfo; draft: CreateDraft }> = ({ info, draft }
           <label>
             Registry <input type="text" name="registry" value={draft.registry || 'https://index.docker.io/v1/'} />
           </label>
-          <label>
-            Username <input type="text" name="username" />
-          </label>
-          <label>
-            Password <input type="password" name="password" autocomplete="new-password" />
-          </label>
+          <Credentials />
         </>
       );
     case 'basic-auth':
-      return (
-        <>
-          <label>
-            Username <input type="text" name="username" />
-          </label>
-          <label>
-            Password <input type="password" name="password" autocomplete="new-password" />
-          </label>
-        </>
-      );
+      return <Credentials />;
     default:
       return (
         <label>
@@ -156,3 +142,17 @@ const ValueFields: FC<{ info: KindInfo; draft: CreateDraft }> = ({ info, draft }
       );
   }
 };
+
+/** Username and password fields: registry credentials and basic auth ask for both. */
+function Credentials() {
+  return (
+    <>
+      <label>
+        Username <input type="text" name="username" />
+      </label>
+      <label>
+        Password <input type="password" name="password" autocomplete="new-password" />
+      </label>
+    </>
+  );
+}

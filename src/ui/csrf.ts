@@ -6,7 +6,7 @@
  *    The key is random per daemon run and never leaves memory, so a page that can plant a
  *    cookie (another port on localhost shares our cookies) still cannot mint a matching token.
  * 2. Fetch metadata: a POST must say where it came from, and it must be this origin: `Origin`
- *    (when sent) equal to `http://` + Host, `Sec-Fetch-Site` (when sent) `same-origin`, and at
+ *    (when sent) equal to `http://` (`https://` over TLS) + Host, `Sec-Fetch-Site` (when sent) `same-origin`, and at
  *    least one of the two present (every current browser sends both on a form POST).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -42,10 +42,11 @@ export class Csrf {
 }
 
 /** Why a POST does not come from a page of this console, or undefined when it does. */
-export function crossSiteReason(headers: { origin?: string | undefined; fetchSite?: string | undefined; host?: string | undefined }): string | undefined {
+export function crossSiteReason(headers: { origin?: string | undefined; fetchSite?: string | undefined; host?: string | undefined; tls?: boolean }): string | undefined {
   const { origin, fetchSite, host } = headers;
+  const scheme = headers.tls ? 'https' : 'http';
   if (origin === undefined && fetchSite === undefined) return 'the request does not say where it comes from (no Origin, no Sec-Fetch-Site)';
-  if (origin !== undefined && origin !== `http://${host}`) return `the request comes from another origin (${origin})`;
+  if (origin !== undefined && origin !== `${scheme}://${host}`) return `the request comes from another origin (${origin})`;
   if (fetchSite !== undefined && fetchSite !== 'same-origin') return `the request comes from another site (Sec-Fetch-Site: ${fetchSite})`;
   return undefined;
 }

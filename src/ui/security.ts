@@ -1,7 +1,8 @@
 /**
- * Response headers every console page carries, and the Host check against DNS rebinding: the
- * console listens on loopback only, so a request naming any other host was sent by a page whose
- * domain was made to resolve to 127.0.0.1, and is refused.
+ * Response headers every console page carries, and the Host check against DNS rebinding: without
+ * TLS the console listens on loopback only, so a request naming any other host was sent by a page
+ * whose domain was made to resolve to 127.0.0.1, and is refused. (Over TLS the certificate check
+ * does that job.)
  */
 import { isIP } from 'node:net';
 

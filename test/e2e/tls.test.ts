@@ -270,3 +270,55 @@ describe('TLS files', () => {
     assert.match(stray.stderr, /--tlscacert\/--tlscert\/--tlskey need --tls or --tlsverify/);
   });
 });
+
+describe('the web console over --tlsverify', () => {
+  /** One HTTPS request with the good client's certificate; any Host header. */
+  function console_(port: number, path: string, opts: { method?: string; host: string; cookie?: string; origin?: string; form?: string }) {
+    return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
+      const headers: Record<string, string> = { Host: opts.host };
+      if (opts.cookie) headers.Cookie = opts.cookie;
+      if (opts.origin) headers.Origin = opts.origin;
+      if (opts.form) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      const req = https.request(
+        {
+          host: '127.0.0.1', servername: 'localhost', port, path, method: opts.method ?? 'GET', agent: false, headers,
+          ca: pem(certs.ca), cert: pem(join(certs.goodClient, 'cert.pem')), key: pem(join(certs.goodClient, 'key.pem')),
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(opts.form);
+    });
+  }
+
+  test('serves off loopback with client certificates: any Host name, https origins, no value in the page', async () => {
+    const d = await start(['-H', 'tcp://0.0.0.0:0', '--ui', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey]);
+    assert.match(d.logs, /Web console: https:\/\/0\.0\.0\.0:\d+\/ui/);
+    const port = tcpPort(d);
+    const host = `secretd.example:${port}`;
+    const page = await console_(port, '/ui/new', { host });
+    assert.equal(page.status, 200, page.text);
+    const cookie = String((page.headers['set-cookie'] as string[])[0]).split(';')[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+    assert.ok(csrf);
+    const form = new URLSearchParams({ csrf, kind: 'text', name: 'console_tls', value: 'over-tls-7f1e', labels: '' }).toString();
+    const http_ = await console_(port, '/ui/new', { method: 'POST', host, cookie, origin: `http://${host}`, form });
+    assert.equal(http_.status, 403, 'an http:// origin is another origin than this https page');
+    const created = await console_(port, '/ui/new', { method: 'POST', host, cookie, origin: `https://${host}`, form });
+    assert.equal(created.status, 303, created.text);
+    const detail = await console_(port, String(created.headers.location), { host, cookie });
+    assert.equal(detail.status, 200);
+    assert.match(detail.text, /console_tls/);
+    assert.ok(!detail.text.includes('over-tls-7f1e'));
+  });
+
+  test('--ui off loopback without --tlsverify is refused at start', () => {
+    const r = npmStart(['-H', 'tcp://0.0.0.0:0', '--ui', '--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--ui with -H tcp:\/\/0\.0\.0\.0:0: the console is served off loopback only with --tlsverify/);
+  });
+});

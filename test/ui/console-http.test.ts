@@ -132,7 +132,7 @@ describe('--ui and the listeners', () => {
 
   test('needs a TCP listener, and only loopback ones', () => {
     assert.throws(() => config(['unix:///tmp/s.sock']), (e: unknown) => e instanceof ConfigError && /--ui needs a TCP listener/.test(e.message));
-    assert.throws(() => config(['tcp://0.0.0.0:2375']), (e: unknown) => e instanceof ConfigError && /loopback only until TLS/.test(e.message));
+    assert.throws(() => config(['tcp://0.0.0.0:2375']), (e: unknown) => e instanceof ConfigError && /off loopback only with --tlsverify/.test(e.message));
     assert.equal(config(['unix:///tmp/s.sock', 'tcp://127.0.0.1:0', 'tcp://[::1]:0']).ui, true);
   });
 });

@@ -27,7 +27,7 @@ import { loopbackHost, SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
 import { pageNotFound } from '../errors.ts';
-import { onUnixSocket } from '../peer.ts';
+import { onUnixSocket, overTls } from '../peer.ts';
 
 export interface UiDeps {
   engine: EngineClient;
@@ -47,7 +47,8 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
   const guard: MiddlewareHandler = async (c, next) => {
     if (onUnixSocket(c)) return pageNotFound();
     const refuse = (status: ContentfulStatusCode, title: string, message: string) => withHeaders(render(c, status, <MessagePage title={title} error={{ status, message }} />));
-    if (!loopbackHost(c.req.header('host'))) return refuse(403, 'Forbidden', 'the console answers only to localhost, 127.0.0.1 or [::1] (see DNS rebinding)');
+    // Over TLS a rebinding page cannot pass the certificate check for its own name: any Host will do.
+    if (!overTls(c) && !loopbackHost(c.req.header('host'))) return refuse(403, 'Forbidden', 'the console answers only to localhost, 127.0.0.1 or [::1] (see DNS rebinding)');
     let session = Csrf.sessionFrom(getCookie(c, SESSION_COOKIE));
     if (session === undefined) {
       session = Csrf.newSession();
@@ -55,7 +56,7 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
     }
     sessions.set(c.req.raw, session);
     if (c.req.method === 'POST') {
-      const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') });
+      const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host'), tls: overTls(c) });
       if (crossSite) return refuse(403, 'Forbidden', `refused: ${crossSite}; nothing was changed`);
       let form: FormValues;
       try {
