@@ -238,18 +238,7 @@ queue: Item[] = [];
     return fieldOrVariable(l, T.Variable);
   }
   static char(l: Lexer): State {
-    for (;;) {
-      let r = l.next();
-      if (r === 0x5c) {
-        r = l.next();
-        if (r !== EOF && r !== 0x0a) continue;
-        return l.errorf('unterminated character constant');
-      }
-      if (r === EOF || r === 0x0a) return l.errorf('unterminated character constant');
-      if (r === 0x27) break;
-    }
-    l.emit(T.CharConstant);
-    return Lexer.insideAction;
+    return quoted(l, 0x27, T.CharConstant, 'unterminated character constant');
   }
   static number(l: Lexer): State {
     if (!scanNumber(l)) return l.errorf(`bad number syntax: ${quote(l.input.slice(l.start, l.pos))}`);
@@ -263,18 +252,7 @@ queue: Item[] = [];
     return Lexer.insideAction;
   }
   static quote(l: Lexer): State {
-    for (;;) {
-      let r = l.next();
-      if (r === 0x5c) {
-        r = l.next();
-        if (r !== EOF && r !== 0x0a) continue;
-        return l.errorf('unterminated quoted string');
-      }
-      if (r === EOF || r === 0x0a) return l.errorf('unterminated quoted string');
-      if (r === 0x22) break;
-    }
-    l.emit(T.String);
-    return Lexer.insideAction;
+    return quoted(l, 0x22, T.String, 'unterminated quoted string');
   }
   static rawQuote(l: Lexer): State {
     for (;;) {
@@ -337,4 +315,20 @@ function leftTrimLength(s: string): number {
   let i = 0;
   while (i < s.length && SPACE_CHARS.test(s[i]!)) i++;
   return i;
+}
+
+/** A '…' or "…" literal up to `close`: backslash escapes anything but a newline; no newline inside. */
+function quoted(l: Lexer, close: number, kind: T, unterminated: string): State {
+  for (;;) {
+    let r = l.next();
+    if (r === 0x5c) {
+      r = l.next();
+      if (r !== EOF && r !== 0x0a) continue;
+      return l.errorf(unterminated);
+    }
+    if (r === EOF || r === 0x0a) return l.errorf(unterminated);
+    if (r === close) break;
+  }
+  l.emit(kind);
+  return Lexer.insideAction;
 }
