@@ -5,11 +5,12 @@
  * disk. A start continues the chain from the last line; a torn last line (a crash during a
  * write) is kept and marked, and a log shorter than its head file says is recorded as cut.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretdError } from '../secrets/errors.ts';
+import { fsyncFolderOf } from '../durable-files.ts';
 import { formatHead, formatRecord, GENESIS, lineHash, parseHead, parseRecord, type Head } from './chain.ts';
 import type { AuditEvent } from './events.ts';
 
@@ -58,7 +59,7 @@ export class AuditLog {
       const head = parseHead((await headFh.readFile('utf8')).trim());
       const tail = await readTail(fh);
       const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash);
-      if (created) fsyncDir(file);
+      if (created) fsyncFolderOf(file);
       const torn = tail.unfinished !== undefined && !(await log.adoptUnfinished(tail.unfinished));
       if (head && head.seq > log.seq) {
         warn(`audit log ${file} ends at seq ${log.seq} but ${file}.head records seq ${head.seq}: lines were removed from its end`);
@@ -194,14 +195,5 @@ function createIfMissing(file: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
-  }
-}
-
-function fsyncDir(file: string): void {
-  const fd = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

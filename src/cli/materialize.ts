@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fsyncFolderOf } from '../durable-files.ts';
 import { VALUE_HELP, VALUE_OPTIONS, valueSource } from './fetch-value.ts';
 import { UsageError } from './usage.ts';
 
@@ -51,7 +52,7 @@ export async function materializeCommand(argv: string[], out: NodeJS.WritableStr
     writeAtomically(join(values.target, f.file), f.value);
     out.write(`${join(values.target, f.file)}\n`);
   }
-  syncDir(values.target);
+  fsyncFolderOf(join(values.target, fetched[0]!.file));
   return 0;
 }
 
@@ -68,13 +69,4 @@ function writeAtomically(path: string, value: Buffer): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -13,8 +13,9 @@
  * format 2 at its first change.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFileDurably, writeFileDurably } from '../durable-files.ts';
 import { lockPayload, parseUnlockKey, unlockPayload, type LockedPayload } from './autolock.ts';
 import { EnvelopeError } from './envelope.ts';
 import type { SealingKey } from './legacy-envelope.ts';
@@ -205,44 +206,4 @@ function freshFile(): { format: 2 } & KeyList {
 
 function wrapAad(keyId: string, context: string): Buffer {
   return Buffer.from(`secretd/data-key/${keyId}/${context}`, 'utf8');
-}
-
-/** As writeFileDurably, but never replaces an existing file: false when `file` already existed. */
-function createFileDurably(file: string, content: string, mode: number): boolean {
-  const tmp = `${file}.new-${process.pid}`;
-  writeFileDurably(tmp, content, mode);
-  try {
-    linkSync(tmp, file); // atomic, and fails if another process created the file first
-    fsyncDir(file);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
-}
-
-/** Write to a temporary file, fsync, rename, fsync the folder: the file is whole or absent. */
-export function writeFileDurably(file: string, content: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
-  fsyncDir(file);
-}
-
-function fsyncDir(file: string): void {
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
 }
