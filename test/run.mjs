@@ -2,8 +2,9 @@
 // finds .ts files by itself, so this lists them: `node test/run.mjs [AREA...]` where an AREA is
 // `unit` (everything outside test/e2e), `e2e`, or a folder or file below test/.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -29,8 +30,18 @@ if (files.length === 0) {
   console.error(`no test files for ${areas.join(' ') || 'all'}`);
   process.exit(1);
 }
+// Tests append the reason for each missing component here (test/helpers/tools.ts `missing()`),
+// so the run can end with one line naming them all and the command that installs them.
+const skipLog = join(mkdtempSync(join(tmpdir(), 'secretd-skips-')), 'skipped');
+writeFileSync(skipLog, '');
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files.map((f) => relative(root, f))], {
   cwd: root,
   stdio: 'inherit',
+  env: { ...process.env, SECRETD_SKIP_LOG: skipLog },
 });
+const skipped = [...new Set(readFileSync(skipLog, 'utf8').split('\n').filter(Boolean))];
+rmSync(dirname(skipLog), { recursive: true, force: true });
+if (skipped.length > 0) {
+  console.log(`# skipped for missing components: ${skipped.join('; ')} — install them all with: sudo npm run setup`);
+}
 process.exit(res.status ?? 1);

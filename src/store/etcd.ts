@@ -297,17 +297,13 @@ export class EtcdStore implements Store {
     });
   }
 
-  /** Calls `onChange` with the swarm state whenever any daemon changes it. */
-  watchSwarm(onChange: (swarm: SwarmRecord) => void): void {
+  /** Calls `onChange` with the swarm state whenever any daemon changes it; settles once the watch is live. */
+  async watchSwarm(onChange: (swarm: SwarmRecord) => void): Promise<void> {
     if (this.closed || this.watcher) return;
     this.watcher = this.client.watch().key(this.keys.swarm).create();
-    this.watcher.then(
-      (w) => {
-        w.on('put', (kv) => onChange(decodeSwarm(kv)));
-        w.on('error', () => {}); // the client reconnects the watch by itself
-      },
-      () => {},
-    );
+    const w = await this.watcher.catch(() => undefined);
+    w?.on('put', (kv) => onChange(decodeSwarm(kv)));
+    w?.on('error', () => {}); // the client reconnects the watch by itself
   }
 
   /**

@@ -108,8 +108,11 @@ export interface Store {
    */
   initSwarm?(swarm: SwarmRecord): Promise<number>;
 
-  /** Calls `onChange` with the new swarm state whenever any daemon changes it, until close(). */
-  watchSwarm?(onChange: (swarm: SwarmRecord) => void): void;
+  /**
+   * Calls `onChange` with the new swarm state whenever any daemon changes it, until close();
+   * the promise settles once changes made from then on will be reported.
+   */
+  watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
 
   /**
    * Stores `sealed` as the deployment's keyring check unless one is stored already, and returns

@@ -62,7 +62,7 @@ export class SwarmService {
    * a shared store, follows what the other daemons do to the swarm from then on.
    */
   async load(autoInit: boolean): Promise<void> {
-    this.store.watchSwarm?.((record) => (this.record = record));
+    await this.store.watchSwarm?.((record) => (this.record = record));
     const saved = await this.store.readSwarm();
     // A leave that stopped between erasing the secrets and resetting the keys: nothing to unlock.
     if (saved?.state !== 'active' && this.keys.autolock) this.keys.resetAfterLeave();

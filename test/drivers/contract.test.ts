@@ -143,11 +143,7 @@ writeFileSync(helper, '#!/bin/sh\n[ "$1" = sample ] || { echo "no entry $1" >&2;
 chmodSync(helper, 0o755);
 driverContract(at('drivers/exec.ts'), { secret: 'sample', settings: { command: helper } });
 
-if (existsSync(at('drivers/golang.ts'))) {
-  driverContract(at('drivers/golang.ts'), { template: 'user={{ .Service.Name }}\n' });
-} else {
-  test('golang templating driver', (t) => t.skip('drivers/golang.ts is not written yet'));
-}
+driverContract(at('drivers/golang.ts'), { template: 'user={{ .Service.Name }}\n' });
 
 // --- Docker plugins ------------------------------------------------------------------------------
 

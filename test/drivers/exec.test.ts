@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import execDriver, { EXEC_DRIVER, createExecDriver } from '../../drivers/exec.ts';
 import type { DriverLog, SecretDriver, SecretRequest, StringMap } from '../../src/drivers/types.ts';
+import { passMissing } from '../helpers/pass-store.ts';
 
 /** The secret a create names, as validate receives it. */
 const secret = (name = 'x') => ({ name, labels: {} });
 
 const silent: DriverLog = { debug() {}, info() {}, warn() {}, error() {} };
-const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = ['pass', 'gpg', 'gpgconf'].filter((c) => !onPath(c));
-const skipPass = missing.length > 0 ? `not installed: ${missing.join(', ')} (apt-get install -y pass gnupg)` : false;
+const skipPass = passMissing();
 
 const base = mkdtempSync(join(tmpdir(), 'secretd-exec-'));
 const gnupgHome = join(base, 'gnupg');

@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
-import { referenceDockerd } from '../helpers/tools.ts';
+import { fileMissing, referenceDockerd } from '../helpers/tools.ts';
 
 const HARNESS = join(PROJECT_ROOT, '..', 'shared', 'conformance', 'run.mjs');
 const ref = referenceDockerd();
-const skip = !existsSync(HARNESS) ? `no conformance harness at ${HARNESS}` : 'skip' in ref ? ref.skip : false;
+const skip = fileMissing(HARNESS, 'the conformance harness comes with ../shared beside the checkout') || ('skip' in ref ? ref.skip : false);
 
 let daemon: Daemon;
 before(async () => {

@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { fileMissing } from '../helpers/tools.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
+const skip = fileMissing(CHROMIUM, 'apt-get install chromium');
 
 const scratch = mkdtempSync(join(tmpdir(), 'secretd-console-'));
 /** Kept after the run, unlike scratch, so the screenshots can be looked at. */

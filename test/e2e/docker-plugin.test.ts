@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
-import { dockerCliMissing, referenceDockerd } from '../helpers/tools.ts';
+import { dockerCliMissing, fileMissing, missing, referenceDockerd } from '../helpers/tools.ts';
 import { startPlugin, type FixturePlugin } from '../fixtures/plugins/start.ts';
 
 const PLUGIN_DIR = '/run/docker/plugins';
@@ -20,7 +21,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'secretd-plugin-e2e-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 let seq = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}-${++seq}`;
 
 interface Run {
   status: number | null;
@@ -48,7 +49,7 @@ function reference(): { host: string } | { skip: string } {
   if ('host' in found || process.env.REF_DOCKER_HOST) return found;
   if (process.getuid?.() !== 0 || !existsSync(START_SCRIPT)) return found;
   const r = spawnSync('bash', [START_SCRIPT], { encoding: 'utf8', timeout: 180_000 });
-  return r.status === 0 ? referenceDockerd() : { skip: `${found.skip}; starting it failed: ${r.stderr.slice(-500)}` };
+  return r.status === 0 ? referenceDockerd() : { skip: missing(`${found.skip}; starting it failed: ${r.stderr.slice(-500)}`) as string };
 }
 
 const cliMissing = dockerCliMissing();
@@ -166,7 +167,8 @@ describe('a secret-provider plugin used by the reference dockerd', { skip: refSk
 function busyboxImage(): { tag: string } | { skip: string } {
   const tag = 'secretd-busybox:test';
   if (docker(refHost, ['image', 'inspect', tag]).status === 0) return { tag };
-  if (!existsSync('/bin/busybox')) return { skip: 'no /bin/busybox to build a test image from (apt-get install busybox-static)' };
+  const noBusybox = fileMissing('/bin/busybox', 'apt-get install busybox-static');
+  if (noBusybox) return { skip: noBusybox };
   const rootfs = join(scratch, 'rootfs');
   mkdirSync(join(rootfs, 'bin'), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { killUnderLoad } from '../helpers/load.ts';
 
 const daemons: Daemon[] = [];
 after(async () => {
@@ -63,23 +64,7 @@ describe('durability', () => {
 
   test('a kill -9 in the middle of concurrent writes loses no acknowledged create', async () => {
     const a = await start();
-    const acked: string[] = [];
-    let stop = false;
-    const writers = Array.from({ length: 8 }, async (_, w) => {
-      for (let i = 0; !stop; i++) {
-        try {
-          const res = await a.request({ method: 'POST', path: '/secrets/create', body: { Name: `kill-${w}-${i}`, Data: 'eA==' } });
-          if (res.status === 201) acked.push(res.json.ID);
-        } catch {
-          return; // the daemon is gone
-        }
-      }
-    });
-    await new Promise((r) => setTimeout(r, 1500));
-    await a.kill9();
-    stop = true;
-    await Promise.all(writers);
-    assert.ok(acked.length > 20, `only ${acked.length} creates were acknowledged before the kill`);
+    const acked = await killUnderLoad(a, { name: (w, i) => `kill-${w}-${i}` });
 
     const b = await start(a.dataRoot);
     const ids = new Set((await b.request({ path: '/secrets' })).json.map((s: any) => s.ID));

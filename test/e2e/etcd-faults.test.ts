@@ -30,6 +30,7 @@ after(async () => {
 });
 
 interface Outcome {
+  worker: number;
   /** The phase when the request was sent, and when its answer came. */
   phase: string;
   endPhase: string;
@@ -88,7 +89,7 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
       while (!stop && !t.id) {
         const at = phase;
         const { res, ms } = await timed(d, { method: 'POST', path: `${V}/secrets/create`, body: { Name: t.name, Data: Buffer.from(`v${i}`).toString('base64') } });
-        outcomes.push({ phase: at, endPhase: phase, op: 'create', status: res?.status ?? 0, ms, message: res?.json?.message });
+        outcomes.push({ worker: w, phase: at, endPhase: phase, op: 'create', status: res?.status ?? 0, ms, message: res?.json?.message });
         if (res?.status === 201) {
           t.id = res.json.ID;
           const got = await timed(d, { path: `${V}/secrets/${t.id}` });
@@ -105,7 +106,7 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
         const at = phase;
         const labels = { step: String(u) };
         const { res, ms } = await timed(d, { method: 'POST', path: `${V}/secrets/${t.id}/update?version=${t.version}`, body: { Name: t.name, Labels: labels } });
-        outcomes.push({ phase: at, endPhase: phase, op: 'update', status: res?.status ?? 0, ms, message: res?.json?.message });
+        outcomes.push({ worker: w, phase: at, endPhase: phase, op: 'update', status: res?.status ?? 0, ms, message: res?.json?.message });
         if (res?.status === 200) {
           const got = await timed(d, { path: `${V}/secrets/${t.id}` });
           if (got.res?.status !== 200 || JSON.stringify(got.res.json.Spec.Labels) !== JSON.stringify(labels)) t.uncertain = true;
@@ -121,22 +122,32 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
 
   const workers = Array.from({ length: 6 }, (_, w) => worker(w));
   const okIn = (p: string) => outcomes.filter((o) => o.phase === p && (o.status === 201 || o.status === 200)).length;
+  const answeredIn = (p: string) => outcomes.filter((o) => o.phase === p).length;
+  // Each phase lasts until enough has happened in it (a count, not a time a slow machine may
+  // fill with nothing); the deadline only bounds a phase where it never does.
+  const until = async (done: () => boolean, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!done() && Date.now() < deadline) await sleep(50);
+    return done();
+  };
 
   try {
-    await sleep(3000);
+    assert.ok(await until(() => okIn('steady') >= 30), 'writes are acknowledged before any fault');
     const leader = await etcd.leader();
     const follower = etcd.members.find((m) => m !== leader)!;
 
     phase = 'follower down';
     await etcd.stop(follower);
-    await sleep(4000);
-    assert.ok(okIn('follower down') > 0, 'writes go on with 2 of 3 etcd members');
+    assert.ok(await until(() => okIn('follower down') >= 20), 'writes go on with 2 of 3 etcd members');
 
     phase = 'no quorum';
     await etcd.stop(leader);
-    await sleep(1000); // requests already in flight when the leader went may still succeed
+    // Requests already in flight when the leader went may still succeed: settled once every
+    // worker has had an answer to a request it sent after the leader was stopped.
+    const workersIn = (p: string) => new Set(outcomes.filter((o) => o.phase === p).map((o) => o.worker)).size;
+    assert.ok(await until(() => workersIn('no quorum') === 6, HANG_MS * 2), 'every worker gets an answer without a quorum');
     phase = 'no quorum (settled)';
-    await sleep(6000);
+    assert.ok(await until(() => answeredIn('no quorum (settled)') >= 30), 'requests without a quorum are answered');
 
     phase = 'quorum back';
     await etcd.start(follower);
@@ -149,8 +160,7 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
     const victim = daemons[2]!;
     alive.delete(victim);
     await victim.kill9();
-    await sleep(4000);
-    assert.ok(okIn('daemon down') > 0, 'the remaining daemons keep serving');
+    assert.ok(await until(() => okIn('daemon down') >= 20), 'the remaining daemons keep serving');
   } finally {
     stop = true;
     await Promise.all(workers);

@@ -118,8 +118,10 @@ describe('KEK rotation', () => {
     let d = await start();
     const dataRoot = d.dataRoot;
     const values = await createMany(d, 'kill', 400);
-    for (let round = 0; round < 12; round++) {
-      const delay = Math.floor(Math.random() * 120);
+    // Random kill moments, printed so that a failing run can be replayed.
+    const delays = Array.from({ length: 12 }, () => Math.floor(Math.random() * 120));
+    process.stderr.write(`# kill -9 delays (ms): ${delays.join(',')}\n`);
+    for (const [round, delay] of delays.entries()) {
       let stop = false;
       // A writer keeps creating during the rotation; only its acknowledged creates must survive.
       const writer = (async () => {
@@ -142,7 +144,7 @@ describe('KEK rotation', () => {
       d = await start(dataRoot);
     }
     await rotationDone(d, 60_000);
-    assert.deepEqual(await valuesOf(d, [...values.keys()]), values);
+    assert.deepEqual(await valuesOf(d, [...values.keys()]), values, `kill -9 delays (ms): ${delays.join(',')}`);
     await d.stop();
     assert.deepEqual(new Set(sealedFormats(dataRoot)), new Set([2]));
     const file = JSON.parse(readFileSync(join(dataRoot, 'keyring.json'), 'utf8')) as { keys: unknown[] };

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +74,11 @@ export const TARGETS: { name: string; skip: string | false; open(): Promise<Targ
   },
 ];
 
-/** A name no other test (or earlier run) on the shared reference dockerd uses. */
+let prefixes = 0;
+/**
+ * A name no other test (or earlier run) on the shared reference dockerd uses: random bytes, not
+ * the clock (two targets asking in the same millisecond once got the same prefix), plus a counter.
+ */
 export function uniquePrefix(what: string): string {
-  return `${what}_${process.pid}_${Date.now().toString(36)}`;
+  return `${what}_${randomBytes(4).toString('hex')}${(prefixes++).toString(36)}`;
 }

@@ -4,15 +4,17 @@
  * started again on the same data dir, which is how the fault tests take them away.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { missing } from './tools.ts';
 
 /** A skip reason when the etcd server binary is not installed, else false. */
 export function etcdMissing(): string | false {
   const r = spawnSync('etcd', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-  return r.status === 0 ? false : 'the etcd binary is not installed (apt-get install etcd-server)';
+  return r.status === 0 ? false : missing('the etcd binary is not installed (apt-get install etcd-server)');
 }
 
 export interface EtcdMember {
@@ -80,7 +82,7 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
     });
   }
   const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
-  const token = `secretd-test-${process.pid}-${Date.now()}`;
+  const token = `secretd-test-${randomBytes(8).toString('hex')}`;
 
   const launch = (m: Member) => {
     const client = `http://127.0.0.1:${m.clientPort}`;

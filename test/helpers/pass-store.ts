@@ -6,13 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+import { commandMissing } from './tools.ts';
 
 /** A skip reason, or false when pass, gpg and gpgconf are installed. */
 export function passMissing(): string | false {
-  const missing = ['pass', 'gpg', 'gpgconf'].filter((c) => !onPath(c));
-  return missing.length > 0 ? `not installed: ${missing.join(', ')} (apt-get install -y pass gnupg)` : false;
+  return commandMissing(['pass', 'gpg', 'gpgconf'], 'pass gnupg');
 }
 
 export class PassStore {

@@ -140,8 +140,7 @@ describe('EtcdStore only', { skip: missing }, () => {
     const [a, b] = [await connect(prefix), await connect(prefix)];
     try {
       const seen: SwarmRecord[] = [];
-      b.watchSwarm((s) => seen.push(s));
-      await new Promise((r) => setTimeout(r, 300)); // the watch is being set up
+      await b.watchSwarm((s) => seen.push(s));
       const version = await a.writeSwarm(active());
       await a.leaveSwarm({ state: 'inactive' });
       const deadline = Date.now() + 5000;

@@ -22,7 +22,7 @@ export interface OracleResult { out?: string; err?: string }
 /** Why the differential tests cannot run here, or undefined when `go` is usable. */
 export function goSkipReason(): string | undefined {
   const r = spawnSync('go', ['version'], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : 'go is not installed (apt-get install golang-go)';
+  return r.status === 0 ? undefined : missing('go is not installed (apt-get install golang-go)') || undefined;
 }
 
 const CONTEXT_GO = `package template
@@ -185,6 +185,7 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(results)
 }
 `;
+import { missing } from '../helpers/tools.ts';
 
 let built: string | undefined;
 
