@@ -7,9 +7,12 @@
  *
  * Starts secretd (`npm start` on a temporary socket and data root, via test/helpers/daemon.ts)
  * unless --target-host names a running one; finds the reference dockerd through
- * test/helpers/tools.ts (REF_DOCKER_HOST or unix:///tmp/dockerd/docker.sock). Each round runs
- * the five phases (create, inspect by name, list filtered by name, update labels, delete) on
- * secretd, then on dockerd; the table shows each operation's median across rounds.
+ * test/helpers/tools.ts (REF_DOCKER_HOST or unix:///tmp/dockerd/docker.sock); starts the two
+ * ceilings of test/bench/ceiling-server.ts (a bare node:http server on a Map, and the same with
+ * one fdatasync per batch of writes). Each round runs the five phases (create, inspect by name,
+ * list filtered by name, update labels, delete) on every side in turn; the tables show each
+ * operation's median across rounds, secretd/dockerd, secretd/ceiling (bare+fdatasync for
+ * writes, bare for reads), and one round per side at each concurrency of the sweep.
  * Everything a run creates carries a per-run tag and is deleted again, on failure and Ctrl-C too.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,11 +21,17 @@ import { parseArgs } from 'node:util';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
+import { startCeiling, type Ceiling } from './ceilings.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
 
 const OPERATIONS = ['create', 'inspect', 'list', 'update', 'delete'] as const;
 type Operation = (typeof OPERATIONS)[number];
+const WRITES: ReadonlySet<Operation> = new Set(['create', 'update', 'delete']);
+
+type SideName = 'secretd' | 'dockerd' | 'bare' | 'bare+fdatasync';
+/** The ceiling secretd is held against for an operation: durable for writes, bare for reads. */
+const ceilingOf = (op: Operation): SideName => (WRITES.has(op) ? 'bare+fdatasync' : 'bare');
 
 const TITLES: Record<Operation, string> = {
   create: 'create',
@@ -53,6 +62,9 @@ Options:
   --json FILE          also write the numbers (medians and every round) to FILE as JSON
   --min-ratio X        exit 1 if any operation's ratio is below X (not checked, with a warning,
                        when there is no reference dockerd)
+  --sweep LIST         after the rounds, one round per side at each of these client counts
+                       (default 1,16,64; "none" for no sweep)
+  --no-ceilings        do not start the two bare ceiling servers
   --store URL          run secretd on this store: sqlite (default), etcd://HOST:PORT[,...][/PREFIX]
                        (each run uses its own prefix below it, so runs never share names or
                        keyrings), or etcd to start a temporary single-member etcd for the run
@@ -84,6 +96,8 @@ interface Config {
   targetHost: string | undefined;
   refHost: string | undefined;
   noRef: boolean;
+  sweep: number[];
+  ceilings: boolean;
 }
 
 class UsageError extends Error {}
@@ -121,6 +135,8 @@ function parseConfig(argv: string[]): Config | 'help' {
         'target-host': { type: 'string' },
         'ref-host': { type: 'string' },
         'no-ref': { type: 'boolean', default: false },
+        sweep: { type: 'string', default: '1,16,64' },
+        'no-ceilings': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -155,6 +171,8 @@ function parseConfig(argv: string[]): Config | 'help' {
     targetHost: v['target-host'],
     refHost: v['ref-host'],
     noRef: v['no-ref'],
+    sweep: v.sweep === 'none' ? [] : v.sweep.split(',').map((c) => positiveInt('sweep', c.trim())),
+    ceilings: !v['no-ceilings'],
   };
 }
 
@@ -200,7 +218,7 @@ interface PhaseStats {
 type RoundStats = Record<Operation, PhaseStats>;
 
 interface Side {
-  name: 'secretd' | 'dockerd';
+  name: SideName;
   /** One letter in secret names, so both sides can even share one daemon (--target-host). */
   letter: string;
   client: BenchClient;
@@ -209,6 +227,10 @@ interface Side {
   /** Secrets this run created on this side and has not deleted yet: ID → name. */
   live: Map<string, string>;
   rounds: RoundStats[];
+  /** One round at each concurrency of the sweep. */
+  sweep: Map<number, RoundStats>;
+  /** Options for a new client at another concurrency. */
+  host: string;
 }
 
 interface Run {
@@ -328,8 +350,8 @@ async function perform(run: Run, side: Side, op: Operation, item: Item): Promise
   }
 }
 
-async function runPhase(run: Run, side: Side, op: Operation, items: Item[]): Promise<PhaseStats> {
-  const { latencies, wallMs } = await runPool(items.length, run.cfg.concurrency, (i) => perform(run, side, op, items[i]!));
+async function runPhase(run: Run, side: Side, op: Operation, items: Item[], concurrency = run.cfg.concurrency): Promise<PhaseStats> {
+  const { latencies, wallMs } = await runPool(items.length, concurrency, (i) => perform(run, side, op, items[i]!));
   return {
     count: items.length,
     wallMs,
@@ -346,26 +368,39 @@ async function warmUp(run: Run, side: Side): Promise<void> {
   log(`${side.name}: warmed up with ${items.length * OPERATIONS.length} requests`);
 }
 
-async function runRound(run: Run, side: Side, round: number): Promise<void> {
-  const items = makeItems(run, side, `r${round}`, run.cfg.count);
+async function runRound(run: Run, side: Side, key: string, label: string, concurrency = run.cfg.concurrency): Promise<RoundStats> {
+  const items = makeItems(run, side, key, run.cfg.count);
   const stats: Partial<RoundStats> = {};
   for (const op of OPERATIONS) {
-    const s = await runPhase(run, side, op, items);
+    const s = await runPhase(run, side, op, items, concurrency);
     stats[op] = s;
     log(
-      `  round ${round}/${run.cfg.rounds} ${side.name.padEnd(7)} ${TITLES[op].padEnd(21)} ` +
+      `  ${label} ${side.name.padEnd(14)} ${TITLES[op].padEnd(21)} ` +
         `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms`,
     );
   }
-  side.rounds.push(stats as RoundStats);
+  return stats as RoundStats;
+}
+
+/** One round on `side` with `concurrency` clients on their own keep-alive sockets. */
+async function sweepRound(run: Run, side: Side, concurrency: number): Promise<void> {
+  const main = side.client;
+  side.client = new BenchClient(side.name, side.host, concurrency, run.cfg.timeoutMs);
+  side.client.prefix = main.prefix;
+  try {
+    side.sweep.set(concurrency, await runRound(run, side, `c${concurrency}`, `${concurrency} clients`, concurrency));
+  } finally {
+    side.client.close();
+    side.client = main;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Setting up and cleaning up a side.
 
-async function openSide(run: Run, sides: Side[], name: Side['name'], letter: string, host: string, owned: boolean): Promise<Side> {
+async function openSide(run: Run, sides: Side[], name: SideName, letter: string, host: string, owned: boolean): Promise<Side> {
   const client: BenchClient = new BenchClient(name, host, run.cfg.concurrency, run.cfg.timeoutMs);
-  const side: Side = { name, letter, client, apiVersion: '', version: '', live: new Map(), rounds: [] };
+  const side: Side = { name, letter, client, apiVersion: '', version: '', live: new Map(), rounds: [], sweep: new Map(), host };
   sides.push(side);
   const answer = await client.send('GET', '/version', 200, undefined, true);
   const body = client.parse(answer, 'GET', '/version');
@@ -440,6 +475,9 @@ interface OpSummary {
   secretd: Summary;
   dockerd: Summary | null;
   ratio: number | null;
+  /** The ceiling this operation is held against (bare+fdatasync for writes, bare for reads). */
+  ceiling: (Summary & { side: SideName }) | null;
+  ceilingRatio: number | null;
 }
 
 interface Summary {
@@ -502,6 +540,7 @@ async function main(argv: string[]): Promise<number> {
 
   let daemon: Daemon | undefined;
   let etcd: EtcdCluster | undefined;
+  const ceilings: Ceiling[] = [];
   const sides: Side[] = [];
   let failure: unknown;
   try {
@@ -527,15 +566,23 @@ async function main(argv: string[]): Promise<number> {
       secretdHost = daemon.host;
     }
     if (interrupted) throw new Interrupted();
-    const secretd = await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
-    const dockerd = 'host' in reference ? await openSide(run, sides, 'dockerd', 'd', reference.host, false) : undefined;
-
-    await warmUp(run, secretd);
-    if (dockerd) await warmUp(run, dockerd);
-    for (let round = 1; round <= cfg.rounds; round++) {
-      await runRound(run, secretd, round);
-      if (dockerd) await runRound(run, dockerd, round);
+    await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
+    if ('host' in reference) await openSide(run, sides, 'dockerd', 'd', reference.host, false);
+    if (cfg.ceilings) {
+      for (const [name, letter, durable] of [['bare', 'b', false], ['bare+fdatasync', 'f', true]] as const) {
+        const ceiling = await startCeiling(durable);
+        ceilings.push(ceiling);
+        await openSide(run, sides, name, letter, ceiling.host, true);
+      }
     }
+
+    for (const side of sides) await warmUp(run, side);
+    // Interleaved: every side runs round r before any runs round r+1, so a change in the
+    // machine's load during the run shows in every column alike.
+    for (let round = 1; round <= cfg.rounds; round++) {
+      for (const side of sides) side.rounds.push(await runRound(run, side, `r${round}`, `round ${round}/${cfg.rounds}`));
+    }
+    for (const concurrency of cfg.sweep) for (const side of sides) await sweepRound(run, side, concurrency);
   } catch (err) {
     failure = err;
   } finally {
@@ -559,14 +606,16 @@ async function main(argv: string[]): Promise<number> {
       await daemon.dispose();
     }
     await etcd?.dispose();
+    for (const ceiling of ceilings) await ceiling.stop();
   }
 
   const secretd = sides.find((s) => s.name === 'secretd');
   const dockerd = sides.find((s) => s.name === 'dockerd');
+  const sideNamed = (name: SideName) => sides.find((s) => s.name === name);
 
   if (failure !== undefined) {
     const message = failure instanceof Error ? failure.message : String(failure);
-    if (cfg.json) writeJson(cfg.json, run, secretd, dockerd, reference, [], { ok: false, error: message });
+    if (cfg.json) writeJson(cfg.json, run, sides, secretd, dockerd, reference, [], { ok: false, error: message });
     if (failure instanceof Interrupted) {
       log('interrupted: no results');
       return 130;
@@ -579,7 +628,17 @@ async function main(argv: string[]): Promise<number> {
   const summaries: OpSummary[] = OPERATIONS.map((op) => {
     const s = summarize(secretd, op);
     const d = dockerd ? summarize(dockerd, op) : null;
-    return { operation: op, title: TITLES[op], secretd: s, dockerd: d, ratio: d ? s.opsPerSec / d.opsPerSec : null };
+    const ceilingSide = sideNamed(ceilingOf(op));
+    const c = ceilingSide ? summarize(ceilingSide, op) : null;
+    return {
+      operation: op,
+      title: TITLES[op],
+      secretd: s,
+      dockerd: d,
+      ratio: d ? s.opsPerSec / d.opsPerSec : null,
+      ceiling: c ? { side: ceilingOf(op), ...c } : null,
+      ceilingRatio: c ? s.opsPerSec / c.opsPerSec : null,
+    };
   });
 
   const header = ['operation', 'secretd ops/s', 'p50 ms', 'p99 ms', 'dockerd ops/s', 'p50 ms', 'p99 ms', 'ratio'];
@@ -601,6 +660,48 @@ async function main(argv: string[]): Promise<number> {
       `${cfg.count} secrets, ${cfg.concurrency} clients, ${cfg.valueBytes}-byte values${roundsNote}\n\n`,
   );
   process.stdout.write(`${formatTable(header, rows)}\n\n`);
+  const bare = sideNamed('bare');
+  const durable = sideNamed('bare+fdatasync');
+  if (bare && durable) {
+    process.stdout.write(
+      'ceilings (ops/s): bare node:http on a Map, and the same with one fdatasync per batch of writes;\n' +
+        'secretd/ceiling compares writes with bare+fdatasync and reads with bare\n\n',
+    );
+    const ceilingRows = summaries.map((s) => [
+      s.title,
+      fmtRate(s.secretd.opsPerSec),
+      fmtRate(s.dockerd?.opsPerSec),
+      fmtRate(summarize(bare, s.operation).opsPerSec),
+      fmtRate(summarize(durable, s.operation).opsPerSec),
+      fmtRatio(s.ratio ?? undefined),
+      fmtRatio(s.ceilingRatio ?? undefined),
+    ]);
+    process.stdout.write(
+      `${formatTable(['operation', 'secretd', 'dockerd', 'bare', 'bare+fdatasync', 'secretd/dockerd', 'secretd/ceiling'], ceilingRows)}\n\n`,
+    );
+  }
+  if (cfg.sweep.length > 0) {
+    process.stdout.write(`concurrency sweep (ops/s, one round per side at each client count)\n\n`);
+    const sweepRows = cfg.sweep.flatMap((c) =>
+      OPERATIONS.map((op) => {
+        const rate = (side: Side | undefined) => side?.sweep.get(c)?.[op].opsPerSec;
+        const mine = rate(secretd)!;
+        const ratio = (other: number | undefined) => (other === undefined ? '-' : fmtRatio(mine / other));
+        return [
+          `${c} clients: ${TITLES[op]}`,
+          fmtRate(mine),
+          fmtRate(rate(dockerd)),
+          fmtRate(rate(bare)),
+          fmtRate(rate(durable)),
+          ratio(rate(dockerd)),
+          ratio(rate(sideNamed(ceilingOf(op)))),
+        ];
+      }),
+    );
+    process.stdout.write(
+      `${formatTable(['clients: operation', 'secretd', 'dockerd', 'bare', 'bare+fdatasync', 'secretd/dockerd', 'secretd/ceiling'], sweepRows)}\n\n`,
+    );
+  }
 
   let pass = true;
   let final: string;
@@ -621,7 +722,7 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(`${final}\n`);
   if (cfg.json) {
-    writeJson(cfg.json, run, secretd, dockerd, reference, summaries, { ok: pass });
+    writeJson(cfg.json, run, sides, secretd, dockerd, reference, summaries, { ok: pass });
     log(`wrote ${cfg.json}`);
   }
   return pass ? 0 : 1;
@@ -630,6 +731,7 @@ async function main(argv: string[]): Promise<number> {
 function writeJson(
   file: string,
   run: Run,
+  sides: Side[],
   secretd: Side | undefined,
   dockerd: Side | undefined,
   reference: { host: string } | { skip: string },
@@ -639,6 +741,8 @@ function writeJson(
   const describe = (side: Side | undefined) =>
     side ? { host: side.client.hostUrl, version: side.version, apiVersion: side.apiVersion } : null;
   const rounds = (secretd?.rounds ?? []).map((s, i) => ({ round: i + 1, secretd: s, dockerd: dockerd?.rounds[i] ?? null }));
+  const sweep = Object.fromEntries(sides.map((side) => [side.name, Object.fromEntries(side.sweep)]));
+  const ceilings = Object.fromEntries(sides.filter((side) => side.name.startsWith('bare')).map((side) => [side.name, side.rounds]));
   const report = {
     ...outcome,
     tag: run.tag,
@@ -658,6 +762,8 @@ function writeJson(
     noReferenceReason: 'skip' in reference ? reference.skip : null,
     operations: summaries,
     rounds,
+    ceilings,
+    sweep,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 }
