@@ -22,6 +22,7 @@ import { startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
+import { runScale } from './scale.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
 
@@ -65,6 +66,8 @@ Options:
   --sweep LIST         after the rounds, one round per side at each of these client counts
                        (default 1,16,64; "none" for no sweep)
   --no-ceilings        do not start the two bare ceiling servers
+  --scale N            instead: fill a fresh secretd (one node process) with N secrets and report
+                       fill rate, filtered-list, list-all and inspect latency, RSS and restart time
   --store URL          run secretd on this store: sqlite (default), etcd://HOST:PORT[,...][/PREFIX]
                        (each run uses its own prefix below it, so runs never share names or
                        keyrings), or etcd to start a temporary single-member etcd for the run
@@ -98,6 +101,7 @@ interface Config {
   noRef: boolean;
   sweep: number[];
   ceilings: boolean;
+  scale: number | undefined;
 }
 
 class UsageError extends Error {}
@@ -137,6 +141,7 @@ function parseConfig(argv: string[]): Config | 'help' {
         'no-ref': { type: 'boolean', default: false },
         sweep: { type: 'string', default: '1,16,64' },
         'no-ceilings': { type: 'boolean', default: false },
+        scale: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -173,6 +178,7 @@ function parseConfig(argv: string[]): Config | 'help' {
     noRef: v['no-ref'],
     sweep: v.sweep === 'none' ? [] : v.sweep.split(',').map((c) => positiveInt('sweep', c.trim())),
     ceilings: !v['no-ceilings'],
+    scale: v.scale === undefined ? undefined : positiveInt('scale', v.scale),
   };
 }
 
@@ -519,6 +525,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  if (cfg.scale !== undefined) return runScale({ ...cfg, count: cfg.scale });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
