@@ -29,6 +29,7 @@ import { SwarmService } from '../swarm/service.ts';
 import type { Config } from './config.ts';
 import { checkExposure } from './exposure.ts';
 import { lockDataRoot } from './lock.ts';
+import { throttle } from './throttle.ts';
 
 export interface RunningDaemon {
   addresses: string[];
@@ -155,13 +156,22 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
       );
     }
   }
-  const requestTimeoutMs = config.requestTimeoutMs;
-  if (!config.tls) return { requestTimeoutMs };
+  // A peer can cause these at will: rate-limited, with the number left out (`dropped`).
+  const shed = throttle<{ what: string; listener: string; remote: string | undefined }>((d, dropped) =>
+    log.warn({ ...d, ...(dropped ? { dropped } : {}) }, d.what === 'evicted' ? 'connection cap reached: closed the oldest idle connection' : 'connection cap reached: refused a connection'),
+  );
+  const common: ListenOptions = {
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
+    onShed: (what, listener, remote) => shed({ what, listener, remote }),
+  };
+  if (!config.tls) return common;
   if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
+  const refused = throttle<{ remote: string | undefined; err: string }>((d, dropped) => log.warn({ ...d, ...(dropped ? { dropped } : {}) }, 'TLS handshake refused'));
   return {
-    requestTimeoutMs,
+    ...common,
     tls: serverTlsOptions(config.tls),
-    onTlsError: (err, remote) => log.warn({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }, 'TLS handshake refused'),
+    onTlsError: (err, remote) => refused({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }),
   };
 }
 
