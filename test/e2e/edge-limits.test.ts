@@ -127,6 +127,23 @@ describe('bounded resources', () => {
     for (const s of sockets.splice(0)) s.destroy();
   });
 
+  test('a TLS peer that never handshakes is closed at --request-timeout', async () => {
+    const certs = makeTestCerts();
+    const d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--request-timeout', '2']);
+    const t = performance.now();
+    const s = await open({ port: tcpPort(d) });
+    await new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('still open after 10 s')), 10_000);
+      s.once('close', () => {
+        clearTimeout(guard);
+        resolve();
+      });
+    });
+    const ms = Math.round(performance.now() - t);
+    assert.ok(ms >= 1_500 && ms < 6_000, `closed after ${ms} ms`);
+    console.log(`# an idle TLS peer was closed after ${ms} ms (--request-timeout 2)`);
+  });
+
   test('stalled 4 MiB bodies to the delivery endpoint without a token are refused before reading; RSS stays flat', async () => {
     const d = await start(['-H', 'tcp://127.0.0.1:0', '--delivery']);
     const port = tcpPort(d);

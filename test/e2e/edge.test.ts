@@ -256,6 +256,20 @@ describe('the HTTP edge of a real daemon', () => {
       assert.ok(!JSON.stringify(auditLines()).includes(t.json.Token), 'the token secret is never audited');
     });
 
+    test('a console action is audited with the browser connection, via the console', async () => {
+      const own = `127.0.0.1:${port}`;
+      const page = await request(tcp, { path: '/ui/new', headers: { host: own, 'sec-fetch-site': 'none' } });
+      assert.equal(page.status, 200);
+      const cookie = String((page.headers['set-cookie'] as string[])[0]).split(';')[0]!;
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+      const form = new URLSearchParams({ csrf, kind: 'text', name: 'edge-console', value: 'v4lue-edge', labels: '' }).toString();
+      const headers = { host: own, origin: `http://${own}`, 'sec-fetch-site': 'same-origin', cookie, 'content-type': 'application/x-www-form-urlencoded' };
+      const res = await request(tcp, { method: 'POST', path: '/ui/new', headers, body: form });
+      assert.equal(res.status, 303, res.text);
+      const l = auditLines().at(-1)!;
+      assert.deepEqual([l.action, l.secret?.name, l.who.transport, l.who.address, l.who.via], ['secret.create', 'edge-console', 'tcp', '127.0.0.1', 'console']);
+    });
+
     test('KEK rotation', async () => {
       assert.equal((await daemon.request({ method: 'POST', path: '/_secretd/v1/keys/rotate' })).status, 200);
       const l = auditLines().at(-1)!;

@@ -18,7 +18,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
 
   app.get('/secrets', v, async (c) => json(c, await secrets.list(parseFilters(c.req.query('filters'), schemas))));
 
-  app.post('/secrets/create', v, audited('secret.create'), async (c) => {
+  app.post('/secrets/create', audited('secret.create'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas);
     noteSecret(c, { name: spec.name });
     const version = requestedVersion(c);
@@ -32,12 +32,12 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
 
   app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
 
-  app.delete('/secrets/:id', v, audited('secret.remove', 'id'), async (c) => {
+  app.delete('/secrets/:id', audited('secret.remove', 'id'), v, async (c) => {
     noteSecret(c, await secrets.remove(c.req.param('id')));
     return empty(c, 204);
   });
 
-  app.post('/secrets/:id/update', v, audited('secret.update', 'id'), async (c) => {
+  app.post('/secrets/:id/update', audited('secret.update', 'id'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
     noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec));
     return empty(c);

@@ -19,7 +19,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
     return json(c, { ...clusterView(cluster), JoinTokens: joinTokensView(cluster) });
   });
 
-  app.post('/swarm/init', v, audited('swarm.init'), async (c) => {
+  app.post('/swarm/init', audited('swarm.init'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-init.json');
     const spec = req?.Spec as { Name?: string | null; Labels?: Record<string, string> | null } | null | undefined;
     const nodeId = await swarm.init({
@@ -33,7 +33,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
   });
 
   // dockerd's order: body, version, flags (all 400s), then the cluster's own checks.
-  app.post('/swarm/update', v, audited('swarm.update'), async (c) => {
+  app.post('/swarm/update', audited('swarm.update'), v, async (c) => {
     const spec = await decodeBody(c, schemas, 'swarm-spec.json');
     const raw = c.req.query('version') ?? '';
     if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
@@ -60,13 +60,13 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
 
   app.get('/swarm/unlockkey', v, (c) => json(c, { UnlockKey: swarm.unlockKey() }));
 
-  app.post('/swarm/unlock', v, audited('swarm.unlock'), async (c) => {
+  app.post('/swarm/unlock', audited('swarm.unlock'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-unlock.json');
     swarm.unlock((req?.UnlockKey as string | null) ?? '');
     return empty(c);
   });
 
-  app.post('/swarm/leave', v, audited('swarm.leave'), async (c) => {
+  app.post('/swarm/leave', audited('swarm.leave'), v, async (c) => {
     await swarm.leave(boolValue(c, 'force'));
     return empty(c);
   });
