@@ -10,7 +10,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditAction, AuditEvent } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { isSecretdError } from '../secrets/errors.ts';
-import type { AuditNotes, EdgeEnv } from './env.ts';
+import type { EdgeEnv } from './env.ts';
 
 /** Middleware that records `action` for the route it is declared on; `ref` names the path parameter the client used for the secret or token. */
 export type Audited = (action: AuditAction, ref?: string) => MiddlewareHandler<EdgeEnv>;
@@ -36,24 +36,20 @@ export function auditor(log: AuditLog | undefined): Audited {
     };
 }
 
-function notes(c: Context<EdgeEnv>): AuditNotes {
-  return c.var.audit;
-}
-
 /** A route says which secret it acted on (the created ID, the resolved name). */
 export function noteSecret(c: Context<EdgeEnv>, secret: { id?: string; name?: string }): void {
-  const n = notes(c);
+  const n = c.var.audit;
   n.secret = { ...n.secret, ...secret };
 }
 
 /** A route says which consumer token it acted on (its public ID). */
 export function noteToken(c: Context<EdgeEnv>, id: string): void {
-  notes(c).token = id;
+  c.var.audit.token = id;
 }
 
 /** A route says what a swarm change asked for (flags and states, never a key). */
 export function noteChange(c: Context<EdgeEnv>, change: Record<string, string | boolean>): void {
-  const n = notes(c);
+  const n = c.var.audit;
   n.change = { ...n.change, ...change };
 }
 
