@@ -37,12 +37,15 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
     const authorization = c.req.header('authorization');
     // The token before the body: without a valid one, no byte of the body is read or buffered.
     // The delivery service then refuses (and audits) as for any bad token.
-    const valid = await tokens.authenticate(authorization).then(
-      () => true,
-      () => false,
-    );
-    if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
-    const body = c.req.method === 'POST' ? await readJsonBody(c) : undefined;
+    let body: unknown;
+    if (c.req.method === 'POST') {
+      const valid = await tokens.authenticate(authorization).then(
+        () => true,
+        () => false,
+      );
+      if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
+      body = await readJsonBody(c);
+    }
     const context = toContext(checked<WireContext>(schemas, 'delivery-context.json', body ?? {}));
     const { value, doNotReuse } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller);
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
