@@ -19,6 +19,7 @@ export function formatRecord(seq: number, time: string, e: AuditEvent, prev: str
   const r: Record<string, unknown> = { seq, time, who: e.who, action: e.action };
   if (e.secret) r.secret = e.secret;
   if (e.token !== undefined) r.token = e.token;
+  if (e.change) r.change = e.change;
   if (e.task !== undefined) r.task = e.task;
   r.result = e.result;
   if (e.status !== undefined) r.status = e.status;

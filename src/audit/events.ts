@@ -16,8 +16,10 @@ export interface Peer {
   /** TCP/TLS remote address and port. */
   address?: string;
   port?: number;
-  /** The TLS client certificate's subject (`CN=…,O=…`), when the client presented one. */
+  /** The TLS client certificate's subject (`O=…, CN=…`), when the client presented one. */
   certSubject?: string;
+  /** `console`: the web console acted for this connection (its in-process Engine calls). */
+  via?: 'console';
 }
 
 /** Who acted: the connection and, for deliveries, the consumer token. */
@@ -33,6 +35,9 @@ export type AuditAction =
   | 'secret.deliver'
   | 'swarm.init'
   | 'swarm.leave'
+  | 'swarm.update'
+  | 'swarm.unlock'
+  | 'keys.rotate'
   | 'token.create'
   | 'token.revoke'
   | 'audit.torn'
@@ -46,6 +51,8 @@ export interface AuditEvent {
   secret?: { id?: string; name?: string; ref?: string };
   /** A consumer token concerned (token.create, token.revoke). */
   token?: string;
+  /** What a swarm change asked for (`autolock`, `rotate…` flags); never a key. */
+  change?: Record<string, string | boolean>;
   /** The task a delivery was for, when the consumer said. */
   task?: string;
   /** `ok`, or the error code of the refusal (`name_conflict`, `forbidden`, …; `error` if unknown). */

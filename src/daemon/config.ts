@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '../schemas.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
 import { uiProblems } from './ui-listeners.ts';
+import { DEFAULT_MAX_CONNECTIONS } from '../http/listen.ts';
 
 /** TLS for tcp:// listeners (absolute paths; `ca` is read only when `verify` is on). */
 export interface TlsConfig {
@@ -20,6 +21,8 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** A request, body included, must arrive within this many ms (slow or endless bodies are cut off). */
   readonly requestTimeoutMs: number;
+  /** --max-connections: connections per tcp:// listener. */
+  readonly maxConnections: number;
   readonly swarmInit: boolean;
   readonly drivers: readonly string[];
   readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -65,6 +68,7 @@ function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> 
 const FLAG_OF: Record<string, string> = {
   '/logLevel': '--log-level',
   '/requestTimeoutMs': '--request-timeout (seconds, 1 to 3600)',
+  '/maxConnections': '--max-connections (a whole number, 1 to 65536)',
   '/dataRoot': '--data-root',
   '/store': '--store',
   '/keyring': '--keyring',
@@ -98,6 +102,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     dataRoot,
     logLevel: flags['log-level'] ?? 'info',
     requestTimeoutMs: flags['request-timeout'] === undefined ? 60_000 : Math.round(Number(flags['request-timeout']) * 1000),
+    maxConnections: flags['max-connections'] === undefined ? DEFAULT_MAX_CONNECTIONS : Number(flags['max-connections']),
     swarmInit: !flags['no-swarm-init'],
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),

@@ -3,7 +3,8 @@
  * loopback always; TCP off loopback only with client certificates (--tlsverify), since --tls
  * alone encrypts but lets anyone in; otherwise only with the loudly named flag, and a warning.
  */
-import { isLoopback, ListenError, parseAddress } from '../http/listen.ts';
+import { isLoopback } from '../http/hosts.ts';
+import { ListenError, parseAddress } from '../http/listen.ts';
 import { INSECURE_LISTEN_FLAG } from './flags.ts';
 
 /** How TCP listeners are protected: nothing, TLS alone (--tls), or TLS with client certificates (--tlsverify). */

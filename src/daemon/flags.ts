@@ -33,6 +33,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'keyring', type: 'string', arg: 'FILE', help: 'The key-encryption keys file (created if missing; encrypted under the unlock key while autolock is on); daemons sharing an etcd need copies of one file (default: DATA_ROOT/keyring.json)' },
   { name: 'kek-provider', type: 'string', arg: 'MODULE', help: 'Hold the key-encryption keys in a key-provider module instead of the keyring file: a path to a .ts/.js module or an installed package (settings: --driver-opt NAME.KEY=VALUE)' },
   { name: 'request-timeout', type: 'string', arg: 'SECONDS', help: 'A request, body included, must arrive within this time or its connection is closed (default: 60)' },
+  { name: 'max-connections', type: 'string', arg: 'N', help: 'Connections each tcp:// listener holds at most; at the cap an idle one makes room, or the new one is refused (default: 1024; unix sockets are not capped)' },
   { name: 'no-swarm-init', type: 'boolean', help: 'Do not make a fresh data root a single-node swarm manager; secrets then answer 503 until `docker swarm init`' },
   { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
   { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
@@ -63,6 +64,7 @@ export interface ParsedFlags {
   'kek-provider'?: string;
   'no-swarm-init'?: boolean;
   'request-timeout'?: string;
+  'max-connections'?: string;
   driver?: string[];
   'driver-opt'?: string[];
   'plugin-dir'?: string[];

@@ -3,7 +3,7 @@
  * state, then listen. Stop: stop accepting, let in-flight requests finish, close the store,
  * remove the socket and the pid file.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyService } from '../crypto/keys.ts';
@@ -29,6 +29,7 @@ import { SwarmService } from '../swarm/service.ts';
 import type { Config } from './config.ts';
 import { checkExposure } from './exposure.ts';
 import { lockDataRoot } from './lock.ts';
+import { throttle } from './throttle.ts';
 
 export interface RunningDaemon {
   addresses: string[];
@@ -155,14 +156,44 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
       );
     }
   }
-  const requestTimeoutMs = config.requestTimeoutMs;
-  if (!config.tls) return { requestTimeoutMs };
-  if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
-  return {
-    requestTimeoutMs,
-    tls: serverTlsOptions(config.tls),
-    onTlsError: (err, remote) => log.warn({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }, 'TLS handshake refused'),
+  // A peer can cause these at will: rate-limited, with the number left out (`dropped`).
+  const shed = throttle<{ what: string; listener: string; remote: string | undefined }>((d, dropped) =>
+    log.warn({ ...d, ...(dropped ? { dropped } : {}) }, d.what === 'evicted' ? 'connection cap reached: closed the oldest idle connection' : 'connection cap reached: refused a connection'),
+  );
+  const common: ListenOptions = {
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
+    onShed: (what, listener, remote) => shed({ what, listener, remote }),
   };
+  warnIfTooFewDescriptors(config, log);
+  if (!config.tls) return common;
+  if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
+  const refused = throttle<{ remote: string | undefined; err: string }>((d, dropped) => log.warn({ ...d, ...(dropped ? { dropped } : {}) }, 'TLS handshake refused'));
+  return {
+    ...common,
+    tls: serverTlsOptions(config.tls),
+    onTlsError: (err, remote) => refused({ remote, err: (err as NodeJS.ErrnoException).code ?? err.message }),
+  };
+}
+
+/**
+ * The caps keep TCP peers from using up the descriptors the unix socket, the store and the
+ * audit log need only if the process may open more than all TCP listeners together hold (Linux:
+ * the soft "Max open files" of /proc/self/limits, which Node raises to the hard limit at start).
+ */
+function warnIfTooFewDescriptors(config: Config, log: Logger): void {
+  const tcp = config.hosts.filter((h) => h.startsWith('tcp://')).length;
+  if (tcp === 0) return;
+  let limit: number;
+  try {
+    limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+  } catch {
+    return; // not Linux: nothing to compare with
+  }
+  const needed = tcp * config.maxConnections + 256;
+  if (Number.isFinite(limit) && limit < needed) {
+    log.warn({ limit, needed }, `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket`);
+  }
 }
 
 export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {

@@ -3,7 +3,8 @@
  * with --tlsverify: a console on another address without client certificates would hand every
  * secret's metadata, and the power to create and delete secrets, to the network.
  */
-import { isIP } from 'node:net';
+import { isLoopback } from '../http/hosts.ts';
+import { parseAddress } from '../http/listen.ts';
 
 /** Config problems of `--ui` with these -H addresses (none when the console is off). */
 export function uiProblems(ui: boolean, hosts: readonly string[], tlsVerify = false): string[] {
@@ -12,16 +13,16 @@ export function uiProblems(ui: boolean, hosts: readonly string[], tlsVerify = fa
   if (tcp.length === 0) return ['--ui needs a TCP listener for the browser: add -H tcp://127.0.0.1:PORT'];
   if (tlsVerify) return [];
   return tcp
-    .filter((h) => !loopback(hostOf(h)))
+    .filter((h) => !onLoopback(h))
     .map((h) => `--ui with -H ${h}: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify`);
 }
 
-function hostOf(url: string): string {
-  const rest = url.slice('tcp://'.length);
-  const m = /^(?:\[([^\]]+)\]|([^:]*))/.exec(rest);
-  return m?.[1] ?? (m?.[2] || '127.0.0.1');
-}
-
-function loopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+/** Whether a tcp:// address listens on loopback; a malformed one is left to the listener's own error. */
+function onLoopback(url: string): boolean {
+  try {
+    const addr = parseAddress(url);
+    return addr.kind !== 'tcp' || isLoopback(addr.host);
+  } catch {
+    return true;
+  }
 }

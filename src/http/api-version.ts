@@ -1,42 +1,27 @@
 /**
- * The `/vX.Y` prefix. Routes are matched without it; this middleware, installed on every
- * route, sets dockerd's headers and refuses versions outside 1.24–1.44 the way Engine 25 does:
- * JSON errors, or plain text when the URL names a version of 1.23 or older.
+ * The `/vX.Y` prefix. Routes are matched without it (the app's entry point parses the path once,
+ * src/http/env.ts); this middleware, installed on every route, sets dockerd's headers and
+ * refuses versions outside 1.24–1.44 the way Engine 25 does: JSON errors, or plain text when the
+ * URL names a version of 1.23 or older.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { API_VERSION, compareVersions, ENGINE_VERSION, MIN_API_VERSION } from '../version.ts';
-
-const PREFIX = /^\/v([0-9.]+)(\/.*)$/;
-
-/** The path routes see: the request path with any version prefix taken off. */
-export function routedPath(url: string): string {
-  const path = pathOf(url);
-  const m = PREFIX.exec(path);
-  return m ? m[2]! : path;
-}
+import type { EdgeEnv } from './env.ts';
+import { goJson } from './respond.ts';
 
 /** The API version the client asked for: the URL's, or ours when the URL names none. */
-export function requestedVersion(c: Context): string {
-  return (c.get('apiVersion' as never) as string | undefined) ?? API_VERSION;
-}
-
-/** The path of a request URL, without the query (no URL object: this runs on every request). */
-export function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('://') + 3);
-  if (start < 0) return '/';
-  const q = url.indexOf('?', start);
-  return url.slice(start, q < 0 ? undefined : q);
+export function requestedVersion(c: Context<EdgeEnv>): string {
+  return c.var.apiVersion ?? API_VERSION;
 }
 
 export const SERVER_HEADER = `Docker/${ENGINE_VERSION} (linux)`;
 
-export function apiVersion(): MiddlewareHandler {
-  return async (c, next) => {
+export function apiVersion(): MiddlewareHandler<EdgeEnv> {
+  return async function apiVersion(c, next) {
     c.header('Server', SERVER_HEADER);
     c.header('Api-Version', API_VERSION);
     c.header('Ostype', 'linux');
-    const m = PREFIX.exec(pathOf(c.req.url));
-    const version = m?.[1];
+    const version = c.env.target.version;
     if (version !== undefined) {
       let message: string | undefined;
       if (compareVersions(version, MIN_API_VERSION) < 0) {
@@ -49,9 +34,9 @@ export function apiVersion(): MiddlewareHandler {
         if (compareVersions(version, '1.23') <= 0) {
           return c.body(`${message}\n`, 400, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         }
-        return c.body(JSON.stringify({ message }) + '\n', 400, { 'Content-Type': 'application/json' });
+        return c.body(goJson({ message }), 400, { 'Content-Type': 'application/json' });
       }
-      c.set('apiVersion' as never, version as never);
+      c.set('apiVersion', version);
     }
     c.header('Docker-Experimental', 'false');
     await next();

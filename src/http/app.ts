@@ -1,9 +1,11 @@
 /**
- * Builds the Engine API application. Routes are matched on the path without its `/vX.Y`
- * prefix; each route carries the version middleware (src/http/api-version.ts), so unknown
- * routes fall through to dockerd's bare 404. Errors are mapped once, in src/http/errors.ts.
+ * Builds the Engine API application. The entry point parses the request path once
+ * (src/http/env.ts) and routes on it without its `/vX.Y` prefix; each route carries the version
+ * middleware (src/http/api-version.ts), so unknown routes fall through to dockerd's bare 404.
+ * Before any route: the caller is computed (src/http/connection.ts), the request is logged, and
+ * web pages are refused (src/http/browser-guard.ts). Errors are mapped once, in src/http/errors.ts.
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { DeliveryService } from '../delivery/deliver.ts';
@@ -11,17 +13,20 @@ import type { TokenService } from '../delivery/tokens.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { pathOf, routedPath } from './api-version.ts';
-import { auditMiddleware } from './audit.ts';
+import { EngineClient } from '../ui/engine.ts';
+import { auditor } from './audit.ts';
+import { browserGuard } from './browser-guard.ts';
+import { callerOf } from './connection.ts';
+import { parseTarget, type EdgeEnv, type FetchHandler } from './env.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
-import { peerCertificateSubject } from './peer.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
 import { uiRoutes } from './routes/ui.tsx';
-import { EngineClient } from '../ui/engine.ts';
+
+export type { FetchHandler } from './env.ts';
 
 export interface AppDeps {
   secrets: SecretsService;
@@ -29,9 +34,9 @@ export interface AppDeps {
   schemas: SchemaRegistry;
   system: SystemInfo;
   log: Logger;
-  /** Where mutating requests are recorded; absent with --no-audit. */
+  /** Where changes are recorded; absent with --no-audit. */
   audit?: AuditLog | undefined;
-  /** Key administration (/_secretd/v1/keys); absent in tests that build a bare app. */
+  /** Key administration (/_secretd/v1/keys); absent when the caller builds an app without it. */
   keys?: KeyAdmin | undefined;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
@@ -39,55 +44,64 @@ export interface AppDeps {
   ui?: { secretDrivers: readonly string[]; templatingDrivers: readonly string[] } | undefined;
 }
 
-export type FetchHandler = (req: Request, env?: unknown) => Response | Promise<Response>;
-
 export function createApp(deps: AppDeps): FetchHandler {
-  const app = new Hono({ getPath: (req) => routedPath(req.url) });
+  const app = new Hono<EdgeEnv>({ getPath: (_req, options) => options?.env?.target.routed ?? '/' });
+  const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url) });
 
-  // One line per request: method, path (never the query: dockerode puts the spec there), status,
-  // time, and over --tlsverify who sent it (the client certificate's subject).
-  app.use('*', async (c, next) => {
-    if (!deps.log.isLevelEnabled('info')) return next();
-    const start = performance.now();
-    await next();
-    const peer = peerCertificateSubject(c);
-    deps.log.info(
-      { method: c.req.method, path: pathOf(c.req.url), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100, ...(peer ? { peer } : {}) },
-      'request',
-    );
-  });
+  app.use('*', identify());
+  app.use('*', requestLog(deps.log));
+  app.use('*', browserGuard());
+  app.use('*', headOnlyForPing());
 
-  if (deps.audit) app.use('*', auditMiddleware(deps.audit));
-
+  const audited = auditor(deps.audit);
   systemRoutes(app, deps.swarm, deps.system);
-  swarmRoutes(app, deps.swarm, deps.schemas);
-  secretRoutes(app, deps.secrets, deps.schemas);
-  if (deps.keys) keyRoutes(app, deps.swarm, deps.keys);
-  if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas);
-  // The console calls the Engine routes above in-process, so it shares every rule and message.
-  if (deps.ui) uiRoutes(app, { engine: new EngineClient((req) => app.fetch(req)), ...deps.ui });
+  swarmRoutes(app, deps.swarm, deps.schemas, audited);
+  secretRoutes(app, deps.secrets, deps.schemas, audited);
+  if (deps.keys) keyRoutes(app, deps.swarm, deps.keys, audited);
+  if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas, audited);
+  // The console calls the Engine routes above in-process, so it shares every rule and message;
+  // each call carries the browser's connection as its caller.
+  if (deps.ui) uiRoutes(app, { engine: (caller) => new EngineClient((req) => entry(req, { onBehalfOf: { ...caller, via: 'console' } })), ...deps.ui });
   app.options('*', (c) => c.body(null, 200));
 
   app.notFound(() => pageNotFound());
   app.onError((err, c) => errorResponse(c, err, (e) => deps.log.error({ err: redacted(e) }, 'unexpected error')));
 
-  return (req, env) => {
-    // Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only.
-    if (req.method === 'HEAD' && routedPath(req.url) !== '/_ping') {
-      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: 'HEAD', path: pathOf(req.url), status: 404, ms: 0 }, 'request');
-      return pageNotFound();
-    }
-    if (req.method === 'HEAD') return headResponse(app.fetch(req, env));
-    return app.fetch(req, env);
+  return entry;
+}
+
+/** Who sent the request, once, for every guard, log line and audit record after it. */
+function identify(): MiddlewareHandler<EdgeEnv> {
+  return async function identify(c, next) {
+    c.set('caller', callerOf(c.env));
+    c.set('audit', {});
+    await next();
   };
 }
 
-/** dockerd's HEAD /_ping says Content-Length: 0 (Go writes no body). */
-async function headResponse(res: Response | Promise<Response>): Promise<Response> {
-  const r = await res;
-  const headers = new Headers(r.headers);
-  headers.set('Content-Length', '0');
-  return new Response(null, { status: r.status, headers });
+/**
+ * One line per request: method, path (never the query: dockerode puts the spec there), status,
+ * time, and over --tlsverify who sent it (the client certificate's subject, as the audit log has it).
+ */
+function requestLog(log: Logger): MiddlewareHandler<EdgeEnv> {
+  return async function requestLog(c, next) {
+    if (!log.isLevelEnabled('info')) return next();
+    const start = performance.now();
+    await next();
+    const peer = c.var.caller.certSubject;
+    const ms = Math.round((performance.now() - start) * 100) / 100;
+    log.info({ method: c.req.method, path: c.env.target.path, status: c.res.status, ms, ...(peer ? { peer } : {}) }, 'request');
+  };
+}
+
+/** Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only, whose answer says Content-Length: 0. */
+function headOnlyForPing(): MiddlewareHandler<EdgeEnv> {
+  return async function headOnlyForPing(c, next) {
+    if (c.req.method !== 'HEAD') return next();
+    if (c.req.path !== '/_ping') return pageNotFound();
+    await next();
+    c.res.headers.set('Content-Length', '0');
+  };
 }
 
 /** Only the error's class, code and stack frames reach the log: messages of foreign errors may quote input. */

@@ -2,14 +2,23 @@
  * Request bodies, the way Engine 25's httputils.ReadJSON takes them: the Content-Type must be
  * application/json (parameters allowed) unless there is no body; a Content-Length of 0 means
  * "no body" and decodes to nothing; the size is bounded before anything is parsed.
+ *
+ * Memory is bounded for all requests together too: the bytes of bodies being read are counted
+ * against one budget (MAX_BUFFERED_BYTES). A body whose declared length does not fit in what is
+ * left is refused with a 503 before a byte of it is read; one that passes the budget while
+ * arriving (chunked, or still arriving when others fill it) is dropped with the same 503.
  */
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequest } from '../secrets/errors.ts';
+import { InvalidRequest, SecretdError } from '../secrets/errors.ts';
+import type { EdgeEnv } from './env.ts';
 import { parseJsonBody } from './json-body.ts';
 
 /** Enough for the largest secret (500 KiB as base64) with room for labels. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Body bytes held at once, over all requests being read: sixteen of the largest. */
+export const MAX_BUFFERED_BYTES = 16 * MAX_BODY_BYTES;
 
 export class BodyTooLarge extends InvalidRequest {
   constructor() {
@@ -17,8 +26,29 @@ export class BodyTooLarge extends InvalidRequest {
   }
 }
 
+/** 503: other requests' bodies hold the budget; retrying later is the answer. */
+export class BodyBudgetExhausted extends SecretdError {
+  constructor() {
+    super('unavailable', 'the daemon is reading too many request bodies at once; retry later');
+  }
+}
+
+let buffered = 0;
+
+/** Bytes of request bodies held right now (for tests and the log). */
+export function bufferedBodyBytes(): number {
+  return buffered;
+}
+
+/** Counts bytes against the budget; returns false (counting nothing) when they do not fit. */
+function take(bytes: number): boolean {
+  if (buffered + bytes > MAX_BUFFERED_BYTES) return false;
+  buffered += bytes;
+  return true;
+}
+
 /** The parsed JSON body, or undefined when the request has none. */
-export async function readJsonBody(c: Context): Promise<unknown> {
+export async function readJsonBody<E extends EdgeEnv>(c: Context<E>): Promise<unknown> {
   const contentType = c.req.header('content-type') ?? '';
   const length = c.req.header('content-length');
   const chunked = c.req.header('transfer-encoding') !== undefined;
@@ -29,34 +59,54 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   return parseJsonBody(await readBodyBytes(c));
 }
 
-/** The request body's bytes, refused with BodyTooLarge past MAX_BODY_BYTES (by Content-Length first). */
-export async function readBodyBytes(c: Context): Promise<Uint8Array> {
+/**
+ * The request body's bytes, refused with BodyTooLarge past MAX_BODY_BYTES and with
+ * BodyBudgetExhausted past the shared budget (both by Content-Length first, before reading).
+ */
+export async function readBodyBytes<E extends EdgeEnv>(c: Context<E>): Promise<Uint8Array> {
   const length = c.req.header('content-length');
-  if (length !== undefined && Number(length) > MAX_BODY_BYTES) throw new BodyTooLarge();
+  const declared = length === undefined ? 0 : Number(length);
+  if (declared > MAX_BODY_BYTES) throw new BodyTooLarge();
+  if (buffered + declared > MAX_BUFFERED_BYTES) throw new BodyBudgetExhausted();
   // Under @hono/node-server the Node request is at hand: reading it directly skips a web stream.
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = c.env.incoming;
   return incoming ? readNodeBounded(incoming) : readBounded(c.req.raw);
 }
 
-/** Refuses as soon as the bound is passed; the rest is drained unread so the answer still goes out. */
+/** Refuses as soon as a bound is passed; the rest is drained unread so the answer still goes out. */
 function readNodeBounded(incoming: IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const settle = () => {
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      buffered -= size;
+    };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) {
-        chunks.push(chunk);
+      const refusal = size + chunk.length > MAX_BODY_BYTES ? new BodyTooLarge() : !take(chunk.length) ? new BodyBudgetExhausted() : undefined;
+      if (refusal) {
+        settle();
+        chunks.length = 0;
+        incoming.resume();
+        reject(refusal);
         return;
       }
-      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      incoming.resume();
-      reject(new BodyTooLarge());
+      size += chunk.length;
+      chunks.push(chunk);
     };
-    const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    const onError = (e: Error) => reject(e);
+    const onEnd = () => {
+      settle();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (e: Error) => {
+      settle();
+      reject(e);
+    };
     // A client that hangs up mid-body: settle (a no-op after 'end') so nothing waits forever.
-    const onClose = () => reject(new InvalidRequest('the client closed the connection before the body ended'));
+    const onClose = () => {
+      settle();
+      reject(new InvalidRequest('the client closed the connection before the body ended'));
+    };
     incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
@@ -66,15 +116,20 @@ async function readBounded(req: Request): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const refusal = size + value.byteLength > MAX_BODY_BYTES ? new BodyTooLarge() : !take(value.byteLength) ? new BodyBudgetExhausted() : undefined;
+      if (refusal) {
+        await reader.cancel().catch(() => {});
+        throw refusal;
+      }
+      size += value.byteLength;
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    buffered -= size;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -8,11 +8,12 @@ import { Base64Error, decodeBase64 } from '../secrets/base64.ts';
 import { InvalidRequest } from '../secrets/errors.ts';
 import type { DriverRef, SecretSpecInput } from '../secrets/types.ts';
 import { readJsonBody } from './body.ts';
+import type { EdgeEnv } from './env.ts';
 
 type Wire = Record<string, unknown> | null;
 
 /** Reads the body and decodes it as schema `id`; `before` sees the canonical value first. */
-export async function decodeBody(c: Context, schemas: SchemaRegistry, id: string, before?: (v: Wire) => void): Promise<Wire> {
+export async function decodeBody(c: Context<EdgeEnv>, schemas: SchemaRegistry, id: string, before?: (v: Wire) => void): Promise<Wire> {
   const body = await readJsonBody(c);
   if (body === undefined) return null;
   try {
@@ -24,7 +25,7 @@ export async function decodeBody(c: Context, schemas: SchemaRegistry, id: string
 }
 
 /** POST /secrets/create and /secrets/{id}/update bodies. */
-export async function readSecretSpec(c: Context, schemas: SchemaRegistry): Promise<SecretSpecInput> {
+export async function readSecretSpec(c: Context<EdgeEnv>, schemas: SchemaRegistry): Promise<SecretSpecInput> {
   let data: Uint8Array | undefined;
   // Go aborts on a bad base64 value at once but reports type mismatches only at the end.
   const doc = await decodeBody(c, schemas, 'secret-spec.json', (v) => {

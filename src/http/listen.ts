@@ -1,32 +1,44 @@
 /**
  * One HTTP server per -H address: unix sockets (mode 0660; a stale socket file from a killed
  * daemon is replaced, a live one is refused; never TLS) and TCP, over TLS when configured.
- * Which TCP addresses are allowed at all is decided before, by src/daemon/exposure.ts.
+ * Every request is handed to the app with the listener it was accepted on, which is where its
+ * transport comes from (src/http/connection.ts). TCP listeners are bounded: a deadline for the
+ * TLS handshake and for the request (--request-timeout), and a connection cap
+ * (src/http/connection-cap.ts). Which TCP addresses are allowed at all is decided before, by
+ * src/daemon/exposure.ts.
  */
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
-import { connect, isIP, type Socket } from 'node:net';
+import { createServer as createHttpServer, IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
+import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { FetchHandler } from './app.ts';
+import { capConnections, type Shed } from './connection-cap.ts';
+import type { FetchHandler, ListenerInfo } from './env.ts';
 
 export interface Listener {
   address: string;
-  server: Server | HttpsServer;
+  server: Server;
   /** True for a TCP listener served over TLS. */
   tls: boolean;
   /** Removes what listening left behind (the socket file). */
   cleanup(): void;
 }
 
+/** Connections one TCP listener holds at most, unless --max-connections says otherwise. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+
 export interface ListenOptions {
   /** TLS for TCP listeners (from serverTlsOptions); unix sockets stay plain. */
   tls?: HttpsOptions;
-  /** A TLS handshake failed: no certificate, one from another CA, plain HTTP, a scanner. */
+  /** A TLS handshake failed or timed out: no certificate, one from another CA, plain HTTP, a scanner, an idle peer. */
   onTlsError?: (err: Error, remote: string | undefined) => void;
-  /** A request, body included, must arrive within this many ms; then Node answers 408 and closes. */
+  /** A request, body included, must arrive within this many ms; then Node answers 408 and closes. The TLS handshake too. */
   requestTimeoutMs?: number;
+  /** Connections per TCP listener (default DEFAULT_MAX_CONNECTIONS); unix sockets are not capped. */
+  maxConnections?: number;
+  /** A TCP listener at its cap dropped an idle connection for a new one, or refused the new one. */
+  onShed?: (what: Shed, listener: string, remote: string | undefined) => void;
 }
 
 /** Node checks request deadlines on an interval (30 s by default): check often enough to be on time. */
@@ -53,15 +65,19 @@ export function parseAddress(url: string): Address {
   throw new ListenError(`cannot listen on ${url}: use unix:///path or tcp://HOST:PORT`);
 }
 
-/** localhost, ::1 and 127.0.0.0/8: reachable from this machine only. */
-export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+/** The app, told for every request which listener accepted it. */
+function serving(fetch: FetchHandler, listener: ListenerInfo) {
+  // HTTP/1 servers only, so the adapter's request is always an IncomingMessage.
+  return getRequestListener((req, { incoming }) => fetch(req, incoming instanceof IncomingMessage ? { incoming, listener } : { listener }));
+}
 
 export async function listen(url: string, fetch: FetchHandler, opts: ListenOptions = {}): Promise<Listener> {
   const addr = parseAddress(url);
   if (addr.kind === 'tcp') {
-    const server = opts.tls
-      ? (createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: { ...opts.tls, ...timeouts(opts.requestTimeoutMs) } }) as HttpsServer)
-      : (createAdaptorServer({ fetch, serverOptions: timeouts(opts.requestTimeoutMs) }) as Server);
+    const info: ListenerInfo = { transport: opts.tls ? 'tls' : 'tcp', host: addr.host, port: addr.port };
+    const server: Server = opts.tls
+      ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? 60_000 })
+      : createHttpServer(timeouts(opts.requestTimeoutMs));
     if (opts.tls && opts.onTlsError) {
       const report = opts.onTlsError;
       server.on('tlsClientError', (err: Error, socket: Socket) => report(err, socket.remoteAddress));
@@ -71,10 +87,14 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
       server.listen(addr.port, addr.host, resolve);
     });
     const bound = server.address();
-    const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-    return { address: `tcp://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`, server, tls: opts.tls !== undefined, cleanup: () => {} };
+    info.port = typeof bound === 'object' && bound ? bound.port : addr.port;
+    const address = `tcp://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${info.port}`;
+    const onShed = opts.onShed;
+    capConnections(server, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (what, remote) => onShed?.(what, address, remote));
+    server.on('request', serving(fetch, info));
+    return { address, server, tls: opts.tls !== undefined, cleanup: () => {} };
   }
-  const server = createAdaptorServer({ fetch, serverOptions: timeouts(opts.requestTimeoutMs) }) as Server;
+  const server = createHttpServer(timeouts(opts.requestTimeoutMs), serving(fetch, { transport: 'unix', path: addr.path }));
   mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   if (existsSync(addr.path)) {
     if (await answers(addr.path)) throw new ListenError(`${addr.path} is in use by another daemon`);

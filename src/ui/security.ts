@@ -1,10 +1,7 @@
 /**
- * Response headers every console page carries, and the Host check against DNS rebinding: without
- * TLS the console listens on loopback only, so a request naming any other host was sent by a page
- * whose domain was made to resolve to 127.0.0.1, and is refused. (Over TLS the certificate check
- * does that job.)
+ * Response headers every console page carries. (The Host check against DNS rebinding applies
+ * to every route, not only the console's: src/http/browser-guard.ts.)
  */
-import { isIP } from 'node:net';
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   // No script at all; styles and images from /ui only; forms post only back to us.
@@ -18,13 +15,3 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
-
-/** Whether a Host header names this machine's loopback: localhost, 127.0.0.0/8 or [::1], with any port. */
-export function loopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/.exec(host);
-  if (!m) return false;
-  if (m[1] !== undefined) return m[1] === '::1';
-  const name = m[2]!.toLowerCase();
-  return name === 'localhost' || (isIP(name) === 4 && name.startsWith('127.'));
-}

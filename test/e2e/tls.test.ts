@@ -314,6 +314,11 @@ describe('the web console over --tlsverify', () => {
     assert.equal(detail.status, 200);
     assert.match(detail.text, /console_tls/);
     assert.ok(!detail.text.includes('over-tls-7f1e'));
+    // The console's in-process create is audited with the browser's connection and certificate.
+    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const line = audit.find((l) => l.action === 'secret.create' && l.secret?.name === 'console_tls');
+    assert.deepEqual({ ...line.who, address: undefined, port: undefined }, { transport: 'tls', address: undefined, port: undefined, certSubject: 'O=secretd-tests, CN=alice', via: 'console' });
+    assert.equal(line.who.address, '127.0.0.1');
   });
 
   test('--ui off loopback without --tlsverify is refused at start', () => {

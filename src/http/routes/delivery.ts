@@ -3,24 +3,23 @@
  * tokens (administered only over a unix socket) and value delivery (bearer token required).
  * Mounted only when the daemon runs with --delivery.
  */
-import type { Hono } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
 import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
 import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
-import { noteToken } from '../audit.ts';
+import { noteToken, type Audited } from '../audit.ts';
 import { readJsonBody } from '../body.ts';
-import { callerOf } from '../caller.ts';
-import { onUnixSocket } from '../peer.ts';
+import type { EdgeEnv } from '../env.ts';
 import { empty, json } from '../respond.ts';
 
 export const DELIVERY_PREFIX = '/_secretd/v1';
 
-export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: TokenService, schemas: SchemaRegistry): void {
+export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, tokens: TokenService, schemas: SchemaRegistry, audited: Audited): void {
   const admin = onlyOnUnixSocket;
 
-  app.post(`${DELIVERY_PREFIX}/tokens`, admin, async (c) => {
+  app.post(`${DELIVERY_PREFIX}/tokens`, audited('token.create'), admin, async (c) => {
     const body = checked<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
     const { token, view } = await tokens.issue(body.Allow, body.Description ?? '');
     noteToken(c, view.ID);
@@ -29,15 +28,26 @@ export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: Tok
 
   app.get(`${DELIVERY_PREFIX}/tokens`, admin, async (c) => json(c, await tokens.list()));
 
-  app.delete(`${DELIVERY_PREFIX}/tokens/:id`, admin, async (c) => {
+  app.delete(`${DELIVERY_PREFIX}/tokens/:id`, audited('token.revoke', 'id'), admin, async (c) => {
     await tokens.revoke(c.req.param('id'));
     return empty(c, 204);
   });
 
   app.on(['GET', 'POST'], `${DELIVERY_PREFIX}/secrets/:id/value`, async (c) => {
-    const body = c.req.method === 'POST' ? await readJsonBody(c) : undefined;
+    const authorization = c.req.header('authorization');
+    // The token before the body: without a valid one, no byte of the body is read or buffered.
+    // The delivery service then refuses (and audits) as for any bad token.
+    let body: unknown;
+    if (c.req.method === 'POST') {
+      const valid = await tokens.authenticate(authorization).then(
+        () => true,
+        () => false,
+      );
+      if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
+      body = await readJsonBody(c);
+    }
     const context = toContext(checked<WireContext>(schemas, 'delivery-context.json', body ?? {}));
-    const { value, doNotReuse } = await delivery.deliver(c.req.header('authorization'), c.req.param('id'), context, callerOf(c));
+    const { value, doNotReuse } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller);
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'no-store',
@@ -46,8 +56,8 @@ export function deliveryRoutes(app: Hono, delivery: DeliveryService, tokens: Tok
   });
 }
 
-const onlyOnUnixSocket = async (c: Parameters<Parameters<Hono['use']>[1]>[0], next: () => Promise<void>) => {
-  if (!onUnixSocket(c)) throw new Forbidden('consumer tokens are administered over the unix socket only');
+const onlyOnUnixSocket: MiddlewareHandler<EdgeEnv> = async function onlyOnUnixSocket(c, next) {
+  if (c.var.caller.transport !== 'unix') throw new Forbidden('consumer tokens are administered over the unix socket only');
   await next();
 };
 

@@ -3,12 +3,13 @@
  * the key provider's state, and KEK rotation (the re-wrap runs in the background; GET shows its
  * progress). Not Docker's: dockerd rotates its own keys, and has no such endpoint.
  */
-import type { Context, Hono } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
 import type { KeyService } from '../../crypto/keys.ts';
 import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
 import type { KeyRotation } from '../../secrets/key-rotation.ts';
 import type { SwarmService } from '../../swarm/service.ts';
-import { onUnixSocket } from '../peer.ts';
+import type { Audited } from '../audit.ts';
+import type { EdgeEnv } from '../env.ts';
 import { json } from '../respond.ts';
 import { DELIVERY_PREFIX } from './delivery.ts';
 
@@ -17,16 +18,16 @@ export interface KeyAdmin {
   rotation: KeyRotation;
 }
 
-export function keyRoutes(app: Hono, swarm: SwarmService, admin: KeyAdmin): void {
-  const guard = async (c: Context, next: () => Promise<void>) => {
-    if (!onUnixSocket(c)) throw new Forbidden('keys are administered over the unix socket only');
+export function keyRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, admin: KeyAdmin, audited: Audited): void {
+  const guard: MiddlewareHandler<EdgeEnv> = async function unixSocketOnly(c, next) {
+    if (c.var.caller.transport !== 'unix') throw new Forbidden('keys are administered over the unix socket only');
     swarm.requireManager(); // 503 while locked or outside a swarm
     await next();
   };
 
   app.get(`${DELIVERY_PREFIX}/keys`, guard, (c) => json(c, view(admin)));
 
-  app.post(`${DELIVERY_PREFIX}/keys/rotate`, guard, async (c) => {
+  app.post(`${DELIVERY_PREFIX}/keys/rotate`, audited('keys.rotate'), guard, async (c) => {
     const refusal = admin.keys.rotationRefusal();
     if (refusal) throw new InvalidRequest(refusal);
     await admin.rotation.rotate();

@@ -6,18 +6,19 @@ import { parseFilters } from '../../secrets/filters.ts';
 import type { SecretsService } from '../../secrets/service.ts';
 import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';
 import { apiVersion, requestedVersion } from '../api-version.ts';
-import { noteSecret } from '../audit.ts';
+import { noteSecret, type Audited } from '../audit.ts';
+import type { EdgeEnv } from '../env.ts';
 import { readSecretSpec } from '../decode.ts';
 import { empty, json } from '../respond.ts';
 
 const MAX_UINT64 = 18446744073709551615n;
 
-export function secretRoutes(app: Hono, secrets: SecretsService, schemas: SchemaRegistry): void {
+export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schemas: SchemaRegistry, audited: Audited): void {
   const v = apiVersion();
 
   app.get('/secrets', v, async (c) => json(c, await secrets.list(parseFilters(c.req.query('filters'), schemas))));
 
-  app.post('/secrets/create', v, async (c) => {
+  app.post('/secrets/create', audited('secret.create'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas);
     noteSecret(c, { name: spec.name });
     const version = requestedVersion(c);
@@ -31,12 +32,12 @@ export function secretRoutes(app: Hono, secrets: SecretsService, schemas: Schema
 
   app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
 
-  app.delete('/secrets/:id', v, async (c) => {
+  app.delete('/secrets/:id', audited('secret.remove', 'id'), v, async (c) => {
     noteSecret(c, await secrets.remove(c.req.param('id')));
     return empty(c, 204);
   });
 
-  app.post('/secrets/:id/update', v, async (c) => {
+  app.post('/secrets/:id/update', audited('secret.update', 'id'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
     noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec));
     return empty(c);

@@ -5,11 +5,13 @@ import type { Cluster, SwarmService } from '../../swarm/service.ts';
 import { SECRETD_VERSION, ENGINE_VERSION } from '../../version.ts';
 import { InvalidRequest } from '../../secrets/errors.ts';
 import { apiVersion } from '../api-version.ts';
+import { noteChange, type Audited } from '../audit.ts';
 import { decodeBody } from '../decode.ts';
+import type { EdgeEnv } from '../env.ts';
 import { empty, json } from '../respond.ts';
 import { hostInfo } from './system.ts';
 
-export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegistry): void {
+export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: SchemaRegistry, audited: Audited): void {
   const v = apiVersion();
 
   app.get('/swarm', v, (c) => {
@@ -17,7 +19,7 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
     return json(c, { ...clusterView(cluster), JoinTokens: joinTokensView(cluster) });
   });
 
-  app.post('/swarm/init', v, async (c) => {
+  app.post('/swarm/init', audited('swarm.init'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-init.json');
     const spec = req?.Spec as { Name?: string | null; Labels?: Record<string, string> | null } | null | undefined;
     const nodeId = await swarm.init({
@@ -31,14 +33,14 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
   });
 
   // dockerd's order: body, version, flags (all 400s), then the cluster's own checks.
-  app.post('/swarm/update', v, async (c) => {
+  app.post('/swarm/update', audited('swarm.update'), v, async (c) => {
     const spec = await decodeBody(c, schemas, 'swarm-spec.json');
     const raw = c.req.query('version') ?? '';
     if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
       throw new InvalidRequest(`invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`);
     }
     const encryption = spec?.EncryptionConfig as { AutoLockManagers?: boolean | null } | null | undefined;
-    await swarm.update({
+    const update = {
       version: Number(raw),
       specName: (spec?.Name as string | null) ?? undefined,
       labels: stringMap(spec?.Labels),
@@ -46,19 +48,25 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
       rotateWorkerToken: parseBool(c, 'rotateWorkerToken'),
       rotateManagerToken: parseBool(c, 'rotateManagerToken'),
       rotateManagerUnlockKey: parseBool(c, 'rotateManagerUnlockKey'),
-    });
+    };
+    // The audit line says what was asked: autolock's state after, and each rotation requested.
+    noteChange(c, { autolock: update.autoLockManagers ? 'on' : 'off' });
+    if (update.rotateWorkerToken) noteChange(c, { rotateWorkerToken: true });
+    if (update.rotateManagerToken) noteChange(c, { rotateManagerToken: true });
+    if (update.rotateManagerUnlockKey) noteChange(c, { rotateManagerUnlockKey: true });
+    await swarm.update(update);
     return empty(c);
   });
 
   app.get('/swarm/unlockkey', v, (c) => json(c, { UnlockKey: swarm.unlockKey() }));
 
-  app.post('/swarm/unlock', v, async (c) => {
+  app.post('/swarm/unlock', audited('swarm.unlock'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-unlock.json');
     swarm.unlock((req?.UnlockKey as string | null) ?? '');
     return empty(c);
   });
 
-  app.post('/swarm/leave', v, async (c) => {
+  app.post('/swarm/leave', audited('swarm.leave'), v, async (c) => {
     await swarm.leave(boolValue(c, 'force'));
     return empty(c);
   });
@@ -77,7 +85,7 @@ export function swarmRoutes(app: Hono, swarm: SwarmService, schemas: SchemaRegis
 }
 
 /** Go's strconv.ParseBool, as dockerd reads the rotate flags of /swarm/update: absent is false. */
-function parseBool(c: Context, key: string): boolean {
+function parseBool(c: Context<EdgeEnv>, key: string): boolean {
   const s = c.req.query(key);
   if (s === undefined || s === '') return false;
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
@@ -91,7 +99,7 @@ function stringMap(v: unknown): Record<string, string> {
 }
 
 /** moby's httputils.BoolValue: anything but "", 0, no, false and none is true. */
-function boolValue(c: Context, key: string): boolean {
+function boolValue(c: Context<EdgeEnv>, key: string): boolean {
   const s = (c.req.query(key) ?? '').trim().toLowerCase();
   return !['', '0', 'no', 'false', 'none'].includes(s);
 }

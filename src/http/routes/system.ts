@@ -5,6 +5,7 @@ import { SwarmLocked } from '../../secrets/errors.ts';
 import type { SwarmService } from '../../swarm/service.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
 import { apiVersion } from '../api-version.ts';
+import type { EdgeEnv } from '../env.ts';
 import { json } from '../respond.ts';
 import { clusterView } from './swarm.ts';
 
@@ -30,7 +31,7 @@ export function hostInfo() {
   return { name: hostname(), goarch, machine, kernel: release(), cpus: cpus().length, memory: totalmem() };
 }
 
-export function systemRoutes(app: Hono, swarm: SwarmService, info: SystemInfo): void {
+export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: SystemInfo): void {
   const v = apiVersion();
 
   app.get('/_ping', v, (c) =>

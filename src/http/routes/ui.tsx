@@ -1,12 +1,14 @@
 /**
  * The web console at /ui (with --ui; TCP listeners only: on a unix socket /ui is the Engine's
- * bare 404). Every page goes through the guard: loopback Host names only, a session cookie, the
- * security headers, and for a POST the origin checks and the CSRF token, read from a size-bound
- * body, before any handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts),
+ * bare 404). Every route of the app refuses foreign Host names and cross-site requests first
+ * (src/http/browser-guard.ts); then every page goes through the console's guard: a session
+ * cookie, the security headers, and for a POST an Origin or Sec-Fetch-Site that says it came
+ * from this console, a session, and the CSRF token, read from a size-bound body, before any
+ * handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts),
  * so refusals carry dockerd's status and message, and answer a change with a 303 redirect: no
  * page ever holds a value that was sent.
  */
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
@@ -23,41 +25,48 @@ import type { PageError } from '../../ui/layout.tsx';
 import { ListPage } from '../../ui/list.tsx';
 import { MessagePage } from '../../ui/message-page.tsx';
 import { parsePairs } from '../../ui/pairs.ts';
-import { loopbackHost, SECURITY_HEADERS } from '../../ui/security.ts';
+import { SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
+import type { Caller, EdgeEnv } from '../env.ts';
 import { pageNotFound } from '../errors.ts';
-import { onUnixSocket, overTls } from '../peer.ts';
 
 export interface UiDeps {
-  engine: EngineClient;
+  /** The Engine API, called in-process for this caller (the browser's connection). */
+  engine: (caller: Caller) => EngineClient;
   /** Loaded secret and templating drivers, offered in the create form. */
   secretDrivers: readonly string[];
   templatingDrivers: readonly string[];
 }
 
-export function uiRoutes(app: Hono, deps: UiDeps): void {
-  const { engine } = deps;
-  const csrf = new Csrf();
-  const sessions = new WeakMap<Request, string>();
-  const forms = new WeakMap<Request, FormValues>();
-  const token = (c: Context) => csrf.token(sessions.get(c.req.raw)!);
-  const formOf = (c: Context) => forms.get(c.req.raw)!;
+/** The console's own per-request state, set by its guard. */
+type UiEnv = EdgeEnv & { Variables: { session: string; form: FormValues } };
 
-  const guard: MiddlewareHandler = async (c, next) => {
-    if (onUnixSocket(c)) return pageNotFound();
+export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
+  const ui = new Hono<UiEnv>();
+  const csrf = new Csrf();
+  const token = (c: Context<UiEnv>) => csrf.token(c.var.session);
+  const engineFor = (c: Context<UiEnv>) => deps.engine(c.var.caller);
+
+  // Host names and cross-site marks were checked for every route already (src/http/browser-guard.ts).
+  const guard: MiddlewareHandler<UiEnv> = async function consoleGuard(c, next) {
+    const transport = c.env.listener?.transport;
+    if (transport !== 'tcp' && transport !== 'tls') return pageNotFound();
+    const tls = transport === 'tls';
     const refuse = (status: ContentfulStatusCode, title: string, message: string) => withHeaders(render(c, status, <MessagePage title={title} error={{ status, message }} />));
-    // Over TLS a rebinding page cannot pass the certificate check for its own name: any Host will do.
-    if (!overTls(c) && !loopbackHost(c.req.header('host'))) return refuse(403, 'Forbidden', 'the console answers only to localhost, 127.0.0.1 or [::1] (see DNS rebinding)');
     let session = Csrf.sessionFrom(getCookie(c, SESSION_COOKIE));
+    if (c.req.method === 'POST') {
+      const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host'), tls });
+      if (crossSite) return refuse(403, 'Forbidden', `refused: ${crossSite}; nothing was changed`);
+      // No session, no form: the body of a POST without one is never read.
+      if (session === undefined) return refuse(403, 'Forbidden', NO_CSRF);
+    }
     if (session === undefined) {
       session = Csrf.newSession();
       setCookie(c, SESSION_COOKIE, session, { httpOnly: true, sameSite: 'Strict', path: '/ui' });
     }
-    sessions.set(c.req.raw, session);
+    c.set('session', session);
     if (c.req.method === 'POST') {
-      const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host'), tls: overTls(c) });
-      if (crossSite) return refuse(403, 'Forbidden', `refused: ${crossSite}; nothing was changed`);
       let form: FormValues;
       try {
         form = await readForm(c);
@@ -66,25 +75,23 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
         if (e instanceof FormError) return refuse(400, 'Bad request', e.message);
         throw e;
       }
-      if (!csrf.verify(Csrf.sessionFrom(getCookie(c, SESSION_COOKIE)), field(form, 'csrf'))) {
-        return refuse(403, 'Forbidden', 'refused: the form has no valid CSRF token for this session (reload the page and try again); nothing was changed');
-      }
-      forms.set(c.req.raw, form);
+      if (!csrf.verify(session, field(form, 'csrf'))) return refuse(403, 'Forbidden', NO_CSRF);
+      c.set('form', form);
     }
     await next();
     await withHeaders(c.res);
   };
-  app.use('/ui/*', guard);
+  ui.use('/ui/*', guard);
 
-  app.get('/ui/style.css', (c) => c.body(STYLE, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
+  ui.get('/ui/style.css', (c) => c.body(STYLE, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 
-  app.get('/ui', async (c) => {
+  ui.get('/ui', async (c) => {
     const search = (c.req.query('q') ?? '').trim();
     const labels = (c.req.queries('label') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v !== '');
     const deleted = c.req.query('deleted');
     const notice = deleted ? `Secret ${deleted} deleted.` : undefined;
     try {
-      const found = (await engine.list(labels)).filter((s) => s.Spec.Name.toLowerCase().includes(search.toLowerCase()));
+      const found = (await engineFor(c).list(labels)).filter((s) => s.Spec.Name.toLowerCase().includes(search.toLowerCase()));
       found.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
       return render(c, 200, <ListPage secrets={found} search={search} labels={labels} notice={notice} />);
     } catch (e) {
@@ -93,19 +100,19 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
     }
   });
 
-  const createPage = (c: Context, kind: string, draft: CreateDraft, error?: PageError) =>
+  const createPage = (c: Context<UiEnv>, kind: string, draft: CreateDraft, error?: PageError) =>
     render(
       c,
       error?.status ?? 200,
       <CreatePage info={kindInfo(kind)} csrf={token(c)} secretDrivers={deps.secretDrivers} templatingDrivers={deps.templatingDrivers} draft={draft} error={error} />,
     );
 
-  app.get('/ui/new', (c) => createPage(c, c.req.query('kind') ?? 'text', EMPTY_DRAFT));
+  ui.get('/ui/new', (c) => createPage(c, c.req.query('kind') ?? 'text', EMPTY_DRAFT));
 
-  app.post('/ui/new', async (c) => {
-    const form = formOf(c);
+  ui.post('/ui/new', async (c) => {
+    const form = c.var.form;
     try {
-      const id = await engine.create(await specFromForm(form));
+      const id = await engineFor(c).create(await specFromForm(form));
       return c.redirect(`/ui/secrets/${id}?created=1`, 303);
     } catch (e) {
       const draft: CreateDraft = {
@@ -120,9 +127,9 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
     }
   });
 
-  const detailPage = async (c: Context, id: string, notice?: string, error?: PageError) => {
+  const detailPage = async (c: Context<UiEnv>, id: string, notice?: string, error?: PageError) => {
     try {
-      const secret = await engine.inspect(id);
+      const secret = await engineFor(c).inspect(id);
       return render(c, error?.status ?? 200, <DetailPage secret={secret} csrf={token(c)} notice={notice} error={error} />);
     } catch (e) {
       const err = engineError(e);
@@ -130,18 +137,18 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
     }
   };
 
-  app.get('/ui/secrets/:id', (c) => {
+  ui.get('/ui/secrets/:id', (c) => {
     const notice = c.req.query('created') !== undefined ? 'Secret created.' : c.req.query('updated') !== undefined ? 'Labels saved.' : undefined;
     return detailPage(c, c.req.param('id'), notice);
   });
 
-  app.post('/ui/secrets/:id/labels', async (c) => {
+  ui.post('/ui/secrets/:id/labels', async (c) => {
     const id = c.req.param('id');
-    const form = formOf(c);
+    const form = c.var.form;
     try {
       const labels = parsePairs(field(form, 'labels'), 'labels');
-      const current = await engine.inspect(id);
-      await engine.updateLabels(current.ID, field(form, 'version'), current.Spec.Name, labels);
+      const current = await engineFor(c).inspect(id);
+      await engineFor(c).updateLabels(current.ID, field(form, 'version'), current.Spec.Name, labels);
       return c.redirect(`/ui/secrets/${current.ID}?updated=1`, 303);
     } catch (e) {
       // The page shows the secret as it is now, so a stale version can be seen and redone.
@@ -149,28 +156,32 @@ export function uiRoutes(app: Hono, deps: UiDeps): void {
     }
   });
 
-  app.get('/ui/secrets/:id/delete', async (c) => {
+  ui.get('/ui/secrets/:id/delete', async (c) => {
     try {
-      return render(c, 200, <ConfirmDeletePage secret={await engine.inspect(c.req.param('id'))} csrf={token(c)} />);
+      return render(c, 200, <ConfirmDeletePage secret={await engineFor(c).inspect(c.req.param('id'))} csrf={token(c)} />);
     } catch (e) {
       const err = engineError(e);
       return render(c, err.status, <MessagePage title="No such secret" error={err} />);
     }
   });
 
-  app.post('/ui/secrets/:id/delete', async (c) => {
+  ui.post('/ui/secrets/:id/delete', async (c) => {
     try {
-      const secret = await engine.inspect(c.req.param('id'));
-      await engine.remove(secret.ID);
+      const secret = await engineFor(c).inspect(c.req.param('id'));
+      await engineFor(c).remove(secret.ID);
       return c.redirect(`/ui?deleted=${encodeURIComponent(secret.Spec.Name)}`, 303);
     } catch (e) {
       const err = engineError(e);
       return render(c, err.status, <MessagePage title="Not deleted" error={err} />);
     }
   });
+
+  app.route('/', ui);
 }
 
-function render(c: Context, status: number, page: Child): Response | Promise<Response> {
+const NO_CSRF = 'refused: the form has no valid CSRF token for this session (reload the page and try again); nothing was changed';
+
+function render(c: Context<UiEnv>, status: number, page: Child): Response | Promise<Response> {
   return c.html(html`<!doctype html>${page}`, status as ContentfulStatusCode);
 }
 
@@ -181,7 +192,7 @@ async function withHeaders(res: Response | Promise<Response>): Promise<Response>
 }
 
 /** The body as form fields (multipart or urlencoded), first value per name, read within the size bound. */
-async function readForm(c: Context): Promise<FormValues> {
+async function readForm(c: Context<UiEnv>): Promise<FormValues> {
   const type = c.req.header('content-type') ?? '';
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) throw new FormError('a form must be sent as multipart/form-data or application/x-www-form-urlencoded');
   const bytes = await readBodyBytes(c);

@@ -1,0 +1,72 @@
+/**
+ * The edge's types, declared once: what a request carries into the app (`Bindings`: the Node
+ * request, the listener it was accepted on, the parsed target) and what middleware sets for the
+ * routes (`Variables`: the caller, the API version, the audit notes). Every route and middleware
+ * is a `Hono<EdgeEnv>` handler, so none of it needs a cast.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Peer } from '../audit/events.ts';
+
+/** Who sent a request: the same object the request log and the audit log print. */
+export type Caller = Peer;
+
+/** A listener, as the connections it accepts are told about it (from src/http/listen.ts). */
+export interface ListenerInfo {
+  /** Decided when the listener was made, never from a connection's peer address. */
+  transport: 'unix' | 'tcp' | 'tls';
+  /** The socket file, for `unix`. */
+  path?: string;
+  /** The address it was bound to, for `tcp`/`tls` (`127.0.0.1`, `::1`, `0.0.0.0`, a name). */
+  host?: string;
+  port?: number;
+}
+
+/** The request path, parsed once: as sent, as routed (without `/vX.Y`), and the version it named. */
+export interface Target {
+  path: string;
+  routed: string;
+  version?: string;
+}
+
+export interface EdgeBindings {
+  /** Node's request (@hono/node-server's HttpBindings.incoming); absent for in-process calls. */
+  incoming?: IncomingMessage;
+  /** Set by src/http/listen.ts on every request it serves; absent for in-process calls. */
+  listener?: ListenerInfo;
+  /** An in-process call made for an outer request (the console's Engine calls): that request's caller. */
+  onBehalfOf?: Caller;
+  /** Set by the app's entry point before routing (src/http/app.ts). */
+  target: Target;
+}
+
+/** What one audited route says about what it acted on (src/http/audit.ts). */
+export interface AuditNotes {
+  secret?: { id?: string; name?: string; ref?: string };
+  token?: string;
+  /** What a swarm change asked for (autolock, rotations): names and flags, never a key. */
+  change?: Record<string, string | boolean>;
+}
+
+export interface EdgeEnv {
+  Bindings: EdgeBindings;
+  Variables: {
+    caller: Caller;
+    /** The version the URL named, once the version middleware accepted it. */
+    apiVersion: string | undefined;
+    audit: AuditNotes;
+  };
+}
+
+/** What the app accepts: node-server's bindings plus the listener, or an in-process call's. */
+export type FetchHandler = (req: Request, env?: Omit<EdgeBindings, 'target'>) => Response | Promise<Response>;
+
+const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
+
+/** The target of a request URL (no URL object: this runs once on every request). */
+export function parseTarget(url: string): Target {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  const q = start < 0 ? -1 : url.indexOf('?', start);
+  const path = start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q);
+  const m = VERSIONED.exec(path);
+  return m ? { path, routed: m[2]!, version: m[1]! } : { path, routed: path };
+}

@@ -1,0 +1,204 @@
+/**
+ * Bounded resources on a real daemon, over raw sockets:
+ *
+ * - a crowd of idle TCP peers on a --tlsverify port (no handshake ever sent; far more than
+ *   --max-connections, set low so the test is quick) locks out neither the unix socket nor a TLS
+ *   client with a certificate, and the refused handshakes and shed connections are logged a few
+ *   lines per window, not one each;
+ * - stalled 4 MiB bodies to the delivery endpoint without a token are answered 401 before any
+ *   of the body is read, and the daemon's RSS stays flat;
+ * - stalled bodies that a route does read (creates on the unix socket) fill the shared body
+ *   budget and no more: past it the next ones get a 503 at once, RSS stays bounded, and once
+ *   they are gone creates work again.
+ *
+ * The numbers measured are printed as diagnostics (`# …`).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { makeTestCerts, type TestCerts } from '../helpers/certs.ts';
+import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+
+const daemons: Daemon[] = [];
+const sockets: Socket[] = [];
+after(async () => {
+  for (const s of sockets) s.destroy();
+  for (const d of daemons) await d.dispose();
+});
+
+async function start(args: string[]): Promise<Daemon> {
+  const d = await startDaemon({ args });
+  daemons.push(d);
+  return d;
+}
+
+function tcpPort(d: Daemon): number {
+  const m = /listening on .*tcp:\/\/127\.0\.0\.1:(\d+)/.exec(d.logs);
+  assert.ok(m, d.logs);
+  return Number(m[1]);
+}
+
+/** The daemon's resident set, in MiB, from /proc. */
+function rssMiB(d: Daemon): number {
+  const status = readFileSync(`/proc/${d.daemonPid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+}
+
+/** A raw connection; resolves once connected (or closed by the daemon at once). */
+function open(target: { port: number } | { path: string }): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = 'port' in target ? connect(target.port, '127.0.0.1') : connect(target.path);
+    sockets.push(s);
+    s.on('error', () => {});
+    s.once('connect', () => resolve(s));
+    s.once('close', () => resolve(s));
+  });
+}
+
+/** The status of the first response line on `s`, or undefined if none came within `ms`. */
+function statusOn(s: Socket, ms: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => done(undefined), ms);
+    const done = (v: number | undefined) => {
+      clearTimeout(timer);
+      s.off('data', onData);
+      resolve(v);
+    };
+    const onData = (c: Buffer) => {
+      text += c.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+      if (m) done(Number(m[1]));
+    };
+    s.on('data', onData);
+    s.once('close', () => done(/^HTTP\/1\.1 (\d{3}) /.exec(text) ? Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)![1]) : undefined));
+  });
+}
+
+function tlsPing(port: number, certs: TestCerts): Promise<number> {
+  const pem = (f: string) => readFileSync(f);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path: '/_ping', agent: false, ca: pem(certs.ca), cert: pem(join(certs.goodClient, 'cert.pem')), key: pem(join(certs.goodClient, 'key.pem')), servername: 'localhost' },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t = performance.now();
+  const value = await f();
+  return { value, ms: Math.round(performance.now() - t) };
+}
+
+describe('bounded resources', () => {
+  test('idle TCP peers on a --tlsverify port lock out neither the unix socket nor TLS clients', async () => {
+    const certs = makeTestCerts();
+    const CAP = 20;
+    const IDLE = 400;
+    const d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--max-connections', String(CAP), '--request-timeout', '30']);
+    const port = tcpPort(d);
+    for (let i = 0; i < IDLE; i++) await open({ port });
+    const ping = await timed(() => d.request({ path: '/_ping' }));
+    assert.equal(ping.value.status, 200);
+    const tls: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await timed(() => tlsPing(port, certs));
+      assert.equal(r.value, 200);
+      tls.push(r.ms);
+      await open({ port }); // and more idle peers in between
+    }
+    const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
+    assert.ok(stillOpen <= CAP + 5, `${stillOpen} idle connections are still open with a cap of ${CAP}`);
+    const lines = d.logs.split('\n');
+    const shedLines = lines.filter((l) => l.includes('connection cap reached')).length;
+    const tlsLines = lines.filter((l) => l.includes('TLS handshake refused')).length;
+    assert.ok(shedLines >= 1 && shedLines <= 20, `${shedLines} lines for ${IDLE} shed connections`);
+    assert.ok(tlsLines <= 20, `${tlsLines} lines for the refused handshakes`);
+    console.log(`# ${IDLE + 5} idle peers, cap ${CAP}: unix /_ping in ${ping.ms} ms, TLS /_ping in ${tls.join(', ')} ms; ${stillOpen} still open; ${shedLines} shed + ${tlsLines} handshake log lines`);
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+
+  test('a TLS peer that never handshakes is closed at --request-timeout', async () => {
+    const certs = makeTestCerts();
+    const d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--request-timeout', '2']);
+    const t = performance.now();
+    const s = await open({ port: tcpPort(d) });
+    await new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('still open after 10 s')), 10_000);
+      s.once('close', () => {
+        clearTimeout(guard);
+        resolve();
+      });
+    });
+    const ms = Math.round(performance.now() - t);
+    assert.ok(ms >= 1_500 && ms < 6_000, `closed after ${ms} ms`);
+    console.log(`# an idle TLS peer was closed after ${ms} ms (--request-timeout 2)`);
+  });
+
+  test('stalled 4 MiB bodies to the delivery endpoint without a token are refused before reading; RSS stays flat', async () => {
+    const d = await start(['-H', 'tcp://127.0.0.1:0', '--delivery']);
+    const port = tcpPort(d);
+    const before = rssMiB(d);
+    const N = 300;
+    const chunk = Buffer.alloc(256 * 1024, 0x20);
+    const t = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: N }, async () => {
+        const s = await open({ port });
+        const status = statusOn(s, 15_000);
+        s.write(`POST /_secretd/v1/secrets/x/value HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`);
+        s.write(chunk); // then nothing more: the body stalls
+        return status;
+      }),
+    );
+    const ms = Math.round(performance.now() - t);
+    const peak = rssMiB(d);
+    assert.deepEqual([...new Set(answers)], [401]);
+    assert.ok(peak - before < 100, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
+    console.log(`# ${N} stalled 4 MiB bodies without a token: all 401 in ${ms} ms; RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`);
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+
+  test('stalled bodies that are read fill the shared budget and no more: the next get a 503 at once', async () => {
+    const d = await start([]);
+    const before = rssMiB(d);
+    const N = 28;
+    const body = Buffer.alloc(4 * 1024 * 1024 - 1, 0x20); // all but the last byte of a 4 MiB body
+    const pending: Promise<number | undefined>[] = [];
+    const t = performance.now();
+    for (let i = 0; i < N; i++) {
+      const s = await open({ path: d.socket });
+      pending.push(statusOn(s, 8_000));
+      s.write(`POST /v1.44/secrets/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`);
+      await new Promise<void>((r) => s.write(body, () => r()));
+    }
+    const answers = await Promise.all(pending);
+    const ms = Math.round(performance.now() - t);
+    const peak = rssMiB(d);
+    const refused = answers.filter((a) => a === 503).length;
+    const waiting = answers.filter((a) => a === undefined).length;
+    assert.deepEqual(new Set(answers.filter((a) => a !== undefined)), new Set([503]), `answers: ${answers.join(',')}`);
+    assert.ok(waiting <= 16, `${waiting} bodies held (the budget is 64 MiB, 16 of them)`);
+    assert.ok(refused >= N - 16, `${refused} refused`);
+    assert.ok(peak - before < 64 + 150, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
+    for (const s of sockets.splice(0)) s.destroy();
+    const deadline = Date.now() + 10_000;
+    let created = 0;
+    while (Date.now() < deadline) {
+      created = (await d.request({ method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'after-flood', Data: 'eA==' } })).status;
+      if (created === 201) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(created, 201, 'the budget is given back once the stalled bodies are gone');
+    console.log(`# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`);
+  });
+});
