@@ -75,16 +75,15 @@ export class SchemaRegistry {
     const shape = this.shape(id);
     const canonical = canonicalize(value, shape);
     before?.(canonical);
+    // The mismatch Go would meet first: one pass in document order that stops there (a map of
+    // 100,000 bad labels costs one look); ajv then checks the rest, and words a failure of a
+    // keyword the walk does not model from every error it finds.
+    const first = firstMismatch(canonical, shape);
+    if (first) throw new GoDecodeError(goMessage(first, canonical, this.schema(id)));
     if (!this.validator(id)(canonical)) {
-      // Only on failure: the mismatch Go would meet first, walking the document in order (one
-      // linear pass); every error from ajv only if the walk finds none (a keyword it does not model).
-      let first: Pick<ErrorObject, 'instancePath'> | undefined = firstMismatch(canonical, this.shape(id));
-      if (!first) {
-        const all = this.allErrors.getSchema(id)!;
-        all(canonical);
-        first = firstInDocument(all.errors ?? [], canonical);
-      }
-      throw new GoDecodeError(goMessage(first, canonical, this.schema(id)));
+      const all = this.allErrors.getSchema(id)!;
+      all(canonical);
+      throw new GoDecodeError(goMessage(firstInDocument(all.errors ?? [], canonical), canonical, this.schema(id)));
     }
     return canonical;
   }
@@ -215,38 +214,34 @@ const JSON_TYPE: Record<string, (v: unknown) => boolean> = {
 
 /**
  * The first value, in document order (Go's decode order), whose JSON type or numeric bound the
- * shape refuses; undefined if there is none. Iterative and linear in the document.
+ * shape refuses; undefined if there is none. One pass that stops at the first mismatch; it
+ * recurses only where the schema has children, so its depth is the schema's, not the document's.
  */
 function firstMismatch(doc: unknown, root: Shape): Pick<ErrorObject, 'instancePath'> | undefined {
-  // Each entry: a value, its shape, and how it was reached; the path is spelled out only for the
-  // value that fails, so a map of many values costs no string work per value.
-  interface Step { value: unknown; shape: Shape; key: string; parent: Step | undefined }
-  const pathOf = (step: Step): string => {
-    const keys: string[] = [];
-    for (let at: Step | undefined = step; at?.parent; at = at.parent) keys.push(at.key.replace(/~/g, '~0').replace(/\//g, '~1'));
-    return keys.reverse().map((k) => `/${k}`).join('');
-  };
-  const stack: Step[] = [{ value: doc, shape: root, key: '', parent: undefined }];
-  while (stack.length > 0) {
-    const step = stack.pop()!;
-    const { value, shape } = step;
-    if (shape.types && !shape.types.some((t) => JSON_TYPE[t]?.(value))) return { instancePath: pathOf(step) };
-    if (typeof value === 'number' && ((shape.minimum !== undefined && value < shape.minimum) || (shape.maximum !== undefined && value > shape.maximum))) {
-      return { instancePath: pathOf(step) };
-    }
-    // Children pushed last-first, so that they pop in document order.
+  const path: string[] = [];
+  const bad = (value: unknown, shape: Shape): boolean => {
+    if (shape.types && !shape.types.some((t) => JSON_TYPE[t]?.(value))) return true;
+    if (typeof value === 'number' && ((shape.minimum !== undefined && value < shape.minimum) || (shape.maximum !== undefined && value > shape.maximum))) return true;
     if (Array.isArray(value)) {
-      if (shape.items) for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], shape: shape.items, key: String(i), parent: step });
-    } else if (isPlainObject(value)) {
-      const keys = Object.keys(value);
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const k = keys[i]!;
+      if (!shape.items) return false;
+      for (let i = 0; i < value.length; i++) {
+        path.push(String(i));
+        if (bad(value[i], shape.items)) return true;
+        path.pop();
+      }
+    } else if (isPlainObject(value) && (shape.properties || shape.additional)) {
+      for (const k of Object.keys(value)) {
         const sub = shape.properties ? shape.properties.get(k.toLowerCase())?.shape : shape.additional;
-        if (sub) stack.push({ value: value[k], shape: sub, key: k, parent: step });
+        if (!sub) continue;
+        path.push(k);
+        if (bad(value[k], sub)) return true;
+        path.pop();
       }
     }
-  }
-  return undefined;
+    return false;
+  };
+  if (!bad(doc, root)) return undefined;
+  return { instancePath: path.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('') };
 }
 
 /**
