@@ -24,6 +24,8 @@ const join: TemplateFunction = {
     if (s.length === 0) throw new Error('runtime error: slice bounds out of range [1:0]');
     return s.slice(1).join(s[0]);
   },
+  // Known before joining: `join $big $big $big …` is refused without being built.
+  size: (...s) => (s.length < 2 ? 0 : s.slice(1).reduce((n, x) => n + x.length, 0) + s[0]!.length * (s.length - 2)),
 };
 
 function payloadFunctions(request: RenderRequest): Record<string, TemplateFunction> {
@@ -50,7 +52,9 @@ async function render(template: Uint8Array, request: RenderRequest): Promise<Uin
     try {
       const inner = nested();
       const out = await renderGo(source, data, funcs, { ...opts, budget: inner });
+      // Steps, bytes built and the deadline are the whole render's; only output is per buffer.
       budget.steps = inner.steps;
+      budget.allocBytes = inner.allocBytes;
       return out;
     } finally {
       depth--;

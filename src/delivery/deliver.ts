@@ -19,7 +19,7 @@ import { MAX_SECRET_BYTES, openSealed } from '../secrets/service.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { claimedTokenId, type TokenService } from './tokens.ts';
+import { allows, claimedTokenId, type TokenService } from './tokens.ts';
 import type { DeliveryContext, TokenRecord } from './types.ts';
 
 export interface DeliveryDeps {
@@ -80,19 +80,13 @@ export class DeliveryService {
   }
 
   /**
-   * The secret, if the token may read it. An out-of-scope token learns nothing about existence:
-   * a name outside its scope is 403 whether or not the secret exists.
+   * The secret, resolved among the secrets the token may read only (by full ID, name or ID
+   * prefix, as dockerd resolves): one outside the scope is answered exactly as one that does not
+   * exist, so a token learns nothing about names, IDs or counts outside its scope. Patterns are
+   * matched against stored names only, never against what the client sent.
    */
   private async lookup(token: TokenRecord, idOrName: string): Promise<SecretRecord> {
-    let secret: SecretRecord;
-    try {
-      secret = await resolveSecret(this.deps.store, idOrName);
-    } catch (e) {
-      // Not found, or an ambiguous ID prefix: only a token whose scope covers what was asked hears which.
-      this.deps.tokens.requireScope(token, idOrName);
-      throw e;
-    }
-    this.deps.tokens.requireScope(token, secret.name);
+    const secret = await resolveSecret(this.deps.store, idOrName, (s) => allows(token, s.name));
     return (await this.deps.store.getSecret(secret.id)) ?? raiseNotFound(idOrName);
   }
 

@@ -5,8 +5,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { rfc3339Nano } from '../secrets/clock.ts';
-import { Forbidden, InvalidArgument, TokenNotFound, Unauthorized } from '../secrets/errors.ts';
+import { InvalidArgument, TokenNotFound, Unauthorized } from '../secrets/errors.ts';
 import type { Store } from '../store/types.ts';
+import { globMatch } from './glob.ts';
 import type { TokenRecord, TokenView } from './types.ts';
 
 /** `sdt_` + 16 hex ID + `_` + 43 base64url characters (32 random bytes). */
@@ -50,11 +51,6 @@ export class TokenService {
     }
     return record;
   }
-
-  /** Refuses with Forbidden unless one of the token's patterns matches `name` in full. */
-  requireScope(token: TokenRecord, name: string): void {
-    if (!allows(token, name)) throw new Forbidden(`token ${token.id} may not read secret ${name}`);
-  }
 }
 
 /** The public ID a bearer header claims (the format's ID part), without checking the token. */
@@ -63,14 +59,9 @@ export function claimedTokenId(authorization: string | undefined): string | unde
   return bearer ? TOKEN_FORMAT.exec(bearer)?.[1] : undefined;
 }
 
+/** Whether one of the token's patterns matches `name`, a STORED secret's name, in full. */
 export function allows(token: Pick<TokenRecord, 'allow'>, name: string): boolean {
-  return token.allow.some((p) => globToRegExp(p).test(name));
-}
-
-/** `*` matches any run of characters; everything else is literal. */
-function globToRegExp(pattern: string): RegExp {
-  const body = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`);
+  return token.allow.some((p) => globMatch(p, name));
 }
 
 function sha256(s: string): string {

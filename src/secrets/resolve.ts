@@ -1,19 +1,25 @@
 /**
  * How dockerd turns the `{id}` of a URL into one secret: the full ID, else the exact name
  * (regardless of case), else a unique ID prefix. Two or more prefix matches are ambiguous.
+ * A caller that may see only some secrets (a consumer token) passes `visible`: the others are
+ * then skipped at every step, so the answer is exactly the one it would be without them.
  */
 import type { Store } from '../store/types.ts';
 import { AmbiguousPrefix, SecretNotFound } from './errors.ts';
 import { looksLikeFullId } from './ids.ts';
 import type { SecretRecord } from './types.ts';
 
-export async function resolveSecret(store: Store, input: string): Promise<SecretRecord> {
+export type Visible = (secret: SecretRecord) => boolean;
+
+const everything: Visible = () => true;
+
+export async function resolveSecret(store: Store, input: string, visible: Visible = everything): Promise<SecretRecord> {
   if (looksLikeFullId(input)) {
     const byId = await store.getSecret(input);
-    if (byId) return byId;
+    if (byId && visible(byId)) return byId;
   }
-  let matches = input === '' ? [] : await store.findSecrets({ names: [input] });
-  if (matches.length === 0 && input !== '') matches = await store.findSecrets({ idPrefixes: [input] });
+  let matches = input === '' ? [] : (await store.findSecrets({ names: [input] })).filter(visible);
+  if (matches.length === 0 && input !== '') matches = (await store.findSecrets({ idPrefixes: [input] })).filter(visible);
   if (matches.length === 0) throw new SecretNotFound(input);
   if (matches.length > 1) throw new AmbiguousPrefix(input, matches.length);
   return matches[0]!;

@@ -18,6 +18,7 @@ import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import { decodeMeta, encodeMeta, EtcdKeys, prefixEnd } from './etcd-keys.ts';
+import { compactQuery } from './secret-query.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 export const ETCD = 'etcd';
@@ -117,15 +118,15 @@ export class EtcdStore implements Store {
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
     return this.read(async () => {
       const k = this.keys;
-      const names = q.names ?? [];
-      const namePrefixes = q.namePrefixes ?? [];
-      const idPrefixes = q.idPrefixes ?? [];
+      // Lower-cased, deduplicated, covered prefixes dropped: one range per criterion left, in
+      // transactions of MAX_TXN_OPS, however long the filter list.
+      const { names, namePrefixes, idPrefixes, all } = compactQuery(q);
       const found = new Map<string, SecretRecord>();
       const keep = (kv: IKeyValue) => {
         const id = k.idOf(kv.key);
         found.set(id, decodeMeta(id, Number(kv.mod_revision), kv.value));
       };
-      if (names.length + namePrefixes.length + idPrefixes.length === 0) {
+      if (all) {
         (await this.call(() => this.client.kv.range(prefixRange(k.secrets())))).kvs.forEach(keep);
         return [...found.values()];
       }

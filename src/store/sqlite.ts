@@ -9,6 +9,7 @@ import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailab
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
+import { compactQuery } from './secret-query.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
@@ -73,6 +74,9 @@ export class SqliteStore implements Store {
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
+      byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
+      byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
+      byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
       updateLabels: this.db.prepare<[string, number, string, string, number], SecretRow>(
         'UPDATE secrets SET labels = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING *',
       ),
@@ -117,25 +121,16 @@ export class SqliteStore implements Store {
 
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
     this.ensureOpen();
-    const where: string[] = [];
-    const params: string[] = [];
-    for (const n of q.names ?? []) {
-      where.push('name_key = ?');
-      params.push(n.toLowerCase());
-    }
-    for (const p of q.namePrefixes ?? []) {
-      where.push('(name_key >= ? AND name_key < ?)');
-      params.push(p.toLowerCase(), p.toLowerCase() + HIGH);
-    }
-    for (const p of q.idPrefixes ?? []) {
-      where.push('(id >= ? AND id < ?)');
-      params.push(p, p + HIGH);
-    }
-    const rows =
-      where.length === 0
-        ? this.stmt.all.all()
-        : this.cachedQuery(where.join(' OR ')).all(...params);
-    return rows.map(fromRow);
+    const c = compactQuery(q);
+    if (c.all) return this.stmt.all.all().map(fromRow);
+    // One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
+    // depth): the criteria left select disjoint ranges, so this reads each row at most once per kind.
+    const found = new Map<string, SecretRow>();
+    const keep = (rows: SecretRow[]) => rows.forEach((r) => found.set(r.id, r));
+    for (const n of c.names) keep(this.stmt.byNameKey.all(n));
+    for (const p of c.namePrefixes) keep(this.stmt.byNamePrefix.all(p, p + HIGH));
+    for (const p of c.idPrefixes) keep(this.stmt.byIdPrefix.all(p, p + HIGH));
+    return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(fromRow);
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
@@ -220,18 +215,6 @@ export class SqliteStore implements Store {
     if (this.pending.length > 0) this.flush(); // writes already accepted still commit
     this.closed = true;
     this.db.close();
-  }
-
-  private readonly queries = new Map<string, Database.Statement<string[], SecretRow>>();
-
-  /** Filtered lists repeat the same shapes: prepare each WHERE clause once. */
-  private cachedQuery(where: string): Database.Statement<string[], SecretRow> {
-    let s = this.queries.get(where);
-    if (!s) {
-      s = this.db.prepare<string[], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE ${where} ORDER BY id`);
-      if (this.queries.size < 256) this.queries.set(where, s);
-    }
-    return s;
   }
 
   /** A write that raced a swarm leave must not outlive it: checked inside the transaction. */

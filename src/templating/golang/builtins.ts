@@ -16,7 +16,13 @@ export interface GoFunc {
   params: GoType[];
   /** Element type of a trailing variadic parameter. */
   variadic?: GoType;
-  call(args: Value[]): Value | Promise<Value>;
+  /**
+   * `room`: the bytes a new string result may take (the render's allocation budget left); a
+   * function that builds one throws OverBudget rather than pass it.
+   */
+  call(args: Value[], room: number): Value | Promise<Value>;
+  /** The result is a newly built value, charged to the render's allocation budget. */
+  fresh?: boolean;
 }
 
 const truth = (v: Value) => isTrue(v)[0];
@@ -91,9 +97,9 @@ function length(item: Value): Value {
 }
 
 /** html, js and urlquery take their input as fmt.Sprint of the arguments (one string as is). */
-function evalArgs(args: Value[]): string {
+function evalArgs(args: Value[], room: number): string {
   if (args.length === 1 && args[0]?.type.kind === 'string') return args[0].v as string;
-  return sprint(args);
+  return sprint(args, room);
 }
 
 const S = (s: string): Value => ({ type: STRING, v: s });
@@ -105,7 +111,7 @@ export function taint(result: Value, args: Value[]): Value {
   return result;
 }
 
-const tainting = (fn: GoFunc): GoFunc => ({ ...fn, call: async (args) => taint(await fn.call(args), args) });
+const tainting = (fn: GoFunc): GoFunc => ({ ...fn, call: async (args, room) => taint(await fn.call(args, room), args) });
 
 const PLAIN: Record<string, GoFunc> = {
   and: { params: [RV], variadic: RV, call: () => undefined }, // short-circuit, done by the evaluator
@@ -121,12 +127,13 @@ const PLAIN: Record<string, GoFunc> = {
       throw new Error(`non-function of type ${typeString(fn.type)}`);
     },
   },
-  print: { params: [], variadic: IFACE, call: (args) => S(sprint(args)) },
-  println: { params: [], variadic: IFACE, call: (args) => S(sprintln(args)) },
-  printf: { params: [STRING], variadic: IFACE, call: ([f, ...args]) => S(sprintf(f!.v as string, args)) },
-  html: { params: [], variadic: IFACE, call: (args) => S(htmlEscape(evalArgs(args))) },
-  js: { params: [], variadic: IFACE, call: (args) => S(jsEscape(evalArgs(args))) },
-  urlquery: { params: [], variadic: IFACE, call: (args) => S(urlQueryEscape(evalArgs(args))) },
+  // The builders: each result is new, bounded by `room` while it is built.
+  print: { params: [], variadic: IFACE, fresh: true, call: (args, room) => S(sprint(args, room)) },
+  println: { params: [], variadic: IFACE, fresh: true, call: (args, room) => S(sprintln(args, room)) },
+  printf: { params: [STRING], variadic: IFACE, fresh: true, call: ([f, ...args], room) => S(sprintf(f!.v as string, args, room)) },
+  html: { params: [], variadic: IFACE, fresh: true, call: (args, room) => S(htmlEscape(evalArgs(args, room), room)) },
+  js: { params: [], variadic: IFACE, fresh: true, call: (args, room) => S(jsEscape(evalArgs(args, room), room)) },
+  urlquery: { params: [], variadic: IFACE, fresh: true, call: (args, room) => S(urlQueryEscape(evalArgs(args, room), room)) },
   eq: { params: [RV], variadic: RV, call: ([a, ...rest]) => bool(eq(a, rest)) },
   ne: { params: [RV, RV], call: ([a, b]) => bool(ne(a, b)) },
   lt: { params: [RV, RV], call: ([a, b]) => bool(lt(a, b)) },

@@ -2,6 +2,7 @@
  * Go strings as JS "binary strings" (one char per byte, 0–255), so lengths, positions, slicing
  * and comparisons are byte-exact as in Go; plus the UTF-8 and quoting helpers Go's fmt uses.
  */
+import { fits } from './limits.ts';
 
 export const RUNE_ERROR = 0xfffd;
 
@@ -84,10 +85,18 @@ export function truncateRunes(s: string, n: number): string {
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
+/** isPrint answers for the Basic Multilingual Plane, filled as asked: 0 unknown, 1 yes, 2 no. */
+const PRINT_BMP = new Uint8Array(0x10000);
+
 /** unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 export function isPrint(r: number): boolean {
   if (r === 0x20) return true;
   if (r < 0x20 || r === 0x7f) return false;
+  if (r < 0x80) return true;
+  if (r < 0x10000) {
+    if (PRINT_BMP[r] === 0) PRINT_BMP[r] = PRINTABLE.test(String.fromCodePoint(r)) ? 1 : 2;
+    return PRINT_BMP[r] === 1;
+  }
   return PRINTABLE.test(String.fromCodePoint(r));
 }
 
@@ -128,17 +137,59 @@ function escapeRune(r: number, quote: number, asciiOnly: boolean): string {
   return '\\U' + hex(r, 8);
 }
 
-/** strconv.Quote (or QuoteToASCII) of a byte string; invalid bytes become \xNN. */
-export function quote(s: string, asciiOnly = false): string {
-  let out = '"';
-  for (let i = 0; i < s.length;) {
+/**
+ * strconv.Quote (or QuoteToASCII) of a byte string; invalid bytes become \xNN. Runs of plain
+ * ASCII are copied in one slice; `room` bounds the result (OverBudget past it).
+ */
+export function quote(s: string, asciiOnly = false, room = Infinity): string {
+  // Runs of characters that stand for themselves are copied in one slice; the escapes between
+  // them are pieces joined once at the end (millions of `+=` build a slow rope).
+  const parts: string[] = ['"'];
+  let length = 1;
+  const add = (piece: string) => {
+    parts.push(piece);
+    length += piece.length;
+    fits(length, room);
+  };
+  let run = 0; // start of the current run of unescaped bytes
+  let i = 0;
+  const flush = () => {
+    if (i > run) add(s.slice(run, i));
+  };
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (isPlainAscii(c)) {
+      i++;
+      continue;
+    }
+    if (c < 0x80) {
+      flush();
+      add(ASCII_ESCAPED[c]!); // a control character, a quote or a backslash
+      run = ++i;
+      continue;
+    }
     const [r, w] = decodeRune(s, i);
-    if (w === 1 && r === RUNE_ERROR) out += '\\x' + hex(s.charCodeAt(i), 2);
-    else out += escapeRune(r, 0x22, asciiOnly);
-    i += w;
+    // A valid printable rune is its own bytes: it stays in the run.
+    if (!(w === 1 && r === RUNE_ERROR) && !(asciiOnly && r >= 0x80) && isPrint(r)) {
+      i += w;
+      continue;
+    }
+    flush();
+    add(w === 1 && r === RUNE_ERROR ? BYTE_ESCAPED[c]! : r < 0x10000 ? (BMP_ESCAPED[r] ??= escapeRune(r, 0x22, true)) : escapeRune(r, 0x22, asciiOnly));
+    run = i += w;
   }
-  return out + '"';
+  flush();
+  fits(length + 1, room);
+  parts.push('"');
+  return parts.join('');
 }
+
+const isPlainAscii = (c: number) => c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
+/** How quote writes each ASCII character and each byte that is not UTF-8: tables, for speed. */
+const ASCII_ESCAPED = Array.from({ length: 0x80 }, (_, c) => escapeRune(c, 0x22, false));
+/** Escapes of BMP runes that need one (the same in both modes), filled as met. */
+const BMP_ESCAPED: string[] = [];
+const BYTE_ESCAPED = Array.from({ length: 0x100 }, (_, c) => '\\x' + hex(c, 2));
 
 /** strconv.QuoteRune. */
 export function quoteRune(r: number): string {

@@ -2,7 +2,8 @@
  * Evaluation of parsed templates with Go's text/template semantics (missingkey=error): walking
  * the tree, pipelines, variables, field chains, calls with Go's argument checks, and Go's
  * execution-error wording. Async because template functions (Swarm's `secret`) may be.
- * Output, steps and template recursion are bounded.
+ * Output, steps, template recursion, bytes allocated and time are bounded (src/templating/golang/
+ * limits.ts), and a long render yields to the event loop every few hundred steps.
  */
 import type { Arg, BranchNode, Command, ListNode, Node, Pipe, VariableNode } from './ast.ts';
 import { nodeString } from './ast.ts';
@@ -10,6 +11,7 @@ import { quote, toGo } from './bytes.ts';
 import { TemplateError } from './errors.ts';
 import { BUILTINS, type GoFunc } from './builtins.ts';
 import { formatValue } from './fmt.ts';
+import { OverBudget, type Budget } from './limits.ts';
 import type { Tree } from './parser.ts';
 import {
   BOOL, COMPLEX128, FLOAT64, INT, REFLECT_VALUE, STRING, UINT8, canBeNil, findField, indirect, isTrue,
@@ -19,8 +21,11 @@ import {
 /** Go's limit is 100000; ours keeps the JS stack safe. */
 export const MAX_TEMPLATE_DEPTH = 1000;
 
-/** Shared by one render and every nested render it starts (Swarm's `.Expand`). */
-export interface Budget { steps: number; maxSteps: number; outBytes: number; maxOutputBytes: number }
+export type { Budget };
+
+/** Steps between two turns of the event loop: other clients are served while a render runs. */
+const YIELD_EVERY = 256;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface RunContext {
   name: string;
@@ -66,14 +71,38 @@ class State {
   }
   private at(n: Node): void { this.node = n; }
   private step(): void {
-    if (++this.run.budget.steps > this.run.budget.maxSteps) {
-      this.errorf(`execution stopped after ${this.run.budget.maxSteps} steps`, true);
+    const b = this.run.budget;
+    if (++b.steps > b.maxSteps) this.errorf(`execution stopped after ${b.maxSteps} steps`, true);
+    if (performance.now() > b.deadline) this.errorf(`execution stopped after ${b.timeoutMs} ms`, true);
+  }
+  /** A step that now and then lets the event loop run (awaiting a settled promise would not). */
+  private async tick(): Promise<void> {
+    this.step();
+    if (this.run.budget.steps % YIELD_EVERY === 0) {
+      await yieldToLoop();
+      this.step(); // the deadline may have passed meanwhile
     }
+  }
+  /** Counts `bytes` newly built against the render's allocation budget. */
+  private charge(bytes: number): void {
+    const b = this.run.budget;
+    b.allocBytes += bytes;
+    if (b.allocBytes > b.maxAllocBytes) this.overBudget();
+  }
+  private overBudget(): never {
+    this.errorf(`execution stopped: values built exceed ${this.run.budget.maxAllocBytes} bytes`, true);
+  }
+  /** Bytes a new value may still take: what both the allocation and the output budget leave. */
+  private room(forOutput = false): number {
+    const b = this.run.budget;
+    const alloc = b.maxAllocBytes - b.allocBytes;
+    return forOutput ? Math.min(alloc, b.maxOutputBytes - b.outBytes) : alloc;
   }
   private write(s: string): void {
     const b = this.run.budget;
     b.outBytes += s.length;
     if (b.outBytes > b.maxOutputBytes) this.errorf(`rendered output exceeds ${b.maxOutputBytes} bytes`, true);
+    this.charge(s.length);
     this.out.push(s);
   }
   private varValue(name: string): Value {
@@ -90,7 +119,8 @@ class State {
   // ---- statements
   async walk(dot: Value, node: Node): Promise<void> {
     this.at(node);
-    this.step();
+    await this.tick();
+    this.at(node);
     switch (node.type) {
       case 'action': {
         const val = await this.evalPipeline(dot, node.pipe);
@@ -128,7 +158,7 @@ class State {
       const [val] = indirect(await this.evalPipeline(dot, r.pipe));
       const mark = this.vars.length;
       const one = async (index: Value, elem: Value) => {
-        this.step();
+        await this.tick();
         if (r.pipe.decl.length > 0) this.vars[this.vars.length - 1]!.value = elem;
         if (r.pipe.decl.length > 1) this.vars[this.vars.length - 2]!.value = index;
         try {
@@ -177,7 +207,18 @@ class State {
     this.at(n);
     const [iv] = v?.type.kind === 'ptr' ? indirect(v) : [v];
     if (iv === undefined) { this.write('<no value>'); return; }
-    this.write(formatValue(iv, 'v', { plus: false, minus: false, sharp: false, space: false, zero: false }, iv.type.kind === 'ptr' ? 1 : 0));
+    const room = this.room(true);
+    let text: string;
+    try {
+      text = formatValue(iv, 'v', { plus: false, minus: false, sharp: false, space: false, zero: false }, iv.type.kind === 'ptr' ? 1 : 0, room);
+    } catch (e) {
+      if (!(e instanceof OverBudget)) throw e;
+      // Whichever bound is the tighter one is the one to name.
+      const b = this.run.budget;
+      if (b.maxOutputBytes - b.outBytes <= b.maxAllocBytes - b.allocBytes) this.errorf(`rendered output exceeds ${b.maxOutputBytes} bytes`, true);
+      this.overBudget();
+    }
+    this.write(text);
   }
 
   // ---- expressions
@@ -202,7 +243,7 @@ class State {
   }
 
   private async evalCommand(dot: Value, cmd: Command, final: Final): Promise<Value> {
-    this.step();
+    await this.tick();
     const first = cmd.args[0]!;
     switch (first.type) {
       case 'field': return this.evalFieldNode(dot, first, cmd.args, final);
@@ -265,7 +306,7 @@ class State {
     if (!isNil && r.type.kind === 'struct') {
       const method = (r.type as StructType).methods?.[name];
       if (method) {
-        const fn: GoFunc = { params: Array(method.params).fill(STRING), call: async (a) => ({ type: STRING, v: await method.call(r, a.map((x) => x!.v as string)) }) };
+        const fn: GoFunc = { params: Array(method.params).fill(STRING), fresh: true, call: async (a) => ({ type: STRING, v: await method.call(r, a.map((x) => x!.v as string)) }) };
         return this.evalCall(dot, fn, false, node, name, args, final);
       }
     }
@@ -327,9 +368,11 @@ class State {
       if (fn.variadic && numIn - 1 < numFixed) t = fn.params[numIn - 1]!;
       argv[i] = this.validateType(final, t);
     }
+    let result: Value;
     try {
-      return await fn.call(argv);
+      result = await fn.call(argv, this.room());
     } catch (e) {
+      if (e instanceof OverBudget) { this.at(node); this.overBudget(); }
       if ((e instanceof ExecAbort || e instanceof TemplateError) && e.limit) throw e;
       if (e instanceof BreakSignal || e instanceof ContinueSignal) throw e;
       this.at(node);
@@ -339,6 +382,11 @@ class State {
       for (const a of argv) if (a?.secret && typeof a.v === 'string' && a.v !== '') msg = msg.split(a.v).join('<redacted>');
       this.errorf(`error calling ${name}: ${msg}`);
     }
+    if (fn.fresh && result !== undefined) {
+      this.at(node);
+      this.charge(typeof result.v === 'string' ? result.v.length : 16);
+    }
+    return result;
   }
 
   private validateType(value: Value, typ: GoType | null): Value {

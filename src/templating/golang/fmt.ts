@@ -1,10 +1,12 @@
 /**
  * Go's fmt for template values: Sprint, Sprintln and Sprintf (flags, width, precision and the
  * verbs v s d q x X c t e f g b o U %), including Go's %!verb(type=value) error forms, which
- * go into the output (never into an error message).
+ * go into the output (never into an error message). Every entry point takes `room`, the bytes its
+ * result may fill: past it, OverBudget is thrown before the oversized string is built.
  */
 import { canBackquote, decodeRune, encodeRune, quote, quoteRune, runeCount, toGo, truncateRunes, formatU } from './bytes.ts';
 import { formatFloat } from './fmt-float.ts';
+import { fits } from './limits.ts';
 import { typeString, sortedEntries, type Complex, type GoValue, type Value, type StructType } from './values.ts';
 
 interface Flags {
@@ -70,38 +72,47 @@ function fmtComplex(c: Complex, verb: string, f: Flags): string {
   return pad(`(${re}${im}i)`, { ...f, zero: false });
 }
 
-function fmtString(s: string, verb: string, f: Flags): string {
+function fmtString(s: string, verb: string, f: Flags, room: number): string {
   if (f.prec !== undefined) s = truncateRunes(s, f.prec);
   switch (verb) {
     case 'v': case 's': return pad(s, f);
-    case 'q': return pad(f.sharp && canBackquote(s) ? '`' + s + '`' : quote(s, f.plus), f);
+    case 'q': return pad(f.sharp && canBackquote(s) ? '`' + s + '`' : quote(s, f.plus, room), f);
     case 'x': case 'X': {
-      let out = '';
+      fits(s.length * 2, room); // at least two digits a byte
+      const parts: string[] = [];
+      let length = 0;
+      const digits = verb === 'X' ? HEX_UPPER : HEX_LOWER;
       for (let i = 0; i < s.length; i++) {
-        if (f.space && i > 0) out += ' ';
-        if (f.sharp && (f.space || i === 0)) out += verb === 'X' ? '0X' : '0x';
-        const h = s.charCodeAt(i).toString(16).padStart(2, '0');
-        out += verb === 'X' ? h.toUpperCase() : h;
+        let piece = '';
+        if (f.space && i > 0) piece += ' ';
+        if (f.sharp && (f.space || i === 0)) piece += verb === 'X' ? '0X' : '0x';
+        piece += digits[s.charCodeAt(i)]!;
+        parts.push(piece);
+        length += piece.length;
+        fits(length, room);
       }
-      return pad(out, f);
+      return pad(parts.join(''), f);
     }
   }
   return badVerb({ type: { kind: 'string' }, v: s }, verb);
 }
 
+const HEX_LOWER = Array.from({ length: 0x100 }, (_, c) => c.toString(16).padStart(2, '0'));
+const HEX_UPPER = HEX_LOWER.map((h) => h.toUpperCase());
+
 /** Go's %!verb(type=value); the value is printed with %v and the verb's flags. */
-function badVerb(v: Value, verb: string, f: Flags = NO_FLAGS): string {
+function badVerb(v: Value, verb: string, f: Flags = NO_FLAGS, room = Infinity): string {
   if (v === undefined) return `%!${verb}(<nil>)`;
-  return `%!${verb}(${typeString(v.type)}=${formatValue(v, 'v', f, 0)})`;
+  return `%!${verb}(${typeString(v.type)}=${formatValue(v, 'v', f, 0, room)})`;
 }
 
 /** Formats one value for a verb, like fmt's printValue. */
-export function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
-  if (v === undefined) return verb === 'v' ? pad('<nil>', f) : badVerb(v, verb, f);
+export function formatValue(v: Value, verb: string, f: Flags, depth: number, room = Infinity): string {
+  if (v === undefined) return verb === 'v' ? pad('<nil>', f) : badVerb(v, verb, f, room);
   const t = v.type;
   switch (t.kind) {
     case 'bool':
-      return verb === 'v' || verb === 't' ? pad(v.v ? 'true' : 'false', f) : badVerb(v, verb, f);
+      return verb === 'v' || verb === 't' ? pad(v.v ? 'true' : 'false', f) : badVerb(v, verb, f, room);
     case 'int': case 'uint8': {
       const n = v.v as bigint;
       switch (verb) {
@@ -111,63 +122,102 @@ export function formatValue(v: Value, verb: string, f: Flags, depth: number): st
         case 'q': return pad(quoteRune(Number(n)), f);
         case 'U': return pad(f.sharp ? formatU(Number(n)) : 'U+' + n.toString(16).toUpperCase().padStart(4, '0'), f);
       }
-      return badVerb(v, verb, f);
+      return badVerb(v, verb, f, room);
     }
     case 'float64':
-      return 'veEfFgG'.includes(verb) ? fmtFloat(v.v as number, verb, f) : badVerb(v, verb, f);
+      return 'veEfFgG'.includes(verb) ? fmtFloat(v.v as number, verb, f) : badVerb(v, verb, f, room);
     case 'complex128':
-      return 'veEfFgG'.includes(verb) ? fmtComplex(v.v as Complex, verb, f) : badVerb(v, verb, f);
+      return 'veEfFgG'.includes(verb) ? fmtComplex(v.v as Complex, verb, f) : badVerb(v, verb, f, room);
     case 'string':
-      return fmtString(v.v as string, verb, f);
+      return fmtString(v.v as string, verb, f, room);
     case 'map': {
       if (v.v === null) return 'map[]';
-      const parts = sortedEntries(v.v as Map<string, Value>).map(([k, e]) =>
-        `${formatValue({ type: t.key, v: k }, verb, f, depth + 1)}:${formatValue(e, verb, f, depth + 1)}`);
+      const parts = bounded(room);
+      for (const [k, e] of sortedEntries(v.v as Map<string, Value>)) {
+        parts.add(`${formatValue({ type: t.key, v: k }, verb, f, depth + 1, parts.left())}:${formatValue(e, verb, f, depth + 1, parts.left())}`);
+      }
       return `map[${parts.join(' ')}]`;
     }
     case 'slice': {
-      const items = (v.v as Value[] | null) ?? [];
-      return `[${items.map((e) => formatValue(e, verb, f, depth + 1)).join(' ')}]`;
+      const parts = bounded(room);
+      for (const e of (v.v as Value[] | null) ?? []) parts.add(formatValue(e, verb, f, depth + 1, parts.left()));
+      return `[${parts.join(' ')}]`;
     }
     case 'struct': {
       const rec = v.v as Record<string, Value>;
       const st = t as StructType;
       // Unexported fields are left out: Go would print internal state (pointers) there.
-      const parts = st.fields.filter((fl) => /^[A-Z]/.test(fl.name)).map((fl) =>
-        (f.plus && verb === 'v' ? `${fl.name}:` : '') + formatValue(rec[fl.name], verb, f, depth + 1));
+      const parts = bounded(room);
+      for (const fl of st.fields.filter((x) => /^[A-Z]/.test(x.name))) {
+        parts.add((f.plus && verb === 'v' ? `${fl.name}:` : '') + formatValue(rec[fl.name], verb, f, depth + 1, parts.left()));
+      }
       return `{${parts.join(' ')}}`;
     }
     case 'ptr':
       if (v.v === null) return verb === 'v' ? pad('<nil>', f) : badVerb(undefined, verb);
-      if (depth === 0) return '&' + formatValue(v.v as GoValue, verb, f, depth + 1);
+      if (depth === 0) return '&' + formatValue(v.v as GoValue, verb, f, depth + 1, room);
       return '0xc000010000';
     case 'iface':
       return verb === 'v' ? pad('<nil>', f) : badVerb(undefined, verb);
     default:
-      return badVerb(v, verb, f);
+      return badVerb(v, verb, f, room);
   }
+}
+
+/** Pieces of a result and their total length (separators included), kept within `room`. */
+function bounded(room: number) {
+  const parts: string[] = [];
+  let length = 0;
+  return {
+    add(piece: string) {
+      length += piece.length + (parts.length > 0 ? 1 : 0);
+      fits(length, room);
+      parts.push(piece);
+    },
+    /** The room a next piece may fill. */
+    left: () => room - length,
+    join: (sep: string) => parts.join(sep),
+  };
 }
 
 const isStringArg = (v: Value) => v !== undefined && v.type.kind === 'string';
 
 /** fmt.Sprint: spaces between operands when neither is a string. */
-export function sprint(args: Value[]): string {
-  let out = '';
+export function sprint(args: Value[], room = Infinity): string {
+  const parts: string[] = [];
+  let length = 0;
   args.forEach((a, i) => {
-    if (i > 0 && !isStringArg(a) && !isStringArg(args[i - 1])) out += ' ';
-    out += formatValue(a, 'v', NO_FLAGS, 0);
+    const piece = (i > 0 && !isStringArg(a) && !isStringArg(args[i - 1]) ? ' ' : '') + formatValue(a, 'v', NO_FLAGS, 0, room - length);
+    length += piece.length;
+    fits(length, room);
+    parts.push(piece);
   });
-  return out;
+  return parts.join('');
 }
 
 /** fmt.Sprintln: always spaces, then a newline. */
-export function sprintln(args: Value[]): string {
-  return args.map((a) => formatValue(a, 'v', NO_FLAGS, 0)).join(' ') + '\n';
+export function sprintln(args: Value[], room = Infinity): string {
+  const parts = bounded(room);
+  for (const a of args) parts.add(formatValue(a, 'v', NO_FLAGS, 0, parts.left()));
+  fits(room - parts.left() + 1, room);
+  return parts.join(' ') + '\n';
 }
 
 /** fmt.Sprintf. */
-export function sprintf(format: string, args: Value[]): string {
+export function sprintf(format: string, args: Value[], room = Infinity): string {
+  // Every piece is checked against the room as it is added: a format may ask for many
+  // million-wide fields, or repeat a huge argument.
   let out = '';
+  let length = 0;
+  const parts: string[] = [];
+  const emit = () => {
+    if (out !== '') {
+      length += out.length;
+      fits(length, room);
+      parts.push(out);
+      out = '';
+    }
+  };
   let argNum = 0;
   let i = 0;
   const intArg = (): number | undefined => {
@@ -177,7 +227,9 @@ export function sprintf(format: string, args: Value[]): string {
     const n = Number(a.v as bigint);
     return Math.abs(n) > 1e6 ? undefined : n;
   };
+  const left = () => room - length - out.length;
   while (i < format.length) {
+    emit();
     const pct = format.indexOf('%', i);
     if (pct < 0) { out += format.slice(i); break; }
     out += format.slice(i, pct);
@@ -221,29 +273,33 @@ export function sprintf(format: string, args: Value[]): string {
     if (verb === '%') { out += '%'; continue; }
     if (argNum >= args.length) { out += `%!${verb}(MISSING)`; continue; }
     const a = args[argNum++];
-    if (verb === 'v' && f.sharp) { out += goSyntax(a); continue; }
+    if (verb === 'v' && f.sharp) { out += goSyntax(a, left()); continue; }
     if (verb === 'T') { out += pad(a === undefined ? '<nil>' : typeString(a.type), f); continue; }
-    if (!/^[a-zA-Z]$/.test(verb) || r > 0x7f) { out += badVerb(a, verb, f); continue; }
-    out += formatValue(a, verb, f, 0);
+    if (!/^[a-zA-Z]$/.test(verb) || r > 0x7f) { out += badVerb(a, verb, f, left()); continue; }
+    out += formatValue(a, verb, f, 0, left());
   }
+  emit();
   if (argNum < args.length) {
-    out += '%!(EXTRA ' + args.slice(argNum).map((a) =>
-      a === undefined ? '<nil>' : `${typeString(a.type)}=${formatValue(a, 'v', NO_FLAGS, 0)}`).join(', ') + ')';
+    const extra = bounded(left() - '%!(EXTRA )'.length);
+    for (const a of args.slice(argNum)) extra.add(a === undefined ? '<nil>' : `${typeString(a.type)}=${formatValue(a, 'v', NO_FLAGS, 0, extra.left())}`);
+    out += '%!(EXTRA ' + extra.join(', ') + ')';
+    emit();
   }
-  return out;
+  return parts.join('');
 }
 
 /** A small %#v: quoted strings, plain numbers and booleans, Go-syntax maps. */
-function goSyntax(a: Value): string {
+function goSyntax(a: Value, room: number): string {
   if (a === undefined) return '<nil>';
   switch (a.type.kind) {
-    case 'string': return quote(a.v as string);
+    case 'string': return quote(a.v as string, false, room);
     case 'map': {
-      const parts = sortedEntries((a.v as Map<string, Value>) ?? new Map()).map(([k, e]) => `${quote(k)}:${goSyntax(e)}`);
+      const parts = bounded(room);
+      for (const [k, e] of sortedEntries((a.v as Map<string, Value>) ?? new Map())) parts.add(`${quote(k, false, parts.left())}:${goSyntax(e, parts.left())}`);
       return `${typeString(a.type)}{${parts.join(', ')}}`;
     }
     case 'uint8': return '0x' + (a.v as bigint).toString(16);
-    default: return formatValue(a, 'v', NO_FLAGS, 0);
+    default: return formatValue(a, 'v', NO_FLAGS, 0, room);
   }
 }
 

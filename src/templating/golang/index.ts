@@ -6,7 +6,7 @@ import { bytesToGo, toGo } from './bytes.ts';
 import { STRING, fromJS, isGoValue, type GoValue, type Value } from './values.ts';
 import type { GoFunc } from './builtins.ts';
 import { renderGo } from './render.ts';
-import type { Budget } from './exec.ts';
+import { fits, type Budget } from './limits.ts';
 
 export { TemplateError } from './errors.ts';
 export { payloadContext, type SwarmContext, type Expanders } from './swarm-context.ts';
@@ -25,6 +25,11 @@ export interface TemplateFunction {
   variadic?: boolean;
   /** Its results are secret: values derived from them are redacted from error messages. */
   sensitive?: boolean;
+  /**
+   * The length of the result the call would build, worked out before it runs: a call whose
+   * result could not fit in the render's allocation budget is refused without running.
+   */
+  size?(...args: string[]): number;
   call(...args: string[]): string | Uint8Array | Promise<string | Uint8Array>;
 }
 
@@ -37,12 +42,18 @@ export interface RenderOptions {
   maxSteps?: number;
   /** Largest template source accepted, in bytes; default 1 MiB. */
   maxTemplateBytes?: number;
+  /** Bytes that builtins, functions, methods and output may build in all; default 8 MiB. */
+  maxAllocBytes?: number;
+  /** Wall-clock time a render may take, in ms, checked at every step; default 5000. */
+  timeoutMs?: number;
   /** A budget to share with an enclosing render (for nested `.Expand`). */
   budget?: Budget;
 }
 
 export const DEFAULT_MAX_STEPS = 100_000;
 export const DEFAULT_MAX_TEMPLATE_BYTES = 1 << 20;
+export const DEFAULT_MAX_ALLOC_BYTES = 8 << 20;
+export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** Wraps string functions as Go `func(string...) (string, error)` values. */
 export function goFuncs(funcs: Record<string, TemplateFunction>): Map<string, GoFunc> {
@@ -51,8 +62,11 @@ export function goFuncs(funcs: Record<string, TemplateFunction>): Map<string, Go
     out.set(name, {
       params: Array(f.params).fill(STRING),
       variadic: f.variadic ? STRING : undefined,
-      call: async (args) => {
-        const r = await f.call(...args.map((a) => (a?.v as string) ?? ''));
+      fresh: true,
+      call: async (args, room) => {
+        const strings = args.map((a) => (a?.v as string) ?? '');
+        if (f.size) fits(f.size(...strings), room);
+        const r = await f.call(...strings);
         const secret = f.sensitive || args.some((a) => a?.secret);
         return { type: STRING, v: typeof r === 'string' ? r : bytesToGo(r), ...(secret ? { secret } : {}) };
       },
@@ -62,7 +76,17 @@ export function goFuncs(funcs: Record<string, TemplateFunction>): Map<string, Go
 }
 
 export function newBudget(opts: RenderOptions): Budget {
-  return opts.budget ?? { steps: 0, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, outBytes: 0, maxOutputBytes: opts.maxOutputBytes };
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return opts.budget ?? {
+    steps: 0,
+    maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+    outBytes: 0,
+    maxOutputBytes: opts.maxOutputBytes,
+    allocBytes: 0,
+    maxAllocBytes: opts.maxAllocBytes ?? DEFAULT_MAX_ALLOC_BYTES,
+    deadline: performance.now() + timeoutMs,
+    timeoutMs,
+  };
 }
 
 /**

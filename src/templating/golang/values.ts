@@ -124,9 +124,20 @@ export function isTrue(v: Value): [boolean, boolean] {
   }
 }
 
-/** Map entries sorted as Go's fmtsort sorts string keys (byte order). */
+const SORTED = new WeakMap<Map<string, Value>, [string, Value][]>();
+
+/**
+ * Map entries sorted as Go's fmtsort sorts string keys (byte order). Template maps never
+ * change, so each is sorted once: a range nested in a range no longer sorts the inner map on
+ * every outer iteration.
+ */
 export function sortedEntries(m: Map<string, Value>): [string, Value][] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let sorted = SORTED.get(m);
+  if (!sorted) {
+    sorted = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    SORTED.set(m, sorted);
+  }
+  return sorted;
 }
 
 /** Field lookup with embedded-struct promotion, like reflect's FieldByName. */
