@@ -116,7 +116,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       assert.match(bad.stderr, /^Error response from daemon: invalid request body: \/Allow\/0 must match pattern/);
     });
 
-    test('no token is 401, a wrong one 401, a name outside the scope 403, a missing name inside it 404', async () => {
+    test('no token is 401, a wrong one 401, a name outside the scope 404 exactly as a missing one', async () => {
       ok(docker(['secret', 'create', 'app.plain', '-'], 'plain value'), 'create');
       ok(docker(['secret', 'create', 'outside', '-'], 'outside value'), 'create');
       const none = await deliver('app.plain', undefined);
@@ -125,10 +125,12 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       const forged = await deliver('app.plain', `${admin.slice(0, -4)}${admin.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`);
       assert.equal(forged.status, 401);
       const outOfScope = await deliver('outside', narrow);
-      assert.equal(outOfScope.status, 403);
-      assert.match(outOfScope.json.message, /^token [0-9a-f]{16} may not read secret outside$/);
+      assert.equal(outOfScope.status, 404);
+      assert.equal(outOfScope.json.message, 'secret outside not found');
       // Out of scope and absent look the same: a token learns nothing about names it may not read.
-      assert.equal((await deliver('no-such-name', narrow)).status, 403);
+      const absent = await deliver('no-such-name', narrow);
+      assert.equal(absent.status, 404);
+      assert.equal(absent.json.message, 'secret no-such-name not found');
       assert.equal((await deliver('app.missing', admin)).status, 404);
       assert.equal((await deliver('app.plain', narrow)).text, 'plain value');
     });
@@ -166,7 +168,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       ok(docker(['secret', 'create', 'app.two', '-'], 'two'), 'create');
       const failed = secretd(['materialize', '--token', admin, '--target', target, 'app.one', 'outside']);
       assert.equal(failed.status, 1);
-      assert.match(failed.stderr, /may not read secret outside/);
+      assert.match(failed.stderr, /secret outside not found/);
       assert.deepEqual(readdirSync(target), [], 'a failed fetch writes nothing');
       ok(secretd(['materialize', '--token', admin, '--target', target, 'app.one', 'app.two:two.txt']), 'materialize');
       assert.deepEqual(readdirSync(target).sort(), ['app.one', 'two.txt']);
@@ -338,7 +340,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       writeFileSync(tmpl, '{{secret "x"}}');
       ok(docker(['secret', 'create', '--template-driver', 'golang', 'tmpl.peek', tmpl]), 'create');
       const r = await deliver('tmpl.peek', admin, { ...context, Secrets: [{ Secret: 'outside', Target: 'x' }] });
-      assert.equal(r.status, 403);
+      assert.equal(r.status, 404);
       assert.ok(!r.text.includes('outside value'));
     });
   });
@@ -347,7 +349,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
     const lines = daemon.logs.split('\n').filter((l) => l.includes('"msg":"delivery"'));
     assert.ok(lines.length >= 5, `delivery lines: ${lines.length}`);
     assert.ok(lines.some((l) => l.includes('"result":"delivered"') && l.includes('"secret":"app.plain"')));
-    assert.ok(lines.some((l) => l.includes('"result":"forbidden"')));
+    assert.ok(lines.some((l) => l.includes('"result":"not_found"') && l.includes('"secret":"outside"')));
     for (const value of ['plain value', 'outside value', API_KEY, PASS_VALUE, 'from-a-file', tokenParts(admin).secret]) {
       assert.ok(!daemon.logs.includes(value), `the daemon's output holds ${value}`);
     }
