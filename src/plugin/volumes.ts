@@ -99,9 +99,11 @@ export class Volumes {
     });
   }
 
+  /** Removes `name`; an unknown name is already removed (e.g. after the data root was replaced). */
   remove(name: string): Promise<void> {
     return this.serial(async () => {
-      const r = this.require(name);
+      const r = this.records.get(name);
+      if (!r) return;
       if (r.mounts.length > 0) throw new VolumeError(`volume ${name} is in use by ${r.mounts.length} mount(s)`);
       await this.release(r);
       this.records.delete(name);

@@ -184,3 +184,61 @@ describe('--plugin-listen flags', () => {
     await assert.rejects(startDaemon({ args: ['--plugin-allow', 'app.*'] }), /--plugin-allow needs --plugin-listen/);
   });
 });
+
+describe('the VolumeDriver protocol, call by call', { skip: cliMissing || (process.getuid?.() !== 0 && 'mounting a tmpfs needs root') }, () => {
+  let daemon: Daemon;
+  const socket = join(scratch, 'vol', `${unique('secretd')}.sock`);
+  before(async () => {
+    daemon = await startDaemon({ args: ['--plugin-listen', socket, '--plugin-allow', 'app.*'] });
+    ok(docker(daemon.host, ['secret', 'create', 'app.one', '-'], { input: 'one' }), 'create');
+  });
+  after(() => daemon?.dispose());
+  const v = (method: string, body: object) => call(socket, `VolumeDriver.${method}`, body).then((r) => r.json as Record<string, any>);
+  const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+
+  test('Create, Get, List, Path, Mount twice, Unmount twice, Remove: the tmpfs lives from the first Mount to the last Unmount', async () => {
+    assert.deepEqual(await v('Capabilities', {}), { Capabilities: { Scope: 'local' }, Err: '' });
+    assert.deepEqual(await v('Create', { Name: 'creds', Opts: { secret: 'app.one:one.txt', mode: '0400' } }), { Err: '' });
+    assert.deepEqual(await v('Create', { Name: 'creds', Opts: { secret: 'app.one:one.txt', mode: '0400' } }), { Err: '' }, 'the same Create again is fine');
+    assert.match((await v('Create', { Name: 'creds', Opts: { secret: 'app.one' } })).Err, /already exists with other options/);
+    const got = await v('Get', { Name: 'creds' });
+    assert.equal(got.Err, '');
+    assert.deepEqual({ ...got.Volume, CreatedAt: typeof got.Volume.CreatedAt }, {
+      Name: 'creds',
+      Mountpoint: '',
+      CreatedAt: 'string',
+      Status: { Secrets: 'app.one:one.txt', UID: 0, GID: 0, Mode: '0400', Mounts: 0 },
+    });
+    assert.deepEqual((await v('List', {})).Volumes.map((x: { Name: string }) => x.Name), ['creds']);
+    assert.deepEqual(await v('Path', { Name: 'creds' }), { Mountpoint: '', Err: '' });
+    const first = await v('Mount', { Name: 'creds', ID: 'c1' });
+    assert.equal(first.Err, '');
+    const dir = first.Mountpoint as string;
+    assert.equal(dir, join(daemon.dataRoot, 'volumes', 'creds'));
+    assert.ok(mounted(dir));
+    assert.equal(readFileSync(join(dir, 'one.txt'), 'utf8'), 'one', 'complete when Mount answers');
+    assert.equal(statSync(join(dir, 'one.txt')).mode & 0o777, 0o400);
+    assert.deepEqual(await v('Path', { Name: 'creds' }), { Mountpoint: dir, Err: '' });
+    assert.equal((await v('Mount', { Name: 'creds', ID: 'c2' })).Mountpoint, dir);
+    assert.match((await v('Remove', { Name: 'creds' })).Err, /in use by 2 mount/);
+    assert.deepEqual(await v('Unmount', { Name: 'creds', ID: 'c1' }), { Err: '' });
+    assert.ok(mounted(dir), 'still used by c2');
+    assert.deepEqual(await v('Unmount', { Name: 'creds', ID: 'c2' }), { Err: '' });
+    assert.ok(!mounted(dir), 'the last Unmount unmounts');
+    assert.deepEqual(await v('Remove', { Name: 'creds' }), { Err: '' });
+    assert.deepEqual(await v('Remove', { Name: 'creds' }), { Err: '' }, 'removing an unknown volume is done already');
+    assert.match((await v('Get', { Name: 'creds' })).Err, /no such volume: creds/);
+    assert.match((await v('Mount', { Name: 'creds', ID: 'c3' })).Err, /no such volume: creds/);
+  });
+
+  test('a Mount with a refused secret mounts nothing and names the secret; one audit line per file, naming the volume', async () => {
+    assert.deepEqual(await v('Create', { Name: 'mixed', Opts: { secret: 'app.one,outside' } }), { Err: '' });
+    const r = await v('Mount', { Name: 'mixed', ID: 'm1' });
+    assert.equal(r.Err, 'secret outside not found');
+    assert.ok(!mounted(join(daemon.dataRoot, 'volumes', 'mixed')));
+    assert.deepEqual(await v('Path', { Name: 'mixed' }), { Mountpoint: '', Err: '' });
+    const lines = auditOf(daemon).filter((l) => l.volume === 'mixed');
+    assert.deepEqual(lines.map((l) => [l.secret.name ?? l.secret.ref, l.result]), [['app.one', 'ok'], ['outside', 'not_found']]);
+    assert.deepEqual(await v('Remove', { Name: 'mixed' }), { Err: '' });
+  });
+});
