@@ -186,10 +186,11 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   let plugin: PluginServer | undefined;
   try {
     core = await openCore(config, schemas, log);
-    for (const host of config.hosts) listeners.push(await listen(host, core.fetch, options));
+    // Before the API listeners: once the daemon answers, its plugin socket is there too.
     if (config.pluginListen) {
       plugin = await startPlugin({ socket: config.pluginListen, allow: config.pluginAllow, dataRoot: config.dataRoot }, core.resolver, schemas, log);
     }
+    for (const host of config.hosts) listeners.push(await listen(host, core.fetch, options));
   } catch (e) {
     for (const l of listeners) {
       l.server.close();

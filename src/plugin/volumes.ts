@@ -74,11 +74,16 @@ export class Volumes {
       const r = v.records.get(entry);
       if (r && r.mounts.length > 0) continue;
       const dir = join(v.mountRoot, entry);
-      if (isTmpfsMounted(dir)) {
-        warn({ volume: entry }, 'unmounting a volume tmpfs no mount uses');
-        await unmount(dir);
+      try {
+        if (isTmpfsMounted(dir)) {
+          warn({ volume: entry }, 'unmounting a volume tmpfs no mount uses');
+          await unmount(dir);
+        }
+        rmdirSync(dir);
+      } catch (e) {
+        // Left for an administrator: a busy or non-empty folder stops nothing else.
+        warn({ volume: entry, err: (e as Error).message }, 'could not clear a stale volume folder');
       }
-      rmdirSync(dir);
     }
     v.save();
     return v;
