@@ -15,6 +15,7 @@ import { docker, ok } from '../helpers/cli.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { busyboxImage, privateDockerd, until } from '../helpers/private-dockerd.ts';
 import { commandMissing } from '../helpers/tools.ts';
+import { startPlugin, type FixturePlugin } from '../fixtures/plugins/start.ts';
 import { spawnSync } from 'node:child_process';
 
 const scratch = mkdtempSync(join(tmpdir(), 'secretd-plugin-docker-'));
@@ -58,12 +59,19 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
   /** The task's state and error, for messages and for waiting on a failure. */
   const tasks = (service: string) => docker(refHost, ['service', 'ps', '--no-trunc', '--format', '{{.ID}} {{.CurrentState}} {{.Error}}', service]).stdout.trim();
 
+  /** A secret-provider plugin secretd itself uses as a driver (in a folder dockerd never looks in). */
+  let fixture: FixturePlugin;
+  const fixtureName = `fx-${u}`;
+  const daemonArgs = () => ['--plugin-listen', SOCKET, '--plugin-allow', `app.${u}.*`, '--plugin-dir', join(scratch, 'drivers')];
   before(async () => {
-    daemon = await startDaemon({ args: ['--plugin-listen', SOCKET, '--plugin-allow', `app.${u}.*`] });
+    mkdirSync(join(scratch, 'drivers'), { recursive: true });
+    fixture = await startPlugin({ unix: join(scratch, 'drivers', `${fixtureName}.sock`) });
+    daemon = await startDaemon({ args: daemonArgs() });
   });
   after(async () => {
     for (const args of cleanup.reverse()) docker(refHost, args);
     await daemon?.dispose();
+    await fixture?.stop();
     for (const dir of stoppedDirs) rmSync(dir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -102,6 +110,29 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     );
     const log = readFileSync(join(daemon.dataRoot, 'audit.log'));
     assert.ok(!log.includes(BINARY.subarray(256, 300)) && !log.includes('found by label'), 'no value in the audit log');
+  });
+
+  test('DoNotReuse from the secret\'s driver makes swarmkit ask once per task, and the driver sees each task', async () => {
+    const name = `app.${u}.fresh`;
+    onSecretd(['secret', 'create', '--driver', fixtureName, '--label', 'fixture.do-not-reuse=true', name]);
+    onRef(['secret', 'create', '--driver', PLUGIN, name]);
+    const service = `fresh-${u}`;
+    const out = folder('fresh-out');
+    onRef([
+      'service', 'create', '--detach', '--name', service, '--restart-condition', 'none', '--replicas', '2', '--hostname', '{{.Task.Slot}}',
+      '--mount', `type=bind,src=${out},dst=/out`, '--secret', `source=${name},target=fresh`,
+      tag, '/bin/sh', '-c', 'h=$(cat /etc/hostname) && cp /run/secrets/fresh /out/$h && touch /out/$h.done',
+    ]);
+    cleanup.push(['secret', 'rm', name], ['service', 'rm', service]);
+    await until(() => (readdirSync(out).filter((f) => f.endsWith('.done')).length === 2 ? true : undefined), 120_000, () => `both tasks: ${tasks(service)}`);
+    const taskIds = new Set(tasks(service).split('\n').map((l) => l.split(' ')[0]!));
+    const values = ['1', '2'].map((slot) => readFileSync(join(out, slot), 'utf8'));
+    for (const [i, v] of values.entries()) {
+      const m = new RegExp(`^value-of-${name.replaceAll('.', '\\.')}@${service}\\.${i + 1}\\.([a-z0-9]{25})$`).exec(v);
+      assert.ok(m && taskIds.has(m[1]!), `slot ${i + 1} got its own task's value: ${v}`);
+    }
+    assert.notEqual(values[0], values[1]);
+    assert.equal(audit().filter((l) => l.service === service && l.result === 'ok').length, 2, 'one GetSecret per task');
   });
 
   test('a secret outside --plugin-allow never reaches a task: the task fails and the audit says not_found', async () => {
@@ -222,7 +253,7 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     assert.equal(await daemon.stop(), 0);
     assert.equal(tmpfsMounted(join(dataRoot, 'volumes', vol)), true, 'a stop leaves the tmpfs mounted');
     const first = daemon;
-    daemon = await startDaemon({ dataRoot, args: ['--plugin-listen', SOCKET, '--plugin-allow', `app.${u}.*`] });
+    daemon = await startDaemon({ dataRoot, args: daemonArgs() });
     assert.equal(onRef(['exec', container, 'cat', '/run/secrets/v']), 'survives a restart');
     assert.equal(onRef(['volume', 'inspect', '--format', '{{.Status.Mounts}}', vol]).trim(), '1');
     const deliveries = audit().filter((l) => l.volume === vol).length;
@@ -271,5 +302,23 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
       assert.equal(down.status, 0, down.stderr);
     }
     assert.equal(existsSync(volumeDir(`${project}_creds`)), false);
+  });
+});
+
+describe('a plugin socket without --plugin-allow, as dockerd meets it', { skip }, () => {
+  test('docker secret create --driver and docker volume create fail at once, naming --plugin-allow', async () => {
+    const name = `closed-${u}`;
+    const daemon = await startDaemon({ args: ['--plugin-listen', `/run/docker/plugins/${name}.sock`] });
+    try {
+      const secret = docker(refHost, ['secret', 'create', '--driver', name, `s-${u}`]);
+      assert.notEqual(secret.status, 0);
+      assert.match(secret.stderr, /Plugin\.Activate: secretd serves no secrets on this plugin socket: start it with --plugin-allow PATTERN/);
+      const volume = docker(refHost, ['volume', 'create', '--driver', name, '--opt', 'secret=x', `v-${u}`]);
+      assert.notEqual(volume.status, 0);
+      assert.match(volume.stderr, /--plugin-allow PATTERN/);
+    } finally {
+      docker(refHost, ['secret', 'rm', `s-${u}`]);
+      await daemon.dispose();
+    }
   });
 });
