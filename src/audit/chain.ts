@@ -21,6 +21,9 @@ export function formatRecord(seq: number, time: string, e: AuditEvent, prev: str
   if (e.token !== undefined) r.token = e.token;
   if (e.change) r.change = e.change;
   if (e.task !== undefined) r.task = e.task;
+  if (e.service !== undefined) r.service = e.service;
+  if (e.node !== undefined) r.node = e.node;
+  if (e.volume !== undefined) r.volume = e.volume;
   r.result = e.result;
   if (e.status !== undefined) r.status = e.status;
   if (e.torn) r.torn = e.torn;

@@ -55,6 +55,11 @@ export interface AuditEvent {
   change?: Record<string, string | boolean>;
   /** The task a delivery was for, when the consumer said. */
   task?: string;
+  /** The service and node of that task (a Docker plugin's GetSecret names both). */
+  service?: string;
+  node?: string;
+  /** The volume a value was written into (a Docker plugin's VolumeDriver.Mount). */
+  volume?: string;
   /** `ok`, or the error code of the refusal (`name_conflict`, `forbidden`, …; `error` if unknown). */
   result: string;
   /** The HTTP status answered (absent for deliveries, whose status the edge maps from `result`). */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { SchemaRegistry } from '../schemas.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
+import { pluginProblems } from './plugin-flags.ts';
 import { uiProblems } from './ui-listeners.ts';
 import { DEFAULT_MAX_CONNECTIONS } from '../http/listen.ts';
 
@@ -45,6 +46,10 @@ export interface Config {
   readonly auditLog: string;
   /** A `--kek-provider` module (path or package); undefined for the built-in key file. */
   readonly kekProvider?: string;
+  /** `--plugin-listen`: the unix socket (absolute path) serving Docker's plugin protocols. */
+  readonly pluginListen?: string;
+  /** `--plugin-allow`: the name patterns that socket may hand out (empty: it refuses everything). */
+  readonly pluginAllow: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +79,7 @@ const FLAG_OF: Record<string, string> = {
   '/keyring': '--keyring',
   '/auditLog': '--audit-log',
   '/kekProvider': '--kek-provider',
+  '/pluginListen': '--plugin-listen',
   '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
   '/tls': '--tlscacert/--tlscert/--tlskey',
 };
@@ -116,6 +122,8 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     audit: !flags['no-audit'],
     auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
     ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
+    ...(flags['plugin-listen'] !== undefined ? { pluginListen: resolve(flags['plugin-listen']) } : {}),
+    pluginAllow: [...new Set(flags['plugin-allow'] ?? [])],
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
@@ -135,11 +143,13 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   if (!tls && (flags.tlscacert || flags.tlscert || flags.tlskey)) problems.push('--tlscacert/--tlscert/--tlskey need --tls or --tlsverify');
   if (tls && !tls.verify && flags.tlscacert) problems.push('--tlscacert is used only with --tlsverify (with --tls alone no client certificate is asked for)');
   problems.push(...uiProblems(config.ui, hosts, tls?.verify === true));
+  problems.push(...pluginProblems(flags));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     ...config,
     hosts: Object.freeze([...config.hosts]),
     drivers: Object.freeze([...config.drivers]),
+    pluginAllow: Object.freeze([...config.pluginAllow]),
     etcdTls: Object.freeze(etcdTls),
     ...(tls ? { tls: Object.freeze(tls) } : {}),
   }) as Config;

@@ -38,6 +38,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'driver', type: 'string', multiple: true, arg: 'MODULE', help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)' },
   { name: 'driver-opt', type: 'string', multiple: true, arg: 'NAME.KEY=VALUE', help: 'A setting for driver NAME, e.g. file.root=/srv/secrets or env.allow=DB_*; repeat for several' },
   { name: 'plugin-dir', type: 'string', multiple: true, arg: 'DIR', help: 'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins' },
+  { name: 'plugin-listen', type: 'string', arg: 'PATH', help: "Serve Docker's plugin protocols (secretprovider, VolumeDriver) on this unix socket, e.g. /run/docker/plugins/secretd.sock (mode 0600; the plugin's name is the file's base name)" },
+  { name: 'plugin-allow', type: 'string', multiple: true, arg: 'PATTERN', help: 'A secret name pattern (* matches any run) the --plugin-listen socket may hand out; repeat for several (none: every plugin request is refused)' },
   { name: 'delivery', type: 'boolean', help: 'Serve /_secretd/v1: consumer tokens (over the unix socket) and value delivery to token holders (off by default)' },
   { name: 'ui', type: 'boolean', help: 'Serve the web console at /ui on the tcp:// listeners (loopback only unless --tlsverify; needs one -H tcp://HOST:PORT; off by default)' },
   { name: 'audit-log', type: 'string', arg: 'FILE', help: 'The audit log: one hash-chained JSON line per change and per delivery, never a value (default: DATA_ROOT/audit.log; check it with `secretd audit verify FILE`)' },
@@ -68,6 +70,8 @@ export interface ParsedFlags {
   driver?: string[];
   'driver-opt'?: string[];
   'plugin-dir'?: string[];
+  'plugin-listen'?: string;
+  'plugin-allow'?: string[];
   delivery?: boolean;
   ui?: boolean;
   'audit-log'?: string;

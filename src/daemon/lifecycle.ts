@@ -12,7 +12,8 @@ import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
 import type { AuditEvent } from '../audit/events.ts';
 import { AuditLog } from '../audit/log.ts';
 import type { KeyProvider } from '../crypto/types.ts';
-import { DeliveryService, type DeliveryEvent } from '../delivery/deliver.ts';
+import { DeliveryService } from '../delivery/deliver.ts';
+import { ValueResolver, type DeliveryEvent } from '../delivery/resolve-value.ts';
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
@@ -23,6 +24,8 @@ import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { KeyRotation } from '../secrets/key-rotation.ts';
 import { SecretsService } from '../secrets/service.ts';
+import { startPlugin } from '../plugin/start.ts';
+import type { PluginServer } from '../plugin/server.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { SwarmService } from '../swarm/service.ts';
@@ -35,6 +38,8 @@ export interface RunningDaemon {
   addresses: string[];
   /** The addresses served over TLS. */
   tlsAddresses: string[];
+  /** The Docker plugin socket (--plugin-listen) and the name dockerd knows it by. */
+  plugin?: { name: string; socket: string };
   stop(): Promise<void>;
 }
 
@@ -47,6 +52,8 @@ export interface Core {
   drivers: DriverRegistry;
   keys: KeyService;
   rotation: KeyRotation;
+  /** The one path values are handed out on (consumer tokens, the Docker plugin). */
+  resolver: ValueResolver;
   /** Stops the key rotation, closes the drivers, then the store and the key provider. */
   close(): Promise<void>;
 }
@@ -97,19 +104,19 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     else log.warn('the swarm is locked (autolock): run `docker swarm unlock` with the unlock key');
     const secrets = new SecretsService({ store, swarm, keys, drivers, schemas, log });
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
+    const recordDelivery = async (event: DeliveryEvent) => {
+      log.info(event, 'delivery');
+      await audit?.record(deliveryRecord(event));
+    };
+    const resolver = new ValueResolver({ store, swarm, keys, drivers, audit: recordDelivery });
     let delivery;
     if (config.delivery) {
       const tokens = new TokenService(store);
-      const recordDelivery = async (event: DeliveryEvent) => {
-        log.info(event, 'delivery');
-        await audit?.record(deliveryRecord(event));
-      };
-      const deliver = new DeliveryService({ store, swarm, keys, drivers, tokens, audit: recordDelivery });
-      delivery = { tokens, deliver };
+      delivery = { tokens, deliver: new DeliveryService({ tokens, resolver }) };
     }
     const ui = config.ui ? { secretDrivers: drivers.names('secret'), templatingDrivers: drivers.names('templating') } : undefined;
     const fetch = createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit, keys: { keys, rotation } });
-    return { fetch, store, drivers, keys, rotation, close };
+    return { fetch, store, drivers, keys, rotation, resolver, close };
   } catch (e) {
     await close();
     throw e;
@@ -125,6 +132,9 @@ function deliveryRecord(e: DeliveryEvent): AuditEvent {
     result: e.result === 'delivered' ? 'ok' : e.result,
   };
   if (e.task) record.task = e.task;
+  if (e.service) record.service = e.service;
+  if (e.node) record.node = e.node;
+  if (e.volume) record.volume = e.volume;
   return record;
 }
 
@@ -204,14 +214,20 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   const unlock = lockDataRoot(config.dataRoot);
   let core: Core | undefined;
   const listeners: Listener[] = [];
+  let plugin: PluginServer | undefined;
   try {
     core = await openCore(config, schemas, log);
+    // Before the API listeners: once the daemon answers, its plugin socket is there too.
+    if (config.pluginListen) {
+      plugin = await startPlugin({ socket: config.pluginListen, allow: config.pluginAllow, dataRoot: config.dataRoot }, core.resolver, schemas, log);
+    }
     for (const host of config.hosts) listeners.push(await listen(host, core.fetch, options));
   } catch (e) {
     for (const l of listeners) {
       l.server.close();
       l.cleanup();
     }
+    await plugin?.stop();
     await core?.close();
     unlock();
     throw e;
@@ -221,10 +237,11 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   let stopping: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
+    ...(plugin ? { plugin: { name: plugin.name, socket: plugin.socket } } : {}),
     tlsAddresses: listeners.filter((l) => l.tls).map((l) => l.address),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all(listeners.map((l) => drain(l)));
+        await Promise.all([...listeners.map((l) => drain(l)), plugin?.stop()]);
         await running.close();
         unlock();
         log.info('stopped');

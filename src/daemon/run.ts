@@ -5,6 +5,7 @@
 import { KeyringMismatch } from '../crypto/shared-keyring.ts';
 import { DriverLoadError } from '../drivers/load.ts';
 import { ListenError } from '../http/listen.ts';
+import { PluginListenError } from '../plugin/server.ts';
 import { TlsConfigError } from '../http/tls.ts';
 import { SchemaRegistry } from '../schemas.ts';
 import { isSecretdError } from '../secrets/errors.ts';
@@ -21,6 +22,7 @@ export function runDaemon(argv: string[]): Promise<number> {
       e instanceof ConfigError ||
       e instanceof DataRootBusy ||
       e instanceof ListenError ||
+      e instanceof PluginListenError ||
       e instanceof TlsConfigError ||
       e instanceof DriverLoadError ||
       e instanceof KeyringMismatch ||
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
               : 'or over TLS (no client certificate needed; DOCKER_CERT_PATH holds the CA as ca.pem):',
             `  export DOCKER_HOST=${daemon.tlsAddresses[0]} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR`,
           ]),
+      ...(daemon.plugin ? [`Docker plugin "${daemon.plugin.name}" (secretprovider, VolumeDriver) on ${daemon.plugin.socket}`] : []),
       ...(config.ui
         ? daemon.addresses
             .filter((a) => a.startsWith('tcp://'))

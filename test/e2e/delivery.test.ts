@@ -350,7 +350,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
     const lines = daemon.logs.split('\n').filter((l) => l.includes('"msg":"delivery"'));
     assert.ok(lines.length >= 5, `delivery lines: ${lines.length}`);
     assert.ok(lines.some((l) => l.includes('"result":"delivered"') && l.includes('"secret":"app.plain"')));
-    assert.ok(lines.some((l) => l.includes('"result":"not_found"')));
+    assert.ok(lines.some((l) => l.includes('"result":"not_found"') && l.includes('"secret":"outside"')));
     for (const value of ['plain value', 'outside value', API_KEY, PASS_VALUE, 'from-a-file', tokenParts(admin).secret]) {
       assert.ok(!daemon.logs.includes(value), `the daemon's output holds ${value}`);
     }
