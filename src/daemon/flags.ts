@@ -3,6 +3,7 @@
  * node:util parseArgs, the --help text, and the README's flag table (checked by a test).
  */
 import { parseArgs } from 'node:util';
+import { StartupError } from '../secrets/errors.ts';
 
 /** The one way to listen off loopback without client certificates; named so that nobody passes it by accident. */
 export const INSECURE_LISTEN_FLAG = 'insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed';
@@ -74,20 +75,37 @@ export interface ParsedFlags {
   version?: boolean;
 }
 
-/** Throws a TypeError (with parseArgs' message) on an unknown flag or a missing value. */
+/** A command line secretd does not take: an unknown flag, a missing value, a stray argument. */
+export class FlagError extends StartupError {}
+
+/** Parses argv against FLAGS; throws a FlagError worded for the flag (never parseArgs' own text). */
 export function parseFlags(argv: string[]): ParsedFlags {
   const options = Object.fromEntries(
     FLAGS.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
   );
-  return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as ParsedFlags;
+  // Not strict: the tokens tell every mistake apart, and each gets its own wording below.
+  const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') throw new FlagError(`unexpected argument ${JSON.stringify(t.value)}: the daemon takes flags only (see secretd --help)`);
+    if (t.kind !== 'option') continue;
+    const spec = FLAGS.find((f) => f.name === t.name);
+    if (!spec) throw new FlagError(`unknown flag ${t.rawName} (see secretd --help)`);
+    const flag = t.rawName.startsWith('--') ? t.rawName : `${t.rawName}/--${spec.name}`;
+    if (spec.type === 'boolean' && t.value !== undefined) throw new FlagError(`${flag} takes no value (found ${JSON.stringify(t.value)})`);
+    // "--data-root --tls": a forgotten value would swallow the next flag.
+    if (spec.type === 'string' && (t.value === undefined || (!t.inlineValue && t.value.startsWith('-')))) {
+      throw new FlagError(`${flag} needs a value: ${flag} ${spec.arg ?? 'VALUE'}`);
+    }
+  }
+  return values as ParsedFlags;
 }
 
-/** `--driver-opt NAME.KEY=VALUE` flags as settings by driver name; throws a TypeError on a malformed one. */
+/** `--driver-opt NAME.KEY=VALUE` flags as settings by driver name; throws a FlagError on a malformed one. */
 export function driverSettings(opts: readonly string[] = []): Record<string, Record<string, string>> {
   const settings: Record<string, Record<string, string>> = Object.create(null);
   for (const opt of opts) {
     const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*?)\.([a-zA-Z0-9_-]+)=(.*)$/s.exec(opt);
-    if (!m) throw new TypeError(`--driver-opt ${JSON.stringify(opt)}: use NAME.KEY=VALUE, e.g. file.root=/srv/secrets`);
+    if (!m) throw new FlagError(`--driver-opt ${JSON.stringify(opt)}: use NAME.KEY=VALUE, e.g. file.root=/srv/secrets`);
     (settings[m[1]!] ??= Object.create(null))[m[2]!] = m[3]!;
   }
   return settings;

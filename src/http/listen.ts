@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, isIP, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { StartupError } from '../secrets/errors.ts';
 import type { FetchHandler } from './app.ts';
 
 export interface Listener {
@@ -34,7 +35,7 @@ function timeouts(ms = 60_000) {
   return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
 }
 
-export class ListenError extends Error {}
+export class ListenError extends StartupError {}
 
 type Address = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
