@@ -118,7 +118,7 @@ export function helpText(): string {
   });
   return [
     'Usage: secretd [OPTIONS]',
-    '       secretd secret|stack|token|get|materialize|audit … (see secretd COMMAND --help)',
+    '       secretd secret|stack|token|keys|get|materialize|audit … (see secretd COMMAND --help)',
     '',
     'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).',
     '',
