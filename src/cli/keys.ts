@@ -6,18 +6,22 @@
  */
 import { parseArgs } from 'node:util';
 import { Client } from './client.ts';
+import { helpColumns } from './help.ts';
 import { Failure, UsageError } from './usage.ts';
 
 export const KEYS_USAGE = `Usage:
   secretd keys ls [--format table|json] [-H HOST]
   secretd keys rotate [--wait] [-H HOST]
 
-ls       The key provider, the current key-encryption key (KEK), the KEKs kept to open older
-         values, and the state of the last rotation.
-rotate   Make a new KEK current; the daemon then re-wraps every data key under it in the
-         background, serving meanwhile. --wait waits for that walk to finish (exit 1 if any
-         record failed).
--H HOST  The daemon's unix socket (default: DOCKER_HOST, else the daemon's default socket).
+ls shows the key provider, the current key-encryption key (KEK), the KEKs kept to open older
+values, and the state of the last rotation. rotate makes a new KEK current; the daemon then
+re-wraps every data key under it in the background, serving meanwhile.
+
+${helpColumns([
+  ['    --format table|json', 'ls: aligned lines (default), or the daemon\'s JSON'],
+  ['    --wait', 'rotate: wait until every data key is re-wrapped (exit 1 if any failed)'],
+  ['-H, --host URL', "the daemon's unix socket (default: $DOCKER_HOST, else the default socket)"],
+])}
 `;
 
 /** GET /_secretd/v1/keys, as the daemon answers it. */

@@ -20,6 +20,8 @@ export interface Config {
   readonly hosts: readonly string[];
   readonly dataRoot: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** JSON lines (default), or one readable line per record (--log-format text). */
+  readonly logFormat: 'json' | 'text';
   /** A request, body included, must arrive within this many ms (slow or endless bodies are cut off). */
   readonly requestTimeoutMs: number;
   readonly swarmInit: boolean;
@@ -83,6 +85,8 @@ function wordSchemaError(e: ErrorObject, flags: ParsedFlags, hosts: readonly str
       return `-H ${shown(hosts[Number(index)])}: use unix:///path or tcp://HOST:PORT`;
     case 'logLevel':
       return `--log-level ${shown(flags['log-level'])}: use one of ${(rule.enum as string[]).join(', ')}`;
+    case 'logFormat':
+      return `--log-format ${shown(flags['log-format'])}: use ${(rule.enum as string[]).join(' or ')}`;
     case 'requestTimeoutMs':
       return `--request-timeout ${shown(flags['request-timeout'])}: use a number of seconds from ${rule.minimum / 1000} to ${rule.maximum / 1000}`;
     case 'store':
@@ -134,6 +138,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     hosts: flags.host?.length ? flags.host : [defaultHost()],
     dataRoot,
     logLevel: flags['log-level'] ?? 'info',
+    logFormat: flags['log-format'] ?? 'json',
     requestTimeoutMs: requestTimeoutMs(flags['request-timeout']),
     swarmInit: !flags['no-swarm-init'],
     drivers: flags.driver ?? [],

@@ -3,6 +3,7 @@
  * node:util parseArgs, the --help text, and the README's flag table (checked by a test).
  */
 import { parseArgs } from 'node:util';
+import { helpColumns } from '../cli/help.ts';
 import { StartupError } from '../secrets/errors.ts';
 
 /** The one way to listen off loopback without client certificates; named so that nobody passes it by accident. */
@@ -27,6 +28,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: INSECURE_LISTEN_FLAG, type: 'boolean', help: 'Allow a tcp:// listener off loopback without --tlsverify: whoever reaches it can read and change every secret' },
   { name: 'data-root', type: 'string', arg: 'DIR', help: 'Where the store, the keyring and the pid file live (default: $XDG_DATA_HOME/secretd, or /var/lib/secretd for root)' },
   { name: 'log-level', type: 'string', arg: 'LEVEL', help: 'debug, info, warn, error or fatal (default: info)' },
+  { name: 'log-format', type: 'string', arg: 'FORMAT', help: 'json (default: one JSON object a line, for machines) or text (one readable line a record, for humans)' },
   { name: 'store', type: 'string', arg: 'URL', help: 'Where secrets live: sqlite (default; DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcd v3; daemons on one etcd and prefix form one swarm)' },
   { name: 'etcd-cacert', type: 'string', arg: 'FILE', help: 'CA bundle (PEM) to verify the etcd servers; giving any --etcd-* file dials etcd over TLS' },
   { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'Client certificate (PEM) to present to etcd' },
@@ -56,6 +58,7 @@ export interface ParsedFlags {
   [INSECURE_LISTEN_FLAG]?: boolean;
   'data-root'?: string;
   'log-level'?: string;
+  'log-format'?: string;
   store?: string;
   'etcd-cacert'?: string;
   'etcd-cert'?: string;
@@ -112,10 +115,7 @@ export function driverSettings(opts: readonly string[] = []): Record<string, Rec
 }
 
 export function helpText(): string {
-  const lines = FLAGS.map((f) => {
-    const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
-    return `  ${names.padEnd(28)} ${f.help}`;
-  });
+  const rows = FLAGS.map((f) => [`${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`, f.help] as const);
   return [
     'Usage: secretd [OPTIONS]',
     '       secretd secret|stack|token|keys|get|materialize|audit … (see secretd COMMAND --help)',
@@ -123,7 +123,7 @@ export function helpText(): string {
     'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).',
     '',
     'Options:',
-    ...lines,
+    helpColumns(rows),
     '',
   ].join('\n');
 }

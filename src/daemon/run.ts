@@ -40,7 +40,7 @@ async function main(argv: string[], configured: (config: Config) => void): Promi
   const schemas = new SchemaRegistry();
   const config = buildConfig(flags, schemas);
   configured(config);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const daemon = await startDaemon(config, schemas, log);
   log.info({ addresses: daemon.addresses, dataRoot: config.dataRoot }, 'listening');
   process.stdout.write(

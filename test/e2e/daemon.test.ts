@@ -59,6 +59,21 @@ describe('command line', () => {
   });
 });
 
+describe('log formats', () => {
+  test('--log-format text: one readable line a record, no JSON, no value', async () => {
+    const d = await start({ args: ['--log-format', 'text', '--log-level', 'debug'] });
+    const value = 'text-log-value-never-shown';
+    const res = await d.request({ method: 'POST', path: '/secrets/create', body: { Name: 'text-log', Data: Buffer.from(value).toString('base64') } });
+    assert.equal(res.status, 201, res.text);
+    await d.stop();
+    const logLines = d.logs.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT\S+Z [A-Z]+ /.test(l));
+    assert.ok(logLines.some((l) => / INFO listening addresses=\[/.test(l)), d.logs);
+    assert.ok(logLines.some((l) => / INFO stopped$/.test(l)), d.logs);
+    assert.doesNotMatch(d.logs, /"level":/);
+    assert.ok(!d.logs.includes(value) && !d.logs.includes(Buffer.from(value).toString('base64')), 'no value in the log');
+  });
+});
+
 describe('files and locks', () => {
   test('socket 0660, data root 0700, keyring and database 0600', async () => {
     const d = await start();
