@@ -27,6 +27,7 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
   // Schema rules (spec/config.json), worded per flag.
   { argv: ['-H', 'ftp://x'], kind: ConfigError, message: '-H ftp://x: use unix:///path or tcp://HOST:PORT' },
   { argv: ['--log-level', 'loud'], kind: ConfigError, message: '--log-level loud: use one of debug, info, warn, error, fatal' },
+  { argv: ['--log-format', 'yaml'], kind: ConfigError, message: '--log-format yaml: use json or text' },
   { argv: ['--request-timeout', '0.5'], kind: ConfigError, message: '--request-timeout 0.5: use a number of seconds from 1 to 3600' },
   { argv: ['--request-timeout', '3601'], kind: ConfigError, message: '--request-timeout 3601: use a number of seconds from 1 to 3600' },
   { argv: ['--request-timeout', 'ten'], kind: ConfigError, message: '--request-timeout ten: use a number of seconds from 1 to 3600' },
@@ -93,6 +94,7 @@ describe('config: what the flags make', () => {
     assert.equal(c.requestTimeoutMs, 60_000);
     assert.equal(c.store, 'sqlite');
     assert.equal(c.logLevel, 'info');
+    assert.equal(c.logFormat, 'json');
     assert.equal(c.audit, true);
     assert.equal(c.keyring, '/srv/d/keyring.json');
     assert.equal(c.auditLog, '/srv/d/audit.log');
