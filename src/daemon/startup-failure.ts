@@ -2,8 +2,9 @@
  * Why the daemon did not start, as one line for stderr that names the flag or file and the
  * fix. Errors of the branded family (src/secrets/errors.ts) are worded where they are raised
  * and printed as they are; a file-system error that surfaced raw (ENOENT, EACCES, ENOSPC…) is
- * worded here from its code and path, with the flag that chose the path. Anything else is a
- * bug of ours: one line still, and its stack only at --log-level debug.
+ * worded here from its code and path, with the flag that chose the path. Anything else is
+ * still one line (its message; a JavaScript TypeError and the like marked as a bug), and its
+ * stack is printed only at --log-level debug.
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -77,7 +78,13 @@ export function startupFailure(err: unknown, config?: Config): string {
     const sqlite = SQLITE_FIXES[errno.code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')];
     if (sqlite && config) return line(`--data-root ${config.dataRoot}: the store (secretd.db): ${sqlite} (${errno.code})`);
   }
-  return line(`unexpected error while starting: ${e.message || e.name}`);
+  // JavaScript's own error classes mean a bug of ours; other errors carry a worded message
+  // (a module not yet in the branded family, a driver's own error).
+  if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError) {
+    // Not its message: a JSON.parse SyntaxError quotes the file it read (a keyring).
+    return line(`unexpected ${e.name} while starting (a bug: --log-level debug prints its message and stack)`);
+  }
+  return line(e.message || e.name);
 }
 
 /**
