@@ -1,4 +1,4 @@
-/** `secretd`: the daemon (`secretd [OPTIONS]`), or a client command (`secretd secret|stack|token|get|materialize|audit …`). */
+/** `secretd`: the daemon (`secretd [OPTIONS]`), or a client command (`secretd secret|stack|token|keys|get|materialize|audit …`). */
 import { isCommand, runCommand } from './cli/main.ts';
 import { runDaemon } from './daemon/run.ts';
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from './client.ts';
+import { helpColumns } from './help.ts';
 import { UsageError } from './usage.ts';
 
 export const VALUE_OPTIONS = {
@@ -20,10 +21,12 @@ export interface ValueFlags {
   context?: string | undefined;
 }
 
-export const VALUE_HELP = `  -H, --host URL         the daemon (default: $DOCKER_HOST, else the default socket)
-      --token TOKEN      a consumer token (default: $SECRETD_TOKEN); prefer --token-file
-      --token-file FILE  read the consumer token from FILE
-      --context FILE     the task context as JSON (Service, Node, Task, Env, Secrets)`;
+export const VALUE_HELP = helpColumns([
+  ['-H, --host URL', 'the daemon (default: $DOCKER_HOST, else the default socket)'],
+  ['    --token TOKEN', 'a consumer token (default: $SECRETD_TOKEN); prefer --token-file'],
+  ['    --token-file FILE', 'read the consumer token from FILE'],
+  ['    --context FILE', 'the task context as JSON (Service, Node, Task, Env, Secrets)'],
+]);
 
 export interface ValueSource {
   fetch(name: string): Promise<{ value: Buffer; doNotReuse: boolean }>;

@@ -1,7 +1,8 @@
-/** The client commands of `secretd`: secret, stack, token, get, materialize, audit. Each returns its exit code. */
+/** The client commands of `secretd`: secret, stack, token, keys, get, materialize, audit. Each returns its exit code. */
 import { AUDIT_USAGE, auditCommand } from './audit.ts';
 import { DaemonError } from './client.ts';
 import { GET_USAGE, getCommand } from './get.ts';
+import { KEYS_USAGE, keysCommand } from './keys.ts';
 import { MATERIALIZE_USAGE, materializeCommand } from './materialize.ts';
 import { SECRET_USAGE, secretCommand } from './secret.ts';
 import { STACK_USAGE, stackCommand } from './stack.ts';
@@ -14,6 +15,7 @@ export const COMMANDS = {
   secret: { usage: SECRET_USAGE, run: (argv: string[]) => secretCommand(argv, io()) },
   stack: { usage: STACK_USAGE, run: (argv: string[]) => stackCommand(argv, io()) },
   token: { usage: TOKEN_USAGE, run: (argv: string[]) => tokenCommand(argv, process.stdout, process.stderr) },
+  keys: { usage: KEYS_USAGE, run: (argv: string[]) => keysCommand(argv, process.stdout) },
   get: { usage: GET_USAGE, run: (argv: string[]) => getCommand(argv, process.stdout) },
   materialize: { usage: MATERIALIZE_USAGE, run: (argv: string[]) => materializeCommand(argv, process.stdout) },
   audit: { usage: AUDIT_USAGE, run: async (argv: string[]) => auditCommand(argv, process.stdout, process.stderr) },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fsyncFolderOf } from '../durable-files.ts';
 import { VALUE_HELP, VALUE_OPTIONS, valueSource } from './fetch-value.ts';
+import { helpColumns } from './help.ts';
 import { UsageError } from './usage.ts';
 
 export const MATERIALIZE_USAGE = `Usage: secretd materialize --target DIR [OPTIONS] NAME[:FILE]…
@@ -18,7 +19,7 @@ atomically, as Swarm mounts secrets in /run/secrets. Nothing is written unless e
 could be fetched.
 
 Options:
-      --target DIR       where to write (must exist)
+${helpColumns([['    --target DIR', 'where to write (must exist)']])}
 ${VALUE_HELP}
 `;
 

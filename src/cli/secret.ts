@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Client } from './client.ts';
 import { ago, naturalLess, table } from './format.ts';
+import { helpColumns } from './help.ts';
 import { createSecret } from './secret-create.ts';
 import { UsageError } from './usage.ts';
 
@@ -15,24 +16,32 @@ export const SECRET_USAGE = `Usage:
   secretd secret rm NAME|ID [NAME|ID…]
 
 create takes the value from exactly one of:
-      FILE | -                  a file, or stdin
-  -f, --file FILE               a file
-      --value VALUE             the text VALUE (lands in shell history and ps: prefer a file)
-      --from-literal KEY=VALUE  a JSON object {"KEY":"VALUE",…}; repeat for more keys
+${helpColumns([
+  ['    FILE | -', 'a file, or stdin'],
+  ['-f, --file FILE', 'a file'],
+  ['    --value VALUE', 'the text VALUE (lands in shell history and ps: prefer a file)'],
+  ['    --from-literal KEY=VALUE', 'a JSON object {"KEY":"VALUE",…}; repeat for more keys'],
+])}
 or from a driver, with no value: -d, --driver NAME [--driver-opt KEY=VALUE…]
 create options:
-  -l, --label KEY=VALUE         a label; repeat for several
-      --template-driver NAME    render the value with this templating driver (golang)
+${helpColumns([
+  ['-l, --label KEY=VALUE', 'a label; repeat for several'],
+  ['    --template-driver NAME', 'render the value with this templating driver (golang)'],
+])}
 
 ls options:
-  -f, --filter KEY=VALUE        name=PREFIX, id=PREFIX, label=KEY or label=KEY=VALUE; repeat to combine
-      --format table|json       a table (default), or one JSON object per line
-  -q, --quiet                   only IDs
+${helpColumns([
+  ['-f, --filter KEY=VALUE', 'name=PREFIX, id=PREFIX, label=KEY or label=KEY=VALUE; repeat to combine'],
+  ['    --format table|json', 'a table (default), or one JSON object per line'],
+  ['-q, --quiet', 'only IDs'],
+])}
 
-All commands: -H, --host URL   the daemon (default: $DOCKER_HOST, else the default socket)
+All commands:
+${helpColumns([['-H, --host URL', 'the daemon (default: $DOCKER_HOST, else the default socket)']])}
 
 create prints the new ID; rm prints each name removed. Exit 0 on success, 1 when the daemon
-refused anything (its message on stderr, after "Error response from daemon: "), 2 on a usage mistake.
+refused anything (its message on stderr, after "Error response from daemon: "), 2 on a usage
+mistake.
 `;
 
 const HOST = { host: { type: 'string', short: 'H' } } as const;

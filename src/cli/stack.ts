@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, DaemonError } from './client.ts';
+import { helpColumns } from './help.ts';
 import { loadComposeSecrets, type ComposeSecret } from './compose.ts';
 import { naturalLess } from './format.ts';
 import { goFileError } from './read-input.ts';
@@ -26,8 +27,10 @@ same values succeeds, a changed value is refused by the daemon (remove the stack
 Other sections (services, networks…) are ignored: deploy them with docker stack deploy.
 rm removes every secret labelled with the stack. -c - reads the compose file from stdin.
 
-  -c, --compose-file FILE   the compose file
-  -H, --host URL            the daemon (default: $DOCKER_HOST, else the default socket)
+${helpColumns([
+  ['-c, --compose-file FILE', 'the compose file'],
+  ['-H, --host URL', 'the daemon (default: $DOCKER_HOST, else the default socket)'],
+])}
 `;
 
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { TokenView } from '../delivery/types.ts';
 import { Client } from './client.ts';
+import { helpColumns } from './help.ts';
 import { UsageError } from './usage.ts';
 
 export const TOKEN_USAGE = `Usage:
@@ -14,6 +15,13 @@ export const TOKEN_USAGE = `Usage:
 
 PATTERN is a secret name in which * matches any run of characters ('app.*', 'db_password').
 The token is printed once; secretd keeps only its hash.
+
+${helpColumns([
+  ['    --allow PATTERN', 'create: a secret name the token may read; repeat for several'],
+  ['    --description TEXT', 'create: what the token is for (shown by ls)'],
+  ['    --format table|json', 'ls: a table (default), or JSON'],
+  ['-H, --host URL', "the daemon's unix socket (default: $DOCKER_HOST, else the default socket)"],
+])}
 `;
 
 export async function tokenCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

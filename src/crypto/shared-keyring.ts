@@ -5,11 +5,12 @@
  * not a secret, and only its sealed form is stored.
  */
 import type { KeyService } from './keys.ts';
+import { StartupError } from '../secrets/errors.ts';
 
 const CHECK = Buffer.from('secretd keyring check');
 const AAD = 'secretd/keyring-check';
 
-export class KeyringMismatch extends Error {}
+export class KeyringMismatch extends StartupError {}
 
 /** `exchange` stores the given sealed check unless one exists, and returns the stored one. */
 export async function verifySharedKeyring(keys: KeyService, file: string, exchange: (sealed: Uint8Array) => Promise<Uint8Array>): Promise<void> {

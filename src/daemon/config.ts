@@ -1,6 +1,8 @@
 /** Flags and defaults become one validated, frozen Config (shape: spec/config.json). */
 import { join, resolve } from 'node:path';
+import type { ErrorObject } from 'ajv';
 import type { SchemaRegistry } from '../schemas.ts';
+import { StartupError } from '../secrets/errors.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
 import { pluginProblems } from './plugin-flags.ts';
@@ -20,6 +22,8 @@ export interface Config {
   readonly hosts: readonly string[];
   readonly dataRoot: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** JSON lines (default), or one readable line per record (--log-format text). */
+  readonly logFormat: 'json' | 'text';
   /** A request, body included, must arrive within this many ms (slow or endless bodies are cut off). */
   readonly requestTimeoutMs: number;
   /** --max-connections: connections per tcp:// listener. */
@@ -52,14 +56,15 @@ export interface Config {
   readonly pluginAllow: readonly string[];
 }
 
-export class ConfigError extends Error {}
+/** Flags that cannot make a configuration; the message names each flag and what it takes. */
+export class ConfigError extends StartupError {}
 
 function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> {
   let settings;
   try {
     settings = driverSettings(flags['driver-opt']);
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError((e as Error).message); // a value, not the command line: exit 1
   }
   if (flags['plugin-dir']?.length) {
     const dirs = flags['plugin-dir'].map((d) => resolve(d));
@@ -69,19 +74,53 @@ function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> 
   return settings;
 }
 
-/** How a schema path is called on the command line, for error messages. */
+/** A flag's value as the user typed it, quoted when it would not read as one word. */
+const shown = (v: string | undefined) => (v === undefined ? '' : v === '' || /\s/.test(v) ? JSON.stringify(v) : v);
+
+/** A whole number as typed (no hex, sign, fraction or blanks), else NaN for the schema to refuse. */
+const wholeNumber = (v: string) => (/^[0-9]{1,9}$/.test(v) ? Number(v) : Number.NaN);
+
+/** Seconds as typed: digits with an optional fraction (no hex, no exponent, no blanks). */
+const SECONDS = /^[0-9]+(\.[0-9]+)?$/;
+
+/**
+ * How each config property that a flag sets is worded when it breaks its schema rule: in the
+ * flag's own terms and unit, with the value given and what the flag takes. The bounds and the
+ * allowed values are read from spec/config.json, so they are stated once.
+ */
+function wordSchemaError(e: ErrorObject, flags: ParsedFlags, hosts: readonly string[], schema: Record<string, any>): string {
+  const [, property, index] = e.instancePath.split('/');
+  const rule = schema.properties?.[property ?? ''] ?? {};
+  switch (property) {
+    case 'hosts':
+      return `-H ${shown(hosts[Number(index)])}: use unix:///path or tcp://HOST:PORT`;
+    case 'logLevel':
+      return `--log-level ${shown(flags['log-level'])}: use one of ${(rule.enum as string[]).join(', ')}`;
+    case 'logFormat':
+      return `--log-format ${shown(flags['log-format'])}: use ${(rule.enum as string[]).join(' or ')}`;
+    case 'requestTimeoutMs':
+      return `--request-timeout ${shown(flags['request-timeout'])}: use a number of seconds from ${rule.minimum / 1000} to ${rule.maximum / 1000}`;
+    case 'maxConnections':
+      return `--max-connections ${shown(flags['max-connections'])}: use a whole number from ${rule.minimum} to ${rule.maximum}`;
+    case 'store':
+      return `--store ${shown(flags.store)}: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')`;
+    case 'drivers':
+      return `--driver ${shown(flags.driver?.[Number(index)])}: name a module file (.ts, .js) or an installed package`;
+    default:
+      // Paths are resolved, so they are never empty: left are shapes no flag can produce.
+      return `${FLAG_OF[property ?? ''] ?? e.instancePath}: ${e.message}`;
+  }
+}
+
+/** How the other schema properties are called on the command line. */
 const FLAG_OF: Record<string, string> = {
-  '/logLevel': '--log-level',
-  '/requestTimeoutMs': '--request-timeout (seconds, 1 to 3600)',
-  '/maxConnections': '--max-connections (a whole number, 1 to 65536)',
-  '/dataRoot': '--data-root',
-  '/store': '--store',
-  '/keyring': '--keyring',
-  '/auditLog': '--audit-log',
-  '/kekProvider': '--kek-provider',
-  '/pluginListen': '--plugin-listen',
-  '/etcdTls': '--etcd-cacert/--etcd-cert/--etcd-key',
-  '/tls': '--tlscacert/--tlscert/--tlskey',
+  dataRoot: '--data-root',
+  keyring: '--keyring',
+  auditLog: '--audit-log',
+  kekProvider: '--kek-provider',
+  pluginListen: '--plugin-listen',
+  etcdTls: '--etcd-cacert/--etcd-cert/--etcd-key',
+  tls: '--tlscacert/--tlscert/--tlskey',
 };
 
 /** dockerd's rule: --tlsverify implies --tls; the files default to ca.pem, cert.pem, key.pem in one folder. */
@@ -96,6 +135,12 @@ function tlsOf(flags: ParsedFlags): TlsConfig | undefined {
   };
 }
 
+/** --request-timeout SECONDS in ms (NaN for what is not a number of seconds: the schema refuses it). */
+function requestTimeoutMs(seconds: string | undefined): number {
+  if (seconds === undefined) return 60_000;
+  return SECONDS.test(seconds) ? Math.round(Number(seconds) * 1000) : Number.NaN;
+}
+
 export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config {
   const dataRoot = resolve(flags['data-root'] ?? defaultDataRoot());
   const etcdTls: { ca?: string; cert?: string; key?: string } = {};
@@ -107,8 +152,9 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     hosts: flags.host?.length ? flags.host : [defaultHost()],
     dataRoot,
     logLevel: flags['log-level'] ?? 'info',
-    requestTimeoutMs: flags['request-timeout'] === undefined ? 60_000 : Math.round(Number(flags['request-timeout']) * 1000),
-    maxConnections: flags['max-connections'] === undefined ? DEFAULT_MAX_CONNECTIONS : Number(flags['max-connections']),
+    logFormat: flags['log-format'] ?? 'json',
+    requestTimeoutMs: requestTimeoutMs(flags['request-timeout']),
+    maxConnections: flags['max-connections'] === undefined ? DEFAULT_MAX_CONNECTIONS : wholeNumber(flags['max-connections']),
     swarmInit: !flags['no-swarm-init'],
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),
@@ -127,15 +173,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');
-  const problems = validate(config)
-    ? []
-    : (validate.errors ?? []).map((e) => {
-        const at = e.instancePath.replace(/^\/hosts\/\d+$/, '--host').replace(/^\/[a-zA-Z]+$/, (p) => FLAG_OF[p] ?? p);
-        const value = e.instancePath.startsWith('/hosts/') ? ` (${hosts[Number(e.instancePath.split('/')[2])]})` : '';
-        const hint =
-          e.keyword !== 'pattern' ? '' : at === '--store' ? ': use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]' : ': use unix:///path or tcp://HOST:PORT';
-        return `${at}${value}: ${e.message}${hint}`;
-      });
+  const problems = validate(config) ? [] : (validate.errors ?? []).map((e) => wordSchemaError(e, flags, hosts, schemas.schema('config.json')));
   if (config.store === 'sqlite' && Object.keys(etcdTls).length > 0) problems.push('--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…');
   if (flags['no-audit'] && flags['audit-log'] !== undefined) problems.push('--audit-log and --no-audit contradict each other');
   if (Boolean(etcdTls.cert) !== Boolean(etcdTls.key)) problems.push('--etcd-cert and --etcd-key go together');
@@ -144,7 +182,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   if (tls && !tls.verify && flags.tlscacert) problems.push('--tlscacert is used only with --tlsverify (with --tls alone no client certificate is asked for)');
   problems.push(...uiProblems(config.ui, hosts, tls?.verify === true));
   problems.push(...pluginProblems(flags));
-  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return Object.freeze({
     ...config,
     hosts: Object.freeze([...config.hosts]),

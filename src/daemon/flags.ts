@@ -3,6 +3,8 @@
  * node:util parseArgs, the --help text, and the README's flag table (checked by a test).
  */
 import { parseArgs } from 'node:util';
+import { helpColumns } from '../cli/help.ts';
+import { StartupError } from '../secrets/errors.ts';
 
 /** The one way to listen off loopback without client certificates; named so that nobody passes it by accident. */
 export const INSECURE_LISTEN_FLAG = 'insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed';
@@ -26,6 +28,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: INSECURE_LISTEN_FLAG, type: 'boolean', help: 'Allow a tcp:// listener off loopback without --tlsverify: whoever reaches it can read and change every secret' },
   { name: 'data-root', type: 'string', arg: 'DIR', help: 'Where the store, the keyring and the pid file live (default: $XDG_DATA_HOME/secretd, or /var/lib/secretd for root)' },
   { name: 'log-level', type: 'string', arg: 'LEVEL', help: 'debug, info, warn, error or fatal (default: info)' },
+  { name: 'log-format', type: 'string', arg: 'FORMAT', help: 'json (default: one JSON object a line, for machines) or text (one readable line a record, for humans)' },
   { name: 'store', type: 'string', arg: 'URL', help: 'Where secrets live: sqlite (default; DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcd v3; daemons on one etcd and prefix form one swarm)' },
   { name: 'etcd-cacert', type: 'string', arg: 'FILE', help: 'CA bundle (PEM) to verify the etcd servers; giving any --etcd-* file dials etcd over TLS' },
   { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'Client certificate (PEM) to present to etcd' },
@@ -58,6 +61,7 @@ export interface ParsedFlags {
   [INSECURE_LISTEN_FLAG]?: boolean;
   'data-root'?: string;
   'log-level'?: string;
+  'log-format'?: string;
   store?: string;
   'etcd-cacert'?: string;
   'etcd-cert'?: string;
@@ -80,38 +84,52 @@ export interface ParsedFlags {
   version?: boolean;
 }
 
-/** Throws a TypeError (with parseArgs' message) on an unknown flag or a missing value. */
+/** A command line secretd does not take: an unknown flag, a missing value, a stray argument. */
+export class FlagError extends StartupError {}
+
+/** Parses argv against FLAGS; throws a FlagError worded for the flag (never parseArgs' own text). */
 export function parseFlags(argv: string[]): ParsedFlags {
   const options = Object.fromEntries(
     FLAGS.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
   );
-  return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as ParsedFlags;
+  // Not strict: the tokens tell every mistake apart, and each gets its own wording below.
+  const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') throw new FlagError(`unexpected argument ${JSON.stringify(t.value)}: the daemon takes flags only (see secretd --help)`);
+    if (t.kind !== 'option') continue;
+    const spec = FLAGS.find((f) => f.name === t.name);
+    if (!spec) throw new FlagError(`unknown flag ${t.rawName} (see secretd --help)`);
+    const flag = t.rawName.startsWith('--') ? t.rawName : `${t.rawName}/--${spec.name}`;
+    if (spec.type === 'boolean' && t.value !== undefined) throw new FlagError(`${flag} takes no value (found ${JSON.stringify(t.value)})`);
+    // "--data-root --tls": a forgotten value would swallow the next flag.
+    if (spec.type === 'string' && (t.value === undefined || (!t.inlineValue && t.value.startsWith('-')))) {
+      throw new FlagError(`${flag} needs a value: ${flag} ${spec.arg ?? 'VALUE'}`);
+    }
+  }
+  return values as ParsedFlags;
 }
 
-/** `--driver-opt NAME.KEY=VALUE` flags as settings by driver name; throws a TypeError on a malformed one. */
+/** `--driver-opt NAME.KEY=VALUE` flags as settings by driver name; throws a FlagError on a malformed one. */
 export function driverSettings(opts: readonly string[] = []): Record<string, Record<string, string>> {
   const settings: Record<string, Record<string, string>> = Object.create(null);
   for (const opt of opts) {
     const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*?)\.([a-zA-Z0-9_-]+)=(.*)$/s.exec(opt);
-    if (!m) throw new TypeError(`--driver-opt ${JSON.stringify(opt)}: use NAME.KEY=VALUE, e.g. file.root=/srv/secrets`);
+    if (!m) throw new FlagError(`--driver-opt ${JSON.stringify(opt)}: use NAME.KEY=VALUE, e.g. file.root=/srv/secrets`);
     (settings[m[1]!] ??= Object.create(null))[m[2]!] = m[3]!;
   }
   return settings;
 }
 
 export function helpText(): string {
-  const lines = FLAGS.map((f) => {
-    const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
-    return `  ${names.padEnd(28)} ${f.help}`;
-  });
+  const rows = FLAGS.map((f) => [`${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`, f.help] as const);
   return [
     'Usage: secretd [OPTIONS]',
-    '       secretd secret|stack|token|get|materialize|audit … (see secretd COMMAND --help)',
+    '       secretd secret|stack|token|keys|get|materialize|audit … (see secretd COMMAND --help)',
     '',
     'A Docker Swarm-compatible secrets daemon (Docker Engine API 1.44).',
     '',
     'Options:',
-    ...lines,
+    helpColumns(rows),
     '',
   ].join('\n');
 }

@@ -2,44 +2,33 @@
  * The daemon's entry: flags → config → daemon; prints where it listens and the DOCKER_HOST
  * line; SIGTERM/SIGINT stop it gracefully (exit 0). Resolves with the exit code.
  */
-import { KeyringMismatch } from '../crypto/shared-keyring.ts';
-import { DriverLoadError } from '../drivers/load.ts';
-import { ListenError } from '../http/listen.ts';
-import { PluginListenError } from '../plugin/server.ts';
-import { TlsConfigError } from '../http/tls.ts';
 import { SchemaRegistry } from '../schemas.ts';
 import { isSecretdError } from '../secrets/errors.ts';
 import { API_VERSION, SECRETD_VERSION } from '../version.ts';
-import { buildConfig, ConfigError } from './config.ts';
-import { helpText, parseFlags } from './flags.ts';
-import { DataRootBusy } from './lock.ts';
+import { buildConfig, type Config } from './config.ts';
+import { FlagError, helpText, parseFlags } from './flags.ts';
 import { createLogger } from './log.ts';
 import { startDaemon } from './lifecycle.ts';
+import { startupFailure } from './startup-failure.ts';
 
-export function runDaemon(argv: string[]): Promise<number> {
-  return main(argv).catch((e) => {
-    const known =
-      e instanceof ConfigError ||
-      e instanceof DataRootBusy ||
-      e instanceof ListenError ||
-      e instanceof PluginListenError ||
-      e instanceof TlsConfigError ||
-      e instanceof DriverLoadError ||
-      e instanceof KeyringMismatch ||
-      isSecretdError(e); // the store could not be reached
-    process.stderr.write(`secretd: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
-    return 1;
-  });
+/**
+ * Any failure before the daemon serves is one line on stderr (src/daemon/startup-failure.ts):
+ * exit 2 for a command line that does not parse, 1 for the rest. A stack is printed only for
+ * an error outside the branded family (a bug) and only at --log-level debug.
+ */
+export async function runDaemon(argv: string[]): Promise<number> {
+  let config: Config | undefined;
+  try {
+    return await main(argv, (c) => (config = c));
+  } catch (e) {
+    process.stderr.write(`secretd: ${startupFailure(e, config)}\n`);
+    if (config?.logLevel === 'debug' && !isSecretdError(e) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return e instanceof FlagError ? 2 : 1;
+  }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(argv);
-  } catch (e) {
-    process.stderr.write(`secretd: ${(e as Error).message}\nSee 'secretd --help'.\n`);
-    return 2;
-  }
+async function main(argv: string[], configured: (config: Config) => void): Promise<number> {
+  const flags = parseFlags(argv);
   if (flags.help) {
     process.stdout.write(helpText());
     return 0;
@@ -50,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const schemas = new SchemaRegistry();
   const config = buildConfig(flags, schemas);
-  const log = createLogger(config.logLevel);
+  configured(config);
+  const log = createLogger(config.logLevel, config.logFormat);
   const daemon = await startDaemon(config, schemas, log);
   log.info({ addresses: daemon.addresses, dataRoot: config.dataRoot }, 'listening');
   process.stdout.write(

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { StartupError } from '../secrets/errors.ts';
 import type { Driver } from './types.ts';
 
 /** The built-in drivers' folder. */
@@ -25,9 +26,7 @@ const MEMBERS = {
 } as const;
 const COMMON_HOOKS = ['init', 'close'] as const;
 
-export class DriverLoadError extends Error {
-  override name = 'DriverLoadError';
-}
+export class DriverLoadError extends StartupError {}
 
 export interface LoadedDriver {
   driver: Driver;

@@ -29,6 +29,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   not_locked: 409,
   invalid_unlock_key: 401,
   unavailable: 503,
+  startup_failed: 500, // never answered: raised before the daemon listens
 };
 
 export function errorResponse(c: Context, err: unknown, onUnexpected: (err: unknown) => void): Response {

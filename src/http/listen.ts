@@ -13,6 +13,7 @@ import { createServer as createHttpServer, IncomingMessage, type Server } from '
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { StartupError } from '../secrets/errors.ts';
 import { capConnections, type Shed } from './connection-cap.ts';
 import type { FetchHandler, ListenerInfo } from './env.ts';
 
@@ -46,7 +47,7 @@ function timeouts(ms = 60_000) {
   return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
 }
 
-export class ListenError extends Error {}
+export class ListenError extends StartupError {}
 
 type Address = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 

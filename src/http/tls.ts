@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { StartupError } from '../secrets/errors.ts';
 
 export interface TlsFiles {
   /** Require and verify a client certificate (--tlsverify). */
@@ -17,7 +18,7 @@ export interface TlsFiles {
   key: string;
 }
 
-export class TlsConfigError extends Error {}
+export class TlsConfigError extends StartupError {}
 
 /**
  * go-connections' default suites for TLS 1.2 (what dockerd accepts), plus TLS 1.3's; without a

@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { basename, dirname } from 'node:path';
+import { StartupError } from '../secrets/errors.ts';
 
 /** The media type of plugin answers (docker/go-plugins-helpers sends this one). */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
@@ -31,7 +32,7 @@ export interface Answer {
 /** A call's body, parsed (`{}` for an empty one); `null` when it is not JSON. */
 export type Handler = (body: unknown) => Promise<Answer>;
 
-export class PluginListenError extends Error {}
+export class PluginListenError extends StartupError {}
 
 export interface PluginServer {
   /** The plugin's name as dockerd knows it: the socket's base name without `.sock`. */

@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'template_failed'
   | 'unauthorized'
   | 'forbidden'
-  | 'unavailable';
+  | 'unavailable'
+  | 'startup_failed';
 
 const BRAND = Symbol.for('secretd.error');
 
@@ -198,5 +199,16 @@ export class Forbidden extends SecretdError {
 export class StoreUnavailable extends SecretdError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('unavailable', message, options);
+  }
+}
+
+/**
+ * The daemon cannot start: a flag, a file, a listener, a driver. Its message is one line that
+ * names the flag or file and the fix; src/daemon/run.ts prints it as it is, without a trace.
+ * Never reaches HTTP (the daemon is not serving yet).
+ */
+export class StartupError extends SecretdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('startup_failed', message, options);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `GET /secrets?filters=…`: both JSON encodings dockerd accepts, its key check, and the
- * matching rules (name, names and id select, OR-ed; every label must match on top).
+ * matching rules (name, names and id select, OR-ed; every label must match on top). GET /nodes
+ * decodes its filters and matches labels with the same code (src/swarm/node-filters.ts).
  */
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretQuery } from '../store/types.ts';
@@ -12,8 +13,11 @@ const SCHEMA = 'secret-list-query.json';
 /** Filter key → values, in the order given. */
 export type Filters = Map<string, string[]>;
 
-/** Parses the query value; anything but one of the two encodings is dockerd's "invalid filter". */
-export function parseFilters(raw: string | undefined, schemas: SchemaRegistry): Filters {
+/**
+ * Parses the query value; anything but one of the two encodings is dockerd's "invalid filter".
+ * `schema` is the endpoint's (GET /nodes has its own keys, with the same encodings).
+ */
+export function parseFilters(raw: string | undefined, schemas: SchemaRegistry, schema = SCHEMA): Filters {
   const filters: Filters = new Map();
   if (raw === undefined || raw === '') return filters;
   let doc: unknown;
@@ -22,7 +26,7 @@ export function parseFilters(raw: string | undefined, schemas: SchemaRegistry): 
   } catch {
     throw new InvalidRequest('invalid filter');
   }
-  if (!schemas.validator(SCHEMA)(doc)) throw new InvalidRequest('invalid filter');
+  if (!schemas.validator(schema)(doc)) throw new InvalidRequest('invalid filter');
   for (const [key, value] of Object.entries((doc ?? {}) as Record<string, unknown>)) {
     if (value === null) filters.set(key, []);
     else filters.set(key, Array.isArray(value) ? (value as (string | null)[]).map((v) => v ?? '') : Object.keys(value as object));
@@ -31,8 +35,8 @@ export function parseFilters(raw: string | undefined, schemas: SchemaRegistry): 
 }
 
 /** dockerd checks the keys only after it knows the node is a manager. */
-export function checkFilterKeys(filters: Filters, schemas: SchemaRegistry): void {
-  const accepted = schemas.schema(SCHEMA)['x-keys'] as string[];
+export function checkFilterKeys(filters: Filters, schemas: SchemaRegistry, schema = SCHEMA): void {
+  const accepted = schemas.schema(schema)['x-keys'] as string[];
   for (const key of filters.keys()) if (!accepted.includes(key)) throw new InvalidRequest(`invalid filter '${key}'`);
 }
 
@@ -42,20 +46,26 @@ export interface SecretSelection {
   labels: Map<string, string>;
 }
 
-export function toSelection(filters: Filters): SecretSelection {
+/** moby's ConvertKVStringsToMap: `KEY=VALUE`, or `KEY` alone for "has the key" (value ""). */
+export function labelFilter(values: readonly string[] = []): Map<string, string> {
   const labels = new Map<string, string>();
-  for (const kv of filters.get('label') ?? []) {
+  for (const kv of values) {
     const eq = kv.indexOf('=');
     if (eq < 0) labels.set(kv, '');
     else labels.set(kv.slice(0, eq), kv.slice(eq + 1));
   }
+  return labels;
+}
+
+export function toSelection(filters: Filters): SecretSelection {
+  const labels = labelFilter(filters.get('label'));
   return {
     query: { names: filters.get('names'), namePrefixes: filters.get('name'), idPrefixes: filters.get('id') },
     labels,
   };
 }
 
-export function matchesLabels(secret: SecretRecord, wanted: Map<string, string>): boolean {
+export function matchesLabels(secret: Pick<SecretRecord, 'labels'>, wanted: Map<string, string>): boolean {
   for (const [key, value] of wanted) {
     if (!Object.hasOwn(secret.labels, key)) return false;
     if (value !== '' && secret.labels[key] !== value) return false;

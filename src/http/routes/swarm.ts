@@ -4,6 +4,8 @@ import type { SchemaRegistry } from '../../schemas.ts';
 import type { Cluster, SwarmService } from '../../swarm/service.ts';
 import { SECRETD_VERSION, ENGINE_VERSION } from '../../version.ts';
 import { InvalidRequest } from '../../secrets/errors.ts';
+import { parseFilters } from '../../secrets/filters.ts';
+import { NODE_FILTERS_SCHEMA, nodeSelector } from '../../swarm/node-filters.ts';
 import { apiVersion } from '../api-version.ts';
 import { noteChange, type Audited } from '../audit.ts';
 import { decodeBody } from '../decode.ts';
@@ -71,7 +73,22 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
     return empty(c);
   });
 
-  app.get('/nodes', v, (c) => json(c, [nodeView(swarm.requireManager())]));
+  // dockerd's order: the filters' JSON (400), the 503 out of swarm, then the keys and values.
+  app.get('/nodes', v, (c) => {
+    const filters = parseFilters(c.req.query('filters'), schemas, NODE_FILTERS_SCHEMA);
+    const cluster = swarm.requireManager();
+    const selected = nodeSelector(filters, schemas);
+    const node = nodeView(cluster);
+    const facts = {
+      id: node.ID,
+      hostname: node.Description.Hostname,
+      role: node.Spec.Role,
+      membership: 'accepted',
+      engineLabels: node.Description.Engine.Labels,
+      labels: node.Spec.Labels,
+    } as const;
+    return json(c, selected(facts) ? [node] : []);
+  });
 
   app.get('/nodes/:id', v, (c) => {
     const cluster = swarm.requireManager();
@@ -140,12 +157,12 @@ function nodeView(c: Cluster) {
     Version: { Index: c.version },
     CreatedAt: c.createdAt,
     UpdatedAt: c.updatedAt,
-    Spec: { Labels: {}, Role: 'manager', Availability: 'active' },
+    Spec: { Labels: {} as Record<string, string>, Role: 'manager' as const, Availability: 'active' },
     Description: {
       Hostname: host.name,
       Platform: { Architecture: host.machine, OS: 'linux' },
       Resources: { NanoCPUs: host.cpus * 1e9, MemoryBytes: host.memory },
-      Engine: { EngineVersion: ENGINE_VERSION, Labels: { 'secretd.version': SECRETD_VERSION } },
+      Engine: { EngineVersion: ENGINE_VERSION, Labels: { 'secretd.version': SECRETD_VERSION } as Record<string, string> },
     },
     Status: { State: 'ready', Addr: c.advertiseAddr.replace(/:\d+$/, '') },
     ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: c.advertiseAddr },
