@@ -95,7 +95,8 @@ export class SecretsService {
     swarm.requireManager();
     checkFilterKeys(filters, schemas);
     const { query, labels } = toSelection(filters);
-    const found = await store.findSecrets(query);
+    // A store with a label index narrows by labels itself; the check here covers one without.
+    const found = await store.findSecrets(labels.size > 0 ? { ...query, labels } : query);
     return found.filter((s) => matchesLabels(s, labels)).map(toView);
   }
 

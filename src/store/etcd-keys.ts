@@ -2,6 +2,9 @@
  * Where the etcd store keeps what, below one key prefix (so deployments and tests can share an
  * etcd), and how a secret's metadata is encoded. The layout, for prefix `secretd`:
  *
+ *   secretd/secrets              empty; put by every write of a secret, so its mod_revision is
+ *                                the last such write's (what a consistent read from the cache
+ *                                waits for, src/store/etcd-cache.ts)
  *   secretd/secrets/<id>         metadata JSON (name, labels, drivers, timestamps); its
  *                                mod_revision is the secret's Version.Index
  *   secretd/sealed/<id>          the sealed value (src/crypto/envelope.ts bytes), if any
@@ -30,6 +33,15 @@ export class EtcdKeys {
   /** The start of the range holding every secret whose ID starts with `idPrefix`. */
   secrets(idPrefix = ''): Buffer {
     return this.secret(idPrefix);
+  }
+
+  /**
+   * The secrets' change marker: every write of a secret puts it in the same transaction, so its
+   * mod_revision is the revision of the last change to any secret. It sorts just before the
+   * records, so one watch range holds both.
+   */
+  get secretsMarker(): Buffer {
+    return Buffer.from(`${this.root}secrets`);
   }
 
   sealed(id: string): Buffer {

@@ -9,6 +9,12 @@
  * - Swarm leave: every write requires the `left` marker absent; leaving deletes every secret
  *   and sets the marker in one transaction. Key layout: src/store/etcd-keys.ts.
  *
+ * Reads are linearizable and served from memory: a watch-fed cache of the secrets' metadata
+ * (etcd-cache.ts) answers once it has applied the revision of the last change to any secret,
+ * which one quorum read shared by concurrent reads learns (etcd-revision-check.ts); while the
+ * cache is not live they read etcd directly, as they did before it. Each write is one
+ * transaction that also puts the secrets' change marker.
+ *
  * Every call has a deadline (`timeoutMs`): without a quorum it fails with StoreUnavailable
  * (503) instead of hanging.
  */
@@ -17,8 +23,11 @@ import type { TokenRecord } from '../delivery/types.ts';
 import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, isSecretdError } from '../secrets/errors.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
+import { EtcdSecretsCache } from './etcd-cache.ts';
 import { decodeMeta, encodeMeta, EtcdKeys, prefixEnd } from './etcd-keys.ts';
 import { compactQuery } from './secret-query.ts';
+import { MAX_TXN_OPS, RevisionCheck } from './etcd-revision-check.ts';
+import { labelsMatch } from './secret-index.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 export const ETCD = 'etcd';
@@ -34,8 +43,11 @@ export interface EtcdStoreOptions {
   timeoutMs?: number;
 }
 
-/** etcd's default limit of operations in one transaction (--max-txn-ops). */
-const MAX_TXN_OPS = 128;
+/**
+ * The longest a read waits for the cache to apply the revision it needs before it reads etcd
+ * directly (and the watch is started again): normally the watch is there within milliseconds.
+ */
+const CACHE_WAIT_MS = 1000;
 
 export class EtcdStore implements Store {
   readonly kind = ETCD;
@@ -49,13 +61,20 @@ export class EtcdStore implements Store {
    */
   private fence: Promise<unknown> | undefined;
   private watcher: Promise<Watcher> | undefined;
+  private readonly cache: EtcdSecretsCache;
+  /** How many reads the cache answered, and how many read etcd directly (tests and debugging). */
+  readonly reads = { cached: 0, direct: 0 };
+  private readonly check: RevisionCheck;
 
   private constructor(
     private readonly client: Etcd3,
     private readonly keys: EtcdKeys,
     private readonly timeoutMs: number,
     private readonly where: string,
-  ) {}
+  ) {
+    this.cache = new EtcdSecretsCache(client, keys, (fn) => this.call(fn));
+    this.check = new RevisionCheck(keys.secretsMarker, (ops) => this.txn([], ops, []));
+  }
 
   /** Connects and checks that etcd answers; rejects with StoreUnavailable when it does not. */
   static async connect(opts: EtcdStoreOptions): Promise<EtcdStore> {
@@ -76,6 +95,9 @@ export class EtcdStore implements Store {
       client.close();
       throw e;
     }
+    // Reads are correct either way; waiting for the cache (within the deadline) makes them fast.
+    store.cache.start();
+    await store.cache.ready(timeoutMs);
     return store;
   }
 
@@ -85,6 +107,7 @@ export class EtcdStore implements Store {
       const puts: IRequestOp[] = [
         put(k.secret(s.id), encodeMeta({ ...s, updatedAt: s.createdAt })),
         put(k.name(s.name), Buffer.from(s.id)),
+        put(k.secretsMarker, NOTHING),
       ];
       if (s.sealed) puts.push(put(k.sealed(s.id), Buffer.from(s.sealed)));
       const res = await this.txn(
@@ -106,62 +129,60 @@ export class EtcdStore implements Store {
   async getSecret(id: string): Promise<SecretRecord | undefined> {
     return this.read(async () => {
       if (id === '') return undefined;
-      const res = await this.txn([], [get(this.keys.secret(id)), get(this.keys.sealed(id))], []);
-      const [meta, sealed] = res.responses.map(firstKv);
-      if (!meta) return undefined;
-      const r = decodeMeta(id, Number(meta.mod_revision), meta.value);
-      if (sealed) r.sealed = sealed.value;
-      return r;
+      if (this.cache.live) {
+        // The sealed value (not cached) comes with the revision check, in the same transaction.
+        const { revision, value } = await this.check.check(this.keys.sealed(id));
+        if (await this.cache.waitFor(revision, this.cacheWaitMs)) {
+          const meta = this.cache.get(id);
+          this.reads.cached++;
+          if (!meta) return undefined;
+          // A record changed after the check may be newer than the sealed value read with it.
+          if (meta.version <= revision) return value ? { ...meta, sealed: value } : { ...meta };
+          this.reads.cached--;
+        }
+      }
+      this.reads.direct++;
+      return this.directGet(id);
     });
   }
 
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
     return this.read(async () => {
-      const k = this.keys;
-      // Lower-cased, deduplicated, covered prefixes dropped: one range per criterion left, in
-      // transactions of MAX_TXN_OPS, however long the filter list.
-      const { names, namePrefixes, idPrefixes, all } = compactQuery(q);
-      const found = new Map<string, SecretRecord>();
-      const keep = (kv: IKeyValue) => {
-        const id = k.idOf(kv.key);
-        found.set(id, decodeMeta(id, Number(kv.mod_revision), kv.value));
-      };
-      if (all) {
-        (await this.call(() => this.client.kv.range(prefixRange(k.secrets())))).kvs.forEach(keep);
-        return [...found.values()];
+      if (this.cache.live) {
+        const { revision } = await this.check.check();
+        if (await this.cache.waitFor(revision, this.cacheWaitMs)) {
+          this.reads.cached++;
+          return this.cache.find(q);
+        }
       }
-      // Names lead to IDs through the index; ID prefixes are ranges of the records themselves.
-      const lookups = [...names.map((n) => get(k.name(n))), ...namePrefixes.map((p) => ({ request_range: prefixRange(k.name(p)) }))];
-      const ids = new Set<string>();
-      for (const res of await this.batch(lookups)) for (const kv of res.response_range.kvs) ids.add(kv.value.toString());
-      for (const res of await this.batch(idPrefixes.map((p) => ({ request_range: prefixRange(k.secrets(p)) })))) {
-        res.response_range.kvs.forEach(keep);
-      }
-      const missing = [...ids].filter((id) => !found.has(id));
-      // An index entry whose record is gone was deleted in between: it simply is not listed.
-      for (const res of await this.batch(missing.map((id) => get(k.secret(id))))) res.response_range.kvs.forEach(keep);
-      return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.reads.direct++;
+      return this.directFind(q);
     });
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
     return this.write(async () => {
       const k = this.keys;
-      const seen = await this.txn([], [get(k.left), get(k.secret(id))], []);
-      const [wasLeft, meta] = seen.responses.map(firstKv);
-      if (wasLeft) throw new NotInSwarm();
-      if (!meta) throw new SecretNotFound(id);
-      if (Number(meta.mod_revision) !== expected) throw new OutOfSequence();
-      const current = decodeMeta(id, expected, meta.value);
+      // The record at a given version never changes: a cached one at `expected` is the one to
+      // build on, and the transaction's compare refuses it if the version moved on meanwhile.
+      let current = this.cache.get(id);
+      if (current?.version !== expected) {
+        const seen = await this.txn([], [get(k.left), get(k.secret(id))], []);
+        const [wasLeft, meta] = seen.responses.map(firstKv);
+        if (wasLeft) throw new NotInSwarm();
+        if (!meta) throw new SecretNotFound(id);
+        if (Number(meta.mod_revision) !== expected) throw new OutOfSequence();
+        current = decodeMeta(id, expected, meta.value);
+      }
       const next = encodeMeta({ ...current, labels, updatedAt });
       const res = await this.txn(
         [absent(k.left), { key: k.secret(id), target: 'Mod', result: 'Equal', mod_revision: expected }],
-        [put(k.secret(id), next), get(k.sealed(id))],
+        [put(k.secret(id), next), put(k.secretsMarker, NOTHING), get(k.sealed(id))],
         [get(k.left), get(k.secret(id))],
       );
       if (res.succeeded) {
         const updated: SecretRecord = { ...current, labels, updatedAt, version: Number(res.header.revision) };
-        const sealed = firstKv(res.responses[1]);
+        const sealed = firstKv(res.responses[2]);
         if (sealed) updated.sealed = sealed.value;
         return updated;
       }
@@ -180,13 +201,14 @@ export class EtcdStore implements Store {
   async deleteSecret(id: string): Promise<boolean> {
     return this.write(async () => {
       const k = this.keys;
-      const meta = await this.getMeta(id);
+      // A secret's name never changes: a cached record, even a stale one, knows it.
+      const meta = this.cache.get(id) ?? (await this.getMeta(id));
       if (!meta) return false;
       // Only the index entry that still points at this secret goes with it.
       const res = await this.txn(
         [{ key: k.name(meta.name), target: 'Value', result: 'Equal', value: Buffer.from(id) }],
-        [del(k.secret(id)), del(k.sealed(id)), del(k.name(meta.name))],
-        [del(k.secret(id)), del(k.sealed(id))],
+        [del(k.secret(id)), del(k.sealed(id)), del(k.name(meta.name)), put(k.secretsMarker, NOTHING)],
+        [del(k.secret(id)), del(k.sealed(id)), put(k.secretsMarker, NOTHING)],
       );
       return Number(res.responses[0]?.response_delete_range.deleted ?? 0) > 0;
     });
@@ -261,6 +283,7 @@ export class EtcdStore implements Store {
           { request_delete_range: prefixRange(k.secrets()) },
           { request_delete_range: prefixRange(k.sealedAll()) },
           { request_delete_range: prefixRange(k.name('')) },
+          put(k.secretsMarker, NOTHING),
           ...this.swarmOps(left),
         ], []),
       true,
@@ -323,9 +346,14 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]); // writes already accepted still complete
+    await this.cache.close();
     const w = await this.watcher?.catch(() => undefined);
     await w?.cancel().catch(() => {});
     this.client.close();
+  }
+
+  private get cacheWaitMs(): number {
+    return Math.min(CACHE_WAIT_MS, this.timeoutMs / 2);
   }
 
   /** The swarm record and its marker, written together. */
@@ -333,6 +361,46 @@ export class EtcdStore implements Store {
     const saved = swarm.cluster ? { ...swarm, cluster: { ...swarm.cluster, version: 0 } } : swarm;
     const marker = swarm.state === 'active' ? del(this.keys.left) : put(this.keys.left, Buffer.from('1'));
     return [put(this.keys.swarm, Buffer.from(JSON.stringify(saved))), marker];
+  }
+
+  /** getSecret without the cache: the record and its value, read from etcd. */
+  private async directGet(id: string): Promise<SecretRecord | undefined> {
+    const res = await this.txn([], [get(this.keys.secret(id)), get(this.keys.sealed(id))], []);
+    const [meta, sealed] = res.responses.map(firstKv);
+    if (!meta) return undefined;
+    const r = decodeMeta(id, Number(meta.mod_revision), meta.value);
+    if (sealed) r.sealed = sealed.value;
+    return r;
+  }
+
+  /** findSecrets without the cache: index entries and record ranges read from etcd. */
+  private async directFind(q: SecretQuery): Promise<SecretRecord[]> {
+    const k = this.keys;
+    // Lower-cased, deduplicated, covered prefixes dropped: one range per criterion left, in
+    // transactions of MAX_TXN_OPS, however long the filter list.
+    const { names, namePrefixes, idPrefixes, all } = compactQuery(q);
+    const labels = q.labels ?? new Map<string, string>();
+    const found = new Map<string, SecretRecord>();
+    const keep = (kv: IKeyValue) => {
+      const id = k.idOf(kv.key);
+      const r = decodeMeta(id, Number(kv.mod_revision), kv.value);
+      if (labelsMatch(r, labels)) found.set(id, r);
+    };
+    if (all) {
+      (await this.call(() => this.client.kv.range(prefixRange(k.secrets())))).kvs.forEach(keep);
+      return [...found.values()];
+    }
+    // Names lead to IDs through the index; ID prefixes are ranges of the records themselves.
+    const lookups = [...names.map((n) => get(k.name(n))), ...namePrefixes.map((p) => ({ request_range: prefixRange(k.name(p)) }))];
+    const ids = new Set<string>();
+    for (const res of await this.batch(lookups)) for (const kv of res.response_range.kvs) ids.add(kv.value.toString());
+    for (const res of await this.batch(idPrefixes.map((p) => ({ request_range: prefixRange(k.secrets(p)) })))) {
+      res.response_range.kvs.forEach(keep);
+    }
+    const missing = [...ids].filter((id) => !found.has(id));
+    // An index entry whose record is gone was deleted in between: it simply is not listed.
+    for (const res of await this.batch(missing.map((id) => get(k.secret(id))))) res.response_range.kvs.forEach(keep);
+    return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private async getMeta(id: string): Promise<SecretRecord | undefined> {
@@ -406,6 +474,7 @@ async function loadClient(): Promise<typeof import('etcd3')> {
   return mod.default ?? mod;
 }
 
+const NOTHING = Buffer.alloc(0);
 const put = (key: Buffer, value: Buffer): IRequestOp => ({ request_put: { key, value } });
 const get = (key: Buffer): IRequestOp => ({ request_range: { key } });
 const del = (key: Buffer): IRequestOp => ({ request_delete_range: { key } });

@@ -17,6 +17,12 @@ export interface SecretQuery {
   namePrefixes?: string[];
   /** ID prefixes, case-sensitive. */
   idPrefixes?: string[];
+  /**
+   * On top of the criteria above (AND): label key → wanted value, "" asking for the key only.
+   * A store that indexes labels applies them (etcd); one that does not may ignore them, since
+   * the secrets service checks the labels of what comes back either way.
+   */
+  labels?: ReadonlyMap<string, string>;
 }
 
 export type NewSecret = Omit<SecretRecord, 'version' | 'updatedAt'>;

@@ -88,6 +88,25 @@ describe('three daemons over a 3-member etcd', { skip: missing }, () => {
     for (const needle of [value, Buffer.from(value).toString('base64')]) assert.equal(all.includes(needle), false, `etcd holds ${needle}`);
   });
 
+  test('reads are linearizable across daemons: each write acknowledged through A is read at once through B and C', async () => {
+    const [a, b, c] = daemons as [Daemon, Daemon, Daemon];
+    for (let i = 0; i < 100; i++) {
+      const name = `lin_${i}`;
+      const created = await create(a, name, 'v', { round: String(i) });
+      assert.equal(created.status, 201, created.text);
+      const seen = await b.request({ path: `${V}/secrets/${name}` });
+      assert.equal(seen.status, 200, `round ${i}: B does not see the create acknowledged through A: ${seen.text}`);
+      assert.equal(seen.json.ID, created.json.ID);
+      const updated = await a.request({ method: 'POST', path: `${V}/secrets/${created.json.ID}/update?version=${seen.json.Version.Index}`, body: { Name: name, Labels: { round: String(i), updated: 'yes' } } });
+      assert.equal(updated.status, 200, updated.text);
+      const listed = await c.request({ path: `${V}/secrets?filters=${encodeURIComponent(JSON.stringify({ name: [name], label: ['updated=yes'] }))}` });
+      assert.deepEqual(listed.json.map((s: { ID: string }) => s.ID), [created.json.ID], `round ${i}: C misses the update acknowledged through A`);
+      assert.equal((await a.request({ method: 'DELETE', path: `${V}/secrets/${created.json.ID}` })).status, 204);
+      const gone = await b.request({ path: `${V}/secrets/${created.json.ID}` });
+      assert.equal(gone.status, 404, `round ${i}: B still reads a secret deleted through A`);
+    }
+  });
+
   test('the same name created concurrently through A, B and C yields exactly one 201', async () => {
     for (let round = 0; round < 5; round++) {
       const name = `race_${round}`;

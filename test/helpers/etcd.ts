@@ -32,6 +32,12 @@ export interface EtcdCluster {
   stop(member: EtcdMember): Promise<void>;
   /** Starts a stopped member again on its data dir. */
   start(member: EtcdMember): Promise<void>;
+  /**
+   * SIGSTOP to one member: it answers nothing, and its clients' connections stay open (a stalled
+   * member, not a dead one). `resume` sends SIGCONT.
+   */
+  pause(member: EtcdMember): void;
+  resume(member: EtcdMember): void;
   /** The member that is leader now, as the running members report it (waits for one). */
   leader(timeoutMs?: number): Promise<EtcdMember>;
   /** What a member printed (for failure messages). */
@@ -130,6 +136,7 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
 
   const stop = async (m: Member) => {
     if (!m.running) return;
+    m.proc!.kill('SIGCONT'); // a paused member still exits
     m.proc!.kill('SIGKILL');
     await m.exited;
   };
@@ -157,6 +164,8 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
       launch(m as Member);
       await healthy(m as Member, 30_000);
     },
+    pause: (m) => void (m as Member).proc?.kill('SIGSTOP'),
+    resume: (m) => void (m as Member).proc?.kill('SIGCONT'),
     async leader(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

@@ -77,7 +77,7 @@ describe('EtcdStore only', { skip: missing }, () => {
       const s = await store.createSecret({ id: newId(), name: 'Layout', labels: { a: 'b' }, sealed, createdAt: rfc3339Nano() });
       await store.writeSwarm(active());
       const keys = await dump(prefix);
-      assert.deepEqual(keys.map((k) => k.key).sort(), [`${prefix}/names/layout`, `${prefix}/sealed/${s.id}`, `${prefix}/secrets/${s.id}`, `${prefix}/swarm`].sort());
+      assert.deepEqual(keys.map((k) => k.key).sort(), [`${prefix}/names/layout`, `${prefix}/sealed/${s.id}`, `${prefix}/secrets`, `${prefix}/secrets/${s.id}`, `${prefix}/swarm`].sort());
       assert.ok(keys.find((k) => k.key.endsWith(`/sealed/${s.id}`))!.value.equals(sealed));
       assert.equal(keys.find((k) => k.key.endsWith('/names/layout'))!.value.toString(), s.id);
       const meta = keys.find((k) => k.key.endsWith(`/secrets/${s.id}`))!.value.toString();
