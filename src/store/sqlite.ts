@@ -1,6 +1,7 @@
 /**
  * The embedded default store: one SQLite file in the data root, through better-sqlite3.
- * WAL with synchronous=FULL, so a committed write is on disk before we answer. Statements are
+ * WAL with synchronous=NORMAL plus an fdatasync of the WAL off the event loop (wal-sync.ts), so
+ * a committed write is on disk before we answer, as with synchronous=FULL. Statements are
  * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
  * compare-and-set is one conditional UPDATE inside the write transaction.
  */
@@ -11,6 +12,7 @@ import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import { compactQuery } from './secret-query.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
+import { WalSync } from './wal-sync.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
 const SCHEMA_VERSION = 2;
@@ -52,11 +54,14 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private closed = false;
   private readonly stmt;
+  private readonly wal: WalSync;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: COMMIT does not fsync; `wal` does, off the event loop, before a write resolves.
+    this.db.pragma('synchronous = NORMAL');
+    this.wal = new WalSync(`${file}-wal`);
     this.db.pragma('busy_timeout = 5000');
     try {
       migrate(this.db);
@@ -214,6 +219,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     if (this.pending.length > 0) this.flush(); // writes already accepted still commit
     this.closed = true;
+    await this.wal.close();
     this.db.close();
   }
 
@@ -265,10 +271,15 @@ export class SqliteStore implements Store {
       for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
       return;
     }
-    batch.forEach((w, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) w.resolve(o.value);
-      else w.reject(o.error);
+    const settle = () =>
+      batch.forEach((w, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) w.resolve(o.value);
+        else w.reject(o.error);
+      });
+    // Committed, and visible to reads; resolved only once the WAL is on disk.
+    this.wal.committed().then(settle, (error: unknown) => {
+      for (const w of batch) w.reject(new StoreUnavailable(`the database could not be made durable: ${(error as NodeJS.ErrnoException).code ?? 'I/O error'}`));
     });
   }
 

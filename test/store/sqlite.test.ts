@@ -62,14 +62,16 @@ describe('SqliteStore only', () => {
       }
     }));
 
-  test('the store connection runs with synchronous=FULL', () =>
+  test('the store connection runs with synchronous=NORMAL: the WAL is flushed by WalSync, off the event loop', () =>
     withFile(async (file) => {
       const store = new SqliteStore(file);
       try {
         // `synchronous` belongs to a connection, not to the file: a second connection shows its own
-        // default, so the store's own connection is asked (2 = FULL).
+        // default, so the store's own connection is asked (1 = NORMAL). That a write resolves only
+        // after the WAL's fdatasync is shown on the real daemon's system calls
+        // (test/e2e/write-syscalls.test.ts).
         const db = (store as unknown as { db: Database.Database }).db;
-        assert.equal(db.pragma('synchronous', { simple: true }), 2);
+        assert.equal(db.pragma('synchronous', { simple: true }), 1);
       } finally {
         await store.close();
       }
