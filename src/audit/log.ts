@@ -5,12 +5,12 @@
  * disk. A start continues the chain from the last line; a torn last line (a crash during a
  * write) is kept and marked, and a log shorter than its head file says is recorded as cut.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretdError } from '../secrets/errors.ts';
-import { fsyncFolderOf } from '../durable-files.ts';
+import { fsyncFolderOf, openOwnFile, SymlinkRefused } from '../durable-files.ts';
 import { formatHead, formatRecord, GENESIS, lineHash, parseHead, parseRecord, type Head } from './chain.ts';
 import type { AuditEvent } from './events.ts';
 
@@ -20,6 +20,8 @@ export class AuditUnavailable extends SecretdError {
     super('unavailable', `the audit log ${file} cannot be written (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}); the daemon needs a restart`, { cause });
   }
 }
+
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_WRONLY } = constants;
 
 /** How far back start-up reads to find the last line (lines are a few hundred bytes). */
 const TAIL_BYTES = 64 * 1024;
@@ -49,12 +51,12 @@ export class AuditLog {
   static async open(file: string, warn: (message: string) => void = () => {}): Promise<AuditLog> {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const created = createIfMissing(file);
-    const fh = await open(file, 'a+', 0o600);
+    const fh = await openOwn(file, O_APPEND | O_CREAT | O_RDWR);
     let headFh: FileHandle | undefined;
     try {
       await fh.chmod(0o600);
       createIfMissing(`${file}.head`);
-      headFh = await open(`${file}.head`, 'r+');
+      headFh = await openOwn(`${file}.head`, O_RDWR);
       await headFh.chmod(0o600);
       const head = parseHead((await headFh.readFile('utf8')).trim());
       const tail = await readTail(fh);
@@ -187,10 +189,20 @@ async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
 }
 
+/** Opens one of the log's files, never through a symbolic link planted at its name. */
+async function openOwn(file: string, flags: number): Promise<FileHandle> {
+  try {
+    return await open(file, flags | O_NOFOLLOW, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new SymlinkRefused(file);
+    throw e;
+  }
+}
+
 /** True when this call created the file (so its directory entry still needs an fsync). */
 function createIfMissing(file: string): boolean {
   try {
-    closeSync(openSync(file, 'wx', 0o600));
+    closeSync(openOwnFile(file, O_CREAT | O_EXCL | O_WRONLY)); // O_EXCL: a link at the name fails too
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;

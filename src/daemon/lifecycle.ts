@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyService } from '../crypto/keys.ts';
 import { loadKeyProvider } from '../crypto/load-provider.ts';
-import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
+import { refuseMissingKeyring, verifyKeyring } from '../crypto/keyring-check.ts';
 import type { AuditEvent } from '../audit/events.ts';
 import { AuditLog } from '../audit/log.ts';
 import type { KeyProvider } from '../crypto/types.ts';
@@ -80,8 +80,16 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     await audit?.close();
   };
   try {
-    keys = new KeyService({ file: keyringFile, provider, shared: store.keyringCheck !== undefined });
-    if (store.keyringCheck && !keys.locked) await verifySharedKeyring(keys, keyringFile, (sealed) => store.keyringCheck!(sealed));
+    // The keys must be the ones that sealed the store's values: never a new keyring in place of
+    // a lost one, never a start with keys that open nothing (src/crypto/keyring-check.ts).
+    const checkCtx = { keyringFile, storeName: storeName(config) };
+    await refuseMissingKeyring(store, !provider, checkCtx);
+    keys = new KeyService({ file: keyringFile, provider, shared: store.shared });
+    if (!keys.locked) await verifyKeyring(keys, store, checkCtx);
+    const unlocked = keys;
+    keys.onUnlock(() => {
+      verifyKeyring(unlocked, store, checkCtx).catch((e) => log.error({ err: (e as Error).message }, 'the unlocked keyring does not match the store'));
+    });
     // The key provider's settings are its own (it was initialised with them above).
     const driverSettings = Object.fromEntries(Object.entries({ ...config.driverSettings }).filter(([name]) => name !== provider?.name));
     await drivers.init(driverSettings, config.dataRoot, (name) => log.child({ driver: name }));
@@ -113,6 +121,11 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     await close();
     throw e;
   }
+}
+
+/** The store as the operator names it: the SQLite file, or the --store URL. */
+function storeName(config: CoreConfig): string {
+  return !config.store || config.store === 'sqlite' ? join(config.dataRoot, 'secretd.db') : config.store;
 }
 
 /** A delivery as an audit record: the token and connection as `who`, the secret resolved or as asked. */

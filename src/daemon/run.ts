@@ -2,7 +2,6 @@
  * The daemon's entry: flags → config → daemon; prints where it listens and the DOCKER_HOST
  * line; SIGTERM/SIGINT stop it gracefully (exit 0). Resolves with the exit code.
  */
-import { KeyringMismatch } from '../crypto/shared-keyring.ts';
 import { DriverLoadError } from '../drivers/load.ts';
 import { ListenError } from '../http/listen.ts';
 import { TlsConfigError } from '../http/tls.ts';
@@ -12,6 +11,7 @@ import { API_VERSION, SECRETD_VERSION } from '../version.ts';
 import { buildConfig, ConfigError } from './config.ts';
 import { helpText, parseFlags } from './flags.ts';
 import { DataRootBusy } from './lock.ts';
+import { StartRefused } from './start-refused.ts';
 import { createLogger } from './log.ts';
 import { startDaemon } from './lifecycle.ts';
 
@@ -23,7 +23,7 @@ export function runDaemon(argv: string[]): Promise<number> {
       e instanceof ListenError ||
       e instanceof TlsConfigError ||
       e instanceof DriverLoadError ||
-      e instanceof KeyringMismatch ||
+      e instanceof StartRefused || // keys, store damage, lock, full disk: one line naming the fix
       isSecretdError(e); // the store could not be reached
     process.stderr.write(`secretd: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return 1;

@@ -48,9 +48,11 @@ const HIGH = '\u{10ffff}';
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  readonly shared = false;
   private readonly db: Database.Database;
   private closed = false;
   private readonly stmt;
+  private readonly checkStmt;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -92,6 +94,28 @@ export class SqliteStore implements Store {
       deleteToken: this.db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
       writeSwarm: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('swarm', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
+    this.checkStmt = {
+      read: this.db.prepare<[], { value: Buffer }>("SELECT value FROM meta WHERE key = 'keyring_check'"),
+      insert: this.db.prepare<[Buffer]>("INSERT INTO meta (key, value) VALUES ('keyring_check', ?) ON CONFLICT (key) DO NOTHING"),
+      replace: this.db.prepare<[Buffer, Buffer]>("UPDATE meta SET value = ? WHERE key = 'keyring_check' AND value = ?"),
+      clear: this.db.prepare("DELETE FROM meta WHERE key = 'keyring_check'"),
+    };
+  }
+
+  async readKeyringCheck(): Promise<Uint8Array | undefined> {
+    this.ensureOpen();
+    return this.checkStmt.read.get()?.value;
+  }
+
+  async keyringCheck(sealed: Uint8Array): Promise<Uint8Array> {
+    return this.write(() => {
+      this.checkStmt.insert.run(Buffer.from(sealed));
+      return this.checkStmt.read.get()!.value;
+    });
+  }
+
+  async replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean> {
+    return this.write(() => this.checkStmt.replace.run(Buffer.from(to), Buffer.from(from)).changes > 0);
   }
 
   async createSecret(s: NewSecret): Promise<SecretRecord> {
@@ -184,6 +208,7 @@ export class SqliteStore implements Store {
   async leaveSwarm(left: SwarmRecord): Promise<void> {
     await this.write(() => {
       this.stmt.deleteAll.run();
+      this.checkStmt.clear.run(); // nothing sealed is left: the next keys may differ (autolock resets them)
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
     });

@@ -35,9 +35,12 @@ export interface SealedChange {
   to: Uint8Array;
 }
 
-export interface Store {
+export interface Store extends KeyringCheckStore {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
+
+  /** Several daemons share this store (etcd): one daemon alone must not change the keys. */
+  readonly shared: boolean;
 
   /**
    * Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in
@@ -111,9 +114,23 @@ export interface Store {
   /** Calls `onChange` with the new swarm state whenever any daemon changes it, until close(). */
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): void;
 
+}
+
+/**
+ * The keyring check (src/crypto/keyring-check.ts): a fixed text sealed by the keys that sealed
+ * the store's values, so a start with other keys (a lost or wrong keyring, another key
+ * provider) is refused instead of sealing new values under new keys. Not a secret.
+ */
+export interface KeyringCheckStore {
+  /** The stored check, if any. */
+  readKeyringCheck(): Promise<Uint8Array | undefined>;
+
   /**
-   * Stores `sealed` as the deployment's keyring check unless one is stored already, and returns
-   * the stored one: a daemon whose keyring cannot open it must not start.
+   * Stores `sealed` as the check unless one is stored already, and returns the stored one: the
+   * caller proves its keys open it (with a shared store, another daemon may have been first).
    */
-  keyringCheck?(sealed: Uint8Array): Promise<Uint8Array>;
+  keyringCheck(sealed: Uint8Array): Promise<Uint8Array>;
+
+  /** Replaces the check if it is still exactly `from` (a KEK rotation re-wraps it); false if not. */
+  replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean>;
 }

@@ -1,0 +1,20 @@
+/**
+ * A start-up that stops on purpose: the keys do not match the store, the store holds less than
+ * was acknowledged, the data root is in use, the disk is full. The message is one line that
+ * names the file or flag and the fix; the daemon prints it as is (no stack) and exits non-zero.
+ */
+export class StartRefused extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** A full disk (or quota) met at start, as one line naming the folder; anything else unchanged. */
+export function diskFullAtStart(e: unknown, where: string): unknown {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !DISK_FULL.has(code)) return e;
+  return new StartRefused(`no space left on the device holding ${where} (${code}): free some space, then start again`, { cause: e });
+}
