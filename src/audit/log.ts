@@ -4,6 +4,8 @@
  * written together and fdatasync'd once, and each `record` resolves only when its line is on
  * disk. A start continues the chain from the last line; a torn last line (a crash during a
  * write) is kept and marked, and a log shorter than its head file says is recorded as cut.
+ * Every line carries the store's checkpoint (`store`: its identity and commit count), so the
+ * last line tells the next start what the store had acknowledged (src/store/acknowledged.ts).
  */
 import { closeSync, constants, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretdError } from '../secrets/errors.ts';
 import { fsyncFolderOf, openOwnFile, SymlinkRefused } from '../durable-files.ts';
 import { formatHead, formatRecord, GENESIS, lineHash, parseHead, parseRecord, type Head } from './chain.ts';
+import { parseCheckpoint, type StoreCheckpoint } from '../store/acknowledged.ts';
 import type { AuditEvent } from './events.ts';
 
 /** Raised for every event once a write failed: nothing is answered as done without its line. */
@@ -38,6 +41,11 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private failed: AuditUnavailable | undefined;
   private closed = false;
+  /** Where each line's `store` checkpoint comes from; until set, the last one read is carried on. */
+  private stampSource: (() => StoreCheckpoint | undefined) | undefined;
+  private stamp: StoreCheckpoint | undefined;
+  /** The store checkpoint of the last line found at open: a witness (src/store/acknowledged.ts). */
+  storeWitness: StoreCheckpoint | undefined;
 
   private constructor(
     readonly file: string,
@@ -45,7 +53,15 @@ export class AuditLog {
     private readonly headFh: FileHandle,
     private seq: number,
     private lastHash: string,
-  ) {}
+    stamp: StoreCheckpoint | undefined,
+  ) {
+    this.stamp = stamp;
+  }
+
+  /** From now on every line carries the store's checkpoint as `source` returns it. */
+  stampFrom(source: () => StoreCheckpoint | undefined): void {
+    this.stampSource = source;
+  }
 
   /** Opens (or creates, 0600) `file` and its head file `file.head`; `warn` hears about repairs. */
   static async open(file: string, warn: (message: string) => void = () => {}): Promise<AuditLog> {
@@ -60,9 +76,10 @@ export class AuditLog {
       await headFh.chmod(0o600);
       const head = parseHead((await headFh.readFile('utf8')).trim());
       const tail = await readTail(fh);
-      const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash);
+      const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash, tail.store);
       if (created) fsyncFolderOf(file);
       const torn = tail.unfinished !== undefined && !(await log.adoptUnfinished(tail.unfinished));
+      log.storeWitness = log.stamp;
       if (head && head.seq > log.seq) {
         warn(`audit log ${file} ends at seq ${log.seq} but ${file}.head records seq ${head.seq}: lines were removed from its end`);
         await log.record({ who: { transport: 'daemon' }, action: 'audit.truncated', result: 'ok', head });
@@ -89,7 +106,8 @@ export class AuditLog {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new AuditUnavailable(this.file, Object.assign(new Error('closed'), { code: 'closed' })));
     const seq = ++this.seq;
-    const line = formatRecord(seq, rfc3339Nano(), event, this.lastHash);
+    this.stamp = this.stampSource?.() ?? this.stamp;
+    const line = formatRecord(seq, rfc3339Nano(), this.stamp ? { ...event, store: this.stamp } : event, this.lastHash);
     this.lastHash = lineHash(line);
     return new Promise<void>((resolve, reject) => {
       if (this.pending.push({ seq, line, resolve, reject }) === 1 && !this.flushing) setImmediate(() => void this.flush());
@@ -150,13 +168,14 @@ export class AuditLog {
     await this.fh.datasync();
     if (!r || r.seq !== this.seq + 1 || r.prev !== this.lastHash) return false;
     this.seq = r.seq;
+    this.stamp = parseCheckpoint(r.store) ?? this.stamp;
     this.lastHash = lineHash(unfinished);
     return true;
   }
 }
 
 /** The chain's state at the end of the file: last complete line's seq and hash, and any unfinished bytes. */
-async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; unfinished?: Buffer }> {
+async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; store?: StoreCheckpoint; unfinished?: Buffer }> {
   const { size } = await fh.stat();
   if (size === 0) return { seq: 0, hash: GENESIS };
   let want = Math.min(size, TAIL_BYTES);
@@ -180,7 +199,8 @@ async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; un
     const line = buf.subarray(start, lastNl);
     const r = parseRecord(line.toString('utf8'));
     if (!r) throw new Error(`the audit log's last complete line is not an audit record: repair the file or move it away`);
-    return { seq: r.seq, hash: lineHash(line), ...(unfinished ? { unfinished: Buffer.from(unfinished) } : {}) };
+    const store = parseCheckpoint(r.store);
+    return { seq: r.seq, hash: lineHash(line), ...(store ? { store } : {}), ...(unfinished ? { unfinished: Buffer.from(unfinished) } : {}) };
   }
 }
 

@@ -38,12 +38,14 @@ export interface KeyringCheckContext {
 
 /** Refuses to let a new keyring file be created while the store holds anything sealed. */
 export async function refuseMissingKeyring(store: Store, usesKeyringFile: boolean, ctx: KeyringCheckContext): Promise<void> {
-  if (!usesKeyringFile || exists(ctx.keyringFile)) return;
+  if (!usesKeyringFile) return;
+  // The store first, the file second: a daemon sharing the store stores the check only after its
+  // keyring file exists, so one that started alongside it never sees the check without the file.
   const sealed = (await store.readKeyringCheck()) !== undefined || (await store.sealedPage('', 1)).length > 0;
-  if (!sealed) return; // a fresh store (or one left empty by swarm leave): a new keyring is right
+  if (!sealed || exists(ctx.keyringFile)) return; // a fresh store (or one emptied by swarm leave): a new keyring is right
+  const fix = store.shared ? 'copy the keyring file the other daemons use there, or point --keyring at it' : 'restore the file from a backup or point --keyring at it';
   throw new KeyringMissing(
-    `the keyring ${ctx.keyringFile} is missing, but the store ${ctx.storeName} holds values sealed with its keys: ` +
-      'restore the file from a backup or point --keyring at it (a new keyring would leave every stored value unreadable)',
+    `the keyring ${ctx.keyringFile} is missing, but the store ${ctx.storeName} holds values sealed with its keys: ${fix} (a new keyring would leave every stored value unreadable)`,
   );
 }
 

@@ -42,6 +42,8 @@ export interface Config {
   readonly auditLog: string;
   /** A `--kek-provider` module (path or package); undefined for the built-in key file. */
   readonly kekProvider?: string;
+  /** Start even though the store holds less than was acknowledged (src/store/acknowledged.ts). */
+  readonly acceptStoreLoss?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +113,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     audit: !flags['no-audit'],
     auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
     ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
+    ...(flags['accept-store-loss'] ? { acceptStoreLoss: true } : {}),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');

@@ -1,46 +1,67 @@
 /**
- * One daemon per data root: `secretd.pid` is created atomically (link(2) fails if it exists).
- * A pid file left by a dead daemon (kill -9) is taken over; a live one stops the start-up.
+ * One daemon per data root: an OS lock, held for the life of the process. Node has no flock, so
+ * the lock is SQLite's (fcntl): `secretd.lock` is opened as a database in exclusive locking mode
+ * with an exclusive transaction left open until the daemon stops. The kernel releases it when the
+ * process dies, kill -9 included; deleting a file (the pid file, the lock file) lets no second
+ * daemon in, since the first still holds its lock on the open file (and a recreated lock file is
+ * a new file the first daemon no longer uses — so the lock file is never removed by us).
+ *
+ * `secretd.pid` is written after the lock is taken, for operators and init systems only: it
+ * names the daemon in the refusal, and nothing trusts it.
  */
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
+import { StartRefused } from './start-refused.ts';
 
+export const LOCK_FILE = 'secretd.lock';
 export const PID_FILE = 'secretd.pid';
 
-export class DataRootBusy extends Error {}
+export class DataRootBusy extends StartRefused {}
 
+/** Locks `dataRoot` or throws DataRootBusy; the returned function releases it. */
 export function lockDataRoot(dataRoot: string): () => void {
-  const file = join(dataRoot, PID_FILE);
-  const tmp = `${file}.${process.pid}`;
-  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
+  const file = join(dataRoot, LOCK_FILE);
+  if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) throw new SymlinkRefused(file);
+  closeSync(openOwnFile(file, constants.O_CREAT | constants.O_RDWR, 0o600)); // created 0600, never through a link
+  const db = new Database(file, { timeout: 0 });
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, file);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-        const other = Number.parseInt(readText(file), 10);
-        if (isRunningSecretd(other)) {
-          throw new DataRootBusy(`another secretd (pid ${other}) is using the data root ${dataRoot}; stop it first, or use another --data-root`);
-        }
-        try {
-          unlinkSync(file); // stale: its daemon is gone
-        } catch {
-          // someone else removed it first
-        }
-      }
-    }
-  } finally {
-    unlinkSync(tmp);
+    db.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file to leave behind
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+    const pid = Number.parseInt(readText(join(dataRoot, PID_FILE)), 10);
+    const who = Number.isInteger(pid) && pid > 0 ? `another secretd (pid ${pid})` : 'another secretd';
+    throw new DataRootBusy(`${who} is using the data root ${dataRoot} (it holds ${file} locked); stop it first, or use another --data-root`);
+  }
+  held.add(db);
+  const pidFile = join(dataRoot, PID_FILE);
+  try {
+    writeFileDurably(pidFile, `${process.pid}\n`, 0o644);
+  } catch (e) {
+    release(db);
+    throw e;
   }
   return () => {
     try {
-      if (Number.parseInt(readText(file), 10) === process.pid) unlinkSync(file);
+      if (Number.parseInt(readText(pidFile), 10) === process.pid) unlinkSync(pidFile);
     } catch {
       // already gone
     }
+    release(db);
   };
+}
+
+/** Open lock databases: referenced here so they live exactly as long as their lock. */
+const held = new Set<Database.Database>();
+
+function release(db: Database.Database): void {
+  if (!held.delete(db)) return;
+  db.exec('ROLLBACK');
+  db.close();
 }
 
 function readText(file: string): string {
@@ -49,20 +70,4 @@ function readText(file: string): string {
   } catch {
     return '';
   }
-}
-
-function isRunningSecretd(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon may linger as a zombie until reaped (state Z), and a recycled pid belongs
-  // to something else: trust the pid only if it is alive and looks like us.
-  const stat = readText(`/proc/${pid}/stat`);
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
-  const cmdline = readText(`/proc/${pid}/cmdline`);
-  return stat === '' || /secretd|main\.ts/.test(cmdline);
 }

@@ -14,7 +14,11 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
 /** A full disk (or quota) met at start, as one line naming the folder; anything else unchanged. */
 export function diskFullAtStart(e: unknown, where: string): unknown {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  if (typeof code !== 'string' || !DISK_FULL.has(code)) return e;
-  return new StartRefused(`no space left on the device holding ${where} (${code}): free some space, then start again`, { cause: e });
+  for (let c = e, depth = 0; typeof c === 'object' && c !== null && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && DISK_FULL.has(code)) {
+      return new StartRefused(`no space left on the device holding ${where} (${code}): free some space, then start again`, { cause: e });
+    }
+  }
+  return e;
 }

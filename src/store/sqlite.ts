@@ -4,11 +4,13 @@
  * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
  * compare-and-set is one conditional UPDATE inside the write transaction.
  */
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
+import type { StoreCheckpoint } from './acknowledged.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
@@ -53,6 +55,11 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly stmt;
   private readonly checkStmt;
+  /** This database's identity and its count of committed write transactions (src/store/acknowledged.ts). */
+  private readonly storeId: string;
+  private commits: number;
+  private readonly bumpCommits;
+  private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -100,6 +107,41 @@ export class SqliteStore implements Store {
       replace: this.db.prepare<[Buffer, Buffer]>("UPDATE meta SET value = ? WHERE key = 'keyring_check' AND value = ?"),
       clear: this.db.prepare("DELETE FROM meta WHERE key = 'keyring_check'"),
     };
+    // Databases from before checkpoints get their identity at their first open by this version.
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('store_id', ?), ('commits', 0) ON CONFLICT (key) DO NOTHING").run(randomBytes(16).toString('hex'));
+    this.storeId = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'store_id'").get()!.value;
+    this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
+    this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
+  }
+
+  /**
+   * The checkpoint of the database in `file`, read without changing anything (a read-only
+   * connection never checkpoints or removes the WAL): a start can refuse a damaged store and
+   * leave it as it found it. Undefined when it cannot be read that way (a fresh or old file).
+   */
+  static peekCheckpoint(file: string): StoreCheckpoint | undefined {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      const get = (key: string) => db!.prepare<[string], { value: unknown }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+      const id = get('store_id');
+      const commits = get('commits');
+      return typeof id === 'string' && typeof commits === 'number' ? { id, commits } : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      db?.close();
+    }
+  }
+
+  /** Which database this is, and how many write transactions it has committed. */
+  checkpoint(): StoreCheckpoint {
+    return { id: this.storeId, commits: this.commits };
+  }
+
+  /** Called after every commit, before any of its writes is answered (the checkpoint file). */
+  onCommit(listener: (checkpoint: StoreCheckpoint) => void): void {
+    this.commitListener = listener;
   }
 
   async readKeyringCheck(): Promise<Uint8Array | undefined> {
@@ -291,6 +333,7 @@ export class SqliteStore implements Store {
       return;
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let commits = this.commits;
     try {
       this.db
         .transaction(() => {
@@ -301,12 +344,15 @@ export class SqliteStore implements Store {
               outcomes.push({ ok: false, error });
             }
           }
+          commits = this.bumpCommits.get()!.value; // counted with the writes, in the same commit
         })
         .immediate();
     } catch (error) {
       for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
       return;
     }
+    this.commits = commits;
+    this.commitListener?.(this.checkpoint());
     batch.forEach((w, i) => {
       const o = outcomes[i]!;
       if (o.ok) w.resolve(o.value);

@@ -6,6 +6,7 @@
  * durable: on disk (or committed by a quorum) before the promise resolves.
  */
 import type { TokenRecord } from '../delivery/types.ts';
+import type { StoreCheckpoint } from './acknowledged.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 
@@ -113,6 +114,14 @@ export interface Store extends KeyringCheckStore {
 
   /** Calls `onChange` with the new swarm state whenever any daemon changes it, until close(). */
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): void;
+
+  // Optional hooks of a store that counts its commits (SQLite): src/store/acknowledged.ts.
+
+  /** The database's identity and how many write transactions it has committed. */
+  checkpoint?(): StoreCheckpoint;
+
+  /** Calls `listener` after every commit, before any write of it is answered. */
+  onCommit?(listener: (checkpoint: StoreCheckpoint) => void): void;
 
 }
 

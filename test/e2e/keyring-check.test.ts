@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { etcdMissing, startEtcd } from '../helpers/etcd.ts';
 
 const daemons: Daemon[] = [];
 const dirs: string[] = [];
@@ -207,6 +208,31 @@ describe('the keyring check', () => {
     assert.equal(statSync(join(dir, 'etc')).mode & 0o777, 0o700);
     assert.equal(statSync(keyring).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700);
+  });
+});
+
+describe('the keyring check on a shared etcd store', { skip: etcdMissing() }, () => {
+  test("the README's etcd start: daemons started together create the keyring's missing folder (0700) and agree; one without the file is refused", async () => {
+    const etcd = await startEtcd(1);
+    try {
+      const dir = scratch();
+      const keyring = join(dir, 'etc', 'secretd', 'keyring.json');
+      const args = ['--store', etcd.storeUrl('kc'), '--keyring', keyring];
+      const [a, b] = await Promise.all([start(undefined, args), start(undefined, args)]);
+      assert.equal(statSync(join(dir, 'etc', 'secretd')).mode & 0o777, 0o700);
+      const values = await create(a, ['shared-1']);
+      assert.deepEqual(await valuesOf(b, values.keys()), values);
+      const elsewhere = join(scratch(), 'keyring.json');
+      assertOneLineRefusal(
+        refusedStart(join(scratch(), 'data'), ['--store', etcd.storeUrl('kc'), '--keyring', elsewhere]),
+        /is missing, but the store etcd:\/\/.* holds values sealed with its keys: copy the keyring file the other daemons use there/,
+      );
+      assert.equal(existsSync(elsewhere), false);
+      await a.stop();
+      await b.stop();
+    } finally {
+      await etcd.dispose();
+    }
   });
 });
 
