@@ -84,10 +84,16 @@ export class Keyring implements KeyProvider {
   static load(file: string): Keyring | LockedKeyFile {
     let text = readOwn(file);
     if (text === undefined) {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       const fresh = JSON.stringify(freshFile(), null, 2) + '\n';
-      text = createFileDurably(file, fresh, 0o600) ? fresh : readOwn(file);
-      if (text === undefined) throw new Error(`cannot read ${file}: it vanished while being created`);
+      try {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        text = createFileDurably(file, fresh, 0o600) ? fresh : readOwn(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!code || code === 'ENOSPC' || code === 'EDQUOT') throw e; // a full disk is reported as such
+        throw new KeyFileUnreadable(`cannot create the keyring ${file} (${code}): check the path given to --keyring and the permissions of its folder`, { cause: e });
+      }
+      if (text === undefined) throw new KeyFileUnreadable(`cannot read the keyring ${file}: it vanished while being created`);
     }
     let parsed: KeyFile;
     try {
