@@ -226,7 +226,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
   try {
     mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
     chmodSync(config.dataRoot, 0o700);
-    unlock = lockDataRoot(config.dataRoot);
+    unlock = lockDataRoot(config.dataRoot, (message) => log.error(message));
   } catch (e) {
     throw diskFullAtStart(e, config.dataRoot);
   }

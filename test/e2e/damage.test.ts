@@ -156,7 +156,7 @@ describe('the data-root lock', () => {
     const a = await start();
     unlinkSync(join(a.dataRoot, 'secretd.pid'));
     const before = readFileSync(join(a.dataRoot, 'audit.log'));
-    assertOneLineRefusal(refusedStart(a.dataRoot), new RegExp(`another secretd is using the data root ${escape(a.dataRoot)} \\(it holds .*secretd\\.lock locked\\); stop it first`));
+    assertOneLineRefusal(refusedStart(a.dataRoot), new RegExp(`another secretd( \\(pid \\d+\\))? is using the data root ${escape(a.dataRoot)} \\(it holds .*secretd\\.lock locked\\); stop it first`));
     assert.deepEqual(readFileSync(join(a.dataRoot, 'audit.log')), before, 'the refused daemon wrote nothing to the audit log');
     assert.equal((await a.request({ method: 'POST', path: '/secrets/create', body: { Name: 'still-a', Data: 'eA==' } })).status, 201);
     // With the pid file back, the refusal names the daemon.
@@ -166,6 +166,22 @@ describe('the data-root lock', () => {
     const b = await start(a.dataRoot);
     assert.equal((await b.request({ path: '/secrets/still-a' })).status, 200);
     await b.stop();
+  });
+
+  test('deleting the lock file and the pid file too: the daemon locks a new lock file at once, and a second daemon is still refused', async () => {
+    const a = await start();
+    const lock = join(a.dataRoot, 'secretd.lock');
+    const pid = join(a.dataRoot, 'secretd.pid');
+    unlinkSync(lock);
+    unlinkSync(pid);
+    const deadline = Date.now() + 5000;
+    while (!existsSync(lock) || !existsSync(pid)) {
+      assert.ok(Date.now() < deadline, 'the lock and pid files came back');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertOneLineRefusal(refusedStart(a.dataRoot), new RegExp(`another secretd \\(pid ${a.daemonPid}\\) is using the data root`));
+    assert.equal((await a.request({ method: 'POST', path: '/secrets/create', body: { Name: 'still-here', Data: 'eA==' } })).status, 201);
+    await a.stop();
   });
 
   test('planted links at the lock, pid and checkpoint files are refused or replaced, never written through', async () => {
