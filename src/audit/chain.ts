@@ -28,6 +28,8 @@ export function formatRecord(seq: number, time: string, e: AuditEvent, prev: str
   if (e.status !== undefined) r.status = e.status;
   if (e.torn) r.torn = e.torn;
   if (e.head) r.head = e.head;
+  if (e.acknowledged) r.acknowledged = e.acknowledged;
+  if (e.store) r.store = e.store;
   r.prev = prev;
   return JSON.stringify(r);
 }

@@ -9,7 +9,7 @@
  * (0660) says who could have connected, not by its uid.
  */
 export interface Peer {
-  /** `daemon` for what the daemon records about its own log (audit.torn, audit.truncated). */
+  /** `daemon` for what the daemon records itself (audit.torn, audit.truncated, store.loss_accepted). */
   transport: 'unix' | 'tcp' | 'tls' | 'in-process' | 'daemon';
   /** The unix socket's path. */
   socket?: string;
@@ -41,7 +41,8 @@ export type AuditAction =
   | 'token.create'
   | 'token.revoke'
   | 'audit.torn'
-  | 'audit.truncated';
+  | 'audit.truncated'
+  | 'store.loss_accepted';
 
 /** One event as the daemon reports it; the log adds `seq`, `time` and `prev`. */
 export interface AuditEvent {
@@ -68,6 +69,13 @@ export interface AuditEvent {
   torn?: { bytes: number; sha256: string };
   /** For `audit.truncated`: what the head file said the last line was, when the log ended earlier. */
   head?: { seq: number; hash: string };
+  /** For `store.loss_accepted`: the checkpoint that was acknowledged and is not in the store. */
+  acknowledged?: { id: string; commits: number };
+  /**
+   * Set by the log on every line: the SQLite store's identity and commit count when the line
+   * was written (src/store/acknowledged.ts); absent for stores without one (etcd).
+   */
+  store?: { id: string; commits: number };
 }
 
 /** One line of the file: the event in a fixed key order, numbered and chained. */

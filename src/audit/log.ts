@@ -4,14 +4,17 @@
  * written together and fdatasync'd once, and each `record` resolves only when its line is on
  * disk. A start continues the chain from the last line; a torn last line (a crash during a
  * write) is kept and marked, and a log shorter than its head file says is recorded as cut.
+ * Every line carries the store's checkpoint (`store`: its identity and commit count), so the
+ * last line tells the next start what the store had acknowledged (src/store/acknowledged.ts).
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { SecretdError } from '../secrets/errors.ts';
-import { fsyncFolderOf } from '../durable-files.ts';
+import { fsyncFolderOf, openOwnFile, SymlinkRefused } from '../durable-files.ts';
 import { formatHead, formatRecord, GENESIS, lineHash, parseHead, parseRecord, type Head } from './chain.ts';
+import { parseCheckpoint, type StoreCheckpoint } from '../store/acknowledged.ts';
 import type { AuditEvent } from './events.ts';
 
 /** Raised for every event once a write failed: nothing is answered as done without its line. */
@@ -20,6 +23,8 @@ export class AuditUnavailable extends SecretdError {
     super('unavailable', `the audit log ${file} cannot be written (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}); the daemon needs a restart`, { cause });
   }
 }
+
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_WRONLY } = constants;
 
 /** How far back start-up reads to find the last line (lines are a few hundred bytes). */
 const TAIL_BYTES = 64 * 1024;
@@ -36,6 +41,11 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private failed: AuditUnavailable | undefined;
   private closed = false;
+  /** Where each line's `store` checkpoint comes from; until set, the last one read is carried on. */
+  private stampSource: (() => StoreCheckpoint | undefined) | undefined;
+  private stamp: StoreCheckpoint | undefined;
+  /** The store checkpoint of the last line found at open: a witness (src/store/acknowledged.ts). */
+  storeWitness: StoreCheckpoint | undefined;
 
   private constructor(
     readonly file: string,
@@ -43,24 +53,33 @@ export class AuditLog {
     private readonly headFh: FileHandle,
     private seq: number,
     private lastHash: string,
-  ) {}
+    stamp: StoreCheckpoint | undefined,
+  ) {
+    this.stamp = stamp;
+  }
+
+  /** From now on every line carries the store's checkpoint as `source` returns it. */
+  stampFrom(source: () => StoreCheckpoint | undefined): void {
+    this.stampSource = source;
+  }
 
   /** Opens (or creates, 0600) `file` and its head file `file.head`; `warn` hears about repairs. */
   static async open(file: string, warn: (message: string) => void = () => {}): Promise<AuditLog> {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const created = createIfMissing(file);
-    const fh = await open(file, 'a+', 0o600);
+    const fh = await openOwn(file, O_APPEND | O_CREAT | O_RDWR);
     let headFh: FileHandle | undefined;
     try {
       await fh.chmod(0o600);
       createIfMissing(`${file}.head`);
-      headFh = await open(`${file}.head`, 'r+');
+      headFh = await openOwn(`${file}.head`, O_RDWR);
       await headFh.chmod(0o600);
       const head = parseHead((await headFh.readFile('utf8')).trim());
       const tail = await readTail(fh);
-      const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash);
+      const log = new AuditLog(file, fh, headFh, tail.seq, tail.hash, tail.store);
       if (created) fsyncFolderOf(file);
       const torn = tail.unfinished !== undefined && !(await log.adoptUnfinished(tail.unfinished));
+      log.storeWitness = log.stamp;
       if (head && head.seq > log.seq) {
         warn(`audit log ${file} ends at seq ${log.seq} but ${file}.head records seq ${head.seq}: lines were removed from its end`);
         await log.record({ who: { transport: 'daemon' }, action: 'audit.truncated', result: 'ok', head });
@@ -87,7 +106,8 @@ export class AuditLog {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new AuditUnavailable(this.file, Object.assign(new Error('closed'), { code: 'closed' })));
     const seq = ++this.seq;
-    const line = formatRecord(seq, rfc3339Nano(), event, this.lastHash);
+    this.stamp = this.stampSource?.() ?? this.stamp;
+    const line = formatRecord(seq, rfc3339Nano(), this.stamp ? { ...event, store: this.stamp } : event, this.lastHash);
     this.lastHash = lineHash(line);
     return new Promise<void>((resolve, reject) => {
       if (this.pending.push({ seq, line, resolve, reject }) === 1 && !this.flushing) setImmediate(() => void this.flush());
@@ -148,13 +168,14 @@ export class AuditLog {
     await this.fh.datasync();
     if (!r || r.seq !== this.seq + 1 || r.prev !== this.lastHash) return false;
     this.seq = r.seq;
+    this.stamp = parseCheckpoint(r.store) ?? this.stamp;
     this.lastHash = lineHash(unfinished);
     return true;
   }
 }
 
 /** The chain's state at the end of the file: last complete line's seq and hash, and any unfinished bytes. */
-async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; unfinished?: Buffer }> {
+async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; store?: StoreCheckpoint; unfinished?: Buffer }> {
   const { size } = await fh.stat();
   if (size === 0) return { seq: 0, hash: GENESIS };
   let want = Math.min(size, TAIL_BYTES);
@@ -178,7 +199,8 @@ async function readTail(fh: FileHandle): Promise<{ seq: number; hash: string; un
     const line = buf.subarray(start, lastNl);
     const r = parseRecord(line.toString('utf8'));
     if (!r) throw new Error(`the audit log's last complete line is not an audit record: repair the file or move it away`);
-    return { seq: r.seq, hash: lineHash(line), ...(unfinished ? { unfinished: Buffer.from(unfinished) } : {}) };
+    const store = parseCheckpoint(r.store);
+    return { seq: r.seq, hash: lineHash(line), ...(store ? { store } : {}), ...(unfinished ? { unfinished: Buffer.from(unfinished) } : {}) };
   }
 }
 
@@ -187,10 +209,20 @@ async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
 }
 
+/** Opens one of the log's files, never through a symbolic link planted at its name. */
+async function openOwn(file: string, flags: number): Promise<FileHandle> {
+  try {
+    return await open(file, flags | O_NOFOLLOW, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new SymlinkRefused(file);
+    throw e;
+  }
+}
+
 /** True when this call created the file (so its directory entry still needs an fsync). */
 function createIfMissing(file: string): boolean {
   try {
-    closeSync(openSync(file, 'wx', 0o600));
+    closeSync(openOwnFile(file, O_CREAT | O_EXCL | O_WRONLY)); // O_EXCL: a link at the name fails too
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -1,7 +1,8 @@
 /**
  * The built-in key provider: the KEKs in one file, `keyring.json` in the data root (mode 0600),
  * or the file `--keyring FILE` names (daemons sharing one etcd are started with copies of one
- * file). A missing file is created with one random 256-bit key. The file lists every KEK still
+ * file). A missing file is created with one random 256-bit key, but only for a store that holds
+ * nothing sealed (src/crypto/keyring-check.ts refuses the start otherwise). The file lists every KEK still
  * wrapping some data key and names the `current` one; rotation adds a key, and the old ones go
  * once nothing uses them. With autolock on, the list is stored encrypted under the unlock key
  * (src/crypto/autolock.ts).
@@ -13,9 +14,10 @@
  * format 2 at its first change.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { createFileDurably, writeFileDurably } from '../durable-files.ts';
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StartRefused } from '../daemon/start-refused.ts';
+import { createFileDurably, openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
 import { lockPayload, parseUnlockKey, unlockPayload, type LockedPayload } from './autolock.ts';
 import { EnvelopeError } from './envelope.ts';
 import type { SealingKey } from './legacy-envelope.ts';
@@ -35,6 +37,9 @@ interface KeyList {
 }
 
 type KeyFile = ({ format: 1 | 2 } & KeyList) | { format: 2; locked: LockedPayload };
+
+/** The key file cannot be read or parsed: the daemon does not start (and writes nothing). */
+export class KeyFileUnreadable extends StartRefused {}
 
 const NONCE = 12;
 const TAG = 16;
@@ -71,18 +76,32 @@ export class Keyring implements KeyProvider {
     if (this.keys.get(this.current)?.key.length !== 32) throw new Error(`${file}: the current key is missing or not 256 bits`);
   }
 
-  /** Loads a key file, creating it with a new key if it does not exist; locked if autolock is on. */
+  /**
+   * Loads a key file, creating it (and its folder, 0700) with a new key if it does not exist;
+   * locked if autolock is on. A symbolic link at `file` is refused, not followed. Whether a
+   * missing file may be created is the caller's call (src/crypto/keyring-check.ts).
+   */
   static load(file: string): Keyring | LockedKeyFile {
+    let text = readOwn(file);
+    if (text === undefined) {
+      const fresh = JSON.stringify(freshFile(), null, 2) + '\n';
+      try {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        text = createFileDurably(file, fresh, 0o600) ? fresh : readOwn(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!code || code === 'ENOSPC' || code === 'EDQUOT') throw e; // a full disk is reported as such
+        throw new KeyFileUnreadable(`cannot create the keyring ${file} (${code}): check the path given to --keyring and the permissions of its folder`, { cause: e });
+      }
+      if (text === undefined) throw new KeyFileUnreadable(`cannot read the keyring ${file}: it vanished while being created`);
+    }
     let parsed: KeyFile;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
+      parsed = JSON.parse(text) as KeyFile;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(e as Error).message}`);
-      const fresh = freshFile();
-      parsed = createFileDurably(file, JSON.stringify(fresh, null, 2) + '\n', 0o600) ? fresh : (JSON.parse(readFileSync(file, 'utf8')) as KeyFile);
+      throw new KeyFileUnreadable(`the keyring ${file} is not valid JSON (${(e as Error).message}): restore it from a backup`);
     }
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
-    if (parsed.format !== 1 && parsed.format !== 2) throw new Error(`${file}: unknown key file format ${String((parsed as { format?: unknown }).format)}`);
+    if (parsed.format !== 1 && parsed.format !== 2) throw new KeyFileUnreadable(`${file}: unknown key file format ${String((parsed as { format?: unknown }).format)}`);
     if ('locked' in parsed) return new LockedKeyFile(file, parsed.locked);
     return new Keyring(file, parsed);
   }
@@ -197,6 +216,24 @@ export class Keyring implements KeyProvider {
       ? { format: 2, locked: lockPayload(this.unlockKeyBytes, Buffer.from(JSON.stringify(list))) }
       : { format: 2, ...list };
     writeFileDurably(this.file, JSON.stringify(content, null, 2) + '\n', 0o600);
+  }
+}
+
+/** The file's text, or undefined when it does not exist; mode narrowed to 0600 on the open descriptor. */
+function readOwn(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openOwnFile(file, constants.O_RDONLY);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof SymlinkRefused) throw e;
+    throw new KeyFileUnreadable(`cannot read the keyring ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check the path given to --keyring and its permissions`);
+  }
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

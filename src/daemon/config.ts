@@ -54,6 +54,8 @@ export interface Config {
   readonly pluginListen?: string;
   /** `--plugin-allow`: the name patterns that socket may hand out (empty: it refuses everything). */
   readonly pluginAllow: readonly string[];
+  /** Start even though the store holds less than was acknowledged (src/store/acknowledged.ts). */
+  readonly acceptStoreLoss?: boolean;
 }
 
 /** Flags that cannot make a configuration; the message names each flag and what it takes. */
@@ -170,6 +172,7 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
     ...(flags['plugin-listen'] !== undefined ? { pluginListen: resolve(flags['plugin-listen']) } : {}),
     pluginAllow: [...new Set(flags['plugin-allow'] ?? [])],
+    ...(flags['accept-store-loss'] ? { acceptStoreLoss: true } : {}),
   };
   const hosts = config.hosts;
   const validate = schemas.validator('config.json');

@@ -47,6 +47,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'ui', type: 'boolean', help: 'Serve the web console at /ui on the tcp:// listeners (loopback only unless --tlsverify; needs one -H tcp://HOST:PORT; off by default)' },
   { name: 'audit-log', type: 'string', arg: 'FILE', help: 'The audit log: one hash-chained JSON line per change and per delivery, never a value (default: DATA_ROOT/audit.log; check it with `secretd audit verify FILE`)' },
   { name: 'no-audit', type: 'boolean', help: 'Keep no audit log' },
+  { name: 'accept-store-loss', type: 'boolean', help: 'Start even though the SQLite store holds fewer writes than were acknowledged (a truncated WAL, a deleted or older database): continue with what it holds, and record that in the audit log' },
   { name: 'help', short: 'h', type: 'boolean', help: 'Print this help and exit' },
   { name: 'version', short: 'v', type: 'boolean', help: 'Print the version and exit' },
 ];
@@ -80,6 +81,7 @@ export interface ParsedFlags {
   ui?: boolean;
   'audit-log'?: string;
   'no-audit'?: boolean;
+  'accept-store-loss'?: boolean;
   help?: boolean;
   version?: boolean;
 }

@@ -1,14 +1,15 @@
 /**
- * Start and stop, in order. Start: lock the data root, open keyring and store, load the swarm
- * state, then listen. Stop: stop accepting, let in-flight requests finish, close the store,
+ * Start and stop, in order. Start: lock the data root (an OS lock, src/daemon/lock.ts), open the
+ * audit log and the store and check the store holds what was acknowledged, check the keys open
+ * what the store holds, load the swarm state, then listen. A full disk is one line. Stop: stop accepting, let in-flight requests finish, close the store,
  * remove the socket and the pid file.
  */
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyService } from '../crypto/keys.ts';
 import { loadKeyProvider } from '../crypto/load-provider.ts';
-import { verifySharedKeyring } from '../crypto/shared-keyring.ts';
+import { refuseMissingKeyring, verifyKeyring } from '../crypto/keyring-check.ts';
 import type { AuditEvent } from '../audit/events.ts';
 import { AuditLog } from '../audit/log.ts';
 import type { KeyProvider } from '../crypto/types.ts';
@@ -26,13 +27,16 @@ import { KeyRotation } from '../secrets/key-rotation.ts';
 import { SecretsService } from '../secrets/service.ts';
 import { startPlugin } from '../plugin/start.ts';
 import type { PluginServer } from '../plugin/server.ts';
+import { CHECKPOINT_SUFFIX, CheckpointFile, damageOf, witnessesOf } from '../store/acknowledged.ts';
 import { openStore } from '../store/open.ts';
+import { SqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { SwarmService } from '../swarm/service.ts';
 import type { Config } from './config.ts';
 import { checkExposure } from './exposure.ts';
 import { lockDataRoot } from './lock.ts';
 import { throttle } from './throttle.ts';
+import { diskFullAtStart } from './start-refused.ts';
 
 export interface RunningDaemon {
   addresses: string[];
@@ -59,7 +63,7 @@ export interface Core {
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog' | 'acceptStoreLoss'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
@@ -68,10 +72,26 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   let provider: KeyProvider | undefined;
   let store: Store;
   let audit: AuditLog | undefined;
+  let loss: ReturnType<typeof damageOf>;
+  // The store must hold what was acknowledged (src/store/acknowledged.ts): SQLite only.
+  const sqliteFile = !config.store || config.store === 'sqlite' ? join(config.dataRoot, 'secretd.db') : undefined;
   try {
     if (config.kekProvider) provider = await loadKeyProvider(config.kekProvider, config.driverSettings ?? {});
     if (config.audit) audit = await AuditLog.open(config.auditLog ?? join(config.dataRoot, 'audit.log'), (message) => log.error(message));
+    const witnesses = sqliteFile ? witnessesOf(sqliteFile, audit) : [];
+    // Judged before the store is opened for writing: a deleted database is not replaced by an
+    // empty one, and a damaged one is left exactly as it was found (no WAL recovery).
+    if (sqliteFile && witnesses.length > 0) {
+      loss = damageOf(sqliteFile, existsSync(sqliteFile) ? SqliteStore.peekCheckpoint(sqliteFile) ?? 'unknown' : undefined, witnesses);
+      if (loss && !config.acceptStoreLoss) throw loss.refusal;
+    }
     store = await openStore(config);
+    const found = store.checkpoint?.();
+    if (sqliteFile && found) loss ??= damageOf(sqliteFile, found, witnesses);
+    if (loss && !config.acceptStoreLoss) {
+      await store.close();
+      throw loss.refusal;
+    }
   } catch (e) {
     await audit?.close();
     await provider?.close?.();
@@ -80,16 +100,45 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   }
   let keys: KeyService | undefined;
   let rotation: KeyRotation | undefined;
+  let checkpointFile: CheckpointFile | undefined;
   const close = async () => {
     await rotation?.stop();
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
+    checkpointFile?.close();
     await (keys ? keys.close() : provider?.close?.());
     await audit?.close();
   };
   try {
-    keys = new KeyService({ file: keyringFile, provider, shared: store.keyringCheck !== undefined });
-    if (store.keyringCheck && !keys.locked) await verifySharedKeyring(keys, keyringFile, (sealed) => store.keyringCheck!(sealed));
+    // The keys must be the ones that sealed the store's values: never a new keyring in place of
+    // a lost one, never a start with keys that open nothing (src/crypto/keyring-check.ts).
+    const checkCtx = { keyringFile, storeName: storeName(config) };
+    await refuseMissingKeyring(store, !provider, checkCtx);
+    keys = new KeyService({ file: keyringFile, provider, shared: store.shared });
+    if (!keys.locked) await verifyKeyring(keys, store, checkCtx);
+    const unlocked = keys;
+    keys.onUnlock(() => {
+      verifyKeyring(unlocked, store, checkCtx).catch((e) => log.error({ err: (e as Error).message }, 'the unlocked keyring does not match the store'));
+    });
+    // Only now, with the keys accepted, do the witnesses follow the store.
+    if (sqliteFile && store.checkpoint && store.onCommit) {
+      const cp = store.checkpoint.bind(store);
+      checkpointFile = CheckpointFile.open(sqliteFile + CHECKPOINT_SUFFIX);
+      const file = checkpointFile;
+      file.write(cp());
+      store.onCommit((c) => {
+        try {
+          file.write(c);
+        } catch {
+          // An older checkpoint is still a true one: it only detects less.
+        }
+      });
+      audit?.stampFrom(cp);
+    } else audit?.stampFrom(() => undefined);
+    if (loss) {
+      log.warn({ store: sqliteFile }, `--accept-store-loss: starting with what the store holds. ${loss.refusal.message}`);
+      await audit?.record({ who: { transport: 'daemon' }, action: 'store.loss_accepted', result: 'ok', acknowledged: loss.acknowledged });
+    }
     // The key provider's settings are its own (it was initialised with them above).
     const driverSettings = Object.fromEntries(Object.entries({ ...config.driverSettings }).filter(([name]) => name !== provider?.name));
     await drivers.init(driverSettings, config.dataRoot, (name) => log.child({ driver: name }));
@@ -121,6 +170,11 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     await close();
     throw e;
   }
+}
+
+/** The store as the operator names it: the SQLite file, or the --store URL. */
+function storeName(config: CoreConfig): string {
+  return !config.store || config.store === 'sqlite' ? join(config.dataRoot, 'secretd.db') : config.store;
 }
 
 /** A delivery as an audit record: the token and connection as `who`, the secret resolved or as asked. */
@@ -209,9 +263,14 @@ function warnIfTooFewDescriptors(config: Config, log: Logger): void {
 export async function startDaemon(config: Config, schemas: SchemaRegistry, log: Logger): Promise<RunningDaemon> {
   const options = listenOptions(config, log);
   process.umask(0o077); // every file the daemon makes is its own (the socket is opened to 0660 after)
-  mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
-  chmodSync(config.dataRoot, 0o700);
-  const unlock = lockDataRoot(config.dataRoot);
+  let unlock: () => void;
+  try {
+    mkdirSync(config.dataRoot, { recursive: true, mode: 0o700 });
+    chmodSync(config.dataRoot, 0o700);
+    unlock = lockDataRoot(config.dataRoot, (message) => log.error(message));
+  } catch (e) {
+    throw diskFullAtStart(e, config.dataRoot);
+  }
   let core: Core | undefined;
   const listeners: Listener[] = [];
   let plugin: PluginServer | undefined;
@@ -228,9 +287,9 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
       l.cleanup();
     }
     await plugin?.stop();
-    await core?.close();
+    await core?.close().catch(() => {});
     unlock();
-    throw e;
+    throw diskFullAtStart(e, config.dataRoot);
   }
 
   const running = core;

@@ -1,46 +1,106 @@
 /**
- * One daemon per data root: `secretd.pid` is created atomically (link(2) fails if it exists).
- * A pid file left by a dead daemon (kill -9) is taken over; a live one stops the start-up.
+ * One daemon per data root: an OS lock, held for the life of the process. Node has no flock, so
+ * the lock is SQLite's (fcntl): `secretd.lock` is opened as a database in exclusive locking mode
+ * with an exclusive transaction left open until the daemon stops. The kernel releases it when the
+ * process dies, kill -9 included. Deleting the pid file lets no second daemon in; a deleted or
+ * replaced lock file would be a new, unlocked file, so the daemon watches its name and locks the
+ * new file within half a second (we never remove the lock file ourselves).
+ *
+ * `secretd.pid` is written after the lock is taken, for operators and init systems only: it
+ * names the daemon in the refusal, and nothing trusts it.
  */
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
+import { StartRefused } from './start-refused.ts';
 
+export const LOCK_FILE = 'secretd.lock';
 export const PID_FILE = 'secretd.pid';
 
-export class DataRootBusy extends Error {}
+export class DataRootBusy extends StartRefused {}
 
-export function lockDataRoot(dataRoot: string): () => void {
-  const file = join(dataRoot, PID_FILE);
-  const tmp = `${file}.${process.pid}`;
-  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, file);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-        const other = Number.parseInt(readText(file), 10);
-        if (isRunningSecretd(other)) {
-          throw new DataRootBusy(`another secretd (pid ${other}) is using the data root ${dataRoot}; stop it first, or use another --data-root`);
-        }
-        try {
-          unlinkSync(file); // stale: its daemon is gone
-        } catch {
-          // someone else removed it first
-        }
-      }
-    }
-  } finally {
-    unlinkSync(tmp);
+/** How often a running daemon checks that its lock file (and pid file) is still in place. */
+const WATCH_MS = 500;
+
+/**
+ * Locks `dataRoot` or throws DataRootBusy; the returned function releases it. While held, a
+ * lock file someone deleted (or replaced) is recreated and locked again within WATCH_MS, and a
+ * deleted pid file rewritten, so `rm secretd.lock secretd.pid` does not open the door for long;
+ * `onLost` hears if another process got the new lock first.
+ */
+export function lockDataRoot(dataRoot: string, onLost: (message: string) => void = () => {}): () => void {
+  const file = join(dataRoot, LOCK_FILE);
+  const pidFile = join(dataRoot, PID_FILE);
+  let lock = takeLock(file);
+  if (!lock) {
+    const pid = Number.parseInt(readText(pidFile), 10);
+    const who = Number.isInteger(pid) && pid > 0 ? `another secretd (pid ${pid})` : 'another secretd';
+    throw new DataRootBusy(`${who} is using the data root ${dataRoot} (it holds ${file} locked); stop it first, or use another --data-root`);
   }
-  return () => {
+  try {
+    writeFileDurably(pidFile, `${process.pid}\n`, 0o644);
+  } catch (e) {
+    release(lock.db);
+    throw e;
+  }
+  let lost = false;
+  const watch = setInterval(() => {
+    if (lost) return;
     try {
-      if (Number.parseInt(readText(file), 10) === process.pid) unlinkSync(file);
+      if (lstatSync(file, { throwIfNoEntry: false })?.ino !== lock!.ino) {
+        const again = takeLock(file);
+        if (!again) {
+          lost = true;
+          onLost(`${file} was replaced and another process holds it now: a second daemon may be using the data root ${dataRoot}`);
+          return;
+        }
+        release(lock!.db);
+        lock = again;
+      }
+      if (!lstatSync(pidFile, { throwIfNoEntry: false })) writeFileDurably(pidFile, `${process.pid}\n`, 0o644);
+    } catch {
+      // tried again at the next tick
+    }
+  }, WATCH_MS);
+  watch.unref();
+  return () => {
+    clearInterval(watch);
+    try {
+      if (Number.parseInt(readText(pidFile), 10) === process.pid) unlinkSync(pidFile);
     } catch {
       // already gone
     }
+    release(lock!.db);
   };
+}
+
+/** The lock on `file` (created 0600 if missing, never through a link), or undefined when another process holds it. */
+function takeLock(file: string): { db: Database.Database; ino: number } | undefined {
+  if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) throw new SymlinkRefused(file);
+  closeSync(openOwnFile(file, constants.O_CREAT | constants.O_RDWR, 0o600));
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file to leave behind
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') return undefined;
+    throw e;
+  }
+  held.add(db);
+  // The name may have been swapped between open and lock: the inode locked is the one watched.
+  return { db, ino: lstatSync(file).ino };
+}
+
+/** Open lock databases: referenced here so they live exactly as long as their lock. */
+const held = new Set<Database.Database>();
+
+function release(db: Database.Database): void {
+  if (!held.delete(db)) return;
+  db.exec('ROLLBACK');
+  db.close();
 }
 
 function readText(file: string): string {
@@ -49,20 +109,4 @@ function readText(file: string): string {
   } catch {
     return '';
   }
-}
-
-function isRunningSecretd(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon may linger as a zombie until reaped (state Z), and a recycled pid belongs
-  // to something else: trust the pid only if it is alive and looks like us.
-  const stat = readText(`/proc/${pid}/stat`);
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
-  const cmdline = readText(`/proc/${pid}/cmdline`);
-  return stat === '' || /secretd|main\.ts/.test(cmdline);
 }

@@ -11,6 +11,7 @@
  * next start (it runs at every start and after every unlock).
  */
 import type { Logger } from 'pino';
+import { rewrapKeyringCheck } from '../crypto/keyring-check.ts';
 import type { KeyService } from '../crypto/keys.ts';
 import type { SealedChange, Store } from '../store/types.ts';
 import { legacySealContext, sealContext } from './service.ts';
@@ -101,6 +102,7 @@ export class KeyRotation {
       if (check.rewrapped === 0 && check.stale === 0) {
         const current = this.keys.currentKeyId();
         const dropped = this.keys.keyIds().filter((id) => id !== current);
+        await rewrapKeyringCheck(this.keys, this.store); // the check must still open once old KEKs go
         await this.keys.retain([current]);
         if (dropped.length > 0) this.log.info({ kek: current, dropped }, 'every data key is wrapped by the current key-encryption key; older keys removed');
         return;

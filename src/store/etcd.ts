@@ -51,6 +51,7 @@ const CACHE_WAIT_MS = 1000;
 
 export class EtcdStore implements Store {
   readonly kind = ETCD;
+  readonly shared = true;
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly writes = new Set<Promise<unknown>>();
@@ -342,6 +343,18 @@ export class EtcdStore implements Store {
     });
   }
 
+  async readKeyringCheck(): Promise<Uint8Array | undefined> {
+    return this.read(async () => firstKv((await this.txn([], [get(this.keys.keyringCheck)], [])).responses[0])?.value);
+  }
+
+  async replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean> {
+    return this.write(async () => {
+      const key = this.keys.keyringCheck;
+      const res = await this.txn([valueIs(key, Buffer.from(from))], [put(key, Buffer.from(to))], []);
+      return res.succeeded;
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -478,6 +491,7 @@ const NOTHING = Buffer.alloc(0);
 const put = (key: Buffer, value: Buffer): IRequestOp => ({ request_put: { key, value } });
 const get = (key: Buffer): IRequestOp => ({ request_range: { key } });
 const del = (key: Buffer): IRequestOp => ({ request_delete_range: { key } });
+const valueIs = (key: Buffer, value: Buffer): ICompare => ({ key, target: 'Value', result: 'Equal', value });
 const absent = (key: Buffer): ICompare => ({ key, target: 'Create', result: 'Equal', create_revision: 0 });
 const prefixRange = (key: Buffer) => ({ key, range_end: prefixEnd(key) });
 const firstKv = (r: ITxnResponse['responses'][number] | undefined): IKeyValue | undefined => r?.response_range?.kvs[0];

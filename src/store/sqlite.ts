@@ -5,12 +5,14 @@
  * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
  * compare-and-set is one conditional UPDATE inside the write transaction.
  */
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import { compactQuery } from './secret-query.ts';
+import type { StoreCheckpoint } from './acknowledged.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -51,10 +53,19 @@ const HIGH = '\u{10ffff}';
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  readonly shared = false;
   private readonly db: Database.Database;
   private closed = false;
   private readonly stmt;
   private readonly wal: WalSync;
+  private readonly checkStmt;
+  /** This database's identity and its count of committed write transactions (src/store/acknowledged.ts). */
+  private readonly storeId: string;
+  private commits: number;
+  /** The commits known to be on disk (the WAL flushed): what a witness may name. */
+  private durableCommits: number;
+  private readonly bumpCommits;
+  private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -101,6 +112,64 @@ export class SqliteStore implements Store {
       deleteToken: this.db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
       writeSwarm: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('swarm', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
+    this.checkStmt = {
+      read: this.db.prepare<[], { value: Buffer }>("SELECT value FROM meta WHERE key = 'keyring_check'"),
+      insert: this.db.prepare<[Buffer]>("INSERT INTO meta (key, value) VALUES ('keyring_check', ?) ON CONFLICT (key) DO NOTHING"),
+      replace: this.db.prepare<[Buffer, Buffer]>("UPDATE meta SET value = ? WHERE key = 'keyring_check' AND value = ?"),
+      clear: this.db.prepare("DELETE FROM meta WHERE key = 'keyring_check'"),
+    };
+    // Databases from before checkpoints get their identity at their first open by this version.
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('store_id', ?), ('commits', 0) ON CONFLICT (key) DO NOTHING").run(randomBytes(16).toString('hex'));
+    this.storeId = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'store_id'").get()!.value;
+    this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
+    this.durableCommits = this.commits;
+    this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
+  }
+
+  /**
+   * The checkpoint of the database in `file`, read without changing anything (a read-only
+   * connection never checkpoints or removes the WAL): a start can refuse a damaged store and
+   * leave it as it found it. Undefined when it cannot be read that way (a fresh or old file).
+   */
+  static peekCheckpoint(file: string): StoreCheckpoint | undefined {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      const get = (key: string) => db!.prepare<[string], { value: unknown }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+      const id = get('store_id');
+      const commits = get('commits');
+      return typeof id === 'string' && typeof commits === 'number' ? { id, commits } : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      db?.close();
+    }
+  }
+
+  /** Which database this is, and how many write transactions it has committed. */
+  checkpoint(): StoreCheckpoint {
+    return { id: this.storeId, commits: this.durableCommits };
+  }
+
+  /** Called after every commit, before any of its writes is answered (the checkpoint file). */
+  onCommit(listener: (checkpoint: StoreCheckpoint) => void): void {
+    this.commitListener = listener;
+  }
+
+  async readKeyringCheck(): Promise<Uint8Array | undefined> {
+    this.ensureOpen();
+    return this.checkStmt.read.get()?.value;
+  }
+
+  async keyringCheck(sealed: Uint8Array): Promise<Uint8Array> {
+    return this.write(() => {
+      this.checkStmt.insert.run(Buffer.from(sealed));
+      return this.checkStmt.read.get()!.value;
+    });
+  }
+
+  async replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean> {
+    return this.write(() => this.checkStmt.replace.run(Buffer.from(to), Buffer.from(from)).changes > 0);
   }
 
   async createSecret(s: NewSecret): Promise<SecretRecord> {
@@ -184,6 +253,7 @@ export class SqliteStore implements Store {
   async leaveSwarm(left: SwarmRecord): Promise<void> {
     await this.write(() => {
       this.stmt.deleteAll.run();
+      this.checkStmt.clear.run(); // nothing sealed is left: the next keys may differ (autolock resets them)
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
     });
@@ -255,6 +325,7 @@ export class SqliteStore implements Store {
       return;
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let commits = this.commits;
     try {
       this.db
         .transaction(() => {
@@ -265,18 +336,24 @@ export class SqliteStore implements Store {
               outcomes.push({ ok: false, error });
             }
           }
+          commits = this.bumpCommits.get()!.value; // counted with the writes, in the same commit
         })
         .immediate();
     } catch (error) {
       for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
       return;
     }
-    const settle = () =>
+    this.commits = commits;
+    const settle = () => {
+      // A witness (checkpoint file, audit stamp) names this commit only once it is on disk.
+      this.durableCommits = Math.max(this.durableCommits, commits);
+      this.commitListener?.(this.checkpoint());
       batch.forEach((w, i) => {
         const o = outcomes[i]!;
         if (o.ok) w.resolve(o.value);
         else w.reject(o.error);
       });
+    };
     // Committed, and visible to reads; resolved only once the WAL is on disk.
     this.wal.committed().then(settle, (error: unknown) => {
       for (const w of batch) w.reject(new StoreUnavailable(`the database could not be made durable: ${(error as NodeJS.ErrnoException).code ?? 'I/O error'}`));

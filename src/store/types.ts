@@ -6,6 +6,7 @@
  * durable: on disk (or committed by a quorum) before the promise resolves.
  */
 import type { TokenRecord } from '../delivery/types.ts';
+import type { StoreCheckpoint } from './acknowledged.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 
@@ -41,9 +42,12 @@ export interface SealedChange {
   to: Uint8Array;
 }
 
-export interface Store {
+export interface Store extends KeyringCheckStore {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
+
+  /** Several daemons share this store (etcd): one daemon alone must not change the keys. */
+  readonly shared: boolean;
 
   /**
    * Inserts a secret, taking the next version. Rejects with NameConflict if the name is taken in
@@ -120,9 +124,31 @@ export interface Store {
    */
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
 
+  // Optional hooks of a store that counts its commits (SQLite): src/store/acknowledged.ts.
+
+  /** The database's identity and how many write transactions it has committed. */
+  checkpoint?(): StoreCheckpoint;
+
+  /** Calls `listener` after every commit, before any write of it is answered. */
+  onCommit?(listener: (checkpoint: StoreCheckpoint) => void): void;
+
+}
+
+/**
+ * The keyring check (src/crypto/keyring-check.ts): a fixed text sealed by the keys that sealed
+ * the store's values, so a start with other keys (a lost or wrong keyring, another key
+ * provider) is refused instead of sealing new values under new keys. Not a secret.
+ */
+export interface KeyringCheckStore {
+  /** The stored check, if any. */
+  readKeyringCheck(): Promise<Uint8Array | undefined>;
+
   /**
-   * Stores `sealed` as the deployment's keyring check unless one is stored already, and returns
-   * the stored one: a daemon whose keyring cannot open it must not start.
+   * Stores `sealed` as the check unless one is stored already, and returns the stored one: the
+   * caller proves its keys open it (with a shared store, another daemon may have been first).
    */
-  keyringCheck?(sealed: Uint8Array): Promise<Uint8Array>;
+  keyringCheck(sealed: Uint8Array): Promise<Uint8Array>;
+
+  /** Replaces the check if it is still exactly `from` (a KEK rotation re-wraps it); false if not. */
+  replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean>;
 }
