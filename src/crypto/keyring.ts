@@ -232,6 +232,10 @@ function readOwn(file: string): string | undefined {
   try {
     if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
     return readFileSync(fd, 'utf8');
+  } catch (e) {
+    // A read through the descriptor names no path: name the keyring (a folder there is EISDIR).
+    if (typeof (e as NodeJS.ErrnoException).code === 'string') (e as NodeJS.ErrnoException).path ??= file;
+    throw e;
   } finally {
     closeSync(fd);
   }

@@ -269,7 +269,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
     chmodSync(config.dataRoot, 0o700);
     unlock = lockDataRoot(config.dataRoot, (message) => log.error(message));
   } catch (e) {
-    throw diskFullAtStart(e, config.dataRoot);
+    throw diskFullAtStart(e, `--data-root ${config.dataRoot}`);
   }
   let core: Core | undefined;
   const listeners: Listener[] = [];
@@ -289,7 +289,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
     await plugin?.stop();
     await core?.close().catch(() => {});
     unlock();
-    throw diskFullAtStart(e, config.dataRoot);
+    throw diskFullAtStart(e, `--data-root ${config.dataRoot}`);
   }
 
   const running = core;

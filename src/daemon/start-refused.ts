@@ -9,12 +9,12 @@ export class StartRefused extends StartupError {}
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
-/** A full disk (or quota) met at start, as one line naming the folder; anything else unchanged. */
+/** A full disk (or quota) met at start, as one line naming `where` (the flag and its folder); anything else unchanged. */
 export function diskFullAtStart(e: unknown, where: string): unknown {
   for (let c = e, depth = 0; typeof c === 'object' && c !== null && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string' && DISK_FULL.has(code)) {
-      return new StartRefused(`no space left on the device holding ${where} (${code}): free some space, then start again`, { cause: e });
+      return new StartRefused(`${where}: the disk holding it is full (${code}): free some space, then start again`, { cause: e });
     }
   }
   return e;

@@ -227,7 +227,7 @@ describe('a full disk', () => {
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k']);
     spawnSync('dd', ['if=/dev/zero', `of=${filler}-tail`, 'bs=1']);
     const r = refusedStart(dataRoot);
-    assertOneLineRefusal(r, new RegExp(`no space left on the device holding ${escape(dataRoot)} \\((ENOSPC|SQLITE_FULL)\\): free some space, then start again`));
+    assertOneLineRefusal(r, new RegExp(`--data-root ${escape(dataRoot)}: the disk holding it is full \\((ENOSPC|SQLITE_FULL)\\): free some space, then start again`));
     unlinkSync(filler);
     unlinkSync(`${filler}-tail`);
     const again = await start(dataRoot);

@@ -86,7 +86,7 @@ const MISTAKES: Mistake[] = [
     dataRoot: (dir) => join(dir, 'mnt', 'data'),
     args: () => [],
     names: (dir) => `--data-root ${join(dir, 'mnt', 'data')}`,
-    fix: /is full: free some space/,
+    fix: /is full\b.*: free some space/,
   },
   {
     name: 'a data root on a read-only disk',
