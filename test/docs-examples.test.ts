@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PROJECT_ROOT } from './helpers/daemon.ts';
 import { codeBlocks, SHELL_LANGS, type Block } from './helpers/doc-blocks.ts';
 import { docFiles } from './helpers/docs.ts';
@@ -197,29 +197,33 @@ function cannotRun(): string | false {
 }
 
 const skip = cannotRun();
-for (const file of docFiles().filter((f) => f !== 'drivers/README.md')) {
-  const blocks = codeBlocks(readFileSync(join(PROJECT_ROOT, file), 'utf8'), file);
-  const runnable = blocks.filter((b) => SHELL_LANGS.has(b.lang) || b.directive.kind === 'file');
-  if (!runnable.some((b) => SHELL_LANGS.has(b.lang))) continue;
-  test(`the shell blocks of ${file} run as written`, { skip, timeout: 600_000 }, async (t) => {
-    const session = new Session(file);
-    try {
-      for (const block of runnable) {
-        const d = block.directive;
-        if (d.kind === 'file') {
-          session.writeFile(d.name, block.body);
-          continue;
+// Two files at a time: each has its own scratch folder, sockets and data roots, and the few fixed
+// TCP ports in the docs (TLS 2376, console 8377, etcd 2379–2384) are each in one file only.
+describe('the docs run as written', { concurrency: 2 }, () => {
+  for (const file of docFiles().filter((f) => f !== 'drivers/README.md')) {
+    const blocks = codeBlocks(readFileSync(join(PROJECT_ROOT, file), 'utf8'), file);
+    const runnable = blocks.filter((b) => SHELL_LANGS.has(b.lang) || b.directive.kind === 'file');
+    if (!runnable.some((b) => SHELL_LANGS.has(b.lang))) continue;
+    test(`the shell blocks of ${file} run as written`, { skip, timeout: 600_000 }, async (t) => {
+      const session = new Session(file);
+      try {
+        for (const block of runnable) {
+          const d = block.directive;
+          if (d.kind === 'file') {
+            session.writeFile(d.name, block.body);
+            continue;
+          }
+          if (d.kind === 'skip') {
+            t.diagnostic(`${file}:${block.line}: not run: ${d.reason}`);
+            continue;
+          }
+          if (d.stop) await session.stopAll();
+          if (d.kind === 'background') await session.start(block, d.daemons);
+          else await session.run(block);
         }
-        if (d.kind === 'skip') {
-          t.diagnostic(`${file}:${block.line}: not run: ${d.reason}`);
-          continue;
-        }
-        if (d.stop) await session.stopAll();
-        if (d.kind === 'background') await session.start(block, d.daemons);
-        else await session.run(block);
+      } finally {
+        await session.dispose();
       }
-    } finally {
-      await session.dispose();
-    }
-  });
-}
+    });
+  }
+});
