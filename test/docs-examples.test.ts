@@ -196,6 +196,17 @@ function cannotRun(): string | false {
   return false;
 }
 
+/** The programs the blocks call, and the Debian package that has each. */
+const TOOLS: Record<string, string> = { docker: 'docker.io', etcd: 'etcd-server', pass: 'pass', gpg: 'gnupg', openssl: 'openssl', curl: 'curl' };
+
+/** Why a file's blocks cannot run here: a program they call is missing. */
+function missingTools(blocks: Block[]): string | false {
+  const text = blocks.filter((b) => SHELL_LANGS.has(b.lang) && b.directive.kind !== 'skip').map((b) => b.body).join('\n');
+  const missing = Object.keys(TOOLS).filter((tool) => new RegExp(`(^|[\\s|;&(])${tool} `, 'm').test(text) && !which(tool));
+  if (missing.length === 0) return false;
+  return `needs ${missing.join(', ')} (Debian: apt-get install ${missing.map((m) => TOOLS[m]).join(' ')})`;
+}
+
 const skip = cannotRun();
 // Two files at a time: each has its own scratch folder, sockets and data roots, and the few fixed
 // TCP ports in the docs (TLS 2376, console 8377, etcd 2379–2384) are each in one file only.
@@ -204,7 +215,10 @@ describe('the docs run as written', { concurrency: 2 }, () => {
     const blocks = codeBlocks(readFileSync(join(PROJECT_ROOT, file), 'utf8'), file);
     const runnable = blocks.filter((b) => SHELL_LANGS.has(b.lang) || b.directive.kind === 'file');
     if (!runnable.some((b) => SHELL_LANGS.has(b.lang))) continue;
-    test(`the shell blocks of ${file} run as written`, { skip, timeout: 600_000 }, async (t) => {
+    // Under CI=true a missing program is a failure, never a skip: CI installs them all.
+    const need = missingTools(runnable);
+    test(`the shell blocks of ${file} run as written`, { skip: skip || (process.env.CI ? false : need), timeout: 600_000 }, async (t) => {
+      if (need) assert.fail(`${file}: ${need}`);
       const session = new Session(file);
       try {
         for (const block of runnable) {
