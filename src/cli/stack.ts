@@ -115,33 +115,60 @@ function toSpec(s: ComposeSecret, stack: string, env: NodeJS.ProcessEnv): Record
 }
 
 async function deploy(client: Client, file: string, stack: string, io: Io): Promise<number> {
-  // Everything that can fail locally (YAML, schema, files, variables) fails before any change.
+  // Everything that can fail locally (YAML, schema, files, variables) fails before any change,
+  // then every lookup (manager, external secrets, which secrets exist) before the first write.
   const { specs, external } = await composeToSpecs(file, stack, io);
   await requireManager(client);
   for (const name of external) {
     const found = await inspectSecret(client, name);
     if (!found) throw new Failure(`secret not found: ${name}`);
   }
-  for (const spec of specs) {
+  const plan: { spec: Record<string, unknown>; existing: SecretView | undefined }[] = [];
+  for (const spec of specs) plan.push({ spec, existing: await inspectSecret(client, spec.Name as string) });
+  // What the daemon alone can refuse (a driver's validate, a changed value) is only known when
+  // it answers; then this run's changes are undone, so a refused deploy leaves things as they were.
+  const undo: (() => Promise<void>)[] = [];
+  for (const { spec, existing } of plan) {
     const name = spec.Name as string;
-    const existing = await inspectSecret(client, name);
-    if (existing) {
-      io.out.write(`Updating secret ${name}\n`);
-      try {
+    try {
+      if (existing) {
+        io.out.write(`Updating secret ${name}\n`);
         await client.call('POST', `/secrets/${encodeURIComponent(existing.ID)}/update?version=${existing.Version.Index}`, spec);
-      } catch (e) {
-        throw new Failure(`failed to update secret ${name}: ${(e as Error).message}`);
+        undo.push(() => restoreLabels(client, existing));
+      } else {
+        io.out.write(`Creating secret ${name}\n`);
+        const { ID } = JSON.parse((await client.call('POST', '/secrets/create', spec)).body.toString('utf8')) as { ID: string };
+        undo.push(async () => void (await client.call('DELETE', `/secrets/${encodeURIComponent(ID)}`)));
       }
-    } else {
-      io.out.write(`Creating secret ${name}\n`);
-      try {
-        await client.call('POST', '/secrets/create', spec);
-      } catch (e) {
-        throw new Failure(`failed to create secret ${name}: ${(e as Error).message}`);
-      }
+    } catch (e) {
+      const what = `failed to ${existing ? 'update' : 'create'} secret ${name}: ${(e as Error).message}`;
+      throw new Failure(`${what}${await rollBack(undo, io)}`);
     }
   }
   return 0;
+}
+
+/** Undoes this run's changes, last first; says what it did, or what it could not undo. */
+async function rollBack(undo: (() => Promise<void>)[], io: Io): Promise<string> {
+  if (undo.length === 0) return '';
+  let failed = 0;
+  for (const step of undo.reverse()) {
+    try {
+      await step();
+    } catch (e) {
+      failed++;
+      io.err.write(`could not undo a change of this deploy: ${(e as Error).message}\n`);
+    }
+  }
+  return failed === 0 ? `; the ${undo.length} earlier change(s) of this deploy were undone` : `; ${failed} of the ${undo.length} earlier change(s) could not be undone`;
+}
+
+/** Puts back the labels a secret had before this deploy updated it. */
+async function restoreLabels(client: Client, before: SecretView): Promise<void> {
+  const now = await inspectSecret(client, before.ID);
+  if (!now) return;
+  const spec = { Name: before.Spec.Name, Labels: before.Spec.Labels ?? {} };
+  await client.call('POST', `/secrets/${encodeURIComponent(now.ID)}/update?version=${now.Version.Index}`, spec);
 }
 
 async function remove(client: Client, stacks: string[], io: Io): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * The daemon's command line, dockerd-like. This table is the single list of flags: it feeds
- * node:util parseArgs, the --help text, and the README's flag table (checked by a test).
+ * node:util parseArgs, the --help text, and the flag table in docs/flags.md (checked by a test).
  */
 import { parseArgs } from 'node:util';
 import { helpColumns } from '../cli/help.ts';

@@ -7,7 +7,7 @@
  * cross-site form is refused, and no value ever appears in any HTML the daemon sent.
  *
  * Screenshots go to a temporary folder each run (printed as a diagnostic); with
- * SECRETD_UPDATE_SCREENSHOTS=1 they also replace the README's ones in docs/screenshots/.
+ * SECRETD_UPDATE_SCREENSHOTS=1 they also replace docs/console.md's ones in docs/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -67,6 +67,13 @@ describe('the console edge', () => {
     assert.doesNotMatch(res.text, /<script/i);
   });
 
+  test('/ui/ redirects to /ui, keeping the query', async () => {
+    const res = await send('GET', '/ui/?q=db');
+    assert.equal(res.status, 308);
+    assert.equal(res.headers.get('location'), '/ui?q=db');
+    assert.equal((await send('GET', '/ui/', { tcp: false })).status, 404);
+  });
+
   test('a Host that is not loopback is refused (DNS rebinding)', async () => {
     const res = await send('GET', '/ui', { headers: { host: 'evil.example:8123' } });
     assert.equal(res.status, 403);

@@ -85,6 +85,9 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
 
   ui.get('/ui/style.css', (c) => c.body(STYLE, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 
+  // `/ui/`, as people type it (and as the port forward in the docs prints it), is the list too.
+  ui.get('/ui/', (c) => c.redirect(`/ui${new URL(c.req.url).search}`, 308));
+
   ui.get('/ui', async (c) => {
     const search = (c.req.query('q') ?? '').trim();
     const labels = (c.req.queries('label') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v !== '');
