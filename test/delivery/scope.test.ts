@@ -67,12 +67,15 @@ async function ask(p: Probe): Promise<Seen> {
   return { status: r.status, text: r.text, headers };
 }
 
-/** The delivery records, each without its place in the chain (seq, time, prev). */
+/**
+ * The delivery records, each without its place in the chain (seq, time, prev) and the store
+ * checkpoint stamped on it (the count of commits, which the deletions between runs advance).
+ */
 function deliveryRecords(): string[] {
   return readFileSync(join(core.dataRoot, 'audit.log'), 'utf8').split('\n').filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r.action === 'secret.deliver')
-    .map(({ seq: _s, time: _t, prev: _p, ...rest }) => JSON.stringify(rest));
+    .map(({ seq: _s, time: _t, prev: _p, store: _c, ...rest }) => JSON.stringify(rest));
 }
 
 test('every probe of an out-of-scope secret is answered exactly as if it did not exist', async () => {

@@ -69,11 +69,15 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     daemon = await startDaemon({ args: daemonArgs() });
   });
   after(async () => {
-    for (const args of cleanup.reverse()) docker(refHost, args);
-    await daemon?.dispose();
-    await fixture?.stop();
-    for (const dir of stoppedDirs) rmSync(dir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
+    // Each step runs whatever the one before did: a failed clean-up must leave no process behind.
+    try {
+      for (const args of cleanup.reverse()) docker(refHost, args);
+    } finally {
+      await daemon?.dispose().catch(() => {});
+      await fixture?.stop().catch(() => {});
+      for (const dir of stoppedDirs) rmSync(dir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   test('a service gets the exact bytes by the same name, by label, and templated with its service and task', async () => {

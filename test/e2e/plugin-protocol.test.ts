@@ -159,7 +159,8 @@ describe('--plugin-listen with --plugin-allow', { skip: cliMissing }, () => {
     const lines = auditOf(daemon).filter((l) => l.action === 'secret.deliver');
     const first = lines.find((l) => l.task === 'task1');
     assert.ok(first, 'the first GetSecret is audited');
-    const { seq: _seq, time: _time, prev: _prev, ...rest } = first as AuditLine & { seq: number; time: string; prev: string };
+    // The chain's fields and the store checkpoint stamped on every line are the log's own bookkeeping.
+    const { seq: _seq, time: _time, prev: _prev, store: _store, ...rest } = first as AuditLine & { seq: number; time: string; prev: string; store?: unknown };
     assert.deepEqual({ ...rest, secret: { name: first.secret.name } }, {
       who: { transport: 'unix', socket },
       action: 'secret.deliver',

@@ -90,8 +90,19 @@ export class Daemon {
   }
 
   /** Stops the daemon and removes its temporary folder. */
+  /**
+   * Stops the daemon and removes its temporary folder. A daemon that has not exited 30 s after
+   * SIGTERM is killed (and said so on stderr): a stuck stop must fail no run by hanging it.
+   */
   async dispose(): Promise<void> {
-    await this.stop().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), 30_000)));
+    const outcome = await Promise.race([this.stop().catch(() => undefined), stuck]);
+    clearTimeout(timer);
+    if (outcome === 'stuck') {
+      process.stderr.write(`# secretd on ${this.socket} did not stop within 30 s of SIGTERM; killed\n${this.logs.slice(-2000)}\n`);
+      await this.kill9();
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
