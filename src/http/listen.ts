@@ -98,7 +98,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   const server = createHttpServer(timeouts(opts.requestTimeoutMs), serving(fetch, { transport: 'unix', path: addr.path }));
   mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   if (existsSync(addr.path)) {
-    if (await answers(addr.path)) throw new ListenError(`${addr.path} is in use by another daemon`);
+    if (await socketAnswers(addr.path)) throw new ListenError(`${addr.path} is in use by another daemon`);
     unlinkSync(addr.path);
   }
   await new Promise<void>((resolve, reject) => {
@@ -120,7 +120,8 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   };
 }
 
-function answers(path: string): Promise<boolean> {
+/** Whether something accepts connections on the unix socket `path` (a live daemon, not a stale file). */
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {

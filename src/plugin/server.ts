@@ -10,9 +10,9 @@
  * fail at once and say why.
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
+import { socketAnswers } from '../http/listen.ts';
 import { StartupError } from '../secrets/errors.ts';
 
 /** The media type of plugin answers (docker/go-plugins-helpers sends this one). */
@@ -67,7 +67,7 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
   server.maxConnections = MAX_CONNECTIONS;
   mkdirSync(dirname(o.socket), { recursive: true });
   if (existsSync(o.socket)) {
-    if (await answers(o.socket)) throw new PluginListenError(`--plugin-listen ${o.socket} is in use by another process`);
+    if (await socketAnswers(o.socket)) throw new PluginListenError(`--plugin-listen ${o.socket} is in use by another process`);
     unlinkSync(o.socket);
   }
   await new Promise<void>((resolve, reject) => {
@@ -138,15 +138,4 @@ function send(res: ServerResponse, a: Answer, close = false): void {
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(text);
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
