@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { refusedStart, startDaemon, type Daemon } from '../helpers/daemon.ts';
 
 const daemons: Daemon[] = [];
 const dirs: string[] = [];
@@ -33,16 +33,6 @@ function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-damage-'));
   dirs.push(dir);
   return dir;
-}
-
-function refusedStart(dataRoot: string, args: string[] = []): { status: number | null; stderr: string } {
-  const socket = join(scratch(), 's.sock');
-  const r = spawnSync('npm', ['start', '--silent', '--', '-H', `unix://${socket}`, '--data-root', dataRoot, '--log-level', 'warn', ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status, stderr: r.stderr };
 }
 
 function assertOneLineRefusal(r: { status: number | null; stderr: string }, expected: RegExp): string {

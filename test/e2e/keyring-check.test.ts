@@ -6,14 +6,13 @@
  * symbolic link at any name the keyring code writes is never followed.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { PROJECT_ROOT, refusedStart, startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { etcdMissing, startEtcd } from '../helpers/etcd.ts';
 
 const daemons: Daemon[] = [];
@@ -33,17 +32,6 @@ function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-keycheck-'));
   dirs.push(dir);
   return dir;
-}
-
-/** A start expected to fail: its exit status and stderr. */
-function refusedStart(dataRoot: string, args: string[] = []): { status: number | null; stderr: string } {
-  const socket = join(scratch(), 's.sock');
-  const r = spawnSync('npm', ['start', '--silent', '--', '-H', `unix://${socket}`, '--data-root', dataRoot, '--log-level', 'warn', ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status, stderr: r.stderr };
 }
 
 /** Name → SHA-256 of every file below `dir`: "writes nothing" is this map unchanged. */

@@ -2,7 +2,7 @@
  * Starts a real secretd the way a user does (`npm start -- FLAGS`) on a fresh data root and a
  * unix socket, waits until it answers /_ping, and stops it gracefully or with SIGKILL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,4 +135,22 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   await daemon.kill9();
   if (!opts.dataRoot) rmSync(dir, { recursive: true, force: true });
   throw new Error(`secretd did not answer /_ping on ${socket} in time:\n${daemon.logs}`);
+}
+
+/**
+ * Starts a daemon that is expected to refuse to start (`npm start` as a user does, on a socket in
+ * a temporary folder); returns its exit status and stderr once it has exited.
+ */
+export function refusedStart(dataRoot: string, args: string[] = []): { status: number | null; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'secretd-refused-'));
+  try {
+    const r = spawnSync('npm', ['start', '--silent', '--', '-H', `unix://${join(dir, 's.sock')}`, '--data-root', dataRoot, '--log-level', 'warn', ...args], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: r.status, stderr: r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
