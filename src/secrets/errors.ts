@@ -65,6 +65,13 @@ export class SecretNotFound extends SecretdError {
   }
 }
 
+/** A value version that is not kept (never issued, or dropped by --keep-versions). */
+export class VersionNotFound extends SecretdError {
+  constructor(secret: string, version: number) {
+    super('not_found', `secret ${secret} has no version ${version}`);
+  }
+}
+
 export class TokenNotFound extends SecretdError {
   constructor(id: string) {
     super('not_found', `token ${id} not found`);

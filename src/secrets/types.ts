@@ -28,6 +28,14 @@ export interface SecretRecord {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Rotation (src/secrets/versions.ts): which value version `sealed` is, the highest version
+   * number ever issued (numbers are never reused), and when the current one was stored. All three
+   * are absent for a secret that was never rotated: version 1, stored at `createdAt`.
+   */
+  valueVersion?: number;
+  latestValueVersion?: number;
+  valueCreatedAt?: string;
 }
 
 /** The Engine API's `Secret` document. `Spec.Data` is never part of it. */

@@ -42,6 +42,57 @@ export interface SealedChange {
   to: Uint8Array;
 }
 
+/** One kept version of a secret's value, as `secretd secret versions` lists it: never its bytes. */
+export interface ValueVersionInfo {
+  version: number;
+  createdAt: string;
+  current: boolean;
+}
+
+/**
+ * A kept value that is not a live secret's current one: an older version (rotate, rollback), or
+ * the current value of a secret waiting out its recovery window. Key rotation re-wraps these too.
+ * `secretCreatedAt` is the secret's own creation time, which its seal context names.
+ */
+export interface KeptValue {
+  secretId: string;
+  secretCreatedAt: string;
+  version: number;
+  createdAt: string;
+  sealed: Uint8Array;
+}
+
+/** Where a walk over kept values stopped: the last (secretId, version) it returned. */
+export interface KeptValueCursor {
+  secretId: string;
+  version: number;
+}
+
+/** Replace the sealed bytes of one kept value, if they are still exactly `from`. */
+export interface KeptValueChange {
+  secretId: string;
+  version: number;
+  from: Uint8Array;
+  to: Uint8Array;
+}
+
+/** A new current value for rotateValue. */
+export interface NewValueVersion {
+  /** One above the secret's `latestValueVersion` (1 if absent) as the caller read it, who sealed with it. */
+  version: number;
+  createdAt: string;
+  sealed: Uint8Array;
+}
+
+/** A secret removed with a recovery window: hidden from every other method until restored or purged. */
+export interface RemovedSecret {
+  /** As it was when removed, without its sealed value. */
+  secret: SecretRecord;
+  removedAt: string;
+  /** When it may be purged (RFC 3339, compared as text: every time here is UTC with the same precision). */
+  purgeAfter: string;
+}
+
 export interface Store extends KeyringCheckStore {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
@@ -69,8 +120,64 @@ export interface Store extends KeyringCheckStore {
    */
   updateSecretLabels(id: string, expectedVersion: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord>;
 
-  /** Deletes secret `id`; false if it did not exist. */
+  /** Deletes secret `id` and every kept version of its value, in one write; false if it did not exist. */
   deleteSecret(id: string): Promise<boolean>;
+
+  // Value versions (src/secrets/versions.ts). A secret never rotated has no kept values: these
+  // cost nothing on the paths above.
+
+  /** Every kept version of secret `id`'s value, in ascending version order; undefined if no such secret. */
+  listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined>;
+
+  /** One kept version of a live secret's value with its sealed bytes (the current one included). */
+  valueVersion(id: string, version: number): Promise<{ version: number; createdAt: string; sealed: Uint8Array } | undefined>;
+
+  /**
+   * Makes `next` the current value of secret `id`, keeping the one it replaces, and deletes the
+   * oldest kept versions (lowest numbers, never the new current) until at most `keep` remain, all in
+   * one write that takes the next store version and sets `updatedAt`. Rejects with OutOfSequence
+   * unless `next.version` is one above the secret's latestValueVersion (another rotate was first;
+   * the caller seals again and retries), SecretNotFound, NotInSwarm. Resolves with the new record
+   * (with its sealed value) and the numbers of the versions deleted.
+   */
+  rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }>;
+
+  /**
+   * Makes kept version `version` the current value again, keeping the one it replaces, in one
+   * write that takes the next store version and sets `updatedAt`. Already current: resolves with
+   * the record unchanged. Rejects with VersionNotFound if it is not kept, SecretNotFound, NotInSwarm.
+   */
+  rollbackValue(id: string, version: number, updatedAt: string): Promise<SecretRecord>;
+
+  /** Up to `limit` kept values after `after` (all from the start when absent), in (secretId, version) order. */
+  keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]>;
+
+  /** As replaceSealed, for kept values; resolves with how many applied. */
+  replaceKeptValues(changes: KeptValueChange[]): Promise<number>;
+
+  // The recovery window (--recovery-window): removed secrets that can still be restored.
+
+  /**
+   * Removes secret `id` from sight until `purgeAfter`: its name is free at once, its values are
+   * kept sealed. False if it did not exist.
+   */
+  removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean>;
+
+  /** Removed secrets whose ID is `ref` or whose name equals `ref` regardless of case, most recently removed first. */
+  findRemoved(ref: string): Promise<RemovedSecret[]>;
+
+  /**
+   * Brings removed secret `id` back as it was (same ID, labels, values), taking the next store
+   * version and setting `updatedAt`. Rejects with NameConflict if its name was taken meanwhile,
+   * SecretNotFound if it is not in recovery, NotInSwarm.
+   */
+  restoreRemoved(id: string, updatedAt: string): Promise<SecretRecord>;
+
+  /** Deletes removed secret `id` and all its values for good; false if it was not in recovery. */
+  purgeRemoved(id: string): Promise<boolean>;
+
+  /** Up to `limit` removed secrets whose purgeAfter is at or before `now`, soonest first. */
+  expiredRemoved(now: string, limit: number): Promise<RemovedSecret[]>;
 
   /**
    * Up to `limit` secrets that hold a sealed value, with IDs above `afterId`, in ascending ID
@@ -91,7 +198,7 @@ export interface Store extends KeyringCheckStore {
   /** Saves the swarm state, giving it the next version (returned). */
   writeSwarm(swarm: SwarmRecord): Promise<number>;
 
-  /** Leaving the last manager's swarm: the swarm state and every secret go, in one write. */
+  /** Leaving the last manager's swarm: the swarm state and every secret (kept values and removed ones too) go, in one write. */
   leaveSwarm(left: SwarmRecord): Promise<void>;
 
   /** Saves a new consumer token (only its hash); rejects with NameConflict if the ID exists. */
