@@ -32,6 +32,8 @@ export type NewSecret = Omit<SecretRecord, 'version' | 'updatedAt'>;
 export interface SealedEntry {
   id: string;
   createdAt: string;
+  /** Which value version `sealed` is; absent for version 1 (never rotated). */
+  valueVersion?: number;
   sealed: Uint8Array;
 }
 
@@ -163,8 +165,11 @@ export interface Store extends KeyringCheckStore {
    */
   removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean>;
 
-  /** Removed secrets whose ID is `ref` or whose name equals `ref` regardless of case, most recently removed first. */
-  findRemoved(ref: string): Promise<RemovedSecret[]>;
+  /**
+   * Removed secrets whose ID is `ref` or whose name equals `ref` regardless of case (every one
+   * when `ref` is undefined), most recently removed first.
+   */
+  findRemoved(ref: string | undefined): Promise<RemovedSecret[]>;
 
   /**
    * Brings removed secret `id` back as it was (same ID, labels, values), taking the next store
