@@ -20,6 +20,7 @@ export function formatRecord(seq: number, time: string, e: AuditEvent, prev: str
   if (e.secret) r.secret = e.secret;
   if (e.token !== undefined) r.token = e.token;
   if (e.change) r.change = e.change;
+  if (e.versions) r.versions = e.versions;
   if (e.task !== undefined) r.task = e.task;
   if (e.service !== undefined) r.service = e.service;
   if (e.node !== undefined) r.node = e.node;

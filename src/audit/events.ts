@@ -28,11 +28,22 @@ export interface Who extends Peer {
   token?: string;
 }
 
+/** What a rotate or rollback changed, by version number. */
+export interface ValueVersionsChange {
+  version: number;
+  previous: number;
+  dropped?: number[];
+}
+
 export type AuditAction =
   | 'secret.create'
   | 'secret.update'
   | 'secret.remove'
   | 'secret.deliver'
+  | 'secret.rotate'
+  | 'secret.rollback'
+  | 'secret.restore'
+  | 'secret.purge'
   | 'swarm.init'
   | 'swarm.leave'
   | 'swarm.update'
@@ -54,6 +65,11 @@ export interface AuditEvent {
   token?: string;
   /** What a swarm change asked for (`autolock`, `rotate…` flags); never a key. */
   change?: Record<string, string | boolean>;
+  /**
+   * For secret.rotate and secret.rollback: the value version made current, the one it replaced,
+   * and the versions --keep-versions deleted (numbers only, never a value).
+   */
+  versions?: ValueVersionsChange;
   /** The task a delivery was for, when the consumer said. */
   task?: string;
   /** The service and node of that task (a Docker plugin's GetSecret names both). */

@@ -8,6 +8,7 @@ import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
 import { pluginProblems } from './plugin-flags.ts';
 import { uiProblems } from './ui-listeners.ts';
 import { DEFAULT_MAX_CONNECTIONS } from '../http/listen.ts';
+import { DEFAULT_KEEP_VERSIONS } from '../secrets/versions.ts';
 
 /** TLS for tcp:// listeners (absolute paths; `ca` is read only when `verify` is on). */
 export interface TlsConfig {
@@ -54,6 +55,10 @@ export interface Config {
   readonly pluginListen?: string;
   /** `--plugin-allow`: the name patterns that socket may hand out (empty: it refuses everything). */
   readonly pluginAllow: readonly string[];
+  /** --keep-versions: value versions kept per secret, the current one included. */
+  readonly keepVersions: number;
+  /** --recovery-window in ms; 0: removal is final. */
+  readonly recoveryWindowMs: number;
   /** Start even though the store holds less than was acknowledged (src/store/acknowledged.ts). */
   readonly acceptStoreLoss?: boolean;
 }
@@ -104,6 +109,10 @@ function wordSchemaError(e: ErrorObject, flags: ParsedFlags, hosts: readonly str
       return `--request-timeout ${shown(flags['request-timeout'])}: use a number of seconds from ${rule.minimum / 1000} to ${rule.maximum / 1000}`;
     case 'maxConnections':
       return `--max-connections ${shown(flags['max-connections'])}: use a whole number from ${rule.minimum} to ${rule.maximum}`;
+    case 'keepVersions':
+      return `--keep-versions ${shown(flags['keep-versions'])}: use a whole number from ${rule.minimum} to ${rule.maximum}`;
+    case 'recoveryWindowMs':
+      return `--recovery-window ${shown(flags['recovery-window'])}: use a duration such as 7d, 12h, 30m or 1h30m (whole numbers with d, h, m or s), at most ${rule.maximum / DAY_MS}d`;
     case 'store':
       return `--store ${shown(flags.store)}: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')`;
     case 'drivers':
@@ -143,6 +152,18 @@ function requestTimeoutMs(seconds: string | undefined): number {
   return SECONDS.test(seconds) ? Math.round(Number(seconds) * 1000) : Number.NaN;
 }
 
+const DAY_MS = 86_400_000;
+const UNIT_MS: Record<string, number> = { d: DAY_MS, h: 3_600_000, m: 60_000, s: 1000 };
+
+/** --recovery-window DURATION in ms: `7d`, `1h30m`, `90s`; `0` is off; NaN for the schema to refuse. */
+function durationMs(text: string | undefined): number {
+  if (text === undefined || text === '0') return 0;
+  if (!/^([0-9]{1,6}[dhms]){1,4}$/.test(text)) return Number.NaN;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)([dhms])/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  return ms === 0 ? Number.NaN : ms;
+}
+
 export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config {
   const dataRoot = resolve(flags['data-root'] ?? defaultDataRoot());
   const etcdTls: { ca?: string; cert?: string; key?: string } = {};
@@ -172,6 +193,8 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
     ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
     ...(flags['plugin-listen'] !== undefined ? { pluginListen: resolve(flags['plugin-listen']) } : {}),
     pluginAllow: [...new Set(flags['plugin-allow'] ?? [])],
+    keepVersions: flags['keep-versions'] === undefined ? DEFAULT_KEEP_VERSIONS : wholeNumber(flags['keep-versions']),
+    recoveryWindowMs: durationMs(flags['recovery-window']),
     ...(flags['accept-store-loss'] ? { acceptStoreLoss: true } : {}),
   };
   const hosts = config.hosts;

@@ -43,6 +43,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'plugin-dir', type: 'string', multiple: true, arg: 'DIR', help: 'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins' },
   { name: 'plugin-listen', type: 'string', arg: 'PATH', help: "Serve Docker's plugin protocols (secretprovider, VolumeDriver) on this unix socket, e.g. /run/docker/plugins/secretd.sock (mode 0600; the plugin's name is the file's base name)" },
   { name: 'plugin-allow', type: 'string', multiple: true, arg: 'PATTERN', help: 'A secret name pattern (* matches any run) the --plugin-listen socket may hand out; repeat for several (none: every plugin request is refused)' },
+  { name: 'keep-versions', type: 'string', arg: 'N', help: 'Versions of a secret\'s value kept (the current one included) when `secretd secret rotate` adds one; older ones are deleted (default: 10)' },
+  { name: 'recovery-window', type: 'string', arg: 'DURATION', help: 'Keep a removed secret restorable (`secretd secret restore`) this long, e.g. 7d, 12h or 1h30m; its name is free at once (default: off, removal is final as in Docker)' },
   { name: 'delivery', type: 'boolean', help: 'Serve /_secretd/v1: consumer tokens (over the unix socket) and value delivery to token holders (off by default)' },
   { name: 'ui', type: 'boolean', help: 'Serve the web console at /ui on the tcp:// listeners (loopback only unless --tlsverify; needs one -H tcp://HOST:PORT; off by default)' },
   { name: 'audit-log', type: 'string', arg: 'FILE', help: 'The audit log: one hash-chained JSON line per change and per delivery, never a value (default: DATA_ROOT/audit.log; check it with `secretd audit verify FILE`)' },
@@ -77,6 +79,8 @@ export interface ParsedFlags {
   'plugin-dir'?: string[];
   'plugin-listen'?: string;
   'plugin-allow'?: string[];
+  'keep-versions'?: string;
+  'recovery-window'?: string;
   delivery?: boolean;
   ui?: boolean;
   'audit-log'?: string;

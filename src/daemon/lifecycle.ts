@@ -24,7 +24,9 @@ import { serverTlsOptions } from '../http/tls.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { rfc3339Nano } from '../secrets/clock.ts';
 import { KeyRotation } from '../secrets/key-rotation.ts';
+import { Recovery } from '../secrets/recovery.ts';
 import { SecretsService } from '../secrets/service.ts';
+import { DEFAULT_KEEP_VERSIONS, SecretVersions, type Acted } from '../secrets/versions.ts';
 import { startPlugin } from '../plugin/start.ts';
 import type { PluginServer } from '../plugin/server.ts';
 import { CHECKPOINT_SUFFIX, CheckpointFile, damageOf, witnessesOf } from '../store/acknowledged.ts';
@@ -58,12 +60,14 @@ export interface Core {
   rotation: KeyRotation;
   /** The one path values are handed out on (consumer tokens, the Docker plugin). */
   resolver: ValueResolver;
+  /** Listeners told after a rotate or rollback made another value current (the plugin's volumes). */
+  valueChanged: Set<(secret: Acted) => void>;
   /** Stops the key rotation, closes the drivers, then the store and the key provider. */
   close(): Promise<void>;
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog' | 'acceptStoreLoss'>>;
+  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog' | 'acceptStoreLoss' | 'keepVersions' | 'recoveryWindowMs'>>;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
@@ -101,7 +105,9 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   let keys: KeyService | undefined;
   let rotation: KeyRotation | undefined;
   let checkpointFile: CheckpointFile | undefined;
+  let recovery: Recovery | undefined;
   const close = async () => {
+    await recovery?.stop();
     await rotation?.stop();
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
     await store.close();
@@ -151,7 +157,20 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     keys.onUnlock(() => walk.start());
     if (!keys.locked) rotation.start();
     else log.warn('the swarm is locked (autolock): run `docker swarm unlock` with the unlock key');
-    const secrets = new SecretsService({ store, swarm, keys, drivers, schemas, log });
+    const secrets = new SecretsService({ store, swarm, keys, drivers, schemas, log, recoveryWindowMs: config.recoveryWindowMs });
+    const valueChanged = new Set<(secret: Acted) => void>();
+    const versions = new SecretVersions({
+      store,
+      swarm,
+      keys,
+      keep: config.keepVersions ?? DEFAULT_KEEP_VERSIONS,
+      onValueChanged: (s) => valueChanged.forEach((listener) => listener(s)),
+    });
+    const purged = async (s: Acted) => {
+      await audit?.record({ who: { transport: 'daemon' }, action: 'secret.purge', secret: s, result: 'ok' });
+    };
+    recovery = new Recovery({ store, swarm, drivers, log, purged });
+    if (config.recoveryWindowMs) recovery.start(purgeEveryMs(config.recoveryWindowMs));
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
     const recordDelivery = async (event: DeliveryEvent) => {
       log.info(event, 'delivery');
@@ -164,12 +183,17 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       delivery = { tokens, deliver: new DeliveryService({ tokens, resolver }) };
     }
     const ui = config.ui ? { secretDrivers: drivers.names('secret'), templatingDrivers: drivers.names('templating') } : undefined;
-    const fetch = createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit, keys: { keys, rotation } });
-    return { fetch, store, drivers, keys, rotation, resolver, close };
+    const fetch = createApp({ secrets, swarm, schemas, log, system, delivery, ui, audit, keys: { keys, rotation }, versions: { versions, recovery } });
+    return { fetch, store, drivers, keys, rotation, resolver, valueChanged, close };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** Expired removed secrets are purged within a tenth of the window, at most a minute and at least a second late. */
+function purgeEveryMs(windowMs: number): number {
+  return Math.min(60_000, Math.max(1000, Math.floor(windowMs / 10)));
 }
 
 /** The store as the operator names it: the SQLite file, or the --store URL. */

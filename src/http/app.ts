@@ -21,6 +21,9 @@ import { parseTarget, type EdgeEnv, type FetchHandler } from './env.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
+import { versionRoutes } from './routes/versions.ts';
+import type { Recovery } from '../secrets/recovery.ts';
+import type { SecretVersions } from '../secrets/versions.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { systemRoutes, type SystemInfo } from './routes/system.ts';
@@ -38,6 +41,8 @@ export interface AppDeps {
   audit?: AuditLog | undefined;
   /** Key administration (/_secretd/v1/keys); absent when the caller builds an app without it. */
   keys?: KeyAdmin | undefined;
+  /** Value versions and removed secrets (/_secretd/v1/secrets/{id}/versions, /_secretd/v1/removed-secrets). */
+  versions?: { versions: SecretVersions; recovery: Recovery } | undefined;
   /** Present when the daemon serves /_secretd/v1 (--delivery). */
   delivery?: { tokens: TokenService; deliver: DeliveryService } | undefined;
   /** Present when the daemon serves the web console at /ui (--ui): the drivers its form offers. */
@@ -58,6 +63,7 @@ export function createApp(deps: AppDeps): FetchHandler {
   swarmRoutes(app, deps.swarm, deps.schemas, audited);
   secretRoutes(app, deps.secrets, deps.schemas, audited);
   if (deps.keys) keyRoutes(app, deps.swarm, deps.keys, audited);
+  if (deps.versions) versionRoutes(app, deps.versions.versions, deps.versions.recovery, deps.schemas, audited);
   if (deps.delivery) deliveryRoutes(app, deps.delivery.deliver, deps.delivery.tokens, deps.schemas, audited);
   // The console calls the Engine routes above in-process, so it shares every rule and message;
   // each call carries the browser's connection as its caller.

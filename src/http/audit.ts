@@ -7,7 +7,7 @@
  * token and the secret.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AuditAction, AuditEvent } from '../audit/events.ts';
+import type { AuditAction, AuditEvent, ValueVersionsChange } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { isSecretdError } from '../secrets/errors.ts';
 import type { EdgeEnv } from './env.ts';
@@ -32,6 +32,7 @@ export function auditor(log: AuditLog | undefined): Audited {
       const token = notes.token ?? (action.startsWith('token.') ? given : undefined);
       if (token !== undefined) event.token = token;
       if (notes.change) event.change = notes.change;
+      if (notes.versions) event.versions = notes.versions;
       await log.record(event); // a failure answers 503 instead: nothing is reported done unrecorded
     };
 }
@@ -45,6 +46,11 @@ export function noteSecret(c: Context<EdgeEnv>, secret: { id?: string; name?: st
 /** A route says which consumer token it acted on (its public ID). */
 export function noteToken(c: Context<EdgeEnv>, id: string): void {
   c.var.audit.token = id;
+}
+
+/** A rotate or rollback says which value versions it changed. */
+export function noteVersions(c: Context<EdgeEnv>, versions: ValueVersionsChange): void {
+  c.var.audit.versions = versions;
 }
 
 /** A route says what a swarm change asked for (flags and states, never a key). */

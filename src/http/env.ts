@@ -5,7 +5,7 @@
  * is a `Hono<EdgeEnv>` handler, so none of it needs a cast.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Peer } from '../audit/events.ts';
+import type { Peer, ValueVersionsChange } from '../audit/events.ts';
 
 /** Who sent a request: the same object the request log and the audit log print. */
 export type Caller = Peer;
@@ -45,6 +45,8 @@ export interface AuditNotes {
   token?: string;
   /** What a swarm change asked for (autolock, rotations): names and flags, never a key. */
   change?: Record<string, string | boolean>;
+  /** What a rotate or rollback changed, by version number. */
+  versions?: ValueVersionsChange;
 }
 
 export interface EdgeEnv {

@@ -13,8 +13,8 @@
 import type { Logger } from 'pino';
 import { rewrapKeyringCheck } from '../crypto/keyring-check.ts';
 import type { KeyService } from '../crypto/keys.ts';
-import type { SealedChange, Store } from '../store/types.ts';
-import { legacySealContext, sealContext } from './service.ts';
+import type { KeptValueChange, KeptValueCursor, SealedChange, Store } from '../store/types.ts';
+import { legacySealContext, sealContext, valueContext } from './service.ts';
 
 /** Secrets re-wrapped per store write. */
 const BATCH = 50;
@@ -110,8 +110,17 @@ export class KeyRotation {
     }
   }
 
-  /** One pass over the store; `stale` counts values another writer changed under us. */
+  /**
+   * One pass over the store — the live secrets' current values, then every kept value (older
+   * versions, removed secrets) — where `stale` counts values another writer changed under us.
+   */
   private async walk(): Promise<{ rewrapped: number; failed: number; stale: number }> {
+    const live = await this.walkLive();
+    const kept = await this.walkKept();
+    return { rewrapped: live.rewrapped + kept.rewrapped, failed: live.failed + kept.failed, stale: live.stale + kept.stale };
+  }
+
+  private async walkLive(): Promise<{ rewrapped: number; failed: number; stale: number }> {
     let after = '';
     let rewrapped = 0;
     let failed = 0;
@@ -139,6 +148,41 @@ export class KeyRotation {
       this.status.failed = failed;
       after = page.at(-1)!.id;
       await new Promise((r) => setImmediate(r)); // let requests in between pages
+    }
+    return { rewrapped, failed, stale };
+  }
+
+  private async walkKept(): Promise<{ rewrapped: number; failed: number; stale: number }> {
+    let after: KeptValueCursor | undefined;
+    const failedBefore = this.status.failed; // the live walk's
+    let rewrapped = 0;
+    let failed = 0;
+    let stale = 0;
+    for (;;) {
+      if (this.stopped) break;
+      const page = await this.store.keptValuesPage(after, BATCH);
+      if (page.length === 0) break;
+      const changes: KeptValueChange[] = [];
+      for (const v of page) {
+        const secret = { id: v.secretId, createdAt: v.secretCreatedAt };
+        try {
+          const to = await this.keys.rewrap(v.sealed, valueContext(secret, v.version), legacySealContext(secret));
+          if (to) changes.push({ secretId: v.secretId, version: v.version, from: v.sealed, to });
+        } catch (e) {
+          failed++;
+          this.log.error({ secret: v.secretId, version: v.version, err: (e as Error)?.name }, 'cannot re-wrap the data key of a kept value: it does not open');
+        }
+      }
+      if (changes.length > 0) {
+        const applied = await this.store.replaceKeptValues(changes);
+        rewrapped += applied;
+        stale += changes.length - applied;
+      }
+      this.status.rewrapped += changes.length;
+      this.status.failed = failedBefore + failed;
+      const last = page.at(-1)!;
+      after = { secretId: last.secretId, version: last.version };
+      await new Promise((r) => setImmediate(r));
     }
     return { rewrapped, failed, stale };
   }

@@ -65,7 +65,10 @@ export class Recovery {
   /** Purges what is due every `everyMs` until stop(). */
   start(everyMs: number): void {
     this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+      this.sweeping ??= this.sweep().then(
+        () => (this.sweeping = undefined),
+        () => (this.sweeping = undefined),
+      );
     }, everyMs);
     this.timer.unref();
   }
@@ -80,7 +83,7 @@ export class Recovery {
     let purged = 0;
     try {
       for (;;) {
-        const due = await this.deps.store.expiredRemoved(rfc3339Nano(), PURGE_BATCH);
+        const due = await this.deps.store.expiredRemoved(new Date().toISOString(), PURGE_BATCH);
         for (const r of due) {
           if (!(await this.deps.store.purgeRemoved(r.secret.id))) continue; // purged by hand meanwhile
           purged++;

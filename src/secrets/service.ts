@@ -29,6 +29,8 @@ export interface SecretsDeps {
   drivers: DriverRegistry;
   schemas: SchemaRegistry;
   log: DriverLog;
+  /** --recovery-window in milliseconds: a removed secret stays restorable that long (src/secrets/recovery.ts). */
+  recoveryWindowMs?: number | undefined;
 }
 
 /**
@@ -122,6 +124,14 @@ export class SecretsService {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const secret = await resolveSecret(store, idOrName);
+    const window = this.deps.recoveryWindowMs;
+    if (window) {
+      // Hidden, not deleted: a writable driver hears of it only when it is purged.
+      const now = Date.now();
+      const kept = await store.removeToRecovery(secret.id, new Date(now).toISOString(), new Date(now + window).toISOString());
+      if (!kept) throw new SecretNotFound(secret.id);
+      return { id: secret.id, name: secret.name };
+    }
     if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
     if (secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));
     return { id: secret.id, name: secret.name };

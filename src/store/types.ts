@@ -91,7 +91,10 @@ export interface RemovedSecret {
   /** As it was when removed, without its sealed value. */
   secret: SecretRecord;
   removedAt: string;
-  /** When it may be purged (RFC 3339, compared as text: every time here is UTC with the same precision). */
+  /**
+   * When it may be purged, as Date.toISOString() writes it (UTC, always milliseconds, one length),
+   * so that stores compare these as text; `expiredRemoved`'s `now` has the same form.
+   */
   purgeAfter: string;
 }
 

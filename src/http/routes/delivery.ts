@@ -3,24 +3,26 @@
  * tokens (administered only over a unix socket) and value delivery (bearer token required).
  * Mounted only when the daemon runs with --delivery.
  */
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
-import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
+import { InvalidRequest } from '../../secrets/errors.ts';
+import { adminOnly } from '../admin.ts';
 import { noteToken, type Audited } from '../audit.ts';
 import { readJsonBody } from '../body.ts';
+import { checkedBody } from '../checked-body.ts';
 import type { EdgeEnv } from '../env.ts';
 import { empty, json } from '../respond.ts';
 
 export const DELIVERY_PREFIX = '/_secretd/v1';
 
 export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, tokens: TokenService, schemas: SchemaRegistry, audited: Audited): void {
-  const admin = onlyOnUnixSocket;
+  const admin = adminOnly('consumer tokens');
 
   app.post(`${DELIVERY_PREFIX}/tokens`, audited('token.create'), admin, async (c) => {
-    const body = checked<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
+    const body = checkedBody<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
     const { token, view } = await tokens.issue(body.Allow, body.Description ?? '');
     noteToken(c, view.ID);
     return json(c, { ...view, Token: token }, 201);
@@ -46,7 +48,7 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
       body = await readJsonBody(c);
     }
-    const context = toContext(checked<WireContext>(schemas, 'delivery-context.json', body ?? {}));
+    const context = toContext(checkedBody<WireContext>(schemas, 'delivery-context.json', body ?? {}));
     const { value, doNotReuse } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller);
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
@@ -54,20 +56,6 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       'X-Secretd-Do-Not-Reuse': String(doNotReuse),
     });
   });
-}
-
-const onlyOnUnixSocket: MiddlewareHandler<EdgeEnv> = async function onlyOnUnixSocket(c, next) {
-  if (c.var.caller.transport !== 'unix') throw new Forbidden('consumer tokens are administered over the unix socket only');
-  await next();
-};
-
-function checked<T>(schemas: SchemaRegistry, id: string, value: unknown): T {
-  const validate = schemas.validator(id);
-  if (!validate(value)) {
-    const e = validate.errors?.[0];
-    throw new InvalidRequest(`invalid request body: ${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}`);
-  }
-  return value as T;
 }
 
 type Text = string | undefined;

@@ -1,0 +1,15 @@
+/**
+ * A parsed JSON body checked against its schema in spec/ (secretd's own endpoints; the Engine
+ * routes decode as Go does instead, src/http/decode.ts). The first error, worded as a 400.
+ */
+import type { SchemaRegistry } from '../schemas.ts';
+import { InvalidRequest } from '../secrets/errors.ts';
+
+export function checkedBody<T>(schemas: SchemaRegistry, id: string, value: unknown): T {
+  const validate = schemas.validator(id);
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    throw new InvalidRequest(`invalid request body: ${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}`);
+  }
+  return value as T;
+}
