@@ -1,12 +1,14 @@
 /**
  * `secretd secret create|ls|inspect|rm`: the docker CLI's secret commands, against any Engine
- * API (`-H`, DOCKER_HOST or the default socket), with the docker CLI's output and wording.
+ * API (`-H`, DOCKER_HOST or the default socket), with the docker CLI's output and wording; and
+ * secretd's own rotation commands (secret-versions.ts), which need a secretd.
  */
 import { parseArgs } from 'node:util';
 import { Client } from './client.ts';
 import { ago, naturalLess, table } from './format.ts';
 import { helpColumns } from './help.ts';
 import { createSecret } from './secret-create.ts';
+import { purge, removed, restore, rollback, rotate, versions } from './secret-versions.ts';
 import { UsageError } from './usage.ts';
 
 export const SECRET_USAGE = `Usage:
@@ -14,6 +16,12 @@ export const SECRET_USAGE = `Usage:
   secretd secret ls [--filter KEY=VALUE…] [--format table|json] [-q]
   secretd secret inspect NAME|ID [NAME|ID…]
   secretd secret rm NAME|ID [NAME|ID…]
+  secretd secret rotate NAME|ID [FILE|-] [--generate LENGTH[:CLASSES]]
+  secretd secret versions NAME|ID [--format table|json]
+  secretd secret rollback NAME|ID VERSION
+  secretd secret removed [--format table|json]
+  secretd secret restore NAME|ID [NAME|ID…]
+  secretd secret purge NAME|ID [NAME|ID…]
 
 create takes the value from exactly one of:
 ${helpColumns([
@@ -36,10 +44,20 @@ ${helpColumns([
   ['-q, --quiet', 'only IDs'],
 ])}
 
+rotate stores the next version of a secret's value and makes it current (docs/rotation.md):
+${helpColumns([
+  ['    FILE | -', 'the new value from a file, or stdin'],
+  ['    --generate LENGTH[:CLASSES]', 'a random value: LENGTH (8-4096) characters from CLASSES, a comma list of upper, lower, digits, symbols (default all), each at least once'],
+])}
+versions lists them (never a value); rollback makes an older one current again. With the
+daemon's --recovery-window, rm keeps a secret restorable: removed lists those, restore brings one
+back (refused if its name was taken meanwhile), purge ends it at once.
+
 All commands:
 ${helpColumns([['-H, --host URL', 'the daemon (default: $DOCKER_HOST, else the default socket)']])}
 
-create prints the new ID; rm prints each name removed. Exit 0 on success, 1 when the daemon
+create prints the new ID; rm prints each name removed; rotate and rollback print the version
+now current; restore prints each ID restored. Exit 0 on success, 1 when the daemon
 refused anything (its message on stderr, after "Error response from daemon: "), 2 on a usage
 mistake.
 `;
@@ -65,6 +83,12 @@ const OPTIONS = {
   },
   inspect: HOST,
   rm: HOST,
+  rotate: { ...HOST, generate: { type: 'string' } },
+  versions: { ...HOST, format: { type: 'string' } },
+  rollback: HOST,
+  removed: { ...HOST, format: { type: 'string' } },
+  restore: HOST,
+  purge: HOST,
 } as const;
 
 /** What GET /secrets and GET /secrets/{id} answer (the parts the CLI reads). */
@@ -86,7 +110,7 @@ export async function secretCommand(argv: string[], io: Io): Promise<number> {
   const [action, ...rest] = argv;
   const sub = action === 'remove' ? 'rm' : action === 'list' ? 'ls' : action;
   if (sub === undefined || !Object.hasOwn(OPTIONS, sub)) {
-    throw new UsageError(action ? `unknown secret command "${action}"` : 'secret needs a command: create, ls, inspect or rm');
+    throw new UsageError(action ? `unknown secret command "${action}"` : 'secret needs a command: create, ls, inspect, rm, rotate, versions, rollback, removed, restore or purge');
   }
   const { values, positionals } = parseArgs({ args: rest, options: OPTIONS[sub as keyof typeof OPTIONS], allowPositionals: true, strict: true });
   const flags = values as Record<string, any>;
@@ -97,6 +121,18 @@ export async function secretCommand(argv: string[], io: Io): Promise<number> {
     case 'ls':
       if (positionals.length) throw new UsageError(`secret ls takes no arguments (got ${positionals.join(' ')})`);
       return list(client, flags.filter ?? [], flags.format, flags.quiet === true, io.out);
+    case 'rotate':
+      return rotate(client, flags, positionals, io);
+    case 'versions':
+      return versions(client, flags.format, positionals, io.out);
+    case 'rollback':
+      return rollback(client, positionals, io.out);
+    case 'removed':
+      return removed(client, flags.format, positionals, io.out);
+    case 'restore':
+      return restore(client, positionals, io);
+    case 'purge':
+      return purge(client, positionals, io);
     case 'inspect':
       if (!positionals.length) throw new UsageError('secret inspect needs at least one secret name or ID');
       return inspect(client, positionals, io);
