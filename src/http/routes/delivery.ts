@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
+import { parseVersionPin, PIN_HINT } from '../../delivery/version-pin.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
 import { InvalidRequest } from '../../secrets/errors.ts';
 import { adminOnly } from '../admin.ts';
@@ -49,13 +50,22 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       body = await readJsonBody(c);
     }
     const context = toContext(checkedBody<WireContext>(schemas, 'delivery-context.json', body ?? {}));
-    const { value, doNotReuse } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller);
+    const { value, doNotReuse, version } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller, pinnedVersion(c.req.query('version')));
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'no-store',
       'X-Secretd-Do-Not-Reuse': String(doNotReuse),
+      ...(version === undefined ? {} : { 'X-Secretd-Version': String(version) }),
     });
   });
+}
+
+/** `?version=N` pins a value version (src/delivery/version-pin.ts); absent: the current one. */
+function pinnedVersion(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const version = parseVersionPin(text);
+  if (version === undefined) throw new InvalidRequest(`invalid version ${JSON.stringify(text)}: ${PIN_HINT}`);
+  return version;
 }
 
 type Text = string | undefined;
