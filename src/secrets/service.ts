@@ -5,15 +5,16 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyService } from '../crypto/keys.ts';
+import { openSealed, sealContext } from '../crypto/seal-binding.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { NewSecret, Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { rfc3339Nano } from './clock.ts';
+import { rfc3339Nano } from '../core/clock.ts';
 import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
-import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from './errors.ts';
+import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from '../core/errors.ts';
 import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './filters.ts';
-import { newId } from './ids.ts';
+import { newId } from '../core/ids.ts';
 import { resolveSecret } from './resolve.ts';
 import { toView, type SecretSpecInput, type SecretView } from './types.ts';
 
@@ -29,20 +30,6 @@ export interface SecretsDeps {
   drivers: DriverRegistry;
   schemas: SchemaRegistry;
   log: DriverLog;
-}
-
-/**
- * Binds a sealed value to its record (see src/crypto/envelope.ts): the ID and the creation
- * time, which never change for a secret, since Swarm never changes a secret's data. Label
- * updates bump the version but leave the sealed value as it is.
- */
-export const sealContext = (r: { id: string; createdAt: string }) => `secretd/secret/${r.id}@${r.createdAt}`;
-/** What format-1 values (sealed before envelope encryption) were bound to. */
-export const legacySealContext = (r: { id: string }) => `secretd/secret/${r.id}`;
-
-/** Opens the sealed value of a record, whichever format it is in. */
-export function openSealed(keys: KeyService, r: { id: string; createdAt: string; sealed: Uint8Array }): Promise<Buffer> {
-  return keys.open(r.sealed, sealContext(r), legacySealContext(r));
 }
 
 export class SecretsService {

@@ -8,7 +8,7 @@ import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
-import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
+import { Forbidden, InvalidRequest } from '../../core/errors.ts';
 import { noteToken, type Audited } from '../audit.ts';
 import { readJsonBody } from '../body.ts';
 import type { EdgeEnv } from '../env.ts';
