@@ -7,10 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
-import type { TokenRecord } from '../delivery/types.ts';
-import type { DriverRef, SecretRecord } from '../secrets/types.ts';
-import type { SwarmRecord } from '../swarm/types.ts';
+import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../core/errors.ts';
+import type { TokenRecord } from './records.ts';
+import type { DriverRef, SecretRecord } from './records.ts';
+import type { SwarmRecord } from './records.ts';
 import { compactQuery } from './secret-query.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import { storeContract } from './contract.ts';
 
