@@ -20,9 +20,10 @@ import {
   SecretNotFound,
   TemplateFailed,
   VersionNotFound,
-} from '../secrets/errors.ts';
+} from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
-import { legacySealContext, MAX_SECRET_BYTES, openSealed, valueContext } from '../secrets/service.ts';
+import { legacySealContext, openSealed, valueContext } from '../crypto/seal-binding.ts';
+import { MAX_SECRET_BYTES } from '../secrets/service.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';

@@ -4,7 +4,7 @@
  * certificate the CA signed, as dockerd trusts either for everything. Plain TCP never.
  */
 import type { MiddlewareHandler } from 'hono';
-import { Forbidden } from '../secrets/errors.ts';
+import { Forbidden } from '../core/errors.ts';
 import type { EdgeEnv } from './env.ts';
 
 /** Middleware refusing any other caller with 403 `WHAT are administered over …`. */

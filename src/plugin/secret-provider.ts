@@ -16,7 +16,7 @@ import type { DeliveryEvent, ValueResolver } from '../delivery/resolve-value.ts'
 import type { DeliveryContext } from '../delivery/types.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { parseVersionPin, PIN_HINT } from '../delivery/version-pin.ts';
-import { InvalidRequest, isSecretdError } from '../secrets/errors.ts';
+import { InvalidRequest, isSecretdError } from '../core/errors.ts';
 import type { Answer, Handler } from './server.ts';
 
 /** The swarm secret's label that names another secretd secret than its own name. */

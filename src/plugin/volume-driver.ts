@@ -11,7 +11,7 @@ import { allows } from '../delivery/tokens.ts';
 import type { DeliveryContext } from '../delivery/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import { isSecretdError } from '../secrets/errors.ts';
+import { isSecretdError } from '../core/errors.ts';
 import type { Answer, Handler } from './server.ts';
 import { parseVolumeOptions, VolumeOptionError, type VolumeFile } from './volume-options.ts';
 import { TmpfsError } from './tmpfs.ts';

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable-files.ts';
-import { rfc3339Nano } from '../secrets/clock.ts';
+import { rfc3339Nano } from '../core/clock.ts';
 import { isTmpfsMounted, mountTmpfs, remountReadOnly, remountWritable, tmpfsReadOnly, unmount } from './tmpfs.ts';
 import type { VolumeFile, VolumeOptions } from './volume-options.ts';
 
