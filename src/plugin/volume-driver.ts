@@ -3,7 +3,8 @@
  * Unmount, Path, Get, List and Capabilities (`Scope: local`: a volume lives on this engine). The
  * volumes themselves are volumes.ts; each file's value is resolved on the one path
  * (src/delivery/resolve-value.ts) with the --plugin-allow patterns as scope, one audit line per
- * file naming the volume. A refusal is `Err`, which dockerd shows to the user.
+ * file naming the volume (at every Mount that fills it and every refresh). A refusal is `Err`,
+ * which dockerd shows to the user.
  */
 import type { Peer } from '../audit/events.ts';
 import type { DeliveryEvent, ValueResolver } from '../delivery/resolve-value.ts';
@@ -26,7 +27,7 @@ const NO_TASK: DeliveryContext = {
   secrets: [],
 };
 
-/** Resolves a volume's files for its first Mount, each one an audited delivery. */
+/** Resolves a volume's files for its first Mount or a refresh, each one an audited delivery (a pinned file at its version). */
 export function volumeResolver(resolver: ValueResolver, allow: readonly string[], peer: Peer) {
   return async (volume: string, files: VolumeFile[]): Promise<FileValue[]> => {
     const out: FileValue[] = [];
