@@ -639,7 +639,7 @@ function migrate(db: Database.Database): void {
           purge_after          TEXT NOT NULL
         ) STRICT;
         CREATE INDEX removed_by_name_key ON removed_secrets (name_key);
-        CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after);
+        CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after, id);  -- soonest first, ties by ID
       `);
     }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
