@@ -3,7 +3,8 @@
  * WAL with synchronous=NORMAL plus an fdatasync of the WAL off the event loop (wal-sync.ts), so
  * a committed write is on disk before we answer, as with synchronous=FULL. Statements are
  * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
- * compare-and-set is one conditional UPDATE inside the write transaction.
+ * compare-and-set is one conditional UPDATE inside the write transaction. A secret's current
+ * value is always secrets.sealed; older values and those of removed secrets are in kept_values.
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
