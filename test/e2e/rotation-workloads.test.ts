@@ -4,7 +4,8 @@
  * `secretd secret rotate` and `rollback`, and a pin (`?version=N`, `--version N`, the label
  * `com.secretd.version`, the volume option `version=N`) serves exactly that version or refuses,
  * naming it. The volume part mounts real tmpfs (root), spoken to as dockerd speaks to the plugin
- * socket; the same with a real dockerd and Swarm is in plugin-docker.test.ts.
+ * socket; the same with a real dockerd and Swarm is in plugin-docker.test.ts. Over a shared etcd,
+ * a rotation made through another daemon reaches this daemon's volumes by the periodic check.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { ok, secretd } from '../helpers/cli.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { request, type RawResponse } from '../helpers/http.ts';
 import { until } from '../helpers/private-dockerd.ts';
+import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { missing } from '../helpers/tools.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'secretd-rotation-workloads-'));
@@ -200,5 +202,59 @@ describe('rotation reaches every delivery path of one daemon', () => {
     const r = await plugin('VolumeDriver.Mount', { Name: `unk-${u}`, ID: 'c' });
     assert.equal(r.json.Err, `secret ${name} has no version 2`);
     assert.equal((await plugin('VolumeDriver.Remove', { Name: `unk-${u}` })).json.Err, '');
+  });
+});
+
+describe('a rotation through another daemon on a shared etcd reaches this daemon\'s volume', { skip: notRoot || etcdMissing() }, () => {
+  let etcd: EtcdCluster;
+  let here: Daemon;
+  let there: Daemon;
+  const socket = join(scratch, `etcd-${u}.sock`);
+  const plugin = (method: string, body: unknown): Promise<RawResponse> => request(`unix://${socket}`, { method: 'POST', path: `/${method}`, body });
+
+  before(async () => {
+    etcd = await startEtcd(1);
+    const args = ['--store', etcd.storeUrl(`rw${u}`), '--keyring', join(scratch, 'etcd-keyring.json')];
+    here = await startDaemon({ args: [...args, '--plugin-listen', socket, '--plugin-allow', 'rot.*'], timeoutMs: 60_000 });
+    there = await startDaemon({ args, timeoutMs: 60_000 });
+  });
+  after(async () => {
+    const root = here ? join(here.dataRoot, 'volumes') : '';
+    await Promise.all([here?.stop(), there?.stop()]);
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const dir = line.split(' ')[4] ?? '';
+      if (root && dir.startsWith(`${root}/`)) spawnSync('umount', [dir]);
+    }
+    await here?.dispose();
+    await there?.dispose();
+    await etcd?.dispose();
+  });
+
+  test('the other daemon rotates, and within seconds the mounted file here holds the new value; GetSecret here serves it too', async (t) => {
+    const name = `rot.shared${u}`;
+    const created = await there.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from('made there').toString('base64') } });
+    assert.equal(created.status, 201, created.text);
+    const v = async (method: string, body: object) => {
+      const r = await plugin(`VolumeDriver.${method}`, body);
+      assert.equal(r.json.Err, '', `${method}: ${r.text}\n${here.logs.slice(-2000)}`);
+      return r.json;
+    };
+    await v('Create', { Name: `sh-${u}`, Opts: { secret: `${name}:v` } });
+    const dir = (await v('Mount', { Name: `sh-${u}`, ID: 'c1' })).Mountpoint as string;
+    // The secret was created through the other daemon: this one reads it from etcd.
+    await until(() => (readFileSync(join(dir, 'v'), 'utf8') === 'made there' ? true : undefined), 10_000, () => 'the first value');
+
+    const rotated = await there.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions`, body: { Data: Buffer.from('rotated there').toString('base64') } });
+    assert.equal(rotated.status, 201, rotated.text);
+    const started = Date.now();
+    await until(() => (readFileSync(join(dir, 'v'), 'utf8') === 'rotated there' ? true : undefined), 10_000, () => `the rotation in the volume\n${here.logs.slice(-2000)}`);
+    const delay = Date.now() - started;
+    t.diagnostic(`a rotation through the other daemon reached the volume in ${delay} ms`);
+    assert.ok(delay < 6000, `within seconds (the check runs every 2 s): ${delay} ms`);
+    const got = (await plugin('SecretProvider.GetSecret', { SecretName: name })).json as { Value: string };
+    assert.equal(Buffer.from(got.Value, 'base64').toString(), 'rotated there');
+
+    await v('Unmount', { Name: `sh-${u}`, ID: 'c1' });
+    await v('Remove', { Name: `sh-${u}` });
   });
 });
