@@ -261,6 +261,10 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     ]);
     cleanup.push(['volume', 'rm', '-f', vol], ['rm', '-f', container]);
     await until(() => (existsSync(join(out, 'started')) ? true : undefined), 60_000, () => `the reader to start: ${docker(refHost, ['logs', container]).stderr}`);
+    // The container's own mount is read-only by itself (a bind made while the tmpfs was): the
+    // moments a refresh makes the tmpfs writable on the host do not reach into the container.
+    const own = onRef(['exec', container, 'grep', ' /run/secrets ', '/proc/self/mountinfo']).split(' ');
+    assert.match(own[5] ?? '', /^ro,/, `the container's mount options: ${own.join(' ')}`);
     const rotated = Date.now();
     ok(secretd(daemon.host, ['secret', 'rotate', name, '-'], { input: 'B'.repeat(size) }), 'secretd secret rotate');
     await until(() => (existsSync(join(out, 'seen')) ? true : undefined), 15_000, () => `the new value in the container\n${daemon.logs.slice(-2000)}`);
