@@ -62,21 +62,28 @@ export function tmpfsReadOnly(dir: string): boolean | undefined {
 }
 
 function tmpfsState(dir: string): { readOnly: boolean } | undefined {
+  const readOnly = tmpfsMounts().get(dir);
+  return readOnly === undefined ? undefined : { readOnly };
+}
+
+/** Every folder a secretd tmpfs is mounted on now, and whether it is read-only: one read of mountinfo. */
+export function tmpfsMounts(): Map<string, boolean> {
+  const found = new Map<string, boolean>();
   let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
-    return undefined;
+    return found;
   }
-  let found: { readOnly: boolean } | undefined;
   for (const line of text.split('\n')) {
     // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS
     const fields = line.split(' ');
-    if (fields.length < 10 || unescape(fields[4]!) !== dir) continue;
+    if (fields.length < 10) continue;
+    const dir = unescape(fields[4]!);
     const dash = fields.indexOf('-', 6);
     // The last mount on a folder is the one seen there.
-    if (dash > 0 && fields[dash + 1] === 'tmpfs' && fields[dash + 2] === TMPFS_SOURCE) found = { readOnly: (fields[dash + 3] ?? '').split(',').includes('ro') };
-    else found = undefined;
+    if (dash > 0 && fields[dash + 1] === 'tmpfs' && fields[dash + 2] === TMPFS_SOURCE) found.set(dir, (fields[dash + 3] ?? '').split(',').includes('ro'));
+    else found.delete(dir);
   }
   return found;
 }

@@ -22,7 +22,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readd
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable-files.ts';
 import { rfc3339Nano } from '../core/clock.ts';
-import { isTmpfsMounted, mountTmpfs, remountReadOnly, remountWritable, tmpfsReadOnly, unmount } from './tmpfs.ts';
+import { isTmpfsMounted, mountTmpfs, remountReadOnly, remountWritable, tmpfsMounts, tmpfsReadOnly, unmount } from './tmpfs.ts';
 import type { VolumeFile, VolumeOptions } from './volume-options.ts';
 
 export interface VolumeRecord {
@@ -232,10 +232,11 @@ export class Volumes {
     if (names.length === 0) return;
     const current = await this.currentValues(names);
     const due: string[] = [];
+    const tmpfs = tmpfsMounts();
     for (const r of this.records.values()) {
       if (r.mounts.length === 0) continue;
       // A refresh that could not make the tmpfs read-only again is retried here.
-      if (name === undefined && tmpfsReadOnly(this.dir(r.name)) === false) await this.serial(() => this.readOnlyAgain(r.name));
+      if (name === undefined && tmpfs.get(this.dir(r.name)) === false) await this.serial(() => this.readOnlyAgain(r.name));
       if (this.stale(r, current).length > 0) due.push(r.name);
     }
     await Promise.all(due.map((volume) => this.serial(() => this.refresh(volume))));
