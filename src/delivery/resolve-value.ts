@@ -76,7 +76,10 @@ export interface Delivered {
 }
 
 export class ValueResolver {
-  constructor(private readonly deps: ResolverDeps) {}
+  private readonly deps: ResolverDeps;
+  constructor(deps: ResolverDeps) {
+    this.deps = deps;
+  }
 
   /**
    * One audited attempt. `authorize` runs first, inside it (a refused token is audited too): it

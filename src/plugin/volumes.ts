@@ -50,11 +50,18 @@ export class Volumes {
   /** Every change runs after the one before: state file and mounts move together. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  private readonly stateFile: string;
+  private readonly mountRoot: string;
+  private readonly resolveFiles: ResolveFiles;
   private constructor(
-    private readonly stateFile: string,
-    private readonly mountRoot: string,
-    private readonly resolveFiles: ResolveFiles,
-  ) {}
+    stateFile: string,
+    mountRoot: string,
+    resolveFiles: ResolveFiles,
+  ) {
+    this.stateFile = stateFile;
+    this.mountRoot = mountRoot;
+    this.resolveFiles = resolveFiles;
+  }
 
   /** Loads the state and reconciles it with what is mounted (see the module header). */
   static async open(dataRoot: string, resolveFiles: ResolveFiles, warn: (fields: object, message: string) => void): Promise<Volumes> {

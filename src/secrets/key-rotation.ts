@@ -35,11 +35,18 @@ export class KeyRotation {
   private stopped = false;
   private status: RotationStatus = { state: 'idle', rewrapped: 0, failed: 0 };
 
+  private readonly store: Store;
+  private readonly keys: KeyService;
+  private readonly log: Logger;
   constructor(
-    private readonly store: Store,
-    private readonly keys: KeyService,
-    private readonly log: Logger,
-  ) {}
+    store: Store,
+    keys: KeyService,
+    log: Logger,
+  ) {
+    this.store = store;
+    this.keys = keys;
+    this.log = log;
+  }
 
   /** A new current KEK, then the background walk. */
   async rotate(): Promise<void> {

@@ -36,7 +36,10 @@ export class Recovery {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
 
-  constructor(private readonly deps: RecoveryDeps) {}
+  private readonly deps: RecoveryDeps;
+  constructor(deps: RecoveryDeps) {
+    this.deps = deps;
+  }
 
   async list(): Promise<RemovedView[]> {
     this.deps.swarm.requireManager();

@@ -35,7 +35,10 @@ export interface SecretsDeps {
 }
 
 export class SecretsService {
-  constructor(private readonly deps: SecretsDeps) {}
+  private readonly deps: SecretsDeps;
+  constructor(deps: SecretsDeps) {
+    this.deps = deps;
+  }
 
   async create(spec: SecretSpecInput): Promise<string> {
     const { store, swarm, keys } = this.deps;

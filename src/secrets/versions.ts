@@ -51,7 +51,10 @@ export interface RolledBack {
 }
 
 export class SecretVersions {
-  constructor(private readonly deps: VersionsDeps) {}
+  private readonly deps: VersionsDeps;
+  constructor(deps: VersionsDeps) {
+    this.deps = deps;
+  }
 
   /** Every kept version of the secret `ref` names (ID, name or unique ID prefix, as dockerd resolves). */
   async list(ref: string): Promise<{ secret: Acted; versions: ValueVersionInfo[] }> {

@@ -67,12 +67,20 @@ export class EtcdStore implements Store {
   readonly reads = { cached: 0, direct: 0 };
   private readonly check: RevisionCheck;
 
+  private readonly client: Etcd3;
+  private readonly keys: EtcdKeys;
+  private readonly timeoutMs: number;
+  private readonly where: string;
   private constructor(
-    private readonly client: Etcd3,
-    private readonly keys: EtcdKeys,
-    private readonly timeoutMs: number,
-    private readonly where: string,
+    client: Etcd3,
+    keys: EtcdKeys,
+    timeoutMs: number,
+    where: string,
   ) {
+    this.client = client;
+    this.keys = keys;
+    this.timeoutMs = timeoutMs;
+    this.where = where;
     this.cache = new EtcdSecretsCache(client, keys, (fn) => this.call(fn));
     this.check = new RevisionCheck(keys.secretsMarker, (ops) => this.txn([], ops, []));
   }

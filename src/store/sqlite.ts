@@ -98,7 +98,9 @@ export class SqliteStore implements Store {
   private readonly bumpCommits;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
 
-  constructor(readonly file: string) {
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL: COMMIT does not fsync; `wal` does, off the event loop, before a write resolves.

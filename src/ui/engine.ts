@@ -11,16 +11,21 @@ export type EngineFetch = (req: Request) => Response | Promise<Response>;
 
 export class EngineError extends Error {
   override name = 'EngineError';
+  readonly status: number;
   constructor(
-    readonly status: number,
+    status: number,
     message: string,
   ) {
     super(message);
+    this.status = status;
   }
 }
 
 export class EngineClient {
-  constructor(private readonly fetch: EngineFetch) {}
+  private readonly fetch: EngineFetch;
+  constructor(fetch: EngineFetch) {
+    this.fetch = fetch;
+  }
 
   async list(labels: readonly string[]): Promise<SecretView[]> {
     const filters = labels.length > 0 ? `?filters=${encodeURIComponent(JSON.stringify({ label: labels }))}` : '';

@@ -148,7 +148,9 @@ class Samples {
   private readonly seen: Uint8Array[] = [];
   readonly info: SecretInfo;
 
-  constructor(private readonly options: ContractOptions) {
+  private readonly options: ContractOptions;
+  constructor(options: ContractOptions) {
+    this.options = options;
     this.name = options.secret;
     this.data = typeof options.data === 'string' ? new TextEncoder().encode(options.data) : (options.data ?? new TextEncoder().encode(`contract-data-${randomBytes(12).toString('hex')}`));
     const u = options.unknown ?? {};

@@ -39,10 +39,15 @@ export function notImplemented(name: string, capability = SECRET_PROVIDER): Plug
 export class PluginSecretDriver implements SecretDriver {
   readonly kind = 'secret' as const;
 
+  readonly name: string;
+  private readonly client: PluginClient;
   constructor(
-    readonly name: string,
-    private readonly client: PluginClient,
-  ) {}
+    name: string,
+    client: PluginClient,
+  ) {
+    this.name = name;
+    this.client = client;
+  }
 
   async get(request: SecretRequest): Promise<SecretValue> {
     let reply: unknown;
