@@ -8,27 +8,43 @@
  *   the caller saw. Versions are etcd revisions, strictly increasing across all daemons.
  * - Swarm leave: every write requires the `left` marker absent; leaving deletes every secret
  *   and sets the marker in one transaction. Key layout: src/store/etcd-keys.ts.
+ * - Value versions and the recovery window: a rotate, rollback, removal or restore reads what it
+ *   changes, then commits in one transaction that requires the record (and the values it moves)
+ *   at the revisions it read, and tries again when another write came between. Kept values and
+ *   removed secrets live outside the secrets' range, so the cache never holds them.
  *
  * Reads are linearizable and served from memory: a watch-fed cache of the secrets' metadata
  * (etcd-cache.ts) answers once it has applied the revision of the last change to any secret,
  * which one quorum read shared by concurrent reads learns (etcd-revision-check.ts); while the
  * cache is not live they read etcd directly, as they did before it. Each write is one
- * transaction that also puts the secrets' change marker.
+ * transaction that also puts the secrets' change marker. The value-version reads and the recovery
+ * lookups are one linearizable etcd transaction each: they need a round trip for the values
+ * anyway, and what they read is not cached.
  *
  * Every call has a deadline (`timeoutMs`): without a quorum it fails with StoreUnavailable
  * (503) instead of hanging.
  */
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import type { TokenRecord } from './records.ts';
-import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, isSecretdError } from '../core/errors.ts';
-import type { SecretRecord } from './records.ts';
-import type { SwarmRecord } from './records.ts';
+import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound, isSecretdError } from '../core/errors.ts';
+import type { SecretRecord, SwarmRecord, TokenRecord } from './records.ts';
 import { EtcdSecretsCache } from './etcd-cache.ts';
-import { decodeMeta, encodeMeta, EtcdKeys, prefixEnd } from './etcd-keys.ts';
+import { decodeKept, decodeMeta, decodeRemoved, encodeKept, encodeMeta, encodeRemoved, EtcdKeys, prefixEnd } from './etcd-keys.ts';
 import { compactQuery } from './secret-query.ts';
 import { MAX_TXN_OPS, RevisionCheck } from './etcd-revision-check.ts';
 import { labelsMatch } from './secret-index.ts';
-import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
+import type {
+  KeptValue,
+  KeptValueChange,
+  KeptValueCursor,
+  NewSecret,
+  NewValueVersion,
+  RemovedSecret,
+  SealedChange,
+  SealedEntry,
+  SecretQuery,
+  Store,
+  ValueVersionInfo,
+} from './types.ts';
 
 export const ETCD = 'etcd';
 
@@ -213,13 +229,275 @@ export class EtcdStore implements Store {
       // A secret's name never changes: a cached record, even a stale one, knows it.
       const meta = this.cache.get(id) ?? (await this.getMeta(id));
       if (!meta) return false;
-      // Only the index entry that still points at this secret goes with it.
+      // Only while the record exists: the kept values of an ID in its recovery window are not ours.
       const res = await this.txn(
-        [{ key: k.name(meta.name), target: 'Value', result: 'Equal', value: Buffer.from(id) }],
-        [del(k.secret(id)), del(k.sealed(id)), del(k.name(meta.name)), put(k.secretsMarker, NOTHING)],
-        [del(k.secret(id)), del(k.sealed(id)), put(k.secretsMarker, NOTHING)],
+        [present(k.secret(id))],
+        [del(k.secret(id)), del(k.sealed(id)), delPrefix(k.keptOf(id)), this.dropName(meta.name, id), put(k.secretsMarker, NOTHING)],
+        [],
       );
-      return Number(res.responses[0]?.response_delete_range.deleted ?? 0) > 0;
+      return res.succeeded;
+    });
+  }
+
+  async listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined> {
+    return this.read(async () => {
+      if (id === '') return undefined;
+      const k = this.keys;
+      const res = await this.txn([], [get(k.secret(id)), { request_range: { key: k.sealed(id), keys_only: true } }, { request_range: prefixRange(k.keptOf(id)) }], []);
+      const [meta, sealed] = res.responses.map(firstKv);
+      if (!meta) return undefined;
+      const out: ValueVersionInfo[] = res.responses[2]!.response_range.kvs.map((kv) => ({
+        version: k.keptIdOf(kv.key).version,
+        createdAt: decodeKept(kv.value).createdAt,
+        current: false,
+      }));
+      if (sealed) out.push({ ...currentOf(decodeMeta(id, 0, meta.value)), current: true });
+      return out.sort((a, b) => a.version - b.version);
+    });
+  }
+
+  async valueVersion(id: string, version: number): Promise<{ version: number; createdAt: string; sealed: Uint8Array } | undefined> {
+    return this.read(async () => {
+      if (id === '' || !isVersion(version)) return undefined;
+      const k = this.keys;
+      const res = await this.txn([], [get(k.secret(id)), get(k.sealed(id)), get(k.kept(id, version))], []);
+      const [meta, sealed, kept] = res.responses.map(firstKv);
+      if (!meta) return undefined;
+      const current = currentOf(decodeMeta(id, 0, meta.value));
+      if (version === current.version) return sealed && { ...current, sealed: sealed.value };
+      if (!kept) return undefined;
+      const v = decodeKept(kept.value);
+      return { version, createdAt: v.createdAt, sealed: v.sealed };
+    });
+  }
+
+  async rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }> {
+    return this.write(async () => {
+      const k = this.keys;
+      let tried: number[] | undefined; // what the last attempt would have dropped
+      for (;;) {
+        const seen = await this.txn([], [get(k.left), get(k.secret(id)), get(k.sealed(id)), { request_range: { ...prefixRange(k.keptOf(id)), keys_only: true } }], []);
+        const [left, meta, sealed] = seen.responses.map(firstKv);
+        if (left) throw new NotInSwarm();
+        if (!meta) throw new SecretNotFound(id);
+        const record = decodeMeta(id, Number(meta.mod_revision), meta.value);
+        // A retried call whose first attempt committed finds its own value current: that is success.
+        if (tried && record.valueVersion === next.version && record.valueCreatedAt === next.createdAt && sealed?.value.equals(next.sealed)) {
+          return { secret: { ...record, sealed: sealed.value }, dropped: tried };
+        }
+        if (next.version !== (record.latestValueVersion ?? 1) + 1) throw new OutOfSequence();
+        const current = currentOf(record);
+        const kept = seen.responses[3]!.response_range.kvs.map((kv) => k.keptIdOf(kv.key).version);
+        if (sealed) kept.push(current.version);
+        kept.sort((a, b) => a - b);
+        // At most `keep` versions in all, the new current one included and never dropped.
+        const dropped = kept.slice(0, Math.max(0, kept.length - Math.max(keep - 1, 0)));
+        const ops = dropped.filter((v) => v !== current.version).map((v) => del(k.kept(id, v)));
+        if (sealed && !dropped.includes(current.version)) {
+          ops.push(put(k.kept(id, current.version), encodeKept({ createdAt: current.createdAt, secretCreatedAt: record.createdAt }, sealed.value)));
+        }
+        const updated: SecretRecord = { ...record, valueVersion: next.version, latestValueVersion: next.version, valueCreatedAt: next.createdAt, updatedAt };
+        ops.push(put(k.secret(id), encodeMeta(updated)), put(k.sealed(id), Buffer.from(next.sealed)), put(k.secretsMarker, NOTHING));
+        const res = await this.txn([absent(k.left), modIs(k.secret(id), meta.mod_revision), modIs(k.sealed(id), sealed?.mod_revision ?? 0)], ops, []);
+        if (res.succeeded) return { secret: { ...updated, version: Number(res.header.revision), sealed: Buffer.from(next.sealed) }, dropped };
+        tried = dropped; // another write came between (a labels update, a re-wrap, another rotate): read again
+      }
+    });
+  }
+
+  async rollbackValue(id: string, version: number, updatedAt: string): Promise<SecretRecord> {
+    return this.write(async () => {
+      const k = this.keys;
+      for (;;) {
+        const keptKey = k.kept(id, isVersion(version) ? version : 0);
+        const seen = await this.txn([], [get(k.left), get(k.secret(id)), get(k.sealed(id)), get(keptKey)], []);
+        const [left, meta, sealed, kept] = seen.responses.map(firstKv);
+        if (left) throw new NotInSwarm();
+        if (!meta) throw new SecretNotFound(id);
+        const record = decodeMeta(id, Number(meta.mod_revision), meta.value);
+        const current = currentOf(record);
+        // Also what a retried call whose first attempt committed finds.
+        if (version === current.version) return sealed ? { ...record, sealed: sealed.value } : record;
+        if (!kept || !isVersion(version)) throw new VersionNotFound(id, version);
+        const back = decodeKept(kept.value);
+        const ops = [del(keptKey)];
+        if (sealed) ops.push(put(k.kept(id, current.version), encodeKept({ createdAt: current.createdAt, secretCreatedAt: record.createdAt }, sealed.value)));
+        const updated: SecretRecord = { ...record, valueVersion: version, latestValueVersion: record.latestValueVersion ?? 1, valueCreatedAt: back.createdAt, updatedAt };
+        ops.push(put(k.secret(id), encodeMeta(updated)), put(k.sealed(id), back.sealed), put(k.secretsMarker, NOTHING));
+        const res = await this.txn(
+          [absent(k.left), modIs(k.secret(id), meta.mod_revision), modIs(k.sealed(id), sealed?.mod_revision ?? 0), modIs(keptKey, kept.mod_revision)],
+          ops,
+          [],
+        );
+        if (res.succeeded) return { ...updated, version: Number(res.header.revision), sealed: Buffer.from(back.sealed) };
+      }
+    });
+  }
+
+  async keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]> {
+    return this.read(async () => {
+      const k = this.keys;
+      const start = after ? Buffer.concat([k.kept(after.secretId, after.version), Buffer.from([0])]) : k.keptOf();
+      const res = await this.call(() => this.client.kv.range({ key: start, range_end: prefixEnd(k.keptOf()), limit }));
+      return res.kvs.map((kv) => {
+        const v = decodeKept(kv.value);
+        return { ...k.keptIdOf(kv.key), secretCreatedAt: v.secretCreatedAt, createdAt: v.createdAt, sealed: v.sealed };
+      });
+    });
+  }
+
+  async replaceKeptValues(changes: KeptValueChange[]): Promise<number> {
+    return this.write(async () => {
+      const k = this.keys;
+      const now = await this.batch(changes.map((c) => get(k.kept(c.secretId, c.version))));
+      // One transaction per change, each applying only if its own value is unchanged since read.
+      const results = await Promise.all(
+        changes.map((c, i) => {
+          const kv = firstKv(now[i]);
+          if (!kv) return false;
+          const v = decodeKept(kv.value);
+          if (!v.sealed.equals(c.from)) return false;
+          const key = k.kept(c.secretId, c.version);
+          return this.txn([modIs(key, kv.mod_revision)], [put(key, encodeKept(v, c.to))], []).then((r) => r.succeeded);
+        }),
+      );
+      return results.filter(Boolean).length;
+    });
+  }
+
+  async removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean> {
+    return this.write(async () => {
+      if (id === '') return false;
+      const k = this.keys;
+      let tried = false;
+      for (;;) {
+        const seen = await this.txn([], [get(k.secret(id)), get(k.sealed(id)), get(k.removed(id))], []);
+        const [meta, sealed, removed] = seen.responses.map(firstKv);
+        // A retried call whose first attempt committed finds the secret in recovery: that is success.
+        if (!meta) return tried && removed !== undefined && decodeRemoved(id, removed.value).removedAt === removedAt;
+        const record = decodeMeta(id, Number(meta.mod_revision), meta.value);
+        const current = currentOf(record);
+        const ops = [
+          put(k.removed(id), encodeRemoved(record, removedAt, purgeAfter)),
+          put(k.removedName(record.name, id), NOTHING),
+          put(k.removedDue(purgeAfter, id), NOTHING),
+          del(k.secret(id)),
+          del(k.sealed(id)),
+          this.dropName(record.name, id),
+          put(k.secretsMarker, NOTHING),
+        ];
+        if (sealed) ops.push(put(k.kept(id, current.version), encodeKept({ createdAt: current.createdAt, secretCreatedAt: record.createdAt }, sealed.value)));
+        const res = await this.txn([modIs(k.secret(id), meta.mod_revision), modIs(k.sealed(id), sealed?.mod_revision ?? 0)], ops, []);
+        if (res.succeeded) return true;
+        tried = true;
+      }
+    });
+  }
+
+  async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
+    return this.read(async () => {
+      if (ref === '') return [];
+      const k = this.keys;
+      if (ref === undefined) {
+        const all = (await this.call(() => this.client.kv.range({ key: k.removed(''), range_end: prefixEnd(k.removed('')) }))).kvs;
+        return all.map((kv) => decodeRemoved(k.lastPart(kv.key), kv.value)).sort(newestRemovalFirst);
+      }
+      const res = await this.txn([], [get(k.removed(ref)), { request_range: { ...prefixRange(k.removedName(ref)), keys_only: true } }], []);
+      const byId = firstKv(res.responses[0]);
+      const ids = new Set(res.responses[1]!.response_range.kvs.map((kv) => k.lastPart(kv.key)));
+      if (byId) ids.delete(ref);
+      const found = byId ? [decodeRemoved(ref, byId.value)] : [];
+      // An index entry whose record is gone was restored or purged in between: it is not listed.
+      const records = await this.batch([...ids].map((id) => get(k.removed(id))));
+      [...ids].forEach((id, i) => {
+        const kv = firstKv(records[i]);
+        if (kv) found.push(decodeRemoved(id, kv.value));
+      });
+      return found.sort(newestRemovalFirst);
+    });
+  }
+
+  async restoreRemoved(id: string, updatedAt: string): Promise<SecretRecord> {
+    return this.write(async () => {
+      const k = this.keys;
+      let tried = false;
+      for (;;) {
+        const seen = await this.txn([], [get(k.left), get(k.removed(id)), { request_range: prefixRange(k.keptOf(id)) }], []);
+        const [left, removedKv] = seen.responses.map(firstKv);
+        if (left) throw new NotInSwarm();
+        if (!removedKv) {
+          // A retried call whose first attempt committed finds the secret back: that is success.
+          const back = tried ? await this.directGet(id) : undefined;
+          if (back) return back;
+          throw new SecretNotFound(id);
+        }
+        const { secret, removedAt: _, purgeAfter } = decodeRemoved(id, removedKv.value);
+        const current = currentOf(secret);
+        const keptKv = seen.responses[2]!.response_range.kvs.find((kv) => k.keptIdOf(kv.key).version === current.version);
+        const restored: SecretRecord = { ...secret, updatedAt };
+        const ops = [
+          put(k.secret(id), encodeMeta(restored)),
+          put(k.name(secret.name), Buffer.from(id)),
+          del(k.removed(id)),
+          del(k.removedName(secret.name, id)),
+          del(k.removedDue(purgeAfter, id)),
+          put(k.secretsMarker, NOTHING),
+        ];
+        const value = keptKv && decodeKept(keptKv.value).sealed;
+        if (value) ops.push(put(k.sealed(id), value), del(k.kept(id, current.version)));
+        const res = await this.txn(
+          [absent(k.left), modIs(k.removed(id), removedKv.mod_revision), absent(k.name(secret.name)), modIs(k.kept(id, current.version), keptKv?.mod_revision ?? 0)],
+          ops,
+          [get(k.left), get(k.name(secret.name)), get(k.secret(id))],
+        );
+        if (res.succeeded) {
+          const r: SecretRecord = { ...restored, version: Number(res.header.revision) };
+          if (value) r.sealed = Buffer.from(value);
+          return r;
+        }
+        const [nowLeft, owner, live] = res.responses.map(firstKv);
+        if (nowLeft) throw new NotInSwarm();
+        if (owner) {
+          // Our own earlier attempt committed (a retried call): the secret is back under its name.
+          const back = owner.value.toString() === id && live ? await this.directGet(id) : undefined;
+          if (back) return back;
+          throw new NameConflict(secret.name);
+        }
+        tried = true; // a re-wrap of its value, or another restore, came between: read again
+      }
+    });
+  }
+
+  async purgeRemoved(id: string): Promise<boolean> {
+    return this.write(async () => {
+      if (id === '') return false;
+      const k = this.keys;
+      for (;;) {
+        const kv = (await this.call(() => this.client.kv.range({ key: k.removed(id) }))).kvs[0];
+        if (!kv) return false;
+        const { secret, purgeAfter } = decodeRemoved(id, kv.value);
+        const res = await this.txn(
+          [modIs(k.removed(id), kv.mod_revision)],
+          [del(k.removed(id)), del(k.removedName(secret.name, id)), del(k.removedDue(purgeAfter, id)), delPrefix(k.keptOf(id))],
+          [],
+        );
+        if (res.succeeded) return true;
+      }
+    });
+  }
+
+  async expiredRemoved(now: string, limit: number): Promise<RemovedSecret[]> {
+    return this.read(async () => {
+      if (now === '') return [];
+      const k = this.keys;
+      // Keys sort by purgeAfter, then ID; every one at or before `now` is below `removed-due/<now>0`.
+      const due = await this.call(() => this.client.kv.range({ key: k.removedDue(''), range_end: prefixEnd(k.removedDue(now)), limit, keys_only: true }));
+      const ids = due.kvs.map((kv) => k.lastPart(kv.key));
+      const records = await this.batch(ids.map((id) => get(k.removed(id))));
+      return ids.flatMap((id, i) => {
+        const kv = firstKv(records[i]);
+        return kv ? [decodeRemoved(id, kv.value)] : [];
+      });
     });
   }
 
@@ -234,7 +512,11 @@ export class EtcdStore implements Store {
         const meta = metas[i]?.response_range.kvs[0];
         const id = k.sealedIdOf(kv.key);
         // A value whose record is gone was deleted in between.
-        if (meta) out.push({ id, createdAt: decodeMeta(id, 0, meta.value).createdAt, sealed: kv.value });
+        if (!meta) return;
+        const record = decodeMeta(id, 0, meta.value);
+        const entry: SealedEntry = { id, createdAt: record.createdAt, sealed: kv.value };
+        if (record.valueVersion !== undefined) entry.valueVersion = record.valueVersion;
+        out.push(entry);
       });
       return out;
     });
@@ -292,6 +574,10 @@ export class EtcdStore implements Store {
           { request_delete_range: prefixRange(k.secrets()) },
           { request_delete_range: prefixRange(k.sealedAll()) },
           { request_delete_range: prefixRange(k.name('')) },
+          delPrefix(k.keptOf()),
+          delPrefix(k.removed('')),
+          delPrefix(k.removedName('')),
+          delPrefix(k.removedDue('')),
           put(k.secretsMarker, NOTHING),
           ...this.swarmOps(left),
         ], []),
@@ -382,6 +668,12 @@ export class EtcdStore implements Store {
     const saved = swarm.cluster ? { ...swarm, cluster: { ...swarm.cluster, version: 0 } } : swarm;
     const marker = swarm.state === 'active' ? del(this.keys.left) : put(this.keys.left, Buffer.from('1'));
     return [put(this.keys.swarm, Buffer.from(JSON.stringify(saved))), marker];
+  }
+
+  /** Deletes the name's index entry only if it still points at secret `id`, inside the caller's transaction. */
+  private dropName(name: string, id: string): IRequestOp {
+    const key = this.keys.name(name);
+    return { request_txn: { compare: [valueIs(key, Buffer.from(id))], success: [del(key)], failure: [] } };
   }
 
   /** getSecret without the cache: the record and its value, read from etcd. */
@@ -501,6 +793,17 @@ const get = (key: Buffer): IRequestOp => ({ request_range: { key } });
 const del = (key: Buffer): IRequestOp => ({ request_delete_range: { key } });
 const valueIs = (key: Buffer, value: Buffer): ICompare => ({ key, target: 'Value', result: 'Equal', value });
 const absent = (key: Buffer): ICompare => ({ key, target: 'Create', result: 'Equal', create_revision: 0 });
+const present = (key: Buffer): ICompare => ({ key, target: 'Create', result: 'Greater', create_revision: 0 });
+/** The key is still at the revision read (0: still absent). */
+const modIs = (key: Buffer, revision: string | number): ICompare => ({ key, target: 'Mod', result: 'Equal', mod_revision: revision });
+const delPrefix = (key: Buffer): IRequestOp => ({ request_delete_range: prefixRange(key) });
+/** Kept version numbers are positive integers; anything else is simply not kept. */
+const isVersion = (v: number) => Number.isSafeInteger(v) && v > 0;
+
+/** Which version a record's current value is, and when it was stored (never rotated: 1, at creation). */
+function currentOf(r: SecretRecord): { version: number; createdAt: string } {
+  return { version: r.valueVersion ?? 1, createdAt: r.valueCreatedAt ?? r.createdAt };
+}
 const prefixRange = (key: Buffer) => ({ key, range_end: prefixEnd(key) });
 const firstKv = (r: ITxnResponse['responses'][number] | undefined): IKeyValue | undefined => r?.response_range?.kvs[0];
 
@@ -513,4 +816,10 @@ function decodeSwarm(kv: IKeyValue): SwarmRecord {
   const s = JSON.parse(kv.value.toString()) as SwarmRecord;
   if (s.cluster) s.cluster.version = Number(kv.mod_revision);
   return s;
+}
+
+/** findRemoved's order: the most recent removal first, then by ID. */
+function newestRemovalFirst(a: RemovedSecret, b: RemovedSecret): number {
+  if (a.removedAt !== b.removedAt) return a.removedAt > b.removedAt ? -1 : 1;
+  return a.secret.id < b.secret.id ? -1 : a.secret.id > b.secret.id ? 1 : 0;
 }

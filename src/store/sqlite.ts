@@ -3,7 +3,8 @@
  * WAL with synchronous=NORMAL plus an fdatasync of the WAL off the event loop (wal-sync.ts), so
  * a committed write is on disk before we answer, as with synchronous=FULL. Statements are
  * prepared once. Name uniqueness is a UNIQUE index on the lower-cased name; the version
- * compare-and-set is one conditional UPDATE inside the write transaction.
+ * compare-and-set is one conditional UPDATE inside the write transaction. A secret's current
+ * value is always secrets.sealed; older values and those of removed secrets are in kept_values.
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -645,7 +646,7 @@ function migrate(db: Database.Database): void {
           purge_after          TEXT NOT NULL
         ) STRICT;
         CREATE INDEX removed_by_name_key ON removed_secrets (name_key);
-        CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after);
+        CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after, id);  -- soonest first, ties by ID
       `);
     }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);

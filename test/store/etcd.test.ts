@@ -13,6 +13,7 @@ import type { SwarmRecord } from '../../src/swarm/types.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { storeContract } from './contract.ts';
+import { versionsContract } from './contract-versions.ts';
 
 const missing = etcdMissing();
 let etcd: EtcdCluster | undefined;
@@ -34,10 +35,12 @@ function connect(prefix = freshPrefix(), timeoutMs?: number): Promise<EtcdStore>
 if (missing) {
   test('EtcdStore contract', { skip: missing }, () => {});
 } else {
-  storeContract('etcd', async () => {
+  const open = async () => {
     const store = await connect();
     return { store, cleanup: () => store.close() };
-  });
+  };
+  storeContract('etcd', open);
+  versionsContract('etcd', open);
 }
 
 /** Every key and value under a prefix, straight from etcd's JSON gateway. */
@@ -84,6 +87,62 @@ describe('EtcdStore only', { skip: missing }, () => {
       assert.ok(!meta.includes('opaque'), 'metadata never carries the sealed value');
     } finally {
       await store.close();
+    }
+  });
+
+  test('kept values and removed secrets follow the documented layout, outside the cached range', async () => {
+    const prefix = freshPrefix();
+    const store = await connect(prefix);
+    try {
+      const v1 = Buffer.from('opaque-sealed-v1');
+      const s = await store.createSecret({ id: newId(), name: 'Kept', labels: {}, sealed: v1, createdAt: rfc3339Nano() });
+      const v2 = Buffer.from('opaque-sealed-v2');
+      await store.rotateValue(s.id, { version: 2, createdAt: rfc3339Nano(), sealed: v2 }, 5, rfc3339Nano());
+      const live = (await dump(prefix)).map((k) => k.key);
+      assert.ok(live.includes(`${prefix}/kept/${s.id}/0000000001`), live.join(' '));
+      const purgeAfter = '2026-12-31T00:00:00.000Z';
+      await store.removeToRecovery(s.id, '2026-12-01T00:00:00.000Z', purgeAfter);
+      const keys = await dump(prefix);
+      assert.deepEqual(keys.map((k) => k.key).sort(), [
+        `${prefix}/kept/${s.id}/0000000001`,
+        `${prefix}/kept/${s.id}/0000000002`,
+        `${prefix}/removed-due/${purgeAfter}/${s.id}`,
+        `${prefix}/removed-names/kept/${s.id}`,
+        `${prefix}/removed/${s.id}`,
+        `${prefix}/secrets`,
+      ].sort());
+      const kept = keys.find((k) => k.key.endsWith('/0000000002'))!.value;
+      assert.ok(kept.subarray(kept.indexOf(0x0a) + 1).equals(v2), 'the sealed bytes follow the header as given');
+      assert.ok(!keys.find((k) => k.key.endsWith(`/removed/${s.id}`))!.value.toString().includes('opaque'), 'the removed record carries no value');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('two stores on one prefix: rotate, rollback, remove and restore through one are read at once through the other', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = [await connect(prefix), await connect(prefix)];
+    try {
+      const created = await a.createSecret({ id: newId(), name: 'both', labels: {}, sealed: Buffer.from('v1'), createdAt: rfc3339Nano() });
+      assert.ok(await b.getSecret(created.id));
+      const cachedBefore = b.reads.cached;
+      const { secret } = await a.rotateValue(created.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2') }, 5, rfc3339Nano());
+      assert.deepEqual(await b.getSecret(created.id), secret);
+      const { sealed: _, ...listedSecret } = secret;
+      assert.deepEqual(await b.findSecrets({ names: ['both'] }), [listedSecret]);
+      await assert.rejects(b.rotateValue(created.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2b') }, 5, rfc3339Nano()), { code: 'out_of_sequence' });
+      const back = await b.rollbackValue(created.id, 1, rfc3339Nano());
+      assert.deepEqual(await a.getSecret(created.id), back);
+      assert.equal(await a.removeToRecovery(created.id, rfc3339Nano(), rfc3339Nano()), true);
+      assert.equal(await b.getSecret(created.id), undefined);
+      assert.deepEqual(await b.findSecrets({}), []);
+      assert.ok(b.reads.cached > cachedBefore, 'the reads were served by the cache');
+      const restored = await b.restoreRemoved(created.id, rfc3339Nano());
+      assert.deepEqual(await a.getSecret(created.id), restored);
+      assert.deepEqual(await a.listValueVersions(created.id), await b.listValueVersions(created.id));
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 
