@@ -27,6 +27,8 @@ export interface VersionsDeps {
   keys: KeyService;
   /** Most versions kept per secret (the current one included): --keep-versions. */
   keep: number;
+  /** Told when a kept value becomes current again (KeyRotation.keptValueMoved). */
+  keptValueMoved?: () => void;
   /** Told after every change of a secret's current value (volumes refresh their files). */
   onValueChanged?: (secret: { id: string; name: string }) => void;
 }
@@ -103,6 +105,7 @@ export class SecretVersions {
     noteSecret(acted(secret));
     const previous = secret.valueVersion ?? 1;
     try {
+      this.deps.keptValueMoved?.();
       await store.rollbackValue(secret.id, version, rfc3339Nano());
     } catch (e) {
       // The store names the secret by ID; the user named it, most likely by name.
