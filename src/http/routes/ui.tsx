@@ -18,18 +18,21 @@ import { CreatePage, EMPTY_DRAFT, type CreateDraft } from '../../ui/create-form.
 import { Csrf, crossSiteReason, SESSION_COOKIE } from '../../ui/csrf.ts';
 import { DetailPage } from '../../ui/detail.tsx';
 import { field, specFromForm, type FormValues } from '../../ui/encode.ts';
-import { EngineClient, EngineError } from '../../ui/engine.ts';
+import { EngineClient, EngineError, type ValueVersionView } from '../../ui/engine.ts';
 import { FormError } from '../../ui/form-error.ts';
-import { kindInfo } from '../../ui/kinds.ts';
+import { kindInfo, kindOfLabels } from '../../ui/kinds.ts';
 import type { PageError } from '../../ui/layout.tsx';
 import { ListPage } from '../../ui/list.tsx';
 import { MessagePage } from '../../ui/message-page.tsx';
 import { parsePairs } from '../../ui/pairs.ts';
+import { rotateBodyFromForm, rotateSource } from '../../ui/rotation.ts';
 import { SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
 import type { Caller, EdgeEnv } from '../env.ts';
-import { pageNotFound } from '../errors.ts';
+import { OutOfSequence } from '../../secrets/errors.ts';
+import type { SecretView } from '../../secrets/types.ts';
+import { pageNotFound, STATUS_BY_CODE } from '../errors.ts';
 
 export interface UiDeps {
   /** The Engine API, called in-process for this caller (the browser's connection). */
@@ -130,19 +133,68 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
     }
   });
 
-  const detailPage = async (c: Context<UiEnv>, id: string, notice?: string, error?: PageError) => {
+  /** The page as the secret is now; `source` picks the rotate form's tab (a query, or the form sent). */
+  const detailPage = async (c: Context<UiEnv>, id: string, opts: { notice?: string | undefined; error?: PageError; source?: string | undefined } = {}) => {
+    const engine = engineFor(c);
+    let secret: SecretView;
     try {
-      const secret = await engineFor(c).inspect(id);
-      return render(c, error?.status ?? 200, <DetailPage secret={secret} csrf={token(c)} notice={notice} error={error} />);
+      secret = await engine.inspect(id);
     } catch (e) {
       const err = engineError(e);
       return render(c, err.status, <MessagePage title="No such secret" error={err} />);
     }
+    let versions: ValueVersionView[] | PageError;
+    try {
+      versions = await engine.versions(secret.ID);
+    } catch (e) {
+      versions = engineError(e);
+    }
+    const source = rotateSource(kindOfLabels(secret.Spec.Labels), opts.source);
+    return render(c, opts.error?.status ?? 200, <DetailPage secret={secret} versions={versions} source={source} csrf={token(c)} notice={opts.notice} error={opts.error} />);
   };
 
   ui.get('/ui/secrets/:id', (c) => {
-    const notice = c.req.query('created') !== undefined ? 'Secret created.' : c.req.query('updated') !== undefined ? 'Labels saved.' : undefined;
-    return detailPage(c, c.req.param('id'), notice);
+    const q = (name: string) => c.req.query(name);
+    const version = (name: string) => (/^[0-9]{1,15}$/.test(q(name) ?? '') ? q(name) : undefined);
+    const rotated = version('rotated');
+    const rolledBack = version('rolledback');
+    const notice =
+      q('created') !== undefined
+        ? 'Secret created.'
+        : q('updated') !== undefined
+          ? 'Labels saved.'
+          : rotated
+            ? `Version ${rotated} stored; it is the current value now.`
+            : rolledBack
+              ? `Rolled back: version ${rolledBack} is the current value again.`
+              : undefined;
+    return detailPage(c, c.req.param('id'), { notice, source: q('rotate') });
+  });
+
+  // Rotate and rollback carry the record version the page showed, as the label edit does; the
+  // versions routes take none, so the console compares it first: a stale page (or the same form
+  // sent twice) gets the Engine's "update out of sequence" and the page as it is now.
+  ui.post('/ui/secrets/:id/rotate', async (c) => {
+    const id = c.req.param('id');
+    const form = c.var.form;
+    try {
+      const current = await unchanged(engineFor(c), id, field(form, 'version'));
+      const version = await engineFor(c).rotate(current.ID, await rotateBodyFromForm(form, kindOfLabels(current.Spec.Labels)));
+      return c.redirect(`/ui/secrets/${current.ID}?rotated=${version}`, 303);
+    } catch (e) {
+      return detailPage(c, id, { error: formOrEngineError(e), source: field(form, 'source') });
+    }
+  });
+
+  ui.post('/ui/secrets/:id/versions/:version/rollback', async (c) => {
+    const id = c.req.param('id');
+    try {
+      const current = await unchanged(engineFor(c), id, field(c.var.form, 'version'));
+      const version = await engineFor(c).rollback(current.ID, c.req.param('version'));
+      return c.redirect(`/ui/secrets/${current.ID}?rolledback=${version}`, 303);
+    } catch (e) {
+      return detailPage(c, id, { error: formOrEngineError(e) });
+    }
   });
 
   ui.post('/ui/secrets/:id/labels', async (c) => {
@@ -155,7 +207,7 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
       return c.redirect(`/ui/secrets/${current.ID}?updated=1`, 303);
     } catch (e) {
       // The page shows the secret as it is now, so a stale version can be seen and redone.
-      return detailPage(c, id, undefined, formOrEngineError(e));
+      return detailPage(c, id, { error: formOrEngineError(e) });
     }
   });
 
@@ -180,6 +232,13 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
   });
 
   app.route('/', ui);
+}
+
+/** The secret `id` names, if its record is still at version `seen` (the page's); else the Engine's refusal of a stale update. */
+async function unchanged(engine: EngineClient, id: string, seen: string): Promise<SecretView> {
+  const current = await engine.inspect(id);
+  if (String(current.Version.Index) !== seen) throw new EngineError(STATUS_BY_CODE.out_of_sequence, new OutOfSequence().message);
+  return current;
 }
 
 const NO_CSRF = 'refused: the form has no valid CSRF token for this session (reload the page and try again); nothing was changed';
