@@ -7,17 +7,29 @@
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable } from '../secrets/errors.ts';
+import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound } from '../secrets/errors.ts';
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
 import { compactQuery } from './secret-query.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
-import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
+import type {
+  KeptValue,
+  KeptValueChange,
+  KeptValueCursor,
+  NewSecret,
+  NewValueVersion,
+  RemovedSecret,
+  SealedChange,
+  SealedEntry,
+  SecretQuery,
+  Store,
+  ValueVersionInfo,
+} from './types.ts';
 import { WalSync } from './wal-sync.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 interface SecretRow {
   id: string;
@@ -29,6 +41,24 @@ interface SecretRow {
   version: number;
   created_at: string;
   updated_at: string;
+  /** NULL until the first rotate: version 1, stored at created_at. */
+  value_version: number | null;
+  latest_value_version: number | null;
+  value_created_at: string | null;
+}
+
+/** A removed secret waiting out its recovery window; its values are in kept_values. */
+interface RemovedRow extends SecretRow {
+  removed_at: string;
+  purge_after: string;
+}
+
+interface KeptRow {
+  secret_id: string;
+  version: number;
+  secret_created_at: string;
+  created_at: string;
+  sealed: Buffer;
 }
 
 interface TokenRow {
@@ -46,7 +76,10 @@ interface PendingWrite {
 }
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
-const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at';
+const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
+/** What a removed secret keeps of its row: everything but the sealed value, which moves to kept_values. */
+const REMOVED_COLUMNS = 'id, name, name_key, labels, driver, templating, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
+const SECRET_COLUMNS = `${REMOVED_COLUMNS}, sealed`;
 
 // Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
 const HIGH = '\u{10ffff}';
@@ -85,8 +118,9 @@ export class SqliteStore implements Store {
         "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
       ),
       insert: this.db.prepare(
-        `INSERT INTO secrets (id, name, name_key, labels, driver, templating, sealed, version, created_at, updated_at)
-         VALUES (@id, @name, @name_key, @labels, @driver, @templating, @sealed, @version, @created_at, @updated_at)`,
+        `INSERT INTO secrets (${SECRET_COLUMNS})
+         VALUES (@id, @name, @name_key, @labels, @driver, @templating, @version, @created_at, @updated_at,
+                 @value_version, @latest_value_version, @value_created_at, @sealed)`,
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
@@ -98,6 +132,39 @@ export class SqliteStore implements Store {
       ),
       exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
       delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
+      setValue: this.db.prepare<[Buffer, number, number, string, number, string, string]>(
+        `UPDATE secrets SET sealed = ?, value_version = ?, latest_value_version = ?, value_created_at = ?, version = ?, updated_at = ?
+         WHERE id = ?`,
+      ),
+      keep: this.db.prepare<[string, number, string, string, Buffer]>(
+        'INSERT INTO kept_values (secret_id, version, secret_created_at, created_at, sealed) VALUES (?, ?, ?, ?, ?)',
+      ),
+      kept: this.db.prepare<[string, number], KeptRow>('SELECT * FROM kept_values WHERE secret_id = ? AND version = ?'),
+      keptOf: this.db.prepare<[string], { version: number; created_at: string }>(
+        'SELECT version, created_at FROM kept_values WHERE secret_id = ? ORDER BY version',
+      ),
+      dropKept: this.db.prepare<[string, number]>('DELETE FROM kept_values WHERE secret_id = ? AND version = ?'),
+      dropKeptOf: this.db.prepare<[string]>('DELETE FROM kept_values WHERE secret_id = ?'),
+      keptPage: this.db.prepare<[string, number, number], KeptRow>(
+        'SELECT * FROM kept_values WHERE (secret_id, version) > (?, ?) ORDER BY secret_id, version LIMIT ?',
+      ),
+      replaceKept: this.db.prepare<[Buffer, string, number, Buffer]>(
+        'UPDATE kept_values SET sealed = ? WHERE secret_id = ? AND version = ? AND sealed = ?',
+      ),
+      insertRemoved: this.db.prepare<[string, string, string]>(
+        `INSERT INTO removed_secrets (${REMOVED_COLUMNS}, removed_at, purge_after)
+         SELECT ${REMOVED_COLUMNS}, ?, ? FROM secrets WHERE id = ?`,
+      ),
+      removedById: this.db.prepare<[string], RemovedRow>('SELECT * FROM removed_secrets WHERE id = ?'),
+      removedByRef: this.db.prepare<[string, string], RemovedRow>(
+        'SELECT * FROM removed_secrets WHERE id = ? OR name_key = ? ORDER BY removed_at DESC, id',
+      ),
+      expiredRemoved: this.db.prepare<[string, number], RemovedRow>(
+        'SELECT * FROM removed_secrets WHERE purge_after <= ? ORDER BY purge_after, id LIMIT ?',
+      ),
+      deleteRemoved: this.db.prepare<[string]>('DELETE FROM removed_secrets WHERE id = ?'),
+      deleteAllKept: this.db.prepare('DELETE FROM kept_values'),
+      deleteAllRemoved: this.db.prepare('DELETE FROM removed_secrets'),
       sealedPage: this.db.prepare<[string, number], { id: string; created_at: string; sealed: Buffer }>(
         'SELECT id, created_at, sealed FROM secrets WHERE id > ? AND sealed IS NOT NULL ORDER BY id LIMIT ?',
       ),
@@ -219,7 +286,136 @@ export class SqliteStore implements Store {
   }
 
   async deleteSecret(id: string): Promise<boolean> {
-    return this.write(() => this.stmt.delete.run(id).changes > 0);
+    return this.write(() => {
+      if (this.stmt.delete.run(id).changes === 0) return false; // a removed secret's values are not ours to drop
+      this.stmt.dropKeptOf.run(id);
+      return true;
+    });
+  }
+
+  async listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.byId.get(id);
+    if (!row) return undefined;
+    const out: ValueVersionInfo[] = this.stmt.keptOf.all(id).map((k) => ({ version: k.version, createdAt: k.created_at, current: false }));
+    if (row.sealed) {
+      const current = currentOf(row);
+      out.push({ version: current.version, createdAt: current.createdAt, current: true });
+      out.sort((a, b) => a.version - b.version);
+    }
+    return out;
+  }
+
+  async valueVersion(id: string, version: number): Promise<{ version: number; createdAt: string; sealed: Uint8Array } | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.byId.get(id);
+    if (!row) return undefined;
+    const current = currentOf(row);
+    if (version === current.version) return row.sealed ? { ...current, sealed: row.sealed } : undefined;
+    const kept = this.stmt.kept.get(id, version);
+    return kept && { version, createdAt: kept.created_at, sealed: kept.sealed };
+  }
+
+  async rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }> {
+    return this.write(() => {
+      this.ensureInSwarm();
+      const row = this.stmt.byId.get(id);
+      if (!row) throw new SecretNotFound(id);
+      if (next.version !== (row.latest_value_version ?? 1) + 1) throw new OutOfSequence();
+      this.keepCurrent(row);
+      this.stmt.setValue.run(Buffer.from(next.sealed), next.version, next.version, next.createdAt, this.nextVersion(), updatedAt, id);
+      // At most `keep` versions in all, the new current one included and never dropped.
+      const older = this.stmt.keptOf.all(id);
+      const dropped = older.slice(0, Math.max(0, older.length - Math.max(keep - 1, 0))).map((k) => k.version);
+      for (const v of dropped) this.stmt.dropKept.run(id, v);
+      return { secret: fromRow(this.stmt.byId.get(id)!), dropped };
+    });
+  }
+
+  async rollbackValue(id: string, version: number, updatedAt: string): Promise<SecretRecord> {
+    return this.write(() => {
+      this.ensureInSwarm();
+      const row = this.stmt.byId.get(id);
+      if (!row) throw new SecretNotFound(id);
+      if (version === currentOf(row).version) return fromRow(row);
+      const kept = this.stmt.kept.get(id, version);
+      if (!kept) throw new VersionNotFound(id, version);
+      this.keepCurrent(row);
+      this.stmt.dropKept.run(id, version);
+      this.stmt.setValue.run(kept.sealed, version, row.latest_value_version ?? 1, kept.created_at, this.nextVersion(), updatedAt, id);
+      return fromRow(this.stmt.byId.get(id)!);
+    });
+  }
+
+  async keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]> {
+    this.ensureOpen();
+    // ('', 0) sorts before every real (ID, version): IDs are never empty.
+    return this.stmt.keptPage.all(after?.secretId ?? '', after?.version ?? 0, limit).map((k) => ({
+      secretId: k.secret_id,
+      secretCreatedAt: k.secret_created_at,
+      version: k.version,
+      createdAt: k.created_at,
+      sealed: k.sealed,
+    }));
+  }
+
+  async replaceKeptValues(changes: KeptValueChange[]): Promise<number> {
+    return this.write(() => {
+      let n = 0;
+      for (const c of changes) n += this.stmt.replaceKept.run(Buffer.from(c.to), c.secretId, c.version, Buffer.from(c.from)).changes;
+      return n;
+    });
+  }
+
+  async removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean> {
+    return this.write(() => {
+      const row = this.stmt.byId.get(id);
+      if (!row) return false;
+      this.stmt.insertRemoved.run(removedAt, purgeAfter, id);
+      this.keepCurrent(row);
+      this.stmt.delete.run(id);
+      return true;
+    });
+  }
+
+  async findRemoved(ref: string): Promise<RemovedSecret[]> {
+    this.ensureOpen();
+    return this.stmt.removedByRef.all(ref, ref.toLowerCase()).map(removedFromRow);
+  }
+
+  async restoreRemoved(id: string, updatedAt: string): Promise<SecretRecord> {
+    return this.write(() => {
+      this.ensureInSwarm();
+      const removed = this.stmt.removedById.get(id);
+      if (!removed) throw new SecretNotFound(id);
+      const { secret } = removedFromRow(removed);
+      const current = currentOf(removed);
+      const kept = this.stmt.kept.get(id, current.version);
+      const record: SecretRecord = { ...secret, version: this.nextVersion(), updatedAt };
+      if (kept) record.sealed = kept.sealed;
+      try {
+        this.stmt.insert.run(toRow(record));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(secret.name); // undoes the version taken
+        throw e;
+      }
+      this.stmt.dropKept.run(id, current.version);
+      this.stmt.deleteRemoved.run(id);
+      return record;
+    });
+  }
+
+  async purgeRemoved(id: string): Promise<boolean> {
+    return this.write(() => {
+      if (this.stmt.deleteRemoved.run(id).changes === 0) return false; // a live secret's values stay
+      this.stmt.dropKeptOf.run(id);
+      return true;
+    });
+  }
+
+  async expiredRemoved(now: string, limit: number): Promise<RemovedSecret[]> {
+    this.ensureOpen();
+    return this.stmt.expiredRemoved.all(now, limit).map(removedFromRow);
   }
 
   async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
@@ -253,6 +449,8 @@ export class SqliteStore implements Store {
   async leaveSwarm(left: SwarmRecord): Promise<void> {
     await this.write(() => {
       this.stmt.deleteAll.run();
+      this.stmt.deleteAllKept.run();
+      this.stmt.deleteAllRemoved.run();
       this.checkStmt.clear.run(); // nothing sealed is left: the next keys may differ (autolock resets them)
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
@@ -297,6 +495,13 @@ export class SqliteStore implements Store {
   private ensureInSwarm(): void {
     const row = this.stmt.readSwarm.get();
     if (row && (JSON.parse(row.value) as SwarmRecord).state !== 'active') throw new NotInSwarm();
+  }
+
+  /** Moves the current value of `row` (if it has one) among the kept values, inside the caller's write. */
+  private keepCurrent(row: SecretRow): void {
+    if (!row.sealed) return;
+    const current = currentOf(row);
+    this.stmt.keep.run(row.id, current.version, row.created_at, current.createdAt, row.sealed);
   }
 
   private nextVersion(): number {
@@ -402,6 +607,41 @@ function migrate(db: Database.Database): void {
         ) STRICT;
       `);
     }
+    if (current < 3) {
+      // Value versions and the recovery window. The current value stays in secrets.sealed, so a
+      // secret never rotated costs what it did; only values that are not current live apart.
+      db.exec(`
+        ALTER TABLE secrets ADD COLUMN value_version INTEGER;         -- NULL: never rotated (version 1)
+        ALTER TABLE secrets ADD COLUMN latest_value_version INTEGER;  -- highest number issued; never reused
+        ALTER TABLE secrets ADD COLUMN value_created_at TEXT;         -- when the current value was stored
+        CREATE TABLE kept_values (
+          secret_id         TEXT NOT NULL,  -- a live secret (older versions) or a removed one (all of them)
+          version           INTEGER NOT NULL,
+          secret_created_at TEXT NOT NULL,  -- the secret's own, which its seal context names
+          created_at        TEXT NOT NULL,
+          sealed            BLOB NOT NULL,
+          PRIMARY KEY (secret_id, version)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE removed_secrets (
+          id                   TEXT PRIMARY KEY,
+          name                 TEXT NOT NULL,
+          name_key             TEXT NOT NULL,  -- not unique: a name may be removed, reused and removed again
+          labels               TEXT NOT NULL,
+          driver               TEXT,
+          templating           TEXT,
+          version              INTEGER NOT NULL,
+          created_at           TEXT NOT NULL,
+          updated_at           TEXT NOT NULL,
+          value_version        INTEGER,
+          latest_value_version INTEGER,
+          value_created_at     TEXT,
+          removed_at           TEXT NOT NULL,
+          purge_after          TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX removed_by_name_key ON removed_secrets (name_key);
+        CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after);
+      `);
+    }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();
 }
@@ -418,7 +658,19 @@ function toRow(r: SecretRecord): SecretRow & { name_key: string } {
     version: r.version,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+    value_version: r.valueVersion ?? null,
+    latest_value_version: r.latestValueVersion ?? null,
+    value_created_at: r.valueCreatedAt ?? null,
   };
+}
+
+/** Which version a row's current value is, and when it was stored (a never-rotated secret: 1, at creation). */
+function currentOf(row: SecretRow): { version: number; createdAt: string } {
+  return { version: row.value_version ?? 1, createdAt: row.value_created_at ?? row.created_at };
+}
+
+function removedFromRow(row: RemovedRow): RemovedSecret {
+  return { secret: fromRow(row), removedAt: row.removed_at, purgeAfter: row.purge_after };
 }
 
 function tokenFromRow(row: TokenRow): TokenRecord {
@@ -437,5 +689,8 @@ function fromRow(row: SecretRow): SecretRecord {
   if (row.driver) r.driver = JSON.parse(row.driver) as DriverRef;
   if (row.templating) r.templating = JSON.parse(row.templating) as DriverRef;
   if (row.sealed) r.sealed = row.sealed;
+  if (row.value_version !== null) r.valueVersion = row.value_version;
+  if (row.latest_value_version !== null) r.latestValueVersion = row.latest_value_version;
+  if (row.value_created_at !== null) r.valueCreatedAt = row.value_created_at;
   return r;
 }

@@ -38,12 +38,12 @@ function newToken(allow: string[] = ['app.*']): TokenRecord {
   return { id: newId().slice(0, 12), hash: 'ab'.repeat(32), allow, description: 'for tests', createdAt: rfc3339Nano() };
 }
 
-function newSecret(name: string, extra: Partial<NewSecret> = {}): NewSecret {
+export function newSecret(name: string, extra: Partial<NewSecret> = {}): NewSecret {
   return { id: newId(), name, labels: {}, sealed: Buffer.from(`sealed:${name}`), createdAt: rfc3339Nano(), ...extra };
 }
 
 /** Asserts that `promise` rejects with a domain error of `code`. */
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (e: unknown) => {
     assert.equal((e as { code?: unknown }).code, code, `expected code ${code}, got ${String(e)}`);
     return true;
@@ -51,16 +51,16 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
 }
 
 /** Every secret with its version, in ID order: what must not change when a write is refused. */
-async function snapshot(store: Store): Promise<string[]> {
+export async function snapshot(store: Store): Promise<string[]> {
   return (await store.findSecrets({})).map((s) => `${s.id}@${s.version}:${s.name}:${JSON.stringify(s.labels)}:${s.updatedAt}`);
 }
 
 const names = (records: SecretRecord[]) => records.map((r) => r.name);
 /** A record as findSecrets shows it: lists leave the sealed value out. */
-const listed = ({ sealed: _, ...rest }: SecretRecord): SecretRecord => rest;
+export const listed = ({ sealed: _, ...rest }: SecretRecord): SecretRecord => rest;
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-function activeSwarm(version = 0): SwarmRecord {
+export function activeSwarm(version = 0): SwarmRecord {
   const now = rfc3339Nano();
   return {
     state: 'active',

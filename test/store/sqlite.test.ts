@@ -12,13 +12,14 @@ import { rfc3339Nano } from '../../src/secrets/clock.ts';
 import { newId } from '../../src/secrets/ids.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import { storeContract } from './contract.ts';
+import { versionsContract } from './contract-versions.ts';
 
 function tempFile(): { file: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-sqlite-'));
   return { file: join(dir, 'secretd.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-storeContract('sqlite', async () => {
+async function openTemp() {
   const { file, remove } = tempFile();
   const store = new SqliteStore(file);
   return {
@@ -28,7 +29,16 @@ storeContract('sqlite', async () => {
       remove();
     },
   };
-});
+}
+
+storeContract('sqlite', openTemp);
+versionsContract('sqlite', openTemp);
+
+/** What migration 3 added, taken out again: a file as schema 2 left it. */
+const SCHEMA_3_UNDONE = `
+  DROP TABLE kept_values; DROP TABLE removed_secrets;
+  ALTER TABLE secrets DROP COLUMN value_version; ALTER TABLE secrets DROP COLUMN latest_value_version;
+  ALTER TABLE secrets DROP COLUMN value_created_at;`;
 
 /** Runs `fn` with a fresh file path; the folder goes afterwards. */
 async function withFile(fn: (file: string) => Promise<void>): Promise<void> {
@@ -134,7 +144,7 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       await new SqliteStore(file).close();
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
-      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 2\)/);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 3\)/);
       // The refusal must leave the file as it was.
       assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 99);
     }));
@@ -147,7 +157,7 @@ describe('SqliteStore only', () => {
       const second = new SqliteStore(file);
       try {
         assert.equal((await second.findSecrets({})).length, 1);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 3);
       } finally {
         await second.close();
       }
@@ -159,12 +169,57 @@ describe('SqliteStore only', () => {
       const kept = await first.createSecret({ id: newId(), name: 'old', labels: { a: 'b' }, createdAt: rfc3339Nano() });
       await first.close();
       // Put the file back as schema 1 left it: no tokens table, schema_version 1.
-      peek(file, (db) => db.exec("DROP TABLE tokens; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
+      peek(file, (db) => db.exec(`${SCHEMA_3_UNDONE} DROP TABLE tokens; UPDATE meta SET value = 1 WHERE key = 'schema_version'`), false);
       const second = new SqliteStore(file);
       try {
         assert.deepEqual(await second.getSecret(kept.id), kept);
         assert.deepEqual(await second.listTokens(), []);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 3);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('a schema 2 file gains value versions and the recovery window, and keeps its secrets and tokens', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const kept = await first.createSecret({ id: newId(), name: 'old', labels: { a: 'b' }, sealed: Buffer.from('v1'), createdAt: rfc3339Nano() });
+      const token = { id: newId().slice(0, 12), hash: 'ab'.repeat(32), allow: ['*'], description: 'd', createdAt: rfc3339Nano() };
+      await first.createToken(token);
+      await first.close();
+      peek(file, (db) => db.exec(`${SCHEMA_3_UNDONE} UPDATE meta SET value = 2 WHERE key = 'schema_version'`), false);
+      const second = new SqliteStore(file);
+      try {
+        assert.deepEqual(await second.getSecret(kept.id), kept);
+        assert.deepEqual(await second.listTokens(), [token]);
+        assert.deepEqual(await second.listValueVersions(kept.id), [{ version: 1, createdAt: kept.createdAt, current: true }]);
+        const { secret } = await second.rotateValue(kept.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2') }, 5, rfc3339Nano());
+        assert.equal(secret.valueVersion, 2);
+        assert.equal(await second.removeToRecovery(kept.id, rfc3339Nano(), rfc3339Nano()), true);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 3);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('value versions and removed secrets survive closing and reopening the file', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const a = await first.createSecret({ id: newId(), name: 'a', labels: {}, sealed: Buffer.from('a1'), createdAt: rfc3339Nano() });
+      const { secret: rotated } = await first.rotateValue(a.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('a2') }, 5, rfc3339Nano());
+      const b = await first.createSecret({ id: newId(), name: 'b', labels: {}, sealed: Buffer.from('b1'), createdAt: rfc3339Nano() });
+      await first.removeToRecovery(b.id, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z');
+      const versions = await first.listValueVersions(a.id);
+      const removed = await first.findRemoved('B');
+      const kept = await first.keptValuesPage(undefined, 10);
+      await first.close();
+      const second = new SqliteStore(file);
+      try {
+        assert.deepEqual(await second.getSecret(a.id), rotated);
+        assert.deepEqual(await second.listValueVersions(a.id), versions);
+        assert.deepEqual(await second.findRemoved('b'), removed);
+        assert.deepEqual(await second.keptValuesPage(undefined, 10), kept);
+        assert.equal((await second.restoreRemoved(b.id, rfc3339Nano())).name, 'b');
       } finally {
         await second.close();
       }
