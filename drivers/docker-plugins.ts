@@ -4,7 +4,7 @@
  * daemon process, so plugins written for Swarm (go-plugins-helpers `secrets`) work unchanged.
  */
 import type { DriverLog, DriverProvider, DriverSetup, SecretDriver } from '../src/drivers/types.ts';
-import { PluginUnusable } from '../src/secrets/errors.ts';
+import { PluginUnusable } from '../src/core/errors.ts';
 import { PluginCallError, PluginClient } from '../src/drivers/docker-plugin/client.ts';
 import { findPlugin, parseDirList, searchPath, SOCKET_DIRS, SPEC_DIRS, type SearchPath } from '../src/drivers/docker-plugin/discovery.ts';
 import { activate, notImplemented, PluginSecretDriver, SECRET_PROVIDER } from '../src/drivers/docker-plugin/plugin-driver.ts';

@@ -10,8 +10,8 @@
 import { closeSync, constants, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { rfc3339Nano } from '../secrets/clock.ts';
-import { SecretdError } from '../secrets/errors.ts';
+import { rfc3339Nano } from '../core/clock.ts';
+import { SecretdError } from '../core/errors.ts';
 import { fsyncFolderOf, openOwnFile, SymlinkRefused } from '../durable-files.ts';
 import { formatHead, formatRecord, GENESIS, lineHash, parseHead, parseRecord, type Head } from './chain.ts';
 import { parseCheckpoint, type StoreCheckpoint } from '../store/acknowledged.ts';

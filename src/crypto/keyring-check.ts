@@ -15,8 +15,8 @@
  * leaving the swarm clears it with the last sealed value (src/store/sqlite.ts).
  */
 import { lstatSync } from 'node:fs';
-import { StartRefused } from '../daemon/start-refused.ts';
-import { openSealed } from '../secrets/service.ts';
+import { StartRefused } from '../core/errors.ts';
+import { openSealed } from './seal-binding.ts';
 import type { Store } from '../store/types.ts';
 import type { KeyService } from './keys.ts';
 

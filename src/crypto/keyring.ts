@@ -16,7 +16,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StartRefused } from '../daemon/start-refused.ts';
+import { StartRefused } from '../core/errors.ts';
 import { createFileDurably, openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
 import { lockPayload, parseUnlockKey, unlockPayload, type LockedPayload } from './autolock.ts';
 import { EnvelopeError } from './envelope.ts';
@@ -113,7 +113,7 @@ export class Keyring implements KeyProvider {
 
   static openOrCreateFile(file: string): Keyring {
     const loaded = Keyring.load(file);
-    if (loaded instanceof LockedKeyFile) throw new Error(`${file} is locked (autolock): unlock the daemon first`);
+    if (loaded instanceof LockedKeyFile) throw new StartRefused(`${file} is locked (autolock): unlock the daemon first`);
     return loaded;
   }
 

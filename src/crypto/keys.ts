@@ -4,6 +4,7 @@
  * is no provider, and nothing can be sealed or opened until `unlock` gets the right key.
  */
 import { existsSync } from 'node:fs';
+import { InvalidRequest, NotLocked, SwarmLocked } from '../core/errors.ts';
 import { formatUnlockKey, newUnlockKey } from './autolock.ts';
 import { EnvelopeError, formatOf, LEGACY_FORMAT, newDataKey, openEnvelope, parseEnvelope, rewrapEnvelope, sealEnvelope } from './envelope.ts';
 import { Keyring, LockedKeyFile } from './keyring.ts';
@@ -19,8 +20,8 @@ export interface KeysOptions {
   shared?: boolean;
 }
 
-/** Thrown by seal/open while the daemon is locked (callers check `locked` first). */
-export class KeysLocked extends Error {}
+/** Thrown by seal/open while the daemon is locked (callers check `locked` first; if one does not, the client sees the locked answer). */
+export class KeysLocked extends SwarmLocked {}
 
 export class KeyService {
   private provider: KeyProvider | undefined;
@@ -64,7 +65,7 @@ export class KeyService {
 
   /** Throws MalformedUnlockKey or WrongUnlockKey; the daemon stays locked then. */
   unlock(unlockKeyText: string): void {
-    if (!this.lockedFile) throw new Error('not locked');
+    if (!this.lockedFile) throw new NotLocked();
     this.provider = this.keyring = this.lockedFile.unlock(unlockKeyText);
     this.lockedFile = undefined;
     for (const fn of this.unlockListeners) fn();
@@ -175,7 +176,7 @@ export class KeyService {
   /** A new current KEK, durable before any data key uses it. */
   async rotateKek(): Promise<void> {
     const p = this.unlocked();
-    if (!p.rotate) throw new Error(`the key provider ${p.name} cannot rotate`);
+    if (!p.rotate) throw new InvalidRequest(`the key provider ${p.name} cannot rotate`);
     await p.rotate();
   }
 
@@ -194,14 +195,14 @@ export class KeyService {
   }
 
   private unlocked(): KeyProvider {
-    if (!this.provider) throw new KeysLocked('the keys are locked');
+    if (!this.provider) throw new KeysLocked();
     return this.provider;
   }
 
   private fileKeyring(): Keyring {
     const refusal = this.autolockRefusal();
-    if (refusal) throw new Error(refusal);
-    if (!this.keyring) throw new KeysLocked('the keys are locked');
+    if (refusal) throw new InvalidRequest(refusal);
+    if (!this.keyring) throw new KeysLocked();
     return this.keyring;
   }
 }

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { SchemaRegistry } from '../schemas.ts';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
 import { pluginProblems } from './plugin-flags.ts';

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { helpColumns } from '../cli/help.ts';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 
 /** The one way to listen off loopback without client certificates; named so that nobody passes it by accident. */
 export const INSECURE_LISTEN_FLAG = 'insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed';

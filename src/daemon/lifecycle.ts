@@ -22,7 +22,7 @@ import { createApp, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener, type ListenOptions } from '../http/listen.ts';
 import { serverTlsOptions } from '../http/tls.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import { rfc3339Nano } from '../secrets/clock.ts';
+import { rfc3339Nano } from '../core/clock.ts';
 import { KeyRotation } from '../secrets/key-rotation.ts';
 import { Recovery } from '../secrets/recovery.ts';
 import { SecretsService } from '../secrets/service.ts';
@@ -38,7 +38,7 @@ import type { Config } from './config.ts';
 import { checkExposure } from './exposure.ts';
 import { lockDataRoot } from './lock.ts';
 import { throttle } from './throttle.ts';
-import { diskFullAtStart } from './start-refused.ts';
+import { diskFullAtStart } from './disk-full.ts';
 
 export interface RunningDaemon {
   addresses: string[];

@@ -13,7 +13,7 @@ import { closeSync, constants, lstatSync, readFileSync, unlinkSync } from 'node:
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
-import { StartRefused } from './start-refused.ts';
+import { StartRefused } from '../core/errors.ts';
 
 export const LOCK_FILE = 'secretd.lock';
 export const PID_FILE = 'secretd.pid';

@@ -3,7 +3,7 @@
  * line; SIGTERM/SIGINT stop it gracefully (exit 0). Resolves with the exit code.
  */
 import { SchemaRegistry } from '../schemas.ts';
-import { isSecretdError } from '../secrets/errors.ts';
+import { isSecretdError } from '../core/errors.ts';
 import { API_VERSION, SECRETD_VERSION } from '../version.ts';
 import { buildConfig, type Config } from './config.ts';
 import { FlagError, helpText, parseFlags } from './flags.ts';

@@ -1,6 +1,6 @@
 /**
  * Why the daemon did not start, as one line for stderr that names the flag or file and the
- * fix. Errors of the branded family (src/secrets/errors.ts) are worded where they are raised
+ * fix. Errors of the branded family (src/core/errors.ts) are worded where they are raised
  * and printed as they are; a file-system error that surfaced raw (ENOENT, EACCES, ENOSPC…) is
  * worded here from its code and path, with the flag that chose the path. Anything else is
  * still one line (its message; a JavaScript TypeError and the like marked as a bug), and its
@@ -8,7 +8,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isSecretdError } from '../secrets/errors.ts';
+import { isSecretdError } from '../core/errors.ts';
 import type { Config } from './config.ts';
 
 /** The fix for each errno a start-up file operation can meet, given the path. */

@@ -15,9 +15,10 @@ import {
   isSecretdError,
   SecretNotFound,
   TemplateFailed,
-} from '../secrets/errors.ts';
+} from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
-import { MAX_SECRET_BYTES, openSealed } from '../secrets/service.ts';
+import { openSealed } from '../crypto/seal-binding.ts';
+import { MAX_SECRET_BYTES } from '../secrets/service.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';

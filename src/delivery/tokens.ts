@@ -4,8 +4,8 @@
  * its secret part, and checks compare hashes in constant time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { rfc3339Nano } from '../secrets/clock.ts';
-import { InvalidArgument, TokenNotFound, Unauthorized } from '../secrets/errors.ts';
+import { rfc3339Nano } from '../core/clock.ts';
+import { InvalidArgument, TokenNotFound, Unauthorized } from '../core/errors.ts';
 import type { Store } from '../store/types.ts';
 import { globMatch } from './glob.ts';
 import type { TokenRecord, TokenView } from './types.ts';

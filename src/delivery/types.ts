@@ -1,20 +1,7 @@
 /** Consumer tokens and delivery requests: the secretd extension that hands values to workloads. */
 import type { TemplateContext } from '../drivers/types.ts';
 
-/**
- * A consumer token as stored. The token a consumer holds is `sdt_<id>_<secret>`; only a SHA-256
- * of the secret part is kept, so a copy of the store cannot be used to read values.
- */
-export interface TokenRecord {
-  id: string;
-  /** Hex SHA-256 of the token's secret part. */
-  hash: string;
-  /** Name patterns (`*` matches any run of characters) the token may read; at least one. */
-  allow: string[];
-  /** What the administrator said it is for; free text, shown by `token ls`. */
-  description: string;
-  createdAt: string;
-}
+export type { TokenRecord } from '../store/records.ts';
 
 /** The token as the API shows it: never the hash. */
 export interface TokenView {

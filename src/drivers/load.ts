@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 import type { Driver } from './types.ts';
 
 /** The built-in drivers' folder. */

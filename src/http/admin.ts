@@ -5,7 +5,7 @@
  * through the web console where a route admits it (below).
  */
 import type { MiddlewareHandler } from 'hono';
-import { Forbidden } from '../secrets/errors.ts';
+import { Forbidden } from '../core/errors.ts';
 import type { Caller, EdgeEnv } from './env.ts';
 
 export interface AdminOptions {

@@ -9,7 +9,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditAction, AuditEvent, ValueVersionsChange } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
-import { isSecretdError } from '../secrets/errors.ts';
+import { isSecretdError } from '../core/errors.ts';
 import type { EdgeEnv } from './env.ts';
 
 /** Middleware that records `action` for the route it is declared on; `ref` names the path parameter the client used for the secret or token. */

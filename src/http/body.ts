@@ -10,7 +10,7 @@
  */
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequest, SecretdError } from '../secrets/errors.ts';
+import { InvalidRequest, SecretdError } from '../core/errors.ts';
 import type { EdgeEnv } from './env.ts';
 import { parseJsonBody } from './json-body.ts';
 

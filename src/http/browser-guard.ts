@@ -17,7 +17,7 @@
  * reaches them. A refusal is a 403 `{"message": …}` that names no header value.
  */
 import type { MiddlewareHandler } from 'hono';
-import { Forbidden } from '../secrets/errors.ts';
+import { Forbidden } from '../core/errors.ts';
 import type { EdgeEnv, ListenerInfo } from './env.ts';
 import { hostOfHeader, isLoopback } from './hosts.ts';
 

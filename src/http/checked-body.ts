@@ -3,7 +3,7 @@
  * routes decode as Go does instead, src/http/decode.ts). The first error, worded as a 400.
  */
 import type { SchemaRegistry } from '../schemas.ts';
-import { InvalidRequest } from '../secrets/errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 
 export function checkedBody<T>(schemas: SchemaRegistry, id: string, value: unknown): T {
   const validate = schemas.validator(id);

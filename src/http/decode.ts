@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import { GoDecodeError, type SchemaRegistry } from '../schemas.ts';
 import { Base64Error, decodeBase64 } from '../secrets/base64.ts';
-import { InvalidRequest } from '../secrets/errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 import type { DriverRef, SecretSpecInput } from '../secrets/types.ts';
 import { readJsonBody } from './body.ts';
 import type { EdgeEnv } from './env.ts';

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isSecretdError, type ErrorCode } from '../secrets/errors.ts';
+import { isSecretdError, type ErrorCode } from '../core/errors.ts';
 import { json } from './respond.ts';
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {

@@ -3,7 +3,7 @@
  * one value, whitespace around it; content after it is refused; every failure is a 400 that
  * starts with "invalid JSON: " and carries Go's own wording and character.
  */
-import { InvalidRequest } from '../secrets/errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 
 const MAX_DEPTH = 10_000; // Go's scanner limit
 

@@ -13,7 +13,7 @@ import { createServer as createHttpServer, IncomingMessage, type Server } from '
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 import { capConnections, type Shed } from './connection-cap.ts';
 import type { FetchHandler, ListenerInfo } from './env.ts';
 

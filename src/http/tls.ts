@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 
 export interface TlsFiles {
   /** Require and verify a client certificate (--tlsverify). */

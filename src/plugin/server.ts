@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import { socketAnswers } from '../http/listen.ts';
-import { StartupError } from '../secrets/errors.ts';
+import { StartupError } from '../core/errors.ts';
 
 /** The media type of plugin answers (docker/go-plugins-helpers sends this one). */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';

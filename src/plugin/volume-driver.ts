@@ -9,7 +9,7 @@ import type { Peer } from '../audit/events.ts';
 import type { DeliveryEvent, ValueResolver } from '../delivery/resolve-value.ts';
 import type { DeliveryContext } from '../delivery/types.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import { isSecretdError } from '../secrets/errors.ts';
+import { isSecretdError } from '../core/errors.ts';
 import type { Answer, Handler } from './server.ts';
 import { parseVolumeOptions, VolumeOptionError, type VolumeFile } from './volume-options.ts';
 import { TmpfsError } from './tmpfs.ts';

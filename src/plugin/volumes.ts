@@ -14,7 +14,7 @@
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable-files.ts';
-import { rfc3339Nano } from '../secrets/clock.ts';
+import { rfc3339Nano } from '../core/clock.ts';
 import { isTmpfsMounted, mountTmpfs, remountReadOnly, unmount } from './tmpfs.ts';
 import type { VolumeFile, VolumeOptions } from './volume-options.ts';
 

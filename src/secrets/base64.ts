@@ -3,7 +3,7 @@
  * and also accepts the URL-safe alphabet that the v1.44 contract documents. Errors carry Go's
  * wording and byte offsets, because dockerd shows them to the client.
  */
-import { InvalidRequest } from './errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 
 const INVALID = 0xff;
 const decodeMap = new Uint8Array(256).fill(INVALID);

@@ -5,7 +5,7 @@
  */
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretQuery } from '../store/types.ts';
-import { InvalidRequest } from './errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 import type { SecretRecord } from './types.ts';
 
 const SCHEMA = 'secret-list-query.json';

@@ -5,7 +5,7 @@
  * unbiased, and the positions of the required characters are shuffled the same way.
  */
 import { randomInt } from 'node:crypto';
-import { InvalidRequest } from './errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 
 export const CHARACTER_CLASSES = {
   upper: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',

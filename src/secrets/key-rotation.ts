@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { rewrapKeyringCheck } from '../crypto/keyring-check.ts';
 import type { KeyService } from '../crypto/keys.ts';
 import type { KeptValueChange, KeptValueCursor, SealedChange, Store } from '../store/types.ts';
-import { legacySealContext, sealContext, valueContext } from './service.ts';
+import { legacySealContext, sealContext, valueContext } from '../crypto/seal-binding.ts';
 
 /** Secrets re-wrapped per store write. */
 const BATCH = 50;

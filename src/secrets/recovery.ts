@@ -8,8 +8,8 @@ import type { DriverRegistry } from '../drivers/registry.ts';
 import type { DriverLog } from '../drivers/types.ts';
 import type { RemovedSecret, Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { rfc3339Nano } from './clock.ts';
-import { isSecretdError, SecretNotFound } from './errors.ts';
+import { rfc3339Nano } from '../core/clock.ts';
+import { isSecretdError, SecretNotFound } from '../core/errors.ts';
 import type { Acted } from './versions.ts';
 
 /** How many due secrets one purge pass takes; the next pass takes more. */

@@ -5,8 +5,8 @@
  * then skipped at every step, so the answer is exactly the one it would be without them.
  */
 import type { Store } from '../store/types.ts';
-import { AmbiguousPrefix, SecretNotFound } from './errors.ts';
-import { looksLikeFullId } from './ids.ts';
+import { AmbiguousPrefix, SecretNotFound } from '../core/errors.ts';
+import { looksLikeFullId } from '../core/ids.ts';
 import type { SecretRecord } from './types.ts';
 
 export type Visible = (secret: SecretRecord) => boolean;

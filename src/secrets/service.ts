@@ -5,15 +5,16 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyService } from '../crypto/keys.ts';
+import { openSealed, sealContext } from '../crypto/seal-binding.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { NewSecret, Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { rfc3339Nano } from './clock.ts';
+import { rfc3339Nano } from '../core/clock.ts';
 import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
-import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from './errors.ts';
+import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from '../core/errors.ts';
 import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './filters.ts';
-import { newId } from './ids.ts';
+import { newId } from '../core/ids.ts';
 import { resolveSecret } from './resolve.ts';
 import { toView, type SecretSpecInput, type SecretView } from './types.ts';
 
@@ -31,24 +32,6 @@ export interface SecretsDeps {
   log: DriverLog;
   /** --recovery-window in milliseconds: a removed secret stays restorable that long (src/secrets/recovery.ts). */
   recoveryWindowMs?: number | undefined;
-}
-
-/**
- * Binds a sealed value to its secret and version (see src/crypto/envelope.ts): the ID and the
- * creation time, which never change for a secret, and the value version for every version after
- * the first (src/secrets/versions.ts), so one version's bytes never open as another's. Label
- * updates bump the record's version but leave the sealed value as it is.
- */
-export const valueContext = (r: { id: string; createdAt: string }, valueVersion = 1) =>
-  valueVersion <= 1 ? `secretd/secret/${r.id}@${r.createdAt}` : `secretd/secret/${r.id}@${r.createdAt}#${valueVersion}`;
-/** The context of a record's current value. */
-export const sealContext = (r: { id: string; createdAt: string; valueVersion?: number | undefined }) => valueContext(r, r.valueVersion);
-/** What format-1 values (sealed before envelope encryption) were bound to. */
-export const legacySealContext = (r: { id: string }) => `secretd/secret/${r.id}`;
-
-/** Opens the sealed value of a record, whichever format it is in. */
-export function openSealed(keys: KeyService, r: { id: string; createdAt: string; valueVersion?: number | undefined; sealed: Uint8Array }): Promise<Buffer> {
-  return keys.open(r.sealed, sealContext(r), legacySealContext(r));
 }
 
 export class SecretsService {

@@ -1,10 +1,7 @@
 /** The secret as the Engine API shows it, and as the domain passes it between layers. */
+import type { DriverRef, SecretRecord } from '../store/records.ts';
 
-/** `Driver` and `Templating` of a SecretSpec: a name and options handed to the driver. */
-export interface DriverRef {
-  Name: string;
-  Options?: Record<string, string>;
-}
+export type { DriverRef, SecretRecord };
 
 /** A validated request spec. `data` is decoded bytes; absent when the request carried none. */
 export interface SecretSpecInput {
@@ -13,29 +10,6 @@ export interface SecretSpecInput {
   data?: Uint8Array;
   driver?: DriverRef;
   templating?: DriverRef;
-}
-
-/** What the store keeps: metadata in the clear, the value only sealed. */
-export interface SecretRecord {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  driver?: DriverRef;
-  templating?: DriverRef;
-  /** Sealed value (src/crypto/envelope.ts); absent for a driver-backed secret without data. */
-  sealed?: Uint8Array;
-  /** Store-wide, strictly increasing: every write takes the next one. */
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  /**
-   * Rotation (src/secrets/versions.ts): which value version `sealed` is, the highest version
-   * number ever issued (numbers are never reused), and when the current one was stored. All three
-   * are absent for a secret that was never rotated: version 1, stored at `createdAt`.
-   */
-  valueVersion?: number;
-  latestValueVersion?: number;
-  valueCreatedAt?: string;
 }
 
 /** The Engine API's `Secret` document. `Spec.Data` is never part of it. */

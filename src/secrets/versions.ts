@@ -8,10 +8,11 @@
 import type { KeyService } from '../crypto/keys.ts';
 import type { Store, ValueVersionInfo } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
-import { rfc3339Nano } from './clock.ts';
-import { InvalidRequest, isSecretdError } from './errors.ts';
+import { rfc3339Nano } from '../core/clock.ts';
+import { InvalidRequest, isSecretdError } from '../core/errors.ts';
 import { resolveSecret } from './resolve.ts';
-import { MAX_SECRET_BYTES, valueContext } from './service.ts';
+import { valueContext } from '../crypto/seal-binding.ts';
+import { MAX_SECRET_BYTES } from './service.ts';
 import type { SecretRecord } from './types.ts';
 
 /** --keep-versions when not given: as many as Vault's KV engine keeps by default. */

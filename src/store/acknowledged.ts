@@ -20,7 +20,7 @@
  */
 import { closeSync, constants, fstatSync, readSync, writeSync } from 'node:fs';
 import { openOwnFile } from '../durable-files.ts';
-import { StartRefused } from '../daemon/start-refused.ts';
+import { StartRefused } from '../core/errors.ts';
 
 /** Which database, and how many write transactions it had committed. */
 export interface StoreCheckpoint {

@@ -13,7 +13,7 @@
  * compacted, and reads meanwhile go to etcd directly. It never answers with less than M.
  */
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
-import type { SecretRecord } from '../secrets/types.ts';
+import type { SecretRecord } from './records.ts';
 import { decodeMeta, prefixEnd, type EtcdKeys } from './etcd-keys.ts';
 import { SecretIndex } from './secret-index.ts';
 import type { SecretQuery } from './types.ts';

@@ -16,7 +16,7 @@
  *                                keyring differs
  *   secretd/tokens/<id>          a consumer token record JSON (its hash only); kept on leave
  */
-import type { DriverRef, SecretRecord } from '../secrets/types.ts';
+import type { DriverRef, SecretRecord } from './records.ts';
 
 export class EtcdKeys {
   private readonly root: string;

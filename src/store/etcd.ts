@@ -19,10 +19,10 @@
  * (503) instead of hanging.
  */
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import type { TokenRecord } from '../delivery/types.ts';
-import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, isSecretdError } from '../secrets/errors.ts';
-import type { SecretRecord } from '../secrets/types.ts';
-import type { SwarmRecord } from '../swarm/types.ts';
+import type { TokenRecord } from './records.ts';
+import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, isSecretdError } from '../core/errors.ts';
+import type { SecretRecord } from './records.ts';
+import type { SwarmRecord } from './records.ts';
 import { EtcdSecretsCache } from './etcd-cache.ts';
 import { decodeMeta, encodeMeta, EtcdKeys, prefixEnd } from './etcd-keys.ts';
 import { compactQuery } from './secret-query.ts';

@@ -4,11 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../daemon/config.ts';
 import { SqliteStore } from './sqlite.ts';
 import type { Store } from './types.ts';
 
-export type StoreConfig = Pick<Config, 'dataRoot'> & Partial<Pick<Config, 'store' | 'etcdTls'>>;
+/** What the store needs of the daemon's Config (src/daemon/config.ts passes its own, which fits). */
+export interface StoreConfig {
+  readonly dataRoot: string;
+  /** `sqlite` (the default) or `etcd://host:port,…[/prefix]`. */
+  readonly store?: string;
+  /** PEM files for etcd's TLS. */
+  readonly etcdTls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+}
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   const url = config.store ?? 'sqlite';

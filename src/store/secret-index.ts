@@ -8,7 +8,7 @@
  *
  * Records handed out are frozen, labels included: callers share them and must copy to change.
  */
-import type { SecretRecord } from '../secrets/types.ts';
+import type { SecretRecord } from './records.ts';
 import { SortedStrings } from './sorted-strings.ts';
 import type { SecretQuery } from './types.ts';
 

@@ -7,10 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound } from '../secrets/errors.ts';
-import type { TokenRecord } from '../delivery/types.ts';
-import type { DriverRef, SecretRecord } from '../secrets/types.ts';
-import type { SwarmRecord } from '../swarm/types.ts';
+import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound } from '../core/errors.ts';
+import type { DriverRef, SecretRecord, SwarmRecord, TokenRecord } from './records.ts';
 import { compactQuery } from './secret-query.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
 import type {
@@ -165,9 +163,10 @@ export class SqliteStore implements Store {
       deleteRemoved: this.db.prepare<[string]>('DELETE FROM removed_secrets WHERE id = ?'),
       deleteAllKept: this.db.prepare('DELETE FROM kept_values'),
       deleteAllRemoved: this.db.prepare('DELETE FROM removed_secrets'),
-      sealedPage: this.db.prepare<[string, number], { id: string; created_at: string; sealed: Buffer }>(
-        'SELECT id, created_at, sealed FROM secrets WHERE id > ? AND sealed IS NOT NULL ORDER BY id LIMIT ?',
+      sealedPage: this.db.prepare<[string, number], { id: string; created_at: string; value_version: number | null; sealed: Buffer }>(
+        'SELECT id, created_at, value_version, sealed FROM secrets WHERE id > ? AND sealed IS NOT NULL ORDER BY id LIMIT ?',
       ),
+      allRemoved: this.db.prepare<[], RemovedRow>('SELECT * FROM removed_secrets ORDER BY removed_at DESC, id'),
       replaceSealed: this.db.prepare<[Buffer, string, Buffer]>('UPDATE secrets SET sealed = ? WHERE id = ? AND sealed = ?'),
       deleteAll: this.db.prepare('DELETE FROM secrets'),
       readSwarm: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'swarm'"),
@@ -378,9 +377,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  async findRemoved(ref: string): Promise<RemovedSecret[]> {
+  async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
     this.ensureOpen();
-    return this.stmt.removedByRef.all(ref, ref.toLowerCase()).map(removedFromRow);
+    const rows = ref === undefined ? this.stmt.allRemoved.all() : this.stmt.removedByRef.all(ref, ref.toLowerCase());
+    return rows.map(removedFromRow);
   }
 
   async restoreRemoved(id: string, updatedAt: string): Promise<SecretRecord> {
@@ -420,7 +420,11 @@ export class SqliteStore implements Store {
 
   async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
     this.ensureOpen();
-    return this.stmt.sealedPage.all(afterId, limit).map((r) => ({ id: r.id, createdAt: r.created_at, sealed: r.sealed }));
+    return this.stmt.sealedPage.all(afterId, limit).map((r) => {
+      const entry: SealedEntry = { id: r.id, createdAt: r.created_at, sealed: r.sealed };
+      if (r.value_version !== null) entry.valueVersion = r.value_version;
+      return entry;
+    });
   }
 
   async replaceSealed(changes: SealedChange[]): Promise<number> {

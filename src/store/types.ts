@@ -5,10 +5,10 @@
  * store-wide, strictly increasing counter, as swarmkit's raft index does. A resolved write is
  * durable: on disk (or committed by a quorum) before the promise resolves.
  */
-import type { TokenRecord } from '../delivery/types.ts';
+import type { TokenRecord } from './records.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
-import type { SecretRecord } from '../secrets/types.ts';
-import type { SwarmRecord } from '../swarm/types.ts';
+import type { SecretRecord } from './records.ts';
+import type { SwarmRecord } from './records.ts';
 
 /** Secrets matching any of the criteria (OR); no criteria at all means every secret. */
 export interface SecretQuery {

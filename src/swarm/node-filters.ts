@@ -5,7 +5,7 @@
  * node.label the node's own; role and membership take their enum names in any case.
  */
 import type { SchemaRegistry } from '../schemas.ts';
-import { InvalidRequest } from '../secrets/errors.ts';
+import { InvalidRequest } from '../core/errors.ts';
 import { checkFilterKeys, labelFilter, matchesLabels, type Filters } from '../secrets/filters.ts';
 
 export const NODE_FILTERS_SCHEMA = 'node-list-query.json';

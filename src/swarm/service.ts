@@ -19,9 +19,9 @@ import {
   NotPartOfSwarm,
   OutOfSequence,
   SwarmLocked,
-} from '../secrets/errors.ts';
-import { rfc3339Nano } from '../secrets/clock.ts';
-import { newId } from '../secrets/ids.ts';
+} from '../core/errors.ts';
+import { rfc3339Nano } from '../core/clock.ts';
+import { newId } from '../core/ids.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmRecord } from './types.ts';
 

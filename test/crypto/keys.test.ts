@@ -15,7 +15,7 @@ import { KEYRING_FILE, Keyring, LockedKeyFile } from '../../src/crypto/keyring.t
 import { KeyService } from '../../src/crypto/keys.ts';
 import { seal as sealLegacy } from '../../src/crypto/legacy-envelope.ts';
 import { checkKeyProvider } from '../../src/crypto/load-provider.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { newId } from '../../src/core/ids.ts';
 
 const roots: string[] = [];
 function dataRoot(): string {

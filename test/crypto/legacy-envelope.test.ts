@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { EnvelopeError, open, seal, sealedKeyId, type SealingKey } from '../../src/crypto/legacy-envelope.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { newId } from '../../src/core/ids.ts';
 
 const key = (id = 'k1'): SealingKey => ({ id, key: randomBytes(32) });
 const aad = (id: string) => `secretd/secret/${id}`;

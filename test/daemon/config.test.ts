@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { buildConfig, ConfigError, type Config } from '../../src/daemon/config.ts';
 import { FlagError, parseFlags } from '../../src/daemon/flags.ts';
 import { SchemaRegistry } from '../../src/schemas.ts';
-import { isSecretdError } from '../../src/secrets/errors.ts';
+import { isSecretdError } from '../../src/core/errors.ts';
 
 const schemas = new SchemaRegistry();
 const base = ['-H', 'unix:///tmp/secretd-config-test.sock', '--data-root', '/tmp/secretd-config-test'];

@@ -10,7 +10,7 @@ import { buildConfig } from '../../src/daemon/config.ts';
 import { parseFlags } from '../../src/daemon/flags.ts';
 import { startupFailure } from '../../src/daemon/startup-failure.ts';
 import { SchemaRegistry } from '../../src/schemas.ts';
-import { StartupError, StoreUnavailable } from '../../src/secrets/errors.ts';
+import { StartupError, StoreUnavailable } from '../../src/core/errors.ts';
 
 const schemas = new SchemaRegistry();
 const config = buildConfig(parseFlags(['-H', 'unix:///run/x/s.sock', '--data-root', '/srv/d', '--keyring', '/nonexistent-secretd-test/k/keyring.json']), schemas);

@@ -15,7 +15,7 @@ import { PluginClient, PLUGIN_ACCEPT } from '../../src/drivers/docker-plugin/cli
 import { findPlugin, parseDirList, searchPath, type SearchPath } from '../../src/drivers/docker-plugin/discovery.ts';
 import { getSecretBody } from '../../src/drivers/docker-plugin/plugin-driver.ts';
 import type { DriverProvider, SecretDriver, SecretRequest } from '../../src/drivers/types.ts';
-import { isSecretdError } from '../../src/secrets/errors.ts';
+import { isSecretdError } from '../../src/core/errors.ts';
 import { startPlugin, type FixturePlugin } from '../fixtures/plugins/start.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'secretd-plugins-'));

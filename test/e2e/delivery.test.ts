@@ -358,7 +358,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
 });
 
 describe('delivery over TCP', { skip }, () => {
-  test('tokens are administered over the unix socket only; a token holder reads over TCP', async () => {
+  test('tokens are administered over the unix socket (or TLS with a client certificate), not plain TCP; a token holder reads over TCP', async () => {
     const tcpDaemon = await startDaemon({ args: ['--delivery', '-H', 'tcp://127.0.0.1:0'] });
     try {
       const port = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(tcpDaemon.logs)?.[1];
@@ -366,7 +366,7 @@ describe('delivery over TCP', { skip }, () => {
       const tcp = `http://127.0.0.1:${port}`;
       const viaTcp = await request(tcp, { method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['*'] } });
       assert.equal(viaTcp.status, 403);
-      assert.deepEqual(viaTcp.json, { message: 'consumer tokens are administered over the unix socket only' });
+      assert.deepEqual(viaTcp.json, { message: 'consumer tokens are administered over the unix socket or TLS with a client certificate only' });
       assert.equal((await request(tcp, { path: '/_secretd/v1/tokens' })).status, 403);
       const created = await tcpDaemon.request({ method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['db'] } });
       assert.equal(created.status, 201);

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { seal as sealLegacy } from '../../src/crypto/legacy-envelope.ts';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseJsonBody } from '../../src/http/json-body.ts';
-import { InvalidRequest } from '../../src/secrets/errors.ts';
+import { InvalidRequest } from '../../src/core/errors.ts';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const raw = (s: string) => Buffer.from(s, 'latin1');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Base64Error, decodeBase64 } from '../../src/secrets/base64.ts';
-import { InvalidRequest } from '../../src/secrets/errors.ts';
+import { InvalidRequest } from '../../src/core/errors.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');

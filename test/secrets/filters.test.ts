@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SchemaRegistry } from '../../src/schemas.ts';
-import { InvalidRequest } from '../../src/secrets/errors.ts';
+import { InvalidRequest } from '../../src/core/errors.ts';
 import { checkFilterKeys, matchesLabels, parseFilters, toSelection, type Filters } from '../../src/secrets/filters.ts';
 import type { SecretRecord } from '../../src/secrets/types.ts';
 

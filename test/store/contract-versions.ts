@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import type { SecretRecord } from '../../src/secrets/types.ts';
 import type { KeptValue, NewValueVersion, Store } from '../../src/store/types.ts';
 import { activeSwarm, listed, newSecret, rejectsWith, snapshot, type OpenStore } from './contract.ts';
@@ -319,6 +319,18 @@ export function versionsContract(name: string, open: OpenStore): void {
     });
 
     describe('kept values', () => {
+      test('sealedPage names the value version of a rotated current value, and none for version 1', () =>
+        withStore(async (store) => {
+          const plain = await store.createSecret(newSecret('plain'));
+          const rotated = await store.createSecret(newSecret('rotated'));
+          await rotateNext(store, rotated.id);
+          await rotateNext(store, rotated.id);
+          const page = await store.sealedPage('', 10);
+          const byId = new Map(page.map((e) => [e.id, e]));
+          assert.equal(byId.get(plain.id)?.valueVersion, undefined);
+          assert.equal(byId.get(rotated.id)?.valueVersion, 3);
+        }));
+
       test('deleteSecret removes the kept values with the secret', () =>
         withStore(async (store) => {
           const created = await store.createSecret(newSecret('del'));
@@ -437,6 +449,8 @@ export function versionsContract(name: string, open: OpenStore): void {
           assert.deepEqual(await store.findRemoved('ap'), [], 'no name prefixes');
           assert.deepEqual(await store.findRemoved(live.id), [], 'a live secret is not removed');
           assert.deepEqual(await store.findRemoved(''), []);
+          const all = await store.findRemoved(undefined);
+          assert.deepEqual(all.map((r) => r.secret.id), [other.id, second.id, first.id], 'undefined: every removed secret, newest removal first');
         }));
 
       test('findRemoved returns removedAt and purgeAfter as given', () =>

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import type { TokenRecord } from '../../src/delivery/types.ts';
 import type { SecretRecord } from '../../src/secrets/types.ts';
 import type { NewSecret, Store } from '../../src/store/types.ts';

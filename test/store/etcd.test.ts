@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import type { SwarmRecord } from '../../src/swarm/types.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';

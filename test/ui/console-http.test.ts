@@ -30,7 +30,7 @@ async function send(
   opts: { headers?: Record<string, string>; form?: Record<string, string>; multipart?: FormData; tcp?: boolean; json?: unknown } = {},
 ): Promise<Page> {
   const headers = new Headers({ host: '127.0.0.1:8123', ...opts.headers });
-  let body: Uint8Array | FormData | undefined;
+  let body: BodyInit | undefined;
   if (opts.form) {
     const bytes = Buffer.from(new URLSearchParams(opts.form).toString());
     headers.set('content-type', 'application/x-www-form-urlencoded');

@@ -3,7 +3,7 @@
  * `SecretProvider.GetSecret`, with swarmkit's rules for the request (`manager/drivers/secrets.go`)
  * and for the value it accepts back.
  */
-import { DriverFailed, PluginUnusable } from '../../secrets/errors.ts';
+import { DriverFailed, PluginUnusable } from '../../core/errors.ts';
 import type { EndpointSpec, SecretDriver, SecretRequest, SecretValue } from '../types.ts';
 import { PluginCallError, type PluginClient } from './client.ts';
 import { goField } from './discovery.ts';

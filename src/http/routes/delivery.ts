@@ -8,7 +8,7 @@ import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
-import { InvalidRequest } from '../../secrets/errors.ts';
+import { InvalidRequest } from '../../core/errors.ts';
 import { adminOnly } from '../admin.ts';
 import { noteToken, type Audited } from '../audit.ts';
 import { readJsonBody } from '../body.ts';

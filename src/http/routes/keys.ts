@@ -5,7 +5,7 @@
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { KeyService } from '../../crypto/keys.ts';
-import { Forbidden, InvalidRequest } from '../../secrets/errors.ts';
+import { Forbidden, InvalidRequest } from '../../core/errors.ts';
 import type { KeyRotation } from '../../secrets/key-rotation.ts';
 import type { SwarmService } from '../../swarm/service.ts';
 import type { Audited } from '../audit.ts';

@@ -1,7 +1,7 @@
 /** The five secret endpoints: parse and validate the request, call the domain, shape the answer. */
 import type { Hono } from 'hono';
 import type { SchemaRegistry } from '../../schemas.ts';
-import { InvalidRequest } from '../../secrets/errors.ts';
+import { InvalidRequest } from '../../core/errors.ts';
 import { parseFilters } from '../../secrets/filters.ts';
 import type { SecretsService } from '../../secrets/service.ts';
 import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';

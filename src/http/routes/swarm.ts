@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import type { SchemaRegistry } from '../../schemas.ts';
 import type { Cluster, SwarmService } from '../../swarm/service.ts';
 import { SECRETD_VERSION, ENGINE_VERSION } from '../../version.ts';
-import { InvalidRequest } from '../../secrets/errors.ts';
+import { InvalidRequest } from '../../core/errors.ts';
 import { parseFilters } from '../../secrets/filters.ts';
 import { NODE_FILTERS_SCHEMA, nodeSelector } from '../../swarm/node-filters.ts';
 import { apiVersion } from '../api-version.ts';

@@ -1,7 +1,7 @@
 /** /_ping, /version and /info: what clients read to negotiate and to check swarm membership. */
 import type { Hono } from 'hono';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
-import { SwarmLocked } from '../../secrets/errors.ts';
+import { SwarmLocked } from '../../core/errors.ts';
 import type { SwarmService } from '../../swarm/service.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
 import { apiVersion } from '../api-version.ts';

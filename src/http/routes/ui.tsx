@@ -30,7 +30,7 @@ import { SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
 import type { Caller, EdgeEnv } from '../env.ts';
-import { OutOfSequence } from '../../secrets/errors.ts';
+import { OutOfSequence } from '../../core/errors.ts';
 import type { SecretView } from '../../secrets/types.ts';
 import { pageNotFound, STATUS_BY_CODE } from '../errors.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { Hono } from 'hono';
 import { decodeBase64 } from '../../secrets/base64.ts';
-import { InvalidRequest } from '../../secrets/errors.ts';
+import { InvalidRequest } from '../../core/errors.ts';
 import { generateValue, type GenerateSpec } from '../../secrets/generate.ts';
 import type { Recovery } from '../../secrets/recovery.ts';
 import type { SecretVersions } from '../../secrets/versions.ts';

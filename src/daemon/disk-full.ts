@@ -1,11 +1,5 @@
-/**
- * A start-up that stops on purpose: the keys do not match the store, the store holds less than
- * was acknowledged, the data root is in use, the disk is full. The message is one line that
- * names the file or flag and the fix; the daemon prints it as is (no stack) and exits non-zero.
- */
-import { StartupError } from '../secrets/errors.ts';
-
-export class StartRefused extends StartupError {}
+/** A full disk met at start, worded as a StartRefused (src/core/errors.ts) that names the flag. */
+import { StartRefused } from '../core/errors.ts';
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 

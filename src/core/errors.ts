@@ -1,5 +1,6 @@
 /**
- * Domain errors: one class per failure, each with a stable `code` and dockerd's wording.
+ * Every error secretd raises on purpose: one branded family (`SecretdError`), one class per
+ * failure, each with a stable `code` and dockerd's wording; the start-up errors are part of it.
  * Nothing here knows about HTTP; src/http/errors.ts maps codes to statuses once, at the edge.
  */
 
@@ -219,3 +220,10 @@ export class StartupError extends SecretdError {
     super('startup_failed', message, options);
   }
 }
+
+/**
+ * A start-up that stops on purpose: the keys do not match the store, the store holds less than
+ * was acknowledged, the data root is in use, the disk is full. The message is one line that
+ * names the file or flag and the fix; the daemon prints it as is (no stack) and exits non-zero.
+ */
+export class StartRefused extends StartupError {}

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rfc3339Nano } from '../../src/secrets/clock.ts';
-import { ID_LENGTH, looksLikeFullId, newId } from '../../src/secrets/ids.ts';
+import { rfc3339Nano } from '../../src/core/clock.ts';
+import { ID_LENGTH, looksLikeFullId, newId } from '../../src/core/ids.ts';
 
 const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
