@@ -9,7 +9,7 @@ import type { KeyService } from '../crypto/keys.ts';
 import type { Store, ValueVersionInfo } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from '../core/clock.ts';
-import { InvalidRequest, isSecretdError } from '../core/errors.ts';
+import { InvalidRequest, isSecretdError, VersionNotFound } from '../core/errors.ts';
 import { resolveSecret } from './resolve.ts';
 import { valueContext } from '../crypto/seal-binding.ts';
 import { MAX_SECRET_BYTES } from './service.ts';
@@ -99,7 +99,13 @@ export class SecretVersions {
     const secret = await resolveSecret(store, ref);
     noteSecret(acted(secret));
     const previous = secret.valueVersion ?? 1;
-    await store.rollbackValue(secret.id, version, rfc3339Nano());
+    try {
+      await store.rollbackValue(secret.id, version, rfc3339Nano());
+    } catch (e) {
+      // The store names the secret by ID; the user named it, most likely by name.
+      if (e instanceof VersionNotFound) throw new VersionNotFound(secret.name, version);
+      throw e;
+    }
     if (version !== previous) this.deps.onValueChanged?.(acted(secret));
     return { secret: acted(secret), version, previous };
   }

@@ -60,7 +60,7 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
       .map((l) => JSON.parse(l) as AuditLine);
 
   before(async () => {
-    d = await startDaemon({ args: ['--delivery', '--keep-versions', '3', '-H', 'tcp://127.0.0.1:0'] });
+    d = await startDaemon({ args: ['--delivery', '--keep-versions', '3', '-H', 'tcp://127.0.0.1:0', '--driver-opt', 'env.allow=HOME'] });
     const port = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(d.logs)?.[1];
     assert.ok(port, `no TCP address in: ${d.logs}`);
     tcp = `http://127.0.0.1:${port}`;
@@ -170,11 +170,10 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
     // A driver supplies its secret's value: there is nothing to rotate here.
     const env = `${p}_env`;
     const created = await d.request({ method: 'POST', path: '/secrets/create', body: { Name: env, Driver: { Name: 'env', Options: { name: 'HOME' } } } });
-    if (created.status === 201) {
-      const refused = await d.request({ method: 'POST', path: `${PREFIX}/secrets/${env}/versions`, body: { Data: 'dHdv' } });
-      assert.equal(refused.status, 400);
-      assert.match(refused.json.message, /takes its value from driver env: rotate it there/);
-    }
+    assert.equal(created.status, 201, created.text);
+    const refused = await d.request({ method: 'POST', path: `${PREFIX}/secrets/${env}/versions`, body: { Data: 'dHdv' } });
+    assert.equal(refused.status, 400);
+    assert.match(refused.json.message, /takes its value from driver env: rotate it there/);
   });
 
   test('administration only: plain TCP is refused, and learns nothing about which secrets exist', async () => {
