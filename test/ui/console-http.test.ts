@@ -357,6 +357,18 @@ describe('value versions on a secret\'s page', () => {
     assert.equal(await current(id), 1);
   });
 
+  test('the console is admitted to the versions routes only: tokens and removed secrets refuse its in-process calls', async () => {
+    const id = await secret(unique('vadmin'), 'admin-v4lue-1');
+    // Exactly how the console's engine client calls (src/http/app.ts): on behalf of the browser's TCP connection.
+    const asConsole = (method: string, path: string) => core.fetch(new Request(`http://secretd${path}`, { method }), { onBehalfOf: { transport: 'tcp', address: '127.0.0.1', via: 'console' } });
+    assert.equal((await asConsole('GET', `/_secretd/v1/secrets/${id}/versions`)).status, 200);
+    for (const [path, what] of [['/_secretd/v1/tokens', 'consumer tokens'], ['/_secretd/v1/removed-secrets', 'removed secrets']]) {
+      const r = await asConsole('GET', path!);
+      assert.equal(r.status, 403, path);
+      assert.match(((await r.json()) as { message: string }).message, new RegExp(`^${what} are administered over the unix socket`));
+    }
+  });
+
   test('no value sent or stored appears in any page the console answered', () => {
     assert.ok(pagesSeen.length > 40, `only ${pagesSeen.length} pages`);
     for (const v of values) assert.equal(pagesSeen.filter((p) => p.includes(v)).length, 0, `a page holds ${v}`);
