@@ -58,13 +58,14 @@ export const DetailPage: FC<DetailProps> = ({ secret, versions, source, csrf, no
       <p class="hint">The value is never shown: the Engine API does not return it.</p>
 
       <h2 id="versions">Value versions</h2>
-      <VersionsTable secret={secret} versions={versions} csrf={csrf} />
-
-      <h2 id="rotate">Rotate the value</h2>
       {driver ? (
-        <p class="hint">{`The value comes from driver ${driver} each time it is delivered: rotate it there.`}</p>
+        <p class="hint">{`The value comes from driver ${driver} each time it is delivered, so secretd keeps no versions of it: rotate it there.`}</p>
       ) : (
-        <RotateForm secret={secret} kind={kindOfLabels(spec.Labels)} source={source} csrf={csrf} />
+        <>
+          <VersionsTable secret={secret} versions={versions} csrf={csrf} />
+          <h2 id="rotate">Rotate the value</h2>
+          <RotateForm secret={secret} kind={kindOfLabels(spec.Labels)} source={source} csrf={csrf} />
+        </>
       )}
 
       <h2>Edit labels</h2>

@@ -35,6 +35,7 @@ a.label { display: inline-block; padding: .05rem .45rem; border-radius: 999px; b
 .tab { padding: .4rem .8rem; text-decoration: none; border: 1px solid transparent; border-bottom: none; border-radius: 4px 4px 0 0; }
 .tab.current { border-color: var(--line); background: #fff; font-weight: 600; color: var(--fg); margin-bottom: -1px; }
 table.versions tr.current td { font-weight: 600; }
+input[type=number] { max-width: 9rem; }
 form.inline { margin: 0; }
 form.inline button { padding: .2rem .7rem; font-size: .9em; }
 fieldset.classes label { display: inline-block; margin: .3rem 1.2rem .3rem 0; font-weight: normal; }
