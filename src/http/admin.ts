@@ -16,9 +16,9 @@ export interface AdminOptions {
    * cannot claim it; the console is served only on loopback or with --tlsverify
    * (src/daemon/ui-listeners.ts), and each of its changes passed its Host, Origin, session and
    * CSRF checks (src/http/routes/ui.tsx). What it admits gives no more than that caller has
-   * already: a rotate or rollback changes a value, as `docker secret rm` and `create` over the
-   * same connection may; a version list holds no value. Tokens never get this: a token reads
-   * values, which no plain-TCP caller can otherwise do.
+   * already: a rotate or rollback replaces a value, as `docker secret rm` then `create` under the
+   * same name over the same connection may; a version list holds no value. Tokens never get
+   * this: a token reads values, which no plain-TCP caller can otherwise do.
    */
   console?: boolean;
 }
