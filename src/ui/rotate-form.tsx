@@ -5,11 +5,11 @@
  * fields come back empty.
  */
 import type { FC } from 'hono/jsx';
+import { MAX_GENERATED_LENGTH, MIN_GENERATED_LENGTH } from '../secrets/generate.ts';
 import type { SecretView } from '../secrets/types.ts';
 import { EMPTY_DRAFT, ValueFields } from './create-form.tsx';
 import type { KindInfo } from './kinds.ts';
 import { DEFAULT_GENERATED_LENGTH, GENERATE_CLASSES, ROTATE_SOURCES, sourcesFor, type RotateSource } from './rotation.ts';
-import { MAX_GENERATED_LENGTH, MIN_GENERATED_LENGTH } from '../secrets/generate.ts';
 
 export interface RotateProps {
   secret: SecretView;

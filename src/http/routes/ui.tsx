@@ -4,15 +4,17 @@
  * (src/http/browser-guard.ts); then every page goes through the console's guard: a session
  * cookie, the security headers, and for a POST an Origin or Sec-Fetch-Site that says it came
  * from this console, a session, and the CSRF token, read from a size-bound body, before any
- * handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts),
- * so refusals carry dockerd's status and message, and answer a change with a 303 redirect: no
- * page ever holds a value that was sent.
+ * handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts), and rotations
+ * into calls of secretd's versions routes, so refusals carry the route's status and message,
+ * and answer a change with a 303 redirect: no page ever holds a value that was sent.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { OutOfSequence } from '../../core/errors.ts';
+import type { SecretView } from '../../secrets/types.ts';
 import { ConfirmDeletePage } from '../../ui/confirm-delete.tsx';
 import { CreatePage, EMPTY_DRAFT, type CreateDraft } from '../../ui/create-form.tsx';
 import { Csrf, crossSiteReason, SESSION_COOKIE } from '../../ui/csrf.ts';
@@ -30,8 +32,6 @@ import { SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
 import type { Caller, EdgeEnv } from '../env.ts';
-import { OutOfSequence } from '../../core/errors.ts';
-import type { SecretView } from '../../secrets/types.ts';
 import { pageNotFound, STATUS_BY_CODE } from '../errors.ts';
 
 export interface UiDeps {
@@ -153,23 +153,7 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
     return render(c, opts.error?.status ?? 200, <DetailPage secret={secret} versions={versions} source={source} csrf={token(c)} notice={opts.notice} error={opts.error} />);
   };
 
-  ui.get('/ui/secrets/:id', (c) => {
-    const q = (name: string) => c.req.query(name);
-    const version = (name: string) => (/^[0-9]{1,15}$/.test(q(name) ?? '') ? q(name) : undefined);
-    const rotated = version('rotated');
-    const rolledBack = version('rolledback');
-    const notice =
-      q('created') !== undefined
-        ? 'Secret created.'
-        : q('updated') !== undefined
-          ? 'Labels saved.'
-          : rotated
-            ? `Version ${rotated} stored; it is the current value now.`
-            : rolledBack
-              ? `Rolled back: version ${rolledBack} is the current value again.`
-              : undefined;
-    return detailPage(c, c.req.param('id'), { notice, source: q('rotate') });
-  });
+  ui.get('/ui/secrets/:id', (c) => detailPage(c, c.req.param('id'), { notice: detailNotice((name) => c.req.query(name)), source: c.req.query('rotate') }));
 
   // Rotate and rollback carry the record version the page showed, as the label edit does; the
   // versions routes take none, so the console compares it first: a stale page (or the same form
@@ -232,6 +216,18 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
   });
 
   app.route('/', ui);
+}
+
+/** What the redirect after a change says it did (a version number only if it is one: nothing else is echoed). */
+function detailNotice(query: (name: string) => string | undefined): string | undefined {
+  const number = (name: string) => (/^[0-9]{1,15}$/.test(query(name) ?? '') ? query(name) : undefined);
+  if (query('created') !== undefined) return 'Secret created.';
+  if (query('updated') !== undefined) return 'Labels saved.';
+  const rotated = number('rotated');
+  if (rotated) return `Version ${rotated} stored; it is the current value now.`;
+  const rolledBack = number('rolledback');
+  if (rolledBack) return `Rolled back: version ${rolledBack} is the current value again.`;
+  return undefined;
 }
 
 /** The secret `id` names, if its record is still at version `seen` (the page's); else the Engine's refusal of a stale update. */
