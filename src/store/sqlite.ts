@@ -157,8 +157,7 @@ export class SqliteStore implements Store {
   }
 
   async readKeyringCheck(): Promise<Uint8Array | undefined> {
-    this.ensureOpen();
-    return this.checkStmt.read.get()?.value;
+    return this.read(() => this.checkStmt.read.get()?.value);
   }
 
   async keyringCheck(sealed: Uint8Array): Promise<Uint8Array> {
@@ -188,13 +187,15 @@ export class SqliteStore implements Store {
   }
 
   async getSecret(id: string): Promise<SecretRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.byId.get(id);
+    const row = this.read(() => this.stmt.byId.get(id));
     return row && fromRow(row);
   }
 
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
-    this.ensureOpen();
+    return this.read(() => this.findRows(q));
+  }
+
+  private findRows(q: SecretQuery): SecretRecord[] {
     const c = compactQuery(q);
     if (c.all) return this.stmt.all.all().map(fromRow);
     // One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
@@ -223,8 +224,7 @@ export class SqliteStore implements Store {
   }
 
   async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
-    this.ensureOpen();
-    return this.stmt.sealedPage.all(afterId, limit).map((r) => ({ id: r.id, createdAt: r.created_at, sealed: r.sealed }));
+    return this.read(() => this.stmt.sealedPage.all(afterId, limit)).map((r) => ({ id: r.id, createdAt: r.created_at, sealed: r.sealed }));
   }
 
   async replaceSealed(changes: SealedChange[]): Promise<number> {
@@ -236,8 +236,7 @@ export class SqliteStore implements Store {
   }
 
   async readSwarm(): Promise<SwarmRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.readSwarm.get();
+    const row = this.read(() => this.stmt.readSwarm.get());
     return row && (JSON.parse(row.value) as SwarmRecord);
   }
 
@@ -271,14 +270,12 @@ export class SqliteStore implements Store {
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.tokenById.get(id);
+    const row = this.read(() => this.stmt.tokenById.get(id));
     return row && tokenFromRow(row);
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    this.ensureOpen();
-    return this.stmt.tokens.all().map(tokenFromRow);
+    return this.read(() => this.stmt.tokens.all()).map(tokenFromRow);
   }
 
   async deleteToken(id: string): Promise<boolean> {
@@ -333,6 +330,7 @@ export class SqliteStore implements Store {
             try {
               outcomes.push({ ok: true, value: this.db.transaction(w.fn)() }); // a savepoint
             } catch (error) {
+              if (unavailable(error)) throw error; // the database, not this write: the whole batch rolls back
               outcomes.push({ ok: false, error });
             }
           }
@@ -340,7 +338,8 @@ export class SqliteStore implements Store {
         })
         .immediate();
     } catch (error) {
-      for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
+      const failed = unavailable(error) ?? error;
+      for (const w of batch) w.reject(failed); // the commit itself failed: nothing was written
       return;
     }
     this.commits = commits;
@@ -363,6 +362,33 @@ export class SqliteStore implements Store {
   private ensureOpen(): void {
     if (this.closed) throw new StoreUnavailable('the store is closed');
   }
+
+  /** A read, with SQLite's own failures worded as for writes (StoreUnavailable). */
+  private read<T>(fn: () => T): T {
+    this.ensureOpen();
+    try {
+      return fn();
+    } catch (error) {
+      throw unavailable(error) ?? error;
+    }
+  }
+}
+
+/** SQLite's own failures, whose extended codes (SQLITE_IOERR_WRITE…) start with these. */
+const UNAVAILABLE: Record<string, string> = {
+  SQLITE_FULL: 'the disk is full',
+  SQLITE_IOERR: 'an I/O error',
+  SQLITE_BUSY: 'another process holds its lock',
+};
+
+/**
+ * The store cannot serve right now (a 503, as when etcd has no quorum) when SQLite itself
+ * fails rather than the request: a full disk, an I/O error, a lock held too long elsewhere.
+ */
+function unavailable(e: unknown): StoreUnavailable | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  const why = typeof code === 'string' ? UNAVAILABLE[code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')] : undefined;
+  return why === undefined ? undefined : new StoreUnavailable(`the store (secretd.db) cannot be used: ${why} (${code})`, { cause: e });
 }
 
 function migrate(db: Database.Database): void {
