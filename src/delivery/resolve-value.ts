@@ -18,7 +18,7 @@ import {
 } from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
 import { openSealed } from '../crypto/seal-binding.ts';
-import { MAX_SECRET_BYTES } from '../secrets/service.ts';
+import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
