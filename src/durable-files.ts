@@ -17,8 +17,10 @@ const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
 
 /** A file of the daemon's is a symbolic link: refused rather than followed. */
 export class SymlinkRefused extends StartRefused {
-  constructor(readonly path: string) {
+  readonly path: string;
+  constructor(path: string) {
     super(`${path} is a symbolic link; secretd does not follow links for its own files: remove it (or copy the real file there)`);
+    this.path = path;
   }
 }
 

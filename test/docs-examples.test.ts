@@ -50,7 +50,9 @@ class Session {
   private count = 0;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly file: string) {
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
     const home = join(this.root, 'home');
     const run = join(this.root, 'run');
     const bin = join(this.root, 'bin');

@@ -47,14 +47,24 @@ export class AuditLog {
   /** The store checkpoint of the last line found at open: a witness (src/store/acknowledged.ts). */
   storeWitness: StoreCheckpoint | undefined;
 
+  readonly file: string;
+  private readonly fh: FileHandle;
+  private readonly headFh: FileHandle;
+  private seq: number;
+  private lastHash: string;
   private constructor(
-    readonly file: string,
-    private readonly fh: FileHandle,
-    private readonly headFh: FileHandle,
-    private seq: number,
-    private lastHash: string,
+    file: string,
+    fh: FileHandle,
+    headFh: FileHandle,
+    seq: number,
+    lastHash: string,
     stamp: StoreCheckpoint | undefined,
   ) {
+    this.file = file;
+    this.fh = fh;
+    this.headFh = headFh;
+    this.seq = seq;
+    this.lastHash = lastHash;
     this.stamp = stamp;
   }
 

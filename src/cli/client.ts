@@ -16,8 +16,10 @@ export interface Answer {
 
 /** A daemon's error answer, worded as the docker CLI words it. */
 export class DaemonError extends Error {
-  constructor(readonly status: number, message: string) {
+  readonly status: number;
+  constructor(status: number, message: string) {
     super(`Error response from daemon: ${message}`);
+    this.status = status;
   }
 }
 
@@ -25,10 +27,12 @@ export class Client {
   /** https.request options for a tcp:// host when the environment asks for TLS. */
   private readonly tls: https.RequestOptions | undefined;
 
+  readonly host: string;
   constructor(
-    readonly host: string = process.env.DOCKER_HOST || defaultHost(),
+    host: string = process.env.DOCKER_HOST || defaultHost(),
     env: NodeJS.ProcessEnv = process.env,
   ) {
+    this.host = host;
     if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+)$/.test(this.host)) throw new TypeError(`unsupported host ${this.host}: use unix:///path or tcp://HOST:PORT`);
     this.tls = this.host.startsWith('tcp://') ? clientTlsFromEnv(env) : undefined;
   }

@@ -31,12 +31,14 @@ const BRAND = Symbol.for('secretd.error');
 
 export class SecretdError extends Error {
   readonly [BRAND] = true;
+  readonly code: ErrorCode;
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.code = code;
     this.name = new.target.name;
   }
 }

@@ -46,10 +46,15 @@ const TAG = 16;
 
 /** A key file that autolock keeps encrypted: nothing opens until `unlock` gets the right key. */
 export class LockedKeyFile {
+  readonly file: string;
+  private readonly payload: LockedPayload;
   constructor(
-    readonly file: string,
-    private readonly payload: LockedPayload,
-  ) {}
+    file: string,
+    payload: LockedPayload,
+  ) {
+    this.file = file;
+    this.payload = payload;
+  }
 
   /** Throws MalformedUnlockKey or WrongUnlockKey (src/crypto/autolock.ts). */
   unlock(unlockKeyText: string): Keyring {
@@ -65,12 +70,16 @@ export class Keyring implements KeyProvider {
   private readonly keys = new Map<string, { key: Buffer; createdAt: string }>();
   private current: string;
 
+  readonly file: string;
+  private unlockKeyBytes?: Buffer;
   /** Use `load`, `openOrCreateFile` or `createFresh`. */
   constructor(
-    readonly file: string,
+    file: string,
     list: KeyList,
-    private unlockKeyBytes?: Buffer,
+    unlockKeyBytes?: Buffer,
   ) {
+    this.file = file;
+    this.unlockKeyBytes = unlockKeyBytes;
     for (const k of list.keys) this.keys.set(k.id, { key: Buffer.from(k.key, 'base64'), createdAt: k.createdAt });
     this.current = list.current;
     if (this.keys.get(this.current)?.key.length !== 32) throw new Error(`${file}: the current key is missing or not 256 bits`);

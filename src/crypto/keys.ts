@@ -30,7 +30,9 @@ export class KeyService {
   private readonly sealing = new Set<Promise<unknown>>();
   private readonly unlockListeners: (() => void)[] = [];
 
-  constructor(private readonly opts: KeysOptions) {
+  private readonly opts: KeysOptions;
+  constructor(opts: KeysOptions) {
+    this.opts = opts;
     if (opts.provider) {
       this.provider = opts.provider;
       // A data root written before --kek-provider may hold format-1 values sealed by its key file.

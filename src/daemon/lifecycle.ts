@@ -164,12 +164,13 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       swarm,
       keys,
       keep: config.keepVersions ?? DEFAULT_KEEP_VERSIONS,
+      keptValueMoved: () => walk.keptValueMoved(),
       onValueChanged: (s) => valueChanged.forEach((listener) => listener(s)),
     });
     const purged = async (s: Acted) => {
       await audit?.record({ who: { transport: 'daemon' }, action: 'secret.purge', secret: s, result: 'ok' });
     };
-    recovery = new Recovery({ store, swarm, drivers, log, purged });
+    recovery = new Recovery({ store, swarm, drivers, log, purged, keptValueMoved: () => walk.keptValueMoved() });
     if (config.recoveryWindowMs) recovery.start(purgeEveryMs(config.recoveryWindowMs));
     const system = { dataRoot: config.dataRoot, storeKind: store.kind, storeUrl: config.store ?? 'sqlite', startedAt: rfc3339Nano() };
     const recordDelivery = async (event: DeliveryEvent) => {

@@ -17,7 +17,10 @@ export interface DeliveryDeps {
 }
 
 export class DeliveryService {
-  constructor(private readonly deps: DeliveryDeps) {}
+  private readonly deps: DeliveryDeps;
+  constructor(deps: DeliveryDeps) {
+    this.deps = deps;
+  }
 
   /**
    * The value of `idOrName` for the task `context` describes, for the holder of `authorization`:

@@ -23,7 +23,7 @@ import {
 } from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
 import { legacySealContext, openSealed, valueContext } from '../crypto/seal-binding.ts';
-import { MAX_SECRET_BYTES } from '../secrets/service.ts';
+import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
@@ -87,7 +87,10 @@ export interface Delivered {
 }
 
 export class ValueResolver {
-  constructor(private readonly deps: ResolverDeps) {}
+  private readonly deps: ResolverDeps;
+  constructor(deps: ResolverDeps) {
+    this.deps = deps;
+  }
 
   /**
    * One audited attempt. `authorize` runs first, inside it (a refused token is audited too): it

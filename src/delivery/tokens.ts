@@ -17,7 +17,10 @@ const TOKEN_FORMAT = /^sdt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 export const PATTERN = /^[a-zA-Z0-9*][a-zA-Z0-9_.*-]{0,63}$/;
 
 export class TokenService {
-  constructor(private readonly store: Store) {}
+  private readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
 
   /** Issues a token for `allow` patterns; the returned `token` is the only copy there will be. */
   async issue(allow: string[], description = ''): Promise<{ token: string; view: TokenView }> {

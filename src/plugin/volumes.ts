@@ -85,14 +85,19 @@ export class Volumes {
   private readonly running = new Set<Promise<void>>();
   /** The last refresh failure logged per volume: a failure that repeats at every check is logged once. */
   private readonly failures = new Map<string, string>();
+  private readonly stateFile: string;
+  private readonly mountRoot: string;
+  private readonly resolveFiles: ResolveFiles;
+  private readonly currentValues: CurrentValues;
+  private readonly log: VolumeLog;
 
-  private constructor(
-    private readonly stateFile: string,
-    private readonly mountRoot: string,
-    private readonly resolveFiles: ResolveFiles,
-    private readonly currentValues: CurrentValues,
-    private readonly log: VolumeLog,
-  ) {}
+  private constructor(stateFile: string, mountRoot: string, resolveFiles: ResolveFiles, currentValues: CurrentValues, log: VolumeLog) {
+    this.stateFile = stateFile;
+    this.mountRoot = mountRoot;
+    this.resolveFiles = resolveFiles;
+    this.currentValues = currentValues;
+    this.log = log;
+  }
 
   /** Loads the state and reconciles it with what is mounted (see the module header). */
   static async open(dataRoot: string, resolveFiles: ResolveFiles, currentValues: CurrentValues, log: VolumeLog): Promise<Volumes> {

@@ -18,8 +18,10 @@ const isNewline = (c: number) => c === 10 || c === 13;
 
 /** Go's base64.CorruptInputError text. */
 export class Base64Error extends InvalidRequest {
-  constructor(readonly offset: number) {
+  readonly offset: number;
+  constructor(offset: number) {
     super(`illegal base64 data at input byte ${offset}`);
+    this.offset = offset;
   }
 }
 

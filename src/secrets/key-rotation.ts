@@ -35,11 +35,29 @@ export class KeyRotation {
   private stopped = false;
   private status: RotationStatus = { state: 'idle', rewrapped: 0, failed: 0 };
 
+  private readonly store: Store;
+  private readonly keys: KeyService;
+  private readonly log: Logger;
   constructor(
-    private readonly store: Store,
-    private readonly keys: KeyService,
-    private readonly log: Logger,
-  ) {}
+    store: Store,
+    keys: KeyService,
+    log: Logger,
+  ) {
+    this.store = store;
+    this.keys = keys;
+    this.log = log;
+  }
+
+  /**
+   * A kept value became a current one again (rollback, restore): it may have moved behind the
+   * walk's cursor, from the part still to walk into the part already walked. A check pass during
+   * which that happened proves nothing, so it is walked again.
+   */
+  keptValueMoved(): void {
+    this.moves++;
+  }
+
+  private moves = 0;
 
   /** A new current KEK, then the background walk. */
   async rotate(): Promise<void> {
@@ -97,9 +115,10 @@ export class KeyRotation {
       // Values sealed before the rotation may still be on their way to the store: let them land,
       // then check the whole store once more before any KEK is forgotten.
       await this.keys.settleSeals();
+      const movesBefore = this.moves;
       const check = await this.walk();
       if (this.stopped || check.failed > 0) return;
-      if (check.rewrapped === 0 && check.stale === 0) {
+      if (check.rewrapped === 0 && check.stale === 0 && this.moves === movesBefore) {
         const current = this.keys.currentKeyId();
         const dropped = this.keys.keyIds().filter((id) => id !== current);
         await rewrapKeyringCheck(this.keys, this.store); // the check must still open once old KEKs go

@@ -20,6 +20,8 @@ export interface RecoveryDeps {
   swarm: SwarmService;
   drivers: DriverRegistry;
   log: DriverLog;
+  /** Told when a kept value becomes current again (KeyRotation.keptValueMoved). */
+  keptValueMoved?: () => void;
   /** Told of every purge the timer makes (the audit log records it as the daemon's). */
   purged?: (secret: Acted) => Promise<void>;
 }
@@ -36,7 +38,10 @@ export class Recovery {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
 
-  constructor(private readonly deps: RecoveryDeps) {}
+  private readonly deps: RecoveryDeps;
+  constructor(deps: RecoveryDeps) {
+    this.deps = deps;
+  }
 
   async list(): Promise<RemovedView[]> {
     this.deps.swarm.requireManager();
@@ -48,6 +53,7 @@ export class Recovery {
     this.deps.swarm.requireManager();
     const removed = await this.find(ref);
     noteSecret(acted(removed));
+    this.deps.keptValueMoved?.();
     await this.deps.store.restoreRemoved(removed.secret.id, rfc3339Nano());
     return acted(removed);
   }

@@ -12,7 +12,7 @@ import { rfc3339Nano } from '../core/clock.ts';
 import { InvalidRequest, isSecretdError, VersionNotFound } from '../core/errors.ts';
 import { resolveSecret } from './resolve.ts';
 import { valueContext } from '../crypto/seal-binding.ts';
-import { MAX_SECRET_BYTES } from './service.ts';
+import { MAX_SECRET_SIZE } from '../drivers/kit.ts';
 import type { SecretRecord } from './types.ts';
 
 /** --keep-versions when not given: as many as Vault's KV engine keeps by default. */
@@ -27,6 +27,8 @@ export interface VersionsDeps {
   keys: KeyService;
   /** Most versions kept per secret (the current one included): --keep-versions. */
   keep: number;
+  /** Told when a kept value becomes current again (KeyRotation.keptValueMoved). */
+  keptValueMoved?: () => void;
   /** Told after every change of a secret's current value (volumes refresh their files). */
   onValueChanged?: (secret: { id: string; name: string }) => void;
 }
@@ -51,7 +53,10 @@ export interface RolledBack {
 }
 
 export class SecretVersions {
-  constructor(private readonly deps: VersionsDeps) {}
+  private readonly deps: VersionsDeps;
+  constructor(deps: VersionsDeps) {
+    this.deps = deps;
+  }
 
   /** Every kept version of the secret `ref` names (ID, name or unique ID prefix, as dockerd resolves). */
   async list(ref: string): Promise<{ secret: Acted; versions: ValueVersionInfo[] }> {
@@ -71,8 +76,8 @@ export class SecretVersions {
     if (secret.driver?.Name) {
       throw new InvalidRequest(`secret ${secret.name} takes its value from driver ${secret.driver.Name}: rotate it there`);
     }
-    if (value.length === 0 || value.length >= MAX_SECRET_BYTES) {
-      throw new InvalidRequest(`a secret's value must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
+    if (value.length === 0 || value.length >= MAX_SECRET_SIZE) {
+      throw new InvalidRequest(`a secret's value must be larger than 0 and less than ${MAX_SECRET_SIZE} bytes`);
     }
     for (let attempt = 1; ; attempt++) {
       const previous = secret.valueVersion ?? 1;
@@ -100,6 +105,7 @@ export class SecretVersions {
     noteSecret(acted(secret));
     const previous = secret.valueVersion ?? 1;
     try {
+      this.deps.keptValueMoved?.();
       await store.rollbackValue(secret.id, version, rfc3339Nano());
     } catch (e) {
       // The store names the secret by ID; the user named it, most likely by name.

@@ -51,10 +51,15 @@ export function parseCheckpoint(value: unknown): StoreCheckpoint | undefined {
 
 /** The checkpoint file beside the database: read at start, then rewritten after every commit. */
 export class CheckpointFile {
+  readonly file: string;
+  private readonly fd: number;
   private constructor(
-    readonly file: string,
-    private readonly fd: number,
-  ) {}
+    file: string,
+    fd: number,
+  ) {
+    this.file = file;
+    this.fd = fd;
+  }
 
   /** What the file records, if it exists and holds a checkpoint. */
   static read(file: string): Witness | undefined {

@@ -46,12 +46,18 @@ export class EtcdSecretsCache {
   private readonly secretsPrefix: Buffer;
   private readonly rangeEnd: Buffer;
 
+  private readonly client: Etcd3;
+  private readonly keys: EtcdKeys;
+  private readonly call: <T>(fn: () => Promise<T>) => Promise<T>;
   /** `call` runs one etcd call under the store's deadline. */
   constructor(
-    private readonly client: Etcd3,
-    private readonly keys: EtcdKeys,
-    private readonly call: <T>(fn: () => Promise<T>) => Promise<T>,
+    client: Etcd3,
+    keys: EtcdKeys,
+    call: <T>(fn: () => Promise<T>) => Promise<T>,
   ) {
+    this.client = client;
+    this.keys = keys;
+    this.call = call;
     this.secretsPrefix = keys.secrets();
     this.rangeEnd = prefixEnd(this.secretsPrefix);
   }

@@ -34,11 +34,16 @@ export class RevisionCheck {
   private pending: Waiter[] = [];
   private inFlight = false;
 
+  private readonly marker: Buffer;
+  private readonly readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>;
   /** `readOnlyTxn` runs a read-only, linearizable transaction of the given ranges. */
   constructor(
-    private readonly marker: Buffer,
-    private readonly readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>,
-  ) {}
+    marker: Buffer,
+    readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>,
+  ) {
+    this.marker = marker;
+    this.readOnlyTxn = readOnlyTxn;
+  }
 
   /** The marker's revision as of a linearizable read sent after this call, and `key`'s value read with it. */
   check(key?: Buffer): Promise<Checked> {

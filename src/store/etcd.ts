@@ -25,10 +25,8 @@
  * (503) instead of hanging.
  */
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import type { TokenRecord } from './records.ts';
 import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound, isSecretdError } from '../core/errors.ts';
-import type { SecretRecord } from './records.ts';
-import type { SwarmRecord } from './records.ts';
+import type { SecretRecord, SwarmRecord, TokenRecord } from './records.ts';
 import { EtcdSecretsCache } from './etcd-cache.ts';
 import { decodeKept, decodeMeta, decodeRemoved, encodeKept, encodeMeta, encodeRemoved, EtcdKeys, prefixEnd } from './etcd-keys.ts';
 import { compactQuery } from './secret-query.ts';
@@ -85,12 +83,20 @@ export class EtcdStore implements Store {
   readonly reads = { cached: 0, direct: 0 };
   private readonly check: RevisionCheck;
 
+  private readonly client: Etcd3;
+  private readonly keys: EtcdKeys;
+  private readonly timeoutMs: number;
+  private readonly where: string;
   private constructor(
-    private readonly client: Etcd3,
-    private readonly keys: EtcdKeys,
-    private readonly timeoutMs: number,
-    private readonly where: string,
+    client: Etcd3,
+    keys: EtcdKeys,
+    timeoutMs: number,
+    where: string,
   ) {
+    this.client = client;
+    this.keys = keys;
+    this.timeoutMs = timeoutMs;
+    this.where = where;
     this.cache = new EtcdSecretsCache(client, keys, (fn) => this.call(fn));
     this.check = new RevisionCheck(keys.secretsMarker, (ops) => this.txn([], ops, []));
   }
@@ -388,10 +394,14 @@ export class EtcdStore implements Store {
     });
   }
 
-  async findRemoved(ref: string): Promise<RemovedSecret[]> {
+  async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
     return this.read(async () => {
       if (ref === '') return [];
       const k = this.keys;
+      if (ref === undefined) {
+        const all = (await this.call(() => this.client.kv.range({ key: k.removed(''), range_end: prefixEnd(k.removed('')) }))).kvs;
+        return all.map((kv) => decodeRemoved(k.lastPart(kv.key), kv.value)).sort(newestRemovalFirst);
+      }
       const res = await this.txn([], [get(k.removed(ref)), { request_range: { ...prefixRange(k.removedName(ref)), keys_only: true } }], []);
       const byId = firstKv(res.responses[0]);
       const ids = new Set(res.responses[1]!.response_range.kvs.map((kv) => k.lastPart(kv.key)));
@@ -403,7 +413,7 @@ export class EtcdStore implements Store {
         const kv = firstKv(records[i]);
         if (kv) found.push(decodeRemoved(id, kv.value));
       });
-      return found.sort((a, b) => (a.removedAt > b.removedAt ? -1 : a.removedAt < b.removedAt ? 1 : a.secret.id < b.secret.id ? -1 : 1));
+      return found.sort(newestRemovalFirst);
     });
   }
 
@@ -502,7 +512,11 @@ export class EtcdStore implements Store {
         const meta = metas[i]?.response_range.kvs[0];
         const id = k.sealedIdOf(kv.key);
         // A value whose record is gone was deleted in between.
-        if (meta) out.push({ id, createdAt: decodeMeta(id, 0, meta.value).createdAt, sealed: kv.value });
+        if (!meta) return;
+        const record = decodeMeta(id, 0, meta.value);
+        const entry: SealedEntry = { id, createdAt: record.createdAt, sealed: kv.value };
+        if (record.valueVersion !== undefined) entry.valueVersion = record.valueVersion;
+        out.push(entry);
       });
       return out;
     });
@@ -802,4 +816,10 @@ function decodeSwarm(kv: IKeyValue): SwarmRecord {
   const s = JSON.parse(kv.value.toString()) as SwarmRecord;
   if (s.cluster) s.cluster.version = Number(kv.mod_revision);
   return s;
+}
+
+/** findRemoved's order: the most recent removal first, then by ID. */
+function newestRemovalFirst(a: RemovedSecret, b: RemovedSecret): number {
+  if (a.removedAt !== b.removedAt) return a.removedAt > b.removedAt ? -1 : 1;
+  return a.secret.id < b.secret.id ? -1 : a.secret.id > b.secret.id ? 1 : 0;
 }

@@ -23,7 +23,10 @@ export class WalSync {
   private waiting: Waiter[] = [];
   private idle: (() => void)[] = [];
 
-  constructor(private readonly walFile: string) {}
+  private readonly walFile: string;
+  constructor(walFile: string) {
+    this.walFile = walFile;
+  }
 
   /** Settles once every frame committed before the call is on disk. */
   committed(): Promise<void> {

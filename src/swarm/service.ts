@@ -52,10 +52,15 @@ export class SwarmService {
   private record: SwarmRecord = { state: 'inactive' };
   private queue: Promise<unknown> = Promise.resolve();
 
+  private readonly store: Store;
+  private readonly keys: KeyService;
   constructor(
-    private readonly store: Store,
-    private readonly keys: KeyService,
-  ) {}
+    store: Store,
+    keys: KeyService,
+  ) {
+    this.store = store;
+    this.keys = keys;
+  }
 
   /**
    * Reads the persisted state; a store that never held one starts a swarm when `autoInit`. With

@@ -89,7 +89,8 @@ export const CreatePage: FC<CreateProps> = ({ info, csrf, secretDrivers, templat
   </Layout>
 );
 
-const ValueFields: FC<{ info: KindInfo; draft: CreateDraft }> = ({ info, draft }) => {
+/** The value fields of one kind; the rotate form shows them too (src/ui/rotate-form.tsx). */
+export const ValueFields: FC<{ info: KindInfo; draft: CreateDraft }> = ({ info, draft }) => {
   switch (info.kind) {
     case 'kv':
       return (

@@ -1,21 +1,34 @@
-/** A secret's page: its metadata and labels (never its value), the label editor, the way to delete. */
+/**
+ * A secret's page: its metadata and labels (never its value), its value versions with rollback,
+ * the rotate form (not for a driver's secret: the driver has the value), the label editor, the
+ * way to delete.
+ */
 import type { FC } from 'hono/jsx';
 import type { SecretView } from '../secrets/types.ts';
-import { TYPE_LABEL } from './kinds.ts';
+import type { ValueVersionView } from './engine.ts';
+import { kindOfLabels, TYPE_LABEL } from './kinds.ts';
 import { LabelChips } from './labels.tsx';
 import { Layout, type PageError } from './layout.tsx';
 import { shortTime } from './list.tsx';
 import { formatPairs } from './pairs.ts';
+import { RotateForm } from './rotate-form.tsx';
+import type { RotateSource } from './rotation.ts';
+import { VersionsTable } from './versions.tsx';
 
 export interface DetailProps {
   secret: SecretView;
+  /** The kept value versions, or why they could not be listed. */
+  versions: readonly ValueVersionView[] | PageError;
+  /** The rotate form's tab. */
+  source: RotateSource;
   csrf: string;
   notice?: string | undefined;
   error?: PageError | undefined;
 }
 
-export const DetailPage: FC<DetailProps> = ({ secret, csrf, notice, error }) => {
+export const DetailPage: FC<DetailProps> = ({ secret, versions, source, csrf, notice, error }) => {
   const { Spec: spec } = secret;
+  const driver = spec.Driver?.Name;
   return (
     <Layout title={spec.Name} notice={notice} error={error}>
       <dl class="meta">
@@ -43,6 +56,17 @@ export const DetailPage: FC<DetailProps> = ({ secret, csrf, notice, error }) => 
         <dd>{Object.keys(spec.Labels).length > 0 ? <LabelChips labels={spec.Labels} /> : 'none'}</dd>
       </dl>
       <p class="hint">The value is never shown: the Engine API does not return it.</p>
+
+      <h2 id="versions">Value versions</h2>
+      {driver ? (
+        <p class="hint">{`The value comes from driver ${driver} each time it is delivered, so secretd keeps no versions of it: rotate it there.`}</p>
+      ) : (
+        <>
+          <VersionsTable secret={secret} versions={versions} csrf={csrf} />
+          <h2 id="rotate">Rotate the value</h2>
+          <RotateForm secret={secret} kind={kindOfLabels(spec.Labels)} source={source} csrf={csrf} />
+        </>
+      )}
 
       <h2>Edit labels</h2>
       <form method="post" action={`/ui/secrets/${secret.ID}/labels`}>

@@ -34,7 +34,7 @@ export async function specFromForm(form: FormValues): Promise<WireSpec> {
   const labels = parsePairs(field(form, 'labels'), 'labels');
   if (info.type) labels[TYPE_LABEL] = info.type;
   const spec: WireSpec = { Name: field(form, 'name').trim(), Labels: labels };
-  const value = await valueOf(info.kind, form);
+  const value = await valueFromForm(info.kind, form);
   if (value.length > 0) spec.Data = Buffer.from(value).toString('base64');
   const driver = field(form, 'driver');
   if (driver) {
@@ -46,8 +46,11 @@ export async function specFromForm(form: FormValues): Promise<WireSpec> {
   return spec;
 }
 
-/** The bytes to store; empty when none were given (the Engine then asks for them, or a driver supplies them). */
-async function valueOf(kind: string, form: FormValues): Promise<Uint8Array> {
+/**
+ * The bytes the value fields of `kind` hold (the create form's, and the rotate form's); empty
+ * when none were given (the Engine then asks for them, or a driver supplies them).
+ */
+export async function valueFromForm(kind: string, form: FormValues): Promise<Uint8Array> {
   const text = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
   switch (kind) {
     case 'kv':

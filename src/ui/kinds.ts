@@ -31,3 +31,9 @@ export const KINDS: readonly KindInfo[] = [
 export function kindInfo(kind: string | undefined): KindInfo {
   return KINDS.find((k) => k.kind === kind) ?? KINDS[0]!;
 }
+
+/** The kind a secret was made as, from its type label: a typed kind, else plaintext (untyped values are opaque bytes). */
+export function kindOfLabels(labels: Readonly<Record<string, string>>): KindInfo {
+  const type = labels[TYPE_LABEL];
+  return (type !== undefined && KINDS.find((k) => k.type === type)) || KINDS[0]!;
+}

@@ -18,7 +18,7 @@ code { font-size: .9em; }
 .hint, small, .count { color: var(--muted); }
 form label { display: block; margin: .8rem 0; font-weight: 600; }
 form label small { display: block; font-weight: normal; }
-input[type=text], input[type=password], input[type=search], textarea, select { display: block; width: 100%; margin-top: .25rem; padding: .4rem .5rem; font: inherit; font-weight: normal; border: 1px solid var(--line); border-radius: 4px; }
+input[type=text], input[type=password], input[type=search], input[type=number], textarea, select { display: block; width: 100%; margin-top: .25rem; padding: .4rem .5rem; font: inherit; font-weight: normal; border: 1px solid var(--line); border-radius: 4px; }
 textarea.pem { font-family: ui-monospace, monospace; font-size: .85em; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
 button, .button { display: inline-block; padding: .45rem 1rem; font: inherit; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; }
@@ -34,6 +34,12 @@ a.label { display: inline-block; padding: .05rem .45rem; border-radius: 999px; b
 .tabs { display: flex; gap: .3rem; border-bottom: 1px solid var(--line); margin-bottom: 1rem; flex-wrap: wrap; }
 .tab { padding: .4rem .8rem; text-decoration: none; border: 1px solid transparent; border-bottom: none; border-radius: 4px 4px 0 0; }
 .tab.current { border-color: var(--line); background: #fff; font-weight: 600; color: var(--fg); margin-bottom: -1px; }
+table.versions tr.current td { font-weight: 600; }
+input[type=number] { max-width: 9rem; }
+form.inline { margin: 0; }
+form.inline button { padding: .2rem .7rem; font-size: .9em; }
+fieldset.classes label { display: inline-block; margin: .3rem 1.2rem .3rem 0; font-weight: normal; }
+form small.hint { display: block; margin: .6rem 0; }
 dl.meta { display: grid; grid-template-columns: 9rem 1fr; gap: .35rem 1rem; }
 dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; }

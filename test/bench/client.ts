@@ -40,19 +40,31 @@ function snippet(text: string): string {
 
 /** A request that did not get the answer the benchmark expects (or no answer at all). */
 export class RequestFailure extends Error {
+  readonly side: string;
+  readonly method: string;
+  readonly path: string;
+  readonly requestBody: string | undefined;
+  readonly status: number | undefined;
+  readonly responseBody: string | undefined;
   constructor(
-    readonly side: string,
-    readonly method: string,
-    readonly path: string,
-    readonly requestBody: string | undefined,
-    readonly status: number | undefined,
-    readonly responseBody: string | undefined,
+    side: string,
+    method: string,
+    path: string,
+    requestBody: string | undefined,
+    status: number | undefined,
+    responseBody: string | undefined,
     reason: string,
   ) {
     const lines = [`${side}: ${method} ${path} ${reason}`];
     if (requestBody !== undefined) lines.push(`  request body: ${snippet(requestBody)}`);
     if (status !== undefined) lines.push(`  answer: ${status} ${snippet(responseBody ?? '')}`);
     super(lines.join('\n'));
+    this.side = side;
+    this.method = method;
+    this.path = path;
+    this.requestBody = requestBody;
+    this.status = status;
+    this.responseBody = responseBody;
     this.name = 'RequestFailure';
   }
 }
@@ -63,13 +75,19 @@ export class BenchClient {
   /** `/v1.44`, set once the daemon's /version has been read. */
   prefix = '';
 
+  readonly side: string;
+  readonly hostUrl: string;
+  private readonly timeoutMs: number;
   constructor(
     /** `secretd` or `dockerd`, for messages. */
-    readonly side: string,
-    readonly hostUrl: string,
+    side: string,
+    hostUrl: string,
     maxSockets: number,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
   ) {
+    this.side = side;
+    this.hostUrl = hostUrl;
+    this.timeoutMs = timeoutMs;
     this.endpoint = parseEndpoint(hostUrl);
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }

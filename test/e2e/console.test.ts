@@ -3,7 +3,8 @@
  * daemon started as a user starts it (`npm start -- --ui -H tcp://127.0.0.1:0 --delivery …`).
  * Every kind of secret is created through the pages, then checked through the Engine API (labels)
  * and through delivery (the exact stored bytes); labels are edited (and a stale version shows
- * dockerd's error), a secret is deleted after confirmation, errors show dockerd's messages, a
+ * dockerd's error), a value is rotated (pasted, uploaded, generated) and rolled back from the
+ * secret's page, a secret is deleted after confirmation, errors show dockerd's messages, a
  * cross-site form is refused, and no value ever appears in any HTML the daemon sent.
  *
  * Screenshots go to a temporary folder each run (printed as a diagnostic); with
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { fileMissing } from '../helpers/tools.ts';
 
@@ -257,6 +259,120 @@ describe('the web console in Chromium', { skip }, () => {
     assert.equal((await inspect('ui-kv')).Spec.Labels.owner, 'dev', 'the stale edit changed nothing');
     assert.match(await labels.inputValue(), /owner=dev/, 'the page shows the secret as it is now');
     await shot('labels-out-of-sequence');
+  });
+
+  /** The versions table of the page shown: [version, current] per row. */
+  const versionRows = async () =>
+    (await page.locator('table.versions tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[2]!.textContent]))).map(([v, c]) => [Number(v), c === 'current']);
+  const rotateForm = () => page.locator('form[action$="/rotate"]');
+
+  async function openSecret(name: string): Promise<void> {
+    await page.goto(base);
+    await page.getByRole('link', { name, exact: true }).click();
+  }
+
+  test('rotates a value by pasting it: version 2 is current, delivery serves it, the page lists both', async () => {
+    await openSecret('ui-plain');
+    assert.deepEqual(await versionRows(), [[1, true]]);
+    values.push('r0tated-paste');
+    await rotateForm().locator('[name="value"]').fill('r0tated-paste\nline two');
+    await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
+    assert.match(page.url(), /\?rotated=2$/);
+    assert.equal(await page.locator('.notice').textContent(), 'Version 2 stored; it is the current value now.');
+    assert.deepEqual(await versionRows(), [[1, false], [2, true]]);
+    assert.equal((await delivered('ui-plain')).toString(), 'r0tated-paste\nline two');
+    assert.equal(await rotateForm().locator('[name="value"]').inputValue(), '', 'the value is not sent back');
+  });
+
+  test('rotates a value by uploading a file, byte for byte', async () => {
+    await openSecret('ui-plain');
+    await page.getByRole('link', { name: 'Upload a file' }).click();
+    assert.match(page.url(), /\?rotate=file#rotate$/);
+    const bytes = Buffer.concat([Buffer.from([0xff, 0, 0x0d, 0x0a]), Buffer.from('r0tated-upload'), randomBytes(32)]);
+    values.push('r0tated-upload');
+    await rotateForm().locator('[name="file"]').setInputFiles({ name: 'new.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    await shot('rotate-upload');
+    await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
+    assert.match(page.url(), /\?rotated=3$/);
+    assert.deepEqual(await delivered('ui-plain'), bytes);
+  });
+
+  test('rotates to a generated value of the chosen length and classes, never shown', async () => {
+    await openSecret('ui-plain');
+    await page.getByRole('link', { name: 'Generate' }).click();
+    await rotateForm().locator('[name="length"]').fill('24');
+    await rotateForm().locator('[name="class_symbols"]').uncheck();
+    await rotateForm().locator('[name="class_upper"]').uncheck();
+    await shot('rotate-generate');
+    await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
+    assert.match(page.url(), /\?rotated=4$/);
+    const value = (await delivered('ui-plain')).toString();
+    values.push(value);
+    assert.match(value, /^[a-z0-9]{24}$/);
+    assert.deepEqual(await versionRows(), [[1, false], [2, false], [3, false], [4, true]]);
+  });
+
+  test('rolls back to a listed version; delivery serves its bytes again', async () => {
+    await openSecret('ui-plain');
+    await page.getByRole('button', { name: 'Roll back to version 2' }).click();
+    assert.match(page.url(), /\?rolledback=2$/);
+    assert.equal(await page.locator('.notice').textContent(), 'Rolled back: version 2 is the current value again.');
+    assert.deepEqual(await versionRows(), [[1, false], [2, true], [3, false], [4, false]]);
+    assert.equal((await delivered('ui-plain')).toString(), 'r0tated-paste\nline two');
+    await shot('versions');
+  });
+
+  test('a stale page rotates nothing: it shows "update out of sequence" and the secret as it is now', async () => {
+    await openSecret('ui-plain');
+    const seen = (await inspect('ui-plain')).Version.Index;
+    // Someone else changes the secret while the page is open.
+    const other = await daemon.request({ method: 'POST', path: '/_secretd/v1/secrets/ui-plain/versions/1/rollback' });
+    assert.equal(other.status, 200, other.text);
+    values.push('st4le-rotate');
+    await rotateForm().locator('[name="value"]').fill('st4le-rotate');
+    await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
+    assert.equal(await errorText(), 'Error 500 rpc error: code = Unknown desc = update out of sequence');
+    assert.equal((await delivered('ui-plain')).toString(), 'pl@in-v4lue\nsecond line', 'version 1, as the other client left it');
+    assert.deepEqual(await versionRows(), [[1, true], [2, false], [3, false], [4, false]], 'the page is the secret as it is now');
+    assert.notEqual(await rotateForm().locator('[name="version"]').inputValue(), String(seen));
+    await shot('rotate-out-of-sequence');
+  });
+
+  test('a typed secret rotates in its own fields; a driver\'s secret has no rotate form', async () => {
+    await openSecret('ui-basic');
+    assert.equal(await page.getByRole('link', { name: 'Generate' }).count(), 0);
+    values.push('b4sic-rotated');
+    await rotateForm().locator('[name="username"]').fill('admin');
+    await rotateForm().locator('[name="password"]').fill('b4sic-rotated');
+    await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
+    assert.match(page.url(), /\?rotated=2$/);
+    assert.equal((await delivered('ui-basic')).toString(), '{"username":"admin","password":"b4sic-rotated"}');
+
+    await openSecret('ui-env');
+    assert.equal(await rotateForm().count(), 0);
+    assert.match((await page.locator('main').textContent()) ?? '', /The value comes from driver env each time it is delivered, so secretd keeps no versions of it: rotate it there\./);
+    assert.equal(await page.locator('table.versions').count(), 0);
+  });
+
+  test('plain TCP to the versions endpoint is refused outside the console (curl), and changes nothing', async () => {
+    const api = new URL(base).origin;
+    const before = await daemon.request({ path: '/_secretd/v1/secrets/ui-plain/versions' });
+    assert.equal(before.status, 200, 'the unix socket is admitted');
+    const curl = (...args: string[]) => {
+      const out = execFileSync('curl', ['-s', '-w', '\n%{http_code}', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      const [body, code] = [out.slice(0, out.lastIndexOf('\n')), out.slice(out.lastIndexOf('\n') + 1)];
+      return { code, message: (JSON.parse(body) as { message: string }).message };
+    };
+    for (const args of [
+      [`${api}/_secretd/v1/secrets/ui-plain/versions`],
+      ['-X', 'POST', '-H', 'Content-Type: application/json', '-d', '{"Generate":{"Length":16}}', `${api}/_secretd/v1/secrets/ui-plain/versions`],
+      ['-X', 'POST', `${api}/_secretd/v1/secrets/ui-plain/versions/2/rollback`],
+    ]) {
+      const r = curl(...args);
+      assert.equal(r.code, '403', args.join(' '));
+      assert.equal(r.message, 'secret versions are administered over the unix socket or TLS with a client certificate only');
+    }
+    assert.deepEqual((await daemon.request({ path: '/_secretd/v1/secrets/ui-plain/versions' })).json, before.json);
   });
 
   test('deletes after a confirmation page', async () => {

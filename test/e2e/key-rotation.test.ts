@@ -114,6 +114,34 @@ describe('KEK rotation', () => {
     await d.stop();
   });
 
+  test('a rotation re-wraps every kept version of a value and every removed secret, so each still opens once the old KEK is gone', async () => {
+    const d = await start(undefined, ['--recovery-window', '1h', '--keep-versions', '5']);
+    const made = await createMany(d, 'kept', 6);
+    const names = [...made.keys()];
+    for (const name of names) {
+      for (const n of [2, 3]) {
+        const res = await d.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions`, body: { Data: Buffer.from(`${made.get(name)}-v${n}`).toString('base64') } });
+        assert.equal(res.status, 201, res.text);
+      }
+    }
+    const removed = names.at(-1)!;
+    assert.equal((await d.request({ method: 'DELETE', path: `/secrets/${removed}` })).status, 204);
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await d.request({ method: 'POST', path: '/_secretd/v1/keys/rotate' })).status, 200);
+      await rotationDone(d);
+    }
+    assert.equal((await d.request({ method: 'POST', path: `/_secretd/v1/removed-secrets/${removed}/restore` })).status, 200);
+    // Every version of every secret opens under the one KEK left: roll each back to 1, then to 2.
+    for (const n of [1, 2]) {
+      for (const name of names) {
+        const res = await d.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions/${n}/rollback` });
+        assert.equal(res.status, 200, res.text);
+      }
+      const values = await valuesOf(d, names);
+      for (const name of names) assert.equal(values.get(name), n === 1 ? made.get(name) : `${made.get(name)}-v2`, `${name} at version ${n}`);
+    }
+  });
+
   test('kill -9 at 12 random moments of rotations loses nothing, and the rotation completes after restart', { timeout: 300_000 }, async () => {
     let d = await start();
     const dataRoot = d.dataRoot;

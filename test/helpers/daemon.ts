@@ -25,12 +25,20 @@ export class Daemon {
   private output = '';
   private exited: Promise<number | null>;
 
+  readonly proc: ChildProcess;
+  readonly dir: string;
+  readonly dataRoot: string;
+  readonly socket: string;
   constructor(
-    readonly proc: ChildProcess,
-    readonly dir: string,
-    readonly dataRoot: string,
-    readonly socket: string,
+    proc: ChildProcess,
+    dir: string,
+    dataRoot: string,
+    socket: string,
   ) {
+    this.proc = proc;
+    this.dir = dir;
+    this.dataRoot = dataRoot;
+    this.socket = socket;
     proc.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     proc.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));

@@ -14,10 +14,15 @@ export function passMissing(): string | false {
 }
 
 export class PassStore {
+  readonly dir: string;
+  readonly env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string };
   private constructor(
-    readonly dir: string,
-    readonly env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string },
-  ) {}
+    dir: string,
+    env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string },
+  ) {
+    this.dir = dir;
+    this.env = env;
+  }
 
   static create(): PassStore {
     const dir = mkdtempSync(join(tmpdir(), 'secretd-pass-'));

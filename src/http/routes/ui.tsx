@@ -4,32 +4,35 @@
  * (src/http/browser-guard.ts); then every page goes through the console's guard: a session
  * cookie, the security headers, and for a POST an Origin or Sec-Fetch-Site that says it came
  * from this console, a session, and the CSRF token, read from a size-bound body, before any
- * handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts),
- * so refusals carry dockerd's status and message, and answer a change with a 303 redirect: no
- * page ever holds a value that was sent.
+ * handler runs. Handlers turn forms into Engine API calls (src/ui/engine.ts), and rotations
+ * into calls of secretd's versions routes, so refusals carry the route's status and message,
+ * and answer a change with a 303 redirect: no page ever holds a value that was sent.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { OutOfSequence } from '../../core/errors.ts';
+import type { SecretView } from '../../secrets/types.ts';
 import { ConfirmDeletePage } from '../../ui/confirm-delete.tsx';
 import { CreatePage, EMPTY_DRAFT, type CreateDraft } from '../../ui/create-form.tsx';
 import { Csrf, crossSiteReason, SESSION_COOKIE } from '../../ui/csrf.ts';
 import { DetailPage } from '../../ui/detail.tsx';
 import { field, specFromForm, type FormValues } from '../../ui/encode.ts';
-import { EngineClient, EngineError } from '../../ui/engine.ts';
+import { EngineClient, EngineError, type ValueVersionView } from '../../ui/engine.ts';
 import { FormError } from '../../ui/form-error.ts';
-import { kindInfo } from '../../ui/kinds.ts';
+import { kindInfo, kindOfLabels } from '../../ui/kinds.ts';
 import type { PageError } from '../../ui/layout.tsx';
 import { ListPage } from '../../ui/list.tsx';
 import { MessagePage } from '../../ui/message-page.tsx';
 import { parsePairs } from '../../ui/pairs.ts';
+import { rotateBodyFromForm, rotateSource } from '../../ui/rotation.ts';
 import { SECURITY_HEADERS } from '../../ui/security.ts';
 import { STYLE } from '../../ui/style.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBodyBytes } from '../body.ts';
 import type { Caller, EdgeEnv } from '../env.ts';
-import { pageNotFound } from '../errors.ts';
+import { pageNotFound, STATUS_BY_CODE } from '../errors.ts';
 
 export interface UiDeps {
   /** The Engine API, called in-process for this caller (the browser's connection). */
@@ -130,19 +133,52 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
     }
   });
 
-  const detailPage = async (c: Context<UiEnv>, id: string, notice?: string, error?: PageError) => {
+  /** The page as the secret is now; `source` picks the rotate form's tab (a query, or the form sent). */
+  const detailPage = async (c: Context<UiEnv>, id: string, opts: { notice?: string | undefined; error?: PageError; source?: string | undefined } = {}) => {
+    const engine = engineFor(c);
+    let secret: SecretView;
     try {
-      const secret = await engineFor(c).inspect(id);
-      return render(c, error?.status ?? 200, <DetailPage secret={secret} csrf={token(c)} notice={notice} error={error} />);
+      secret = await engine.inspect(id);
     } catch (e) {
       const err = engineError(e);
       return render(c, err.status, <MessagePage title="No such secret" error={err} />);
     }
+    let versions: ValueVersionView[] | PageError;
+    try {
+      versions = await engine.versions(secret.ID);
+    } catch (e) {
+      versions = engineError(e);
+    }
+    const source = rotateSource(kindOfLabels(secret.Spec.Labels), opts.source);
+    return render(c, opts.error?.status ?? 200, <DetailPage secret={secret} versions={versions} source={source} csrf={token(c)} notice={opts.notice} error={opts.error} />);
   };
 
-  ui.get('/ui/secrets/:id', (c) => {
-    const notice = c.req.query('created') !== undefined ? 'Secret created.' : c.req.query('updated') !== undefined ? 'Labels saved.' : undefined;
-    return detailPage(c, c.req.param('id'), notice);
+  ui.get('/ui/secrets/:id', (c) => detailPage(c, c.req.param('id'), { notice: detailNotice((name) => c.req.query(name)), source: c.req.query('rotate') }));
+
+  // Rotate and rollback carry the record version the page showed, as the label edit does; the
+  // versions routes take none, so the console compares it first: a stale page (or the same form
+  // sent twice) gets the Engine's "update out of sequence" and the page as it is now.
+  ui.post('/ui/secrets/:id/rotate', async (c) => {
+    const id = c.req.param('id');
+    const form = c.var.form;
+    try {
+      const current = await unchanged(engineFor(c), id, field(form, 'version'));
+      const version = await engineFor(c).rotate(current.ID, await rotateBodyFromForm(form, kindOfLabels(current.Spec.Labels)));
+      return c.redirect(`/ui/secrets/${current.ID}?rotated=${version}`, 303);
+    } catch (e) {
+      return detailPage(c, id, { error: formOrEngineError(e), source: field(form, 'source') });
+    }
+  });
+
+  ui.post('/ui/secrets/:id/versions/:version/rollback', async (c) => {
+    const id = c.req.param('id');
+    try {
+      const current = await unchanged(engineFor(c), id, field(c.var.form, 'version'));
+      const version = await engineFor(c).rollback(current.ID, c.req.param('version'));
+      return c.redirect(`/ui/secrets/${current.ID}?rolledback=${version}`, 303);
+    } catch (e) {
+      return detailPage(c, id, { error: formOrEngineError(e) });
+    }
   });
 
   ui.post('/ui/secrets/:id/labels', async (c) => {
@@ -155,7 +191,7 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
       return c.redirect(`/ui/secrets/${current.ID}?updated=1`, 303);
     } catch (e) {
       // The page shows the secret as it is now, so a stale version can be seen and redone.
-      return detailPage(c, id, undefined, formOrEngineError(e));
+      return detailPage(c, id, { error: formOrEngineError(e) });
     }
   });
 
@@ -180,6 +216,25 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
   });
 
   app.route('/', ui);
+}
+
+/** What the redirect after a change says it did (a version number only if it is one: nothing else is echoed). */
+function detailNotice(query: (name: string) => string | undefined): string | undefined {
+  const number = (name: string) => (/^[0-9]{1,15}$/.test(query(name) ?? '') ? query(name) : undefined);
+  if (query('created') !== undefined) return 'Secret created.';
+  if (query('updated') !== undefined) return 'Labels saved.';
+  const rotated = number('rotated');
+  if (rotated) return `Version ${rotated} stored; it is the current value now.`;
+  const rolledBack = number('rolledback');
+  if (rolledBack) return `Rolled back: version ${rolledBack} is the current value again.`;
+  return undefined;
+}
+
+/** The secret `id` names, if its record is still at version `seen` (the page's); else the Engine's refusal of a stale update. */
+async function unchanged(engine: EngineClient, id: string, seen: string): Promise<SecretView> {
+  const current = await engine.inspect(id);
+  if (String(current.Version.Index) !== seen) throw new EngineError(STATUS_BY_CODE.out_of_sequence, new OutOfSequence().message);
+  return current;
 }
 
 const NO_CSRF = 'refused: the form has no valid CSRF token for this session (reload the page and try again); nothing was changed';

@@ -1,7 +1,7 @@
 /**
  * secretd's rotation endpoints, beside the Engine API (docs/rotation.md): a secret's value
  * versions, a new version (rotate), a rollback, and the removed secrets a --recovery-window
- * keeps. Administration only (src/http/admin.ts). The Engine API's own secret routes are
+ * keeps. Administration only (src/http/admin.ts), the console's calls included for versions. The Engine API's own secret routes are
  * untouched: there a secret's data stays immutable, as in Swarm.
  */
 import type { Hono } from 'hono';
@@ -20,7 +20,8 @@ import { empty, json } from '../respond.ts';
 import { DELIVERY_PREFIX } from './delivery.ts';
 
 export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, recovery: Recovery, schemas: SchemaRegistry, audited: Audited): void {
-  const admin = adminOnly('secret versions');
+  // The web console lists, rotates and rolls back too (docs/console.md); see AdminOptions.console.
+  const admin = adminOnly('secret versions', { console: true });
   const base = `${DELIVERY_PREFIX}/secrets/:id/versions`;
 
   app.get(base, admin, async (c) => {

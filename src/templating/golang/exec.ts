@@ -37,7 +37,9 @@ export interface RunContext {
 
 /** An execution failure, carrying Go's message as a byte string; `limit` when a bound was hit. */
 export class ExecAbort extends Error {
-  constructor(message: string, readonly limit = false) { super(message); }
+  readonly limit: boolean;
+  constructor(message: string, limit: boolean = false) { super(message);
+    this.limit = limit; }
 }
 class BreakSignal {}
 class ContinueSignal {}
@@ -49,13 +51,24 @@ interface Var { name: string; value: Value }
 
 class State {
   node: Node | null = null;
+  private readonly run: RunContext;
+  private readonly out: string[];
+  readonly tmplName: string;
+  private vars: Var[];
+  private readonly depth: number;
   constructor(
-    private readonly run: RunContext,
-    private readonly out: string[],
-    readonly tmplName: string,
-    private vars: Var[],
-    private readonly depth: number,
-  ) {}
+    run: RunContext,
+    out: string[],
+    tmplName: string,
+    vars: Var[],
+    depth: number,
+  ) {
+    this.run = run;
+    this.out = out;
+    this.tmplName = tmplName;
+    this.vars = vars;
+    this.depth = depth;
+  }
 
   // ---- errors, variables, output
   errorf(msg: string, limit = false): never {

@@ -4,11 +4,15 @@
  */
 import { decodeRune, lastRuneWidth, isLetter, isDigit, formatU, quote, truncateRunes, runeCount } from './bytes.ts';
 
-export enum T {
-  Error, Bool, Char, CharConstant, Comment, Complex, Assign, Declare, EOF, Field, Identifier,
-  LeftDelim, LeftParen, Number, Pipe, RawString, RightDelim, RightParen, Space, String, Text, Variable,
-  Keyword, Block, Break, Continue, Dot, Define, Else, End, If, Nil, Range, Template, With,
-}
+/** Go's itemType values, as a plain object (no enum: the code runs under type stripping). */
+export const T = {
+  Error: 0, Bool: 1, Char: 2, CharConstant: 3, Comment: 4, Complex: 5, Assign: 6, Declare: 7, EOF: 8,
+  Field: 9, Identifier: 10, LeftDelim: 11, LeftParen: 12, Number: 13, Pipe: 14, RawString: 15,
+  RightDelim: 16, RightParen: 17, Space: 18, String: 19, Text: 20, Variable: 21, Keyword: 22, Block: 23,
+  Break: 24, Continue: 25, Dot: 26, Define: 27, Else: 28, End: 29, If: 30, Nil: 31, Range: 32, Template: 33,
+  With: 34,
+} as const;
+export type T = (typeof T)[keyof typeof T];
 
 export interface Item { typ: T; pos: number; val: string; line: number }
 
@@ -47,7 +51,10 @@ parenDepth = 0;
 state: State = lexText;
 queue: Item[] = [];
 
-  constructor(readonly input: string) {}
+  readonly input: string;
+  constructor(input: string) {
+    this.input = input;
+  }
 
   /** The next token; after EOF or an error, EOF forever. */
   nextItem(): Item {

@@ -26,13 +26,24 @@ export class Parser {
   private depth = 0;
   root: ListNode | null = null;
 
+  public name: string;
+  private readonly parseName: string;
+  private readonly lex: Lexer;
+  private readonly funcs: (name: string) => boolean;
+  private readonly treeSet: Map<string, Tree>;
   constructor(
-    public name: string,
-    private readonly parseName: string,
-    private readonly lex: Lexer,
-    private readonly funcs: (name: string) => boolean,
-    private readonly treeSet: Map<string, Tree>,
-  ) {}
+    name: string,
+    parseName: string,
+    lex: Lexer,
+    funcs: (name: string) => boolean,
+    treeSet: Map<string, Tree>,
+  ) {
+    this.name = name;
+    this.parseName = parseName;
+    this.lex = lex;
+    this.funcs = funcs;
+    this.treeSet = treeSet;
+  }
 
   // ---- token stream with Go's three-token lookahead
   private next(): Item {

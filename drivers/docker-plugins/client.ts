@@ -34,12 +34,16 @@ export interface PluginClientOptions {
 export type PluginCallFailure = 'connect' | 'gone' | 'timeout' | 'status' | 'reply';
 
 export class PluginCallError extends Error {
+  readonly reason: PluginCallFailure;
+  readonly status?: number;
   constructor(
     message: string,
-    readonly reason: PluginCallFailure,
-    readonly status?: number,
+    reason: PluginCallFailure,
+    status?: number,
   ) {
     super(message);
+    this.reason = reason;
+    this.status = status;
     this.name = 'PluginCallError';
   }
 }
@@ -51,11 +55,15 @@ export class PluginClient {
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
 
+  readonly address: PluginAddress;
+  private readonly target: Target;
   private constructor(
-    readonly address: PluginAddress,
-    private readonly target: Target,
+    address: PluginAddress,
+    target: Target,
     options: PluginClientOptions,
   ) {
+    this.address = address;
+    this.target = target;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
   }
