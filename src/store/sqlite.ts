@@ -11,13 +11,14 @@ import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailab
 import type { TokenRecord } from '../delivery/types.ts';
 import type { DriverRef, SecretRecord } from '../secrets/types.ts';
 import type { SwarmRecord } from '../swarm/types.ts';
+import { labelsMatch } from './secret-index.ts';
 import { compactQuery } from './secret-query.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
 import type { NewSecret, SealedChange, SealedEntry, SecretQuery, Store } from './types.ts';
 import { WalSync } from './wal-sync.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 4;
 
 interface SecretRow {
   id: string;
@@ -51,6 +52,26 @@ const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version,
 // Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
 const HIGH = '\u{10ffff}';
 
+/**
+ * Label conditions evaluated in SQL, each one an indexed EXISTS; any beyond are checked on the
+ * rows SQL returns (a long AND nests as deep as it is long, and SQLite caps expression depth).
+ */
+const SQL_LABEL_TERMS = 32;
+
+/** A label condition matching at most this many secrets is small enough to drive a lookup. */
+const DRIVER_PROBE = 1000;
+
+/** How a findSecrets lookup selects rows, before its label conditions. */
+type Lookup = 'name' | 'namePrefix' | 'idPrefix' | 'labels';
+
+const LOOKUP_WHERE: Record<Lookup, string> = {
+  name: 'name_key = ?',
+  namePrefix: 'name_key >= ? AND name_key < ?',
+  idPrefix: 'id >= ? AND id < ?',
+  // Driven by the label condition that matches fewest (its (key, value) index), the rest as EXISTS.
+  labels: 'id IN (SELECT secret_id FROM secret_labels WHERE key = ?)',
+};
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly shared = false;
@@ -59,6 +80,7 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly wal: WalSync;
   private readonly checkStmt;
+  private readonly labelStmts = new Map<string, Database.Statement<unknown[], SecretRow>>();
   /** This database's identity and its count of committed write transactions (src/store/acknowledged.ts). */
   private readonly storeId: string;
   private commits: number;
@@ -98,6 +120,13 @@ export class SqliteStore implements Store {
       ),
       exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
       delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
+      insertLabel: this.db.prepare<[string, string, string]>('INSERT INTO secret_labels (secret_id, key, value) VALUES (?, ?, ?)'),
+      deleteLabels: this.db.prepare<[string]>('DELETE FROM secret_labels WHERE secret_id = ?'),
+      deleteAllLabels: this.db.prepare('DELETE FROM secret_labels'),
+      countKey: this.db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM secret_labels WHERE key = ? LIMIT ?)'),
+      countLabel: this.db.prepare<[string, string, number], { n: number }>(
+        'SELECT count(*) AS n FROM (SELECT 1 FROM secret_labels WHERE key = ? AND value = ? LIMIT ?)',
+      ),
       sealedPage: this.db.prepare<[string, number], { id: string; created_at: string; sealed: Buffer }>(
         'SELECT id, created_at, sealed FROM secrets WHERE id > ? AND sealed IS NOT NULL ORDER BY id LIMIT ?',
       ),
@@ -183,6 +212,7 @@ export class SqliteStore implements Store {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(s.name);
         throw e;
       }
+      this.insertLabels(record.id, record.labels);
       return record;
     });
   }
@@ -196,15 +226,85 @@ export class SqliteStore implements Store {
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
     this.ensureOpen();
     const c = compactQuery(q);
-    if (c.all) return this.stmt.all.all().map(fromRow);
-    // One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
-    // depth): the criteria left select disjoint ranges, so this reads each row at most once per kind.
+    const wanted = [...(q.labels ?? [])];
+    if (wanted.length === 0) {
+      if (c.all) return this.stmt.all.all().map(fromRow);
+      return this.lookups(c, [], []);
+    }
+    const inSql = wanted.slice(0, SQL_LABEL_TERMS);
+    const rest = new Map(wanted.slice(SQL_LABEL_TERMS));
+    let found: SecretRecord[];
+    if (c.all) {
+      const driver = this.driverCondition(inSql);
+      if (driver < 0) return []; // a condition nothing matches
+      const [key, value] = inSql[driver]!;
+      const others = inSql.filter((_, i) => i !== driver);
+      const params = value === '' ? [key] : [key, value];
+      found = this.labelStatement('labels', value === '' ? '' : 'v', others).all(...params, ...labelParams(others)).map(fromRow);
+    } else {
+      found = this.lookups(c, inSql, labelParams(inSql));
+    }
+    return rest.size === 0 ? found : found.filter((r) => labelsMatch(r, rest));
+  }
+
+  /**
+   * One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
+   * depth), each with the label conditions: the criteria left select disjoint ranges, so this
+   * reads each row at most once per kind.
+   */
+  private lookups(c: ReturnType<typeof compactQuery>, labels: [string, string][], params: string[]): SecretRecord[] {
     const found = new Map<string, SecretRow>();
     const keep = (rows: SecretRow[]) => rows.forEach((r) => found.set(r.id, r));
-    for (const n of c.names) keep(this.stmt.byNameKey.all(n));
-    for (const p of c.namePrefixes) keep(this.stmt.byNamePrefix.all(p, p + HIGH));
-    for (const p of c.idPrefixes) keep(this.stmt.byIdPrefix.all(p, p + HIGH));
+    const stmt = (lookup: Lookup, plain: Database.Statement<never, SecretRow>) =>
+      labels.length === 0 ? (plain as Database.Statement<unknown[], SecretRow>) : this.labelStatement(lookup, '', labels);
+    const byName = stmt('name', this.stmt.byNameKey);
+    const byNamePrefix = stmt('namePrefix', this.stmt.byNamePrefix);
+    const byIdPrefix = stmt('idPrefix', this.stmt.byIdPrefix);
+    for (const n of c.names) keep(byName.all(n, ...params));
+    for (const p of c.namePrefixes) keep(byNamePrefix.all(p, p + HIGH, ...params));
+    for (const p of c.idPrefixes) keep(byIdPrefix.all(p, p + HIGH, ...params));
     return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(fromRow);
+  }
+
+  /**
+   * The index of the label condition that matches the fewest secrets (counted up to
+   * DRIVER_PROBE, so the probe never reads far), or -1 if one matches none.
+   */
+  private driverCondition(labels: [string, string][]): number {
+    let best = 0;
+    let bestCount = Infinity;
+    for (const [i, [key, value]] of labels.entries()) {
+      const limit = Math.min(bestCount, DRIVER_PROBE);
+      const n = (value === '' ? this.stmt.countKey.get(key, limit) : this.stmt.countLabel.get(key, value, limit))!.n;
+      if (n === 0) return -1;
+      if (n < bestCount) [best, bestCount] = [i, n];
+    }
+    return best;
+  }
+
+  /**
+   * The statement for a lookup with label conditions; one per shape (lookup, whether its driving
+   * condition has a value, which of the others have one), prepared at first use.
+   */
+  private labelStatement(lookup: Lookup, driverValue: '' | 'v', labels: [string, string][]): Database.Statement<unknown[], SecretRow> {
+    const shape = `${lookup}:${driverValue}:${labels.map(([, v]) => (v === '' ? 'k' : 'v')).join('')}`;
+    let stmt = this.labelStmts.get(shape);
+    if (!stmt) {
+      let where = LOOKUP_WHERE[lookup];
+      if (driverValue) where = where.replace('key = ?)', 'key = ? AND value = ?)');
+      for (const [, value] of labels) {
+        where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_id = secrets.id AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
+      }
+      stmt = this.db.prepare<unknown[], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE ${where} ORDER BY id`);
+      if (this.labelStmts.size >= 256) this.labelStmts.clear(); // shapes are few in practice; never unbounded
+      this.labelStmts.set(shape, stmt);
+    }
+    return stmt;
+  }
+
+  /** The label rows of a new or relabelled secret, in the same savepoint as its row. */
+  private insertLabels(id: string, labels: Record<string, string>): void {
+    for (const key of Object.keys(labels)) this.stmt.insertLabel.run(id, key, labels[key]!);
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
@@ -214,12 +314,17 @@ export class SqliteStore implements Store {
       const version = this.nextVersion();
       const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
       if (!row) throw new OutOfSequence(); // rolls back the version we took
+      this.stmt.deleteLabels.run(id);
+      this.insertLabels(id, labels);
       return fromRow(row);
     });
   }
 
   async deleteSecret(id: string): Promise<boolean> {
-    return this.write(() => this.stmt.delete.run(id).changes > 0);
+    return this.write(() => {
+      this.stmt.deleteLabels.run(id);
+      return this.stmt.delete.run(id).changes > 0;
+    });
   }
 
   async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
@@ -253,6 +358,7 @@ export class SqliteStore implements Store {
   async leaveSwarm(left: SwarmRecord): Promise<void> {
     await this.write(() => {
       this.stmt.deleteAll.run();
+      this.stmt.deleteAllLabels.run();
       this.checkStmt.clear.run(); // nothing sealed is left: the next keys may differ (autolock resets them)
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
@@ -402,6 +508,20 @@ function migrate(db: Database.Database): void {
         ) STRICT;
       `);
     }
+    if (current < 4) {
+      // The label index: findSecrets filters by labels in SQL. Back-filled from the JSON column,
+      // which stays the record's copy (a read needs no join).
+      db.exec(`
+        CREATE TABLE secret_labels (
+          secret_id TEXT NOT NULL,
+          key       TEXT NOT NULL,
+          value     TEXT NOT NULL,
+          PRIMARY KEY (secret_id, key)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX secret_labels_by_label ON secret_labels (key, value);
+        INSERT INTO secret_labels (secret_id, key, value) SELECT s.id, j.key, j.value FROM secrets s, json_each(s.labels) j;
+      `);
+    }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();
 }
@@ -438,4 +558,9 @@ function fromRow(row: SecretRow): SecretRecord {
   if (row.templating) r.templating = JSON.parse(row.templating) as DriverRef;
   if (row.sealed) r.sealed = row.sealed;
   return r;
+}
+
+/** The parameters of label conditions, in order: the key, then the value unless "" (key only). */
+function labelParams(labels: [string, string][]): string[] {
+  return labels.flatMap(([key, value]) => (value === '' ? [key] : [key, value]));
 }

@@ -134,7 +134,7 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       await new SqliteStore(file).close();
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
-      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 2\)/);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 4\)/);
       // The refusal must leave the file as it was.
       assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 99);
     }));
@@ -147,7 +147,7 @@ describe('SqliteStore only', () => {
       const second = new SqliteStore(file);
       try {
         assert.equal((await second.findSecrets({})).length, 1);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
       } finally {
         await second.close();
       }
@@ -158,13 +158,38 @@ describe('SqliteStore only', () => {
       const first = new SqliteStore(file);
       const kept = await first.createSecret({ id: newId(), name: 'old', labels: { a: 'b' }, createdAt: rfc3339Nano() });
       await first.close();
-      // Put the file back as schema 1 left it: no tokens table, schema_version 1.
-      peek(file, (db) => db.exec("DROP TABLE tokens; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
+      // Put the file back as schema 1 left it: no tokens table, no label index, schema_version 1.
+      peek(file, (db) => db.exec("DROP TABLE tokens; DROP TABLE secret_labels; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
       const second = new SqliteStore(file);
       try {
         assert.deepEqual(await second.getSecret(kept.id), kept);
         assert.deepEqual(await second.listTokens(), []);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 2);
+        assert.deepEqual((await second.findSecrets({ labels: new Map([['a', 'b']]) })).map((s) => s.id), [kept.id]);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('a file from before the label index (schema 2) gets one built from the labels it holds', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const labels = JSON.parse('{"__proto__":"p","":"e","team":"a","k":""}') as Record<string, string>;
+      const a = await first.createSecret({ id: newId(), name: 'a', labels, createdAt: rfc3339Nano() });
+      const b = await first.createSecret({ id: newId(), name: 'b', labels: { team: 'b' }, createdAt: rfc3339Nano() });
+      await first.createSecret({ id: newId(), name: 'none', labels: {}, createdAt: rfc3339Nano() });
+      await first.close();
+      peek(file, (db) => db.exec("DROP TABLE secret_labels; UPDATE meta SET value = 2 WHERE key = 'schema_version'"), false);
+      const second = new SqliteStore(file);
+      try {
+        const ids = async (...pairs: [string, string][]) => (await second.findSecrets({ labels: new Map(pairs) })).map((s) => s.id);
+        assert.deepEqual(await ids(['team', 'a']), [a.id]);
+        assert.deepEqual(await ids(['team', 'b']), [b.id]);
+        assert.deepEqual((await ids(['team', ''])).sort(), [a.id, b.id].sort());
+        assert.deepEqual(await ids(['__proto__', 'p'], ['', 'e'], ['k', '']), [a.id]);
+        assert.deepEqual(await second.getSecret(a.id), a);
+        assert.equal(peek(file, (db) => db.prepare('SELECT count(*) FROM secret_labels').pluck().get()), 5);
+        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
       } finally {
         await second.close();
       }
