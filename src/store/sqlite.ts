@@ -61,6 +61,17 @@ const SQL_LABEL_TERMS = 32;
 /** A label condition matching at most this many secrets is small enough to drive a lookup. */
 const DRIVER_PROBE = 1000;
 
+/**
+ * renderedList: a row is rendered in SQL unless it has a driver or templating (their views drop
+ * empty fields). json_quote writes every string as JSON.stringify does (checked over every code
+ * point; lone surrogates never reach SQLite's UTF-8), and the labels column is JSON.stringify's
+ * own text. The listing index holds every column used, in ID order, so the walk reads compact
+ * pages front to back instead of one table lookup per row.
+ */
+const RENDERABLE = 'driver IS NULL AND templating IS NULL';
+const RENDERED = `'{"ID":' || json_quote(id) || ',"Version":{"Index":' || version || '},"CreatedAt":' || json_quote(created_at)
+  || ',"UpdatedAt":' || json_quote(updated_at) || ',"Spec":{"Name":' || json_quote(name) || ',"Labels":' || labels || '}}'`;
+
 /** How a findSecrets lookup selects rows, before its label conditions. */
 type Lookup = 'name' | 'namePrefix' | 'idPrefix' | 'labels';
 
@@ -112,6 +123,8 @@ export class SqliteStore implements Store {
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
+      metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
+      rendered: this.db.prepare<[], string>(`SELECT CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE id END FROM secrets INDEXED BY secrets_listing ORDER BY id`).pluck(),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -245,6 +258,17 @@ export class SqliteStore implements Store {
       found = this.lookups(c, inSql, labelParams(inSql));
     }
     return rest.size === 0 ? found : found.filter((r) => labelsMatch(r, rest));
+  }
+
+  /** Every secret as its `Secret` document's JSON, or its record where SQL cannot render it (see RENDERABLE). */
+  async renderedList(): Promise<(string | SecretRecord)[]> {
+    this.ensureOpen();
+    const out: (string | SecretRecord)[] = this.stmt.rendered.all();
+    for (let i = 0; i < out.length; i++) {
+      const id = out[i] as string;
+      if (id.charCodeAt(0) !== 0x7b) out[i] = fromRow(this.stmt.metaById.get(id)!); // not "{": a bare ID
+    }
+    return out;
   }
 
   /**
@@ -510,7 +534,7 @@ function migrate(db: Database.Database): void {
     }
     if (current < 4) {
       // The label index: findSecrets filters by labels in SQL. Back-filled from the JSON column,
-      // which stays the record's copy (a read needs no join).
+      // which stays the record's copy (a read needs no join). And the listing index (RENDERABLE).
       db.exec(`
         CREATE TABLE secret_labels (
           secret_id TEXT NOT NULL,
@@ -519,6 +543,7 @@ function migrate(db: Database.Database): void {
           PRIMARY KEY (secret_id, key)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX secret_labels_by_label ON secret_labels (key, value);
+        CREATE INDEX secrets_listing ON secrets (id, name, labels, driver, templating, version, created_at, updated_at);
         INSERT INTO secret_labels (secret_id, key, value) SELECT s.id, j.key, j.value FROM secrets s, json_each(s.labels) j;
       `);
     }

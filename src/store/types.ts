@@ -19,9 +19,9 @@ export interface SecretQuery {
   /** ID prefixes, case-sensitive. */
   idPrefixes?: string[];
   /**
-   * On top of the criteria above (AND): label key → wanted value, "" asking for the key only.
-   * A store that indexes labels applies them (etcd); one that does not may ignore them, since
-   * the secrets service checks the labels of what comes back either way.
+   * On top of the criteria above (AND): label key → wanted value, "" asking for the key only;
+   * keys and values compare exactly. Every store applies them, from an index (SQLite's
+   * secret_labels table, etcd's cache): callers never check labels again.
    */
   labels?: ReadonlyMap<string, string>;
 }
@@ -230,6 +230,14 @@ export interface Store extends KeyringCheckStore {
    * the promise settles once changes made from then on will be reported.
    */
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
+
+  /**
+   * Every secret in ascending ID order, for the Engine API's list of all: each one either as
+   * the JSON text of its `Secret` document, exactly as JSON.stringify(toView(record)) writes it,
+   * or as its record (without the sealed value) where the store does not render it. SQLite
+   * renders the list in SQL, so a list of all needs no JavaScript object per secret.
+   */
+  renderedList?(): Promise<(string | SecretRecord)[]>;
 
   // Optional hooks of a store that counts its commits (SQLite): src/store/acknowledged.ts.
 

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { rfc3339Nano } from '../../src/secrets/clock.ts';
 import { newId } from '../../src/secrets/ids.ts';
+import { toView } from '../../src/secrets/types.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import { storeContract } from './contract.ts';
 
@@ -159,7 +160,7 @@ describe('SqliteStore only', () => {
       const kept = await first.createSecret({ id: newId(), name: 'old', labels: { a: 'b' }, createdAt: rfc3339Nano() });
       await first.close();
       // Put the file back as schema 1 left it: no tokens table, no label index, schema_version 1.
-      peek(file, (db) => db.exec("DROP TABLE tokens; DROP TABLE secret_labels; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
+      peek(file, (db) => db.exec("DROP TABLE tokens; DROP TABLE secret_labels; DROP INDEX secrets_listing; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), false);
       const second = new SqliteStore(file);
       try {
         assert.deepEqual(await second.getSecret(kept.id), kept);
@@ -179,7 +180,7 @@ describe('SqliteStore only', () => {
       const b = await first.createSecret({ id: newId(), name: 'b', labels: { team: 'b' }, createdAt: rfc3339Nano() });
       await first.createSecret({ id: newId(), name: 'none', labels: {}, createdAt: rfc3339Nano() });
       await first.close();
-      peek(file, (db) => db.exec("DROP TABLE secret_labels; UPDATE meta SET value = 2 WHERE key = 'schema_version'"), false);
+      peek(file, (db) => db.exec("DROP TABLE secret_labels; DROP INDEX secrets_listing; UPDATE meta SET value = 2 WHERE key = 'schema_version'"), false);
       const second = new SqliteStore(file);
       try {
         const ids = async (...pairs: [string, string][]) => (await second.findSecrets({ labels: new Map(pairs) })).map((s) => s.id);
@@ -192,6 +193,46 @@ describe('SqliteStore only', () => {
         assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
       } finally {
         await second.close();
+      }
+    }));
+
+  test('renderedList writes each secret as JSON.stringify(toView(record)) does, in ID order', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const odd = JSON.parse('{"10":"ten","2":"two","__proto__":"p","":"","q\\"uote":"back\\\\slash","nl":"a\\nb\\u0001\\u001f","sep":"\\u2028\\u2029","ключ":"🔑","lone":"\\ud800"}') as Record<string, string>;
+        const plain = [
+          await store.createSecret({ id: newId(), name: 'plain', labels: {}, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: newId(), name: 'Odd.Labels_1-x', labels: odd, sealed: Buffer.from('s'), createdAt: rfc3339Nano() }),
+          // The store takes any text (the API never sends these): json_quote escapes as JSON.stringify.
+          await store.createSecret({ id: `I"D\\${newId().slice(4)}`, name: 'we"ird\\\u2028\u0000\b\f\n\r\t\u001f\u007f é🔑\ud800', labels: {}, createdAt: '2026-01-01T00:00:00.1Z\n' }),
+        ];
+        const relabelled = await store.updateSecretLabels(plain[0]!.id, plain[0]!.version, { a: 'b' }, rfc3339Nano());
+        // Left to toView: drivers and templating (their views drop empty fields).
+        const others = [
+          await store.createSecret({ id: newId(), name: 'driven', labels: { a: 'b' }, driver: { Name: '' }, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: newId(), name: 'tpl', labels: {}, templating: { Name: 'golang', Options: {} }, createdAt: rfc3339Nano() }),
+        ];
+        const parts = await store.renderedList();
+        const text = `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
+        assert.equal(text, JSON.stringify((await store.findSecrets({})).map(toView)));
+        const rendered = new Set(parts.filter((p): p is string => typeof p === 'string').map((p) => (JSON.parse(p) as { ID: string }).ID));
+        assert.deepEqual([...rendered].sort(), [relabelled.id, plain[1]!.id, plain[2]!.id].sort(), 'the rows without drivers are rendered in SQL');
+        const records = parts.filter((p) => typeof p !== 'string');
+        assert.deepEqual(records.map((r) => r.id).sort(), others.map((r) => r.id).sort());
+        for (const r of records) assert.equal(r.sealed, undefined);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('renderedList of an empty store is empty', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        assert.deepEqual(await store.renderedList(), []);
+      } finally {
+        await store.close();
       }
     }));
 });
