@@ -159,6 +159,8 @@ export class SqliteStore implements Store {
       insert: this.db.prepare<[Buffer]>("INSERT INTO meta (key, value) VALUES ('keyring_check', ?) ON CONFLICT (key) DO NOTHING"),
       replace: this.db.prepare<[Buffer, Buffer]>("UPDATE meta SET value = ? WHERE key = 'keyring_check' AND value = ?"),
       clear: this.db.prepare("DELETE FROM meta WHERE key = 'keyring_check'"),
+      walked: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'keys_walked'"),
+      markWalked: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('keys_walked', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
     // Databases from before checkpoints get their identity at their first open by this version.
     this.db.prepare("INSERT INTO meta (key, value) VALUES ('store_id', ?), ('commits', 0) ON CONFLICT (key) DO NOTHING").run(randomBytes(16).toString('hex'));
@@ -212,6 +214,15 @@ export class SqliteStore implements Store {
 
   async replaceKeyringCheck(from: Uint8Array, to: Uint8Array): Promise<boolean> {
     return this.write(() => this.checkStmt.replace.run(Buffer.from(to), Buffer.from(from)).changes > 0);
+  }
+
+  async keysWalked(): Promise<string | undefined> {
+    this.ensureOpen();
+    return this.checkStmt.walked.get()?.value;
+  }
+
+  async markKeysWalked(kekId: string): Promise<void> {
+    await this.write(() => this.checkStmt.markWalked.run(kekId));
   }
 
   async createSecret(s: NewSecret): Promise<SecretRecord> {

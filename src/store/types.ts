@@ -239,6 +239,16 @@ export interface Store extends KeyringCheckStore {
    */
   renderedList?(): Promise<(string | SecretRecord)[]>;
 
+  // Optional hooks of a store that remembers its last complete key walk (SQLite), so a start
+  // need not walk every value again (src/secrets/key-rotation.ts). Shared stores leave them out:
+  // another daemon may be walking.
+
+  /** The KEK that a walk found every value wrapped by, as markKeysWalked last recorded it. */
+  keysWalked?(): Promise<string | undefined>;
+
+  /** Records that a walk found every value wrapped by KEK `kekId` (no older KEK, no format 1 left). */
+  markKeysWalked?(kekId: string): Promise<void>;
+
   // Optional hooks of a store that counts its commits (SQLite): src/store/acknowledged.ts.
 
   /** The database's identity and how many write transactions it has committed. */
