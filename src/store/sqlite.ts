@@ -124,7 +124,12 @@ export class SqliteStore implements Store {
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
       metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
-      rendered: this.db.prepare<[], string>(`SELECT CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE id END FROM secrets INDEXED BY secrets_listing ORDER BY id`).pluck(),
+      // One text for the whole list (no JavaScript string per row); a row left to toView is its
+      // ID between two NULs, which JSON text never holds raw.
+      rendered: this.db.prepare<[], string | null>(
+        `SELECT group_concat(CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || id || char(0) END, ',')
+         FROM (SELECT id, name, labels, driver, templating, version, created_at, updated_at FROM secrets INDEXED BY secrets_listing ORDER BY id)`,
+      ).pluck(),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -271,15 +276,18 @@ export class SqliteStore implements Store {
     return rest.size === 0 ? found : found.filter((r) => labelsMatch(r, rest));
   }
 
-  /** Every secret as its `Secret` document's JSON, or its record where SQL cannot render it (see RENDERABLE). */
+  /** Every secret as its `Secret` document's JSON, or its record where SQL does not render it (see RENDERABLE). */
   async renderedList(): Promise<(string | SecretRecord)[]> {
     this.ensureOpen();
-    const out: (string | SecretRecord)[] = this.stmt.rendered.all();
-    for (let i = 0; i < out.length; i++) {
-      const id = out[i] as string;
-      if (id.charCodeAt(0) !== 0x7b) out[i] = fromRow(this.stmt.metaById.get(id)!); // not "{": a bare ID
-    }
-    return out;
+    const text = this.stmt.rendered.get();
+    if (text == null) return [];
+    if (!text.includes('\0')) return [text];
+    // Between the NULs: IDs of rows for toView; the commas that joined them to their neighbours go.
+    return text.split('\0').flatMap((part, i) => {
+      if (i % 2 === 1) return [fromRow(this.stmt.metaById.get(part)!)];
+      const trimmed = part.replace(/^,|,$/g, '');
+      return trimmed === '' ? [] : [trimmed];
+    });
   }
 
   /**

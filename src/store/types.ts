@@ -232,9 +232,10 @@ export interface Store extends KeyringCheckStore {
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
 
   /**
-   * Every secret in ascending ID order, for the Engine API's list of all: each one either as
-   * the JSON text of its `Secret` document, exactly as JSON.stringify(toView(record)) writes it,
-   * or as its record (without the sealed value) where the store does not render it. SQLite
+   * Every secret in ascending ID order, for the Engine API's list of all, in parts: a text holds
+   * one or more consecutive `Secret` documents joined by commas, exactly as
+   * JSON.stringify(toView(record)) writes each; a record (without its sealed value) is one the
+   * store does not render. Joined with commas, the parts make the array's contents. SQLite
    * renders the list in SQL, so a list of all needs no JavaScript object per secret.
    */
   renderedList?(): Promise<(string | SecretRecord)[]>;

@@ -209,14 +209,17 @@ describe('SqliteStore only', () => {
         ];
         const relabelled = await store.updateSecretLabels(plain[0]!.id, plain[0]!.version, { a: 'b' }, rfc3339Nano());
         // Left to toView: drivers and templating (their views drop empty fields).
+        // IDs first, last and next to each other in ID order: the rendered text is cut around them.
         const others = [
-          await store.createSecret({ id: newId(), name: 'driven', labels: { a: 'b' }, driver: { Name: '' }, createdAt: rfc3339Nano() }),
-          await store.createSecret({ id: newId(), name: 'tpl', labels: {}, templating: { Name: 'golang', Options: {} }, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: `000${newId().slice(3)}`, name: 'driven', labels: { a: 'b' }, driver: { Name: '' }, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: `zzz${newId().slice(3)}`, name: 'tpl', labels: {}, templating: { Name: 'golang', Options: {} }, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: `zzy${newId().slice(3)}`, name: 'tpl2', labels: {}, templating: { Name: 'golang' }, createdAt: rfc3339Nano() }),
+          await store.createSecret({ id: `m${newId().slice(1)}`, name: 'mid', labels: {}, driver: { Name: 'd', Options: { o: '1' } }, createdAt: rfc3339Nano() }),
         ];
         const parts = await store.renderedList();
         const text = `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
         assert.equal(text, JSON.stringify((await store.findSecrets({})).map(toView)));
-        const rendered = new Set(parts.filter((p): p is string => typeof p === 'string').map((p) => (JSON.parse(p) as { ID: string }).ID));
+        const rendered = new Set(parts.filter((p): p is string => typeof p === 'string').flatMap((p) => (JSON.parse(`[${p}]`) as { ID: string }[]).map((v) => v.ID)));
         assert.deepEqual([...rendered].sort(), [relabelled.id, plain[1]!.id, plain[2]!.id].sort(), 'the rows without drivers are rendered in SQL');
         const records = parts.filter((p) => typeof p !== 'string');
         assert.deepEqual(records.map((r) => r.id).sort(), others.map((r) => r.id).sort());
@@ -226,11 +229,14 @@ describe('SqliteStore only', () => {
       }
     }));
 
-  test('renderedList of an empty store is empty', () =>
+  test('renderedList of an empty store is empty, and of a store of drivers only the records', () =>
     withFile(async (file) => {
       const store = new SqliteStore(file);
       try {
         assert.deepEqual(await store.renderedList(), []);
+        const a = await store.createSecret({ id: newId(), name: 'a', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
+        const b = await store.createSecret({ id: newId(), name: 'b', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
+        assert.deepEqual(await store.renderedList(), [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)));
       } finally {
         await store.close();
       }
