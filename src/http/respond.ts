@@ -6,11 +6,21 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 const SEPARATORS = /[\u2028\u2029]/g;
 
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029')) + '\n';
+  return goJsonText(JSON.stringify(value));
+}
+
+/** JSON.stringify's text as Go's encoder writes the same value. */
+export function goJsonText(text: string): string {
+  return text.replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029')) + '\n';
 }
 
 export function json(c: Context, value: unknown, status: ContentfulStatusCode = 200): Response {
-  return c.body(goJson(value), status, { 'Content-Type': 'application/json' });
+  return jsonText(c, JSON.stringify(value), status);
+}
+
+/** `json` for a value already stringified (JSON.stringify's text). */
+export function jsonText(c: Context, text: string, status: ContentfulStatusCode = 200): Response {
+  return c.body(goJsonText(text), status, { 'Content-Type': 'application/json' });
 }
 
 /** 200/204 with no body and no Content-Type (update, delete, swarm leave). */

@@ -9,6 +9,11 @@
  * A kill at any moment is safe: a value is replaced only by one that opens with a KEK the
  * provider holds, and old KEKs go only after the last walk; the walk simply starts over at the
  * next start (it runs at every start and after every unlock).
+ *
+ * A store that remembers its last complete walk (Store.keysWalked) is not walked again while
+ * nothing can have changed since: the provider holds only the KEK that walk found everywhere
+ * (every value written since was sealed by it). A rotation makes another KEK current, so the
+ * next start walks; at a million secrets a start would otherwise read every one of them.
  */
 import type { Logger } from 'pino';
 import { rewrapKeyringCheck } from '../crypto/keyring-check.ts';
@@ -109,6 +114,7 @@ export class KeyRotation {
   }
 
   private async run(): Promise<void> {
+    if (await this.walkedAlready()) return;
     for (;;) {
       const first = await this.walk();
       if (this.stopped || first.failed > 0) return;
@@ -124,9 +130,18 @@ export class KeyRotation {
         await rewrapKeyringCheck(this.keys, this.store); // the check must still open once old KEKs go
         await this.keys.retain([current]);
         if (dropped.length > 0) this.log.info({ kek: current, dropped }, 'every data key is wrapped by the current key-encryption key; older keys removed');
+        await this.store.markKeysWalked?.(current); // only once the older KEKs are gone
         return;
       }
     }
+  }
+
+  /** The store's last complete walk found the one KEK the provider holds: nothing to do. */
+  private async walkedAlready(): Promise<boolean> {
+    if (!this.store.keysWalked) return false;
+    const current = this.keys.currentKeyId();
+    const held = this.keys.keyIds();
+    return held.length === 1 && held[0] === current && (await this.store.keysWalked()) === current;
   }
 
   /**

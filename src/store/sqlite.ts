@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound } from '../core/errors.ts';
 import type { DriverRef, SecretRecord, SwarmRecord, TokenRecord } from './records.ts';
+import { labelsMatch } from './secret-index.ts';
 import { compactQuery } from './secret-query.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
 import type {
@@ -28,7 +29,7 @@ import type {
 import { WalSync } from './wal-sync.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 interface SecretRow {
   id: string;
@@ -83,6 +84,37 @@ const SECRET_COLUMNS = `${REMOVED_COLUMNS}, sealed`;
 // Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
 const HIGH = '\u{10ffff}';
 
+/**
+ * Label conditions evaluated in SQL, each one an indexed EXISTS; any beyond are checked on the
+ * rows SQL returns (a long AND nests as deep as it is long, and SQLite caps expression depth).
+ */
+const SQL_LABEL_TERMS = 32;
+
+/** A label condition matching at most this many secrets is small enough to drive a lookup. */
+const DRIVER_PROBE = 1000;
+
+/**
+ * renderedList: a row is rendered in SQL unless it has a driver or templating (their views drop
+ * empty fields). json_quote writes every string as JSON.stringify does (checked over every code
+ * point; lone surrogates never reach SQLite's UTF-8), and the labels column is JSON.stringify's
+ * own text. The listing index holds every column used, in ID order, so the walk reads compact
+ * pages front to back instead of one table lookup per row.
+ */
+const RENDERABLE = 'driver IS NULL AND templating IS NULL';
+const RENDERED = `'{"ID":' || json_quote(id) || ',"Version":{"Index":' || version || '},"CreatedAt":' || json_quote(created_at)
+  || ',"UpdatedAt":' || json_quote(updated_at) || ',"Spec":{"Name":' || json_quote(name) || ',"Labels":' || labels || '}}'`;
+
+/** How a findSecrets lookup selects rows, before its label conditions. */
+type Lookup = 'name' | 'namePrefix' | 'idPrefix' | 'labels';
+
+const LOOKUP_WHERE: Record<Lookup, string> = {
+  name: 'name_key = ?',
+  namePrefix: 'name_key >= ? AND name_key < ?',
+  idPrefix: 'id >= ? AND id < ?',
+  // Driven by the label condition that matches fewest (its (key, value) index), the rest as EXISTS.
+  labels: 'id IN (SELECT secret_id FROM secret_labels WHERE key = ?)',
+};
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly shared = false;
@@ -91,6 +123,7 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly wal: WalSync;
   private readonly checkStmt;
+  private readonly labelStmts = new Map<string, Database.Statement<unknown[], SecretRow>>();
   /** This database's identity and its count of committed write transactions (src/store/acknowledged.ts). */
   private readonly storeId: string;
   private commits: number;
@@ -125,6 +158,13 @@ export class SqliteStore implements Store {
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
+      metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
+      // One text for the whole list (no JavaScript string per row); a row left to toView is its
+      // ID between two NULs, which JSON text never holds raw.
+      rendered: this.db.prepare<[], string | null>(
+        `SELECT group_concat(CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || id || char(0) END, ',')
+         FROM (SELECT id, name, labels, driver, templating, version, created_at, updated_at FROM secrets INDEXED BY secrets_listing ORDER BY id)`,
+      ).pluck(),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -133,6 +173,13 @@ export class SqliteStore implements Store {
       ),
       exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
       delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
+      insertLabel: this.db.prepare<[string, string, string]>('INSERT INTO secret_labels (secret_id, key, value) VALUES (?, ?, ?)'),
+      deleteLabels: this.db.prepare<[string]>('DELETE FROM secret_labels WHERE secret_id = ?'),
+      deleteAllLabels: this.db.prepare('DELETE FROM secret_labels'),
+      countKey: this.db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM secret_labels WHERE key = ? LIMIT ?)'),
+      countLabel: this.db.prepare<[string, string, number], { n: number }>(
+        'SELECT count(*) AS n FROM (SELECT 1 FROM secret_labels WHERE key = ? AND value = ? LIMIT ?)',
+      ),
       setValue: this.db.prepare<[Buffer, number, number, string, number, string, string]>(
         `UPDATE secrets SET sealed = ?, value_version = ?, latest_value_version = ?, value_created_at = ?, version = ?, updated_at = ?
          WHERE id = ?`,
@@ -186,6 +233,8 @@ export class SqliteStore implements Store {
       insert: this.db.prepare<[Buffer]>("INSERT INTO meta (key, value) VALUES ('keyring_check', ?) ON CONFLICT (key) DO NOTHING"),
       replace: this.db.prepare<[Buffer, Buffer]>("UPDATE meta SET value = ? WHERE key = 'keyring_check' AND value = ?"),
       clear: this.db.prepare("DELETE FROM meta WHERE key = 'keyring_check'"),
+      walked: this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'keys_walked'"),
+      markWalked: this.db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('keys_walked', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
     // Databases from before checkpoints get their identity at their first open by this version.
     this.db.prepare("INSERT INTO meta (key, value) VALUES ('store_id', ?), ('commits', 0) ON CONFLICT (key) DO NOTHING").run(randomBytes(16).toString('hex'));
@@ -240,6 +289,15 @@ export class SqliteStore implements Store {
     return this.write(() => this.checkStmt.replace.run(Buffer.from(to), Buffer.from(from)).changes > 0);
   }
 
+  async keysWalked(): Promise<string | undefined> {
+    this.ensureOpen();
+    return this.checkStmt.walked.get()?.value;
+  }
+
+  async markKeysWalked(kekId: string): Promise<void> {
+    await this.write(() => this.checkStmt.markWalked.run(kekId));
+  }
+
   async createSecret(s: NewSecret): Promise<SecretRecord> {
     return this.write(() => {
       this.ensureInSwarm();
@@ -251,6 +309,7 @@ export class SqliteStore implements Store {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(s.name);
         throw e;
       }
+      this.insertLabels(record.id, record.labels);
       return record;
     });
   }
@@ -266,15 +325,99 @@ export class SqliteStore implements Store {
 
   private findRows(q: SecretQuery): SecretRecord[] {
     const c = compactQuery(q);
-    if (c.all) return this.stmt.all.all().map(fromRow);
-    // One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
-    // depth): the criteria left select disjoint ranges, so this reads each row at most once per kind.
+    const wanted = [...(q.labels ?? [])];
+    if (wanted.length === 0) {
+      if (c.all) return this.stmt.all.all().map(fromRow);
+      return this.lookups(c, [], []);
+    }
+    const inSql = wanted.slice(0, SQL_LABEL_TERMS);
+    const rest = new Map(wanted.slice(SQL_LABEL_TERMS));
+    let found: SecretRecord[];
+    if (c.all) {
+      const driver = this.driverCondition(inSql);
+      if (driver < 0) return []; // a condition nothing matches
+      const [key, value] = inSql[driver]!;
+      const others = inSql.filter((_, i) => i !== driver);
+      const params = value === '' ? [key] : [key, value];
+      found = this.labelStatement('labels', value === '' ? '' : 'v', others).all(...params, ...labelParams(others)).map(fromRow);
+    } else {
+      found = this.lookups(c, inSql, labelParams(inSql));
+    }
+    return rest.size === 0 ? found : found.filter((r) => labelsMatch(r, rest));
+  }
+
+  /** Every secret as its `Secret` document's JSON, or its record where SQL does not render it (see RENDERABLE). */
+  async renderedList(): Promise<(string | SecretRecord)[]> {
+    this.ensureOpen();
+    const text = this.stmt.rendered.get();
+    if (text == null) return [];
+    if (!text.includes('\0')) return [text];
+    // Between the NULs: IDs of rows for toView; the commas that joined them to their neighbours go.
+    return text.split('\0').flatMap<string | SecretRecord>((part, i) => {
+      if (i % 2 === 1) return [fromRow(this.stmt.metaById.get(part)!)];
+      const trimmed = part.replace(/^,|,$/g, '');
+      return trimmed === '' ? [] : [trimmed];
+    });
+  }
+
+  /**
+   * One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
+   * depth), each with the label conditions: the criteria left select disjoint ranges, so this
+   * reads each row at most once per kind.
+   */
+  private lookups(c: ReturnType<typeof compactQuery>, labels: [string, string][], params: string[]): SecretRecord[] {
     const found = new Map<string, SecretRow>();
     const keep = (rows: SecretRow[]) => rows.forEach((r) => found.set(r.id, r));
-    for (const n of c.names) keep(this.stmt.byNameKey.all(n));
-    for (const p of c.namePrefixes) keep(this.stmt.byNamePrefix.all(p, p + HIGH));
-    for (const p of c.idPrefixes) keep(this.stmt.byIdPrefix.all(p, p + HIGH));
+    const stmt = (lookup: Lookup, plain: Database.Statement<[string], SecretRow> | Database.Statement<[string, string], SecretRow>) =>
+      labels.length === 0 ? (plain as Database.Statement<unknown[], SecretRow>) : this.labelStatement(lookup, '', labels);
+    const byName = stmt('name', this.stmt.byNameKey);
+    const byNamePrefix = stmt('namePrefix', this.stmt.byNamePrefix);
+    const byIdPrefix = stmt('idPrefix', this.stmt.byIdPrefix);
+    for (const n of c.names) keep(byName.all(n, ...params));
+    for (const p of c.namePrefixes) keep(byNamePrefix.all(p, p + HIGH, ...params));
+    for (const p of c.idPrefixes) keep(byIdPrefix.all(p, p + HIGH, ...params));
     return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(fromRow);
+  }
+
+  /**
+   * The index of the label condition that matches the fewest secrets (counted up to
+   * DRIVER_PROBE, so the probe never reads far), or -1 if one matches none.
+   */
+  private driverCondition(labels: [string, string][]): number {
+    let best = 0;
+    let bestCount = Infinity;
+    for (const [i, [key, value]] of labels.entries()) {
+      const limit = Math.min(bestCount, DRIVER_PROBE);
+      const n = (value === '' ? this.stmt.countKey.get(key, limit) : this.stmt.countLabel.get(key, value, limit))!.n;
+      if (n === 0) return -1;
+      if (n < bestCount) [best, bestCount] = [i, n];
+    }
+    return best;
+  }
+
+  /**
+   * The statement for a lookup with label conditions; one per shape (lookup, whether its driving
+   * condition has a value, which of the others have one), prepared at first use.
+   */
+  private labelStatement(lookup: Lookup, driverValue: '' | 'v', labels: [string, string][]): Database.Statement<unknown[], SecretRow> {
+    const shape = `${lookup}:${driverValue}:${labels.map(([, v]) => (v === '' ? 'k' : 'v')).join('')}`;
+    let stmt = this.labelStmts.get(shape);
+    if (!stmt) {
+      let where = LOOKUP_WHERE[lookup];
+      if (driverValue) where = where.replace('key = ?)', 'key = ? AND value = ?)');
+      for (const [, value] of labels) {
+        where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_id = secrets.id AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
+      }
+      stmt = this.db.prepare<unknown[], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE ${where} ORDER BY id`);
+      if (this.labelStmts.size >= 256) this.labelStmts.clear(); // shapes are few in practice; never unbounded
+      this.labelStmts.set(shape, stmt);
+    }
+    return stmt;
+  }
+
+  /** The label rows of a new or relabelled secret, in the same savepoint as its row. */
+  private insertLabels(id: string, labels: Record<string, string>): void {
+    for (const key of Object.keys(labels)) this.stmt.insertLabel.run(id, key, labels[key]!);
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
@@ -284,6 +427,8 @@ export class SqliteStore implements Store {
       const version = this.nextVersion();
       const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
       if (!row) throw new OutOfSequence(); // rolls back the version we took
+      this.stmt.deleteLabels.run(id);
+      this.insertLabels(id, labels);
       return fromRow(row);
     });
   }
@@ -291,6 +436,7 @@ export class SqliteStore implements Store {
   async deleteSecret(id: string): Promise<boolean> {
     return this.write(() => {
       if (this.stmt.delete.run(id).changes === 0) return false; // a removed secret's values are not ours to drop
+      this.stmt.deleteLabels.run(id);
       this.stmt.dropKeptOf.run(id);
       return true;
     });
@@ -379,6 +525,7 @@ export class SqliteStore implements Store {
       if (!row) return false;
       this.stmt.insertRemoved.run(removedAt, purgeAfter, id);
       this.keepCurrent(row);
+      this.stmt.deleteLabels.run(id); // a removed secret is in no label lookup; restore puts them back
       this.stmt.delete.run(id);
       return true;
     });
@@ -407,6 +554,7 @@ export class SqliteStore implements Store {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(secret.name); // undoes the version taken
         throw e;
       }
+      this.insertLabels(id, record.labels);
       this.stmt.dropKept.run(id, current.version);
       this.stmt.deleteRemoved.run(id);
       return record;
@@ -462,6 +610,7 @@ export class SqliteStore implements Store {
       this.stmt.deleteAll.run();
       this.stmt.deleteAllKept.run();
       this.stmt.deleteAllRemoved.run();
+      this.stmt.deleteAllLabels.run();
       this.checkStmt.clear.run(); // nothing sealed is left: the next keys may differ (autolock resets them)
       this.nextVersion();
       this.stmt.writeSwarm.run(JSON.stringify(left));
@@ -680,6 +829,21 @@ function migrate(db: Database.Database): void {
         CREATE INDEX removed_by_purge_after ON removed_secrets (purge_after, id);  -- soonest first, ties by ID
       `);
     }
+    if (current < 4) {
+      // The label index: findSecrets filters by labels in SQL. Back-filled from the JSON column,
+      // which stays the record's copy (a read needs no join). And the listing index (RENDERABLE).
+      db.exec(`
+        CREATE TABLE secret_labels (
+          secret_id TEXT NOT NULL,
+          key       TEXT NOT NULL,
+          value     TEXT NOT NULL,
+          PRIMARY KEY (secret_id, key)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX secret_labels_by_label ON secret_labels (key, value);
+        CREATE INDEX secrets_listing ON secrets (id, name, labels, driver, templating, version, created_at, updated_at);
+        INSERT INTO secret_labels (secret_id, key, value) SELECT s.id, j.key, j.value FROM secrets s, json_each(s.labels) j;
+      `);
+    }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();
 }
@@ -731,4 +895,9 @@ function fromRow(row: SecretRow): SecretRecord {
   if (row.latest_value_version !== null) r.latestValueVersion = row.latest_value_version;
   if (row.value_created_at !== null) r.valueCreatedAt = row.value_created_at;
   return r;
+}
+
+/** The parameters of label conditions, in order: the key, then the value unless "" (key only). */
+function labelParams(labels: [string, string][]): string[] {
+  return labels.flatMap(([key, value]) => (value === '' ? [key] : [key, value]));
 }

@@ -19,9 +19,9 @@ export interface SecretQuery {
   /** ID prefixes, case-sensitive. */
   idPrefixes?: string[];
   /**
-   * On top of the criteria above (AND): label key → wanted value, "" asking for the key only.
-   * A store that indexes labels applies them (etcd); one that does not may ignore them, since
-   * the secrets service checks the labels of what comes back either way.
+   * On top of the criteria above (AND): label key → wanted value, "" asking for the key only;
+   * keys and values compare exactly. Every store applies them, from an index (SQLite's
+   * secret_labels table, etcd's cache): callers never check labels again.
    */
   labels?: ReadonlyMap<string, string>;
 }
@@ -238,6 +238,25 @@ export interface Store extends KeyringCheckStore {
    * the promise settles once changes made from then on will be reported.
    */
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
+
+  /**
+   * Every secret in ascending ID order, for the Engine API's list of all, in parts: a text holds
+   * one or more consecutive `Secret` documents joined by commas, exactly as
+   * JSON.stringify(toView(record)) writes each; a record (without its sealed value) is one the
+   * store does not render. Joined with commas, the parts make the array's contents. SQLite
+   * renders the list in SQL, so a list of all needs no JavaScript object per secret.
+   */
+  renderedList?(): Promise<(string | SecretRecord)[]>;
+
+  // Optional hooks of a store that remembers its last complete key walk (SQLite), so a start
+  // need not walk every value again (src/secrets/key-rotation.ts). Shared stores leave them out:
+  // another daemon may be walking.
+
+  /** The KEK that a walk found every value wrapped by, as markKeysWalked last recorded it. */
+  keysWalked?(): Promise<string | undefined>;
+
+  /** Records that a walk found every value wrapped by KEK `kekId` (no older KEK, no format 1 left). */
+  markKeysWalked?(kekId: string): Promise<void>;
 
   // Optional hooks of a store that counts its commits (SQLite): src/store/acknowledged.ts.
 

@@ -431,6 +431,21 @@ export function versionsContract(name: string, open: OpenStore): void {
           assert.equal(await store.removeToRecovery(newId(), at(0), at(60)), false);
         }));
 
+      test('a removed secret is in no label lookup; restored, it is again', () =>
+        withStore(async (store) => {
+          const created = await store.createSecret(newSecret('labelled', { labels: { team: 'a', env: 'prod' } }));
+          await store.createSecret(newSecret('other', { labels: { team: 'b' } }));
+          const byLabel = async () => (await store.findSecrets({ labels: new Map([['team', 'a']]) })).map((s) => s.id);
+          const byKey = async () => (await store.findSecrets({ namePrefixes: ['lab'], labels: new Map([['env', '']]) })).map((s) => s.id);
+          assert.deepEqual(await byLabel(), [created.id]);
+          await store.removeToRecovery(created.id, at(0), at(60));
+          assert.deepEqual(await byLabel(), []);
+          assert.deepEqual(await byKey(), []);
+          await store.restoreRemoved(created.id, rfc3339Nano());
+          assert.deepEqual(await byLabel(), [created.id]);
+          assert.deepEqual(await byKey(), [created.id]);
+        }));
+
       test('findRemoved finds by ID and by name in any case, most recently removed first', () =>
         withStore(async (store) => {
           const first = await store.createSecret(newSecret('app', { labels: { n: '1' } }));

@@ -325,6 +325,157 @@ export function storeContract(name: string, open: OpenStore): void {
       }
     });
 
+    describe('findSecrets by labels', () => {
+      const L = (...pairs: [string, string][]) => new Map(pairs);
+      /** Four secrets; IDs chosen so that prefixes are known. */
+      async function seed(store: Store) {
+        const make = (prefix: string) => prefix + newId().slice(prefix.length);
+        return {
+          web: await store.createSecret(newSecret('app.web', { id: make('aa1'), labels: { team: 'a', env: 'prod' } })),
+          db: await store.createSecret(newSecret('app.db', { id: make('aa2'), labels: { team: 'b', env: 'prod' } })),
+          cache: await store.createSecret(newSecret('cache', { id: make('bb1'), labels: { team: 'a', env: '' } })),
+          bare: await store.createSecret(newSecret('bare', { id: make('bb2') })),
+        };
+      }
+
+      const cases: [title: string, query: (r: Awaited<ReturnType<typeof seed>>) => Parameters<Store['findSecrets']>[0], expected: string[]][] = [
+        ['a key alone matches every value of it, the empty one too', () => ({ labels: L(['env', '']) }), ['app.web', 'app.db', 'cache']],
+        ['key=value matches that value only', () => ({ labels: L(['team', 'a']) }), ['app.web', 'cache']],
+        ['keys and values are case-sensitive', () => ({ labels: L(['Team', '']) }), []],
+        ['values are case-sensitive', () => ({ labels: L(['team', 'A']) }), []],
+        ['a value is not a prefix', () => ({ labels: L(['env', 'pro']) }), []],
+        ['two conditions are AND-ed', () => ({ labels: L(['team', 'a'], ['env', 'prod']) }), ['app.web']],
+        ['a key alone AND key=value', () => ({ labels: L(['env', ''], ['team', 'b']) }), ['app.db']],
+        ['a key nobody has matches nothing', () => ({ labels: L(['team', 'a'], ['owner', '']) }), []],
+        ['labels narrow a name prefix', () => ({ namePrefixes: ['APP.'], labels: L(['team', 'b']) }), ['app.db']],
+        ['labels narrow the OR of names and prefixes', () => ({ names: ['cache'], namePrefixes: ['app.'], labels: L(['team', 'a']) }), ['app.web', 'cache']],
+        ['labels narrow ID prefixes', () => ({ idPrefixes: ['bb'], labels: L(['env', '']) }), ['cache']],
+        ['labels do not widen criteria that match nothing', () => ({ names: ['nope'], labels: L(['team', 'a']) }), []],
+        ['an empty label map is no condition', () => ({ labels: L() }), ['app.web', 'app.db', 'cache', 'bare']],
+      ];
+      for (const [title, query, expected] of cases) {
+        test(`findSecrets by labels: ${title}`, () =>
+          withStore(async (store) => {
+            const r = await seed(store);
+            const found = await store.findSecrets(query(r));
+            assert.deepEqual([...names(found)].sort(), [...expected].sort());
+            assert.deepEqual(found.map((s) => s.id), found.map((s) => s.id).sort(), 'in ascending ID order');
+            for (const s of found) assert.equal(s.sealed, undefined, `${s.name} listed with its sealed value`);
+          }));
+      }
+
+      test('findSecrets by labels follows label updates and deletes', () =>
+        withStore(async (store) => {
+          const r = await seed(store);
+          const moved = await store.updateSecretLabels(r.web.id, r.web.version, { team: 'b', owner: 'x' }, rfc3339Nano());
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'a']) })), ['cache']);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'b']) })), ['app.web', 'app.db']);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['owner', '']) })), ['app.web']);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['env', 'prod']) })), ['app.db'], 'a label the update dropped no longer matches');
+          assert.deepEqual((await store.findSecrets({ labels: L(['owner', 'x']) }))[0], listed(moved));
+          // A refused update changes nothing the filters see.
+          await rejectsWith(store.updateSecretLabels(r.db.id, r.db.version + 1000, { team: 'z' }, rfc3339Nano()), 'out_of_sequence');
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'z']) })), []);
+          await store.updateSecretLabels(r.cache.id, r.cache.version, {}, rfc3339Nano());
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['env', '']) })), ['app.db']);
+          assert.equal(await store.deleteSecret(r.db.id), true);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'b']) })), ['app.web']);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['env', '']) })), []);
+          // A new secret with a deleted one's labels matches; the deleted one does not come back.
+          await store.createSecret(newSecret('app.db', { labels: { team: 'b', env: 'prod' } }));
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'b'], ['env', 'prod']) })), ['app.db']);
+          assert.notEqual((await store.findSecrets({ labels: L(['team', 'b'], ['env', 'prod']) }))[0]!.id, r.db.id);
+        }));
+
+      test('findSecrets by labels finds nothing after leaveSwarm, and new secrets after it', () =>
+        withStore(async (store) => {
+          await seed(store);
+          await store.leaveSwarm({ state: 'inactive' });
+          assert.deepEqual(await store.findSecrets({ labels: L(['team', '']) }), []);
+          await store.writeSwarm(activeSwarm());
+          await store.createSecret(newSecret('again', { labels: { team: 'a' } }));
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['team', 'a']) })), ['again']);
+        }));
+
+      test('findSecrets by labels with keys such as __proto__, the empty key and unicode ones', () =>
+        withStore(async (store) => {
+          const labels = JSON.parse('{"__proto__":"p","":"empty key","ключ":"значение","a.b/c=d":"x=y","k":""}') as Record<string, string>;
+          await store.createSecret(newSecret('odd', { labels }));
+          await store.createSecret(newSecret('plain', { labels: { k: 'v' } }));
+          for (const [key, value] of Object.entries(labels)) {
+            if (value !== '') assert.deepEqual(names(await store.findSecrets({ labels: L([key, value]) })), ['odd'], `${key}=${value}`);
+            if (key !== 'k') assert.deepEqual(names(await store.findSecrets({ labels: L([key, '']) })), ['odd'], key);
+          }
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['k', '']) })).sort(), ['odd', 'plain']);
+          assert.deepEqual(names(await store.findSecrets({ labels: L(['constructor', '']) })), [], 'no inherited key matches');
+        }));
+
+      test('findSecrets applies every one of many label conditions', () =>
+        withStore(async (store) => {
+          const labels = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, `v${i}`]));
+          await store.createSecret(newSecret('many', { labels }));
+          await store.createSecret(newSecret('fewer', { labels: { ...labels, k59: 'other' } }));
+          const all = Object.entries(labels) as [string, string][];
+          assert.deepEqual(names(await store.findSecrets({ labels: new Map(all) })), ['many']);
+          assert.deepEqual(names(await store.findSecrets({ labels: new Map([...all.slice(0, 59), ['k59', '']]) })).sort(), ['fewer', 'many']);
+          assert.deepEqual(names(await store.findSecrets({ labels: new Map([...all, ['k60', '']]) })), []);
+          assert.deepEqual(names(await store.findSecrets({ namePrefixes: ['f', 'm'], labels: new Map(all) })), ['many']);
+        }));
+
+      test('findSecrets by labels agrees with a model over random creates, updates, deletes and queries', async () => {
+        const keys = ['team', 'env', 'Team', '', '__proto__'];
+        const values = ['a', 'b', 'A', ''];
+        const labelsArb = fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), { maxKeys: 3 });
+        const conditionArb = fc.array(fc.tuple(fc.constantFrom(...keys, 'none'), fc.constantFrom(...values)), { maxLength: 3 });
+        const wordArb = fc.array(fc.constantFrom('a', 'b', 'A'), { maxLength: 2 }).map((cs) => cs.join(''));
+        const opArb = fc.oneof(
+          fc.record({ kind: fc.constant('create' as const), name: wordArb, labels: labelsArb }),
+          fc.record({ kind: fc.constant('update' as const), pick: fc.nat(), labels: labelsArb }),
+          fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
+        );
+        const queryArb = fc.record({
+          names: fc.option(fc.array(wordArb, { maxLength: 2 }), { nil: undefined }),
+          namePrefixes: fc.option(fc.array(wordArb, { maxLength: 2 }), { nil: undefined }),
+          labels: conditionArb,
+        });
+        await withStore(async (store) => {
+          const model = new Map<string, SecretRecord>(); // what the store holds, by ID
+          let serial = 0;
+          await fc.assert(
+            fc.asyncProperty(fc.array(opArb, { maxLength: 6 }), fc.array(queryArb, { minLength: 1, maxLength: 4 }), async (ops, queries) => {
+              for (const op of ops) {
+                const live = [...model.values()].sort(byId);
+                if (op.kind === 'create') {
+                  // Unique names (a serial suffix) keep name conflicts out of this property.
+                  const created = await store.createSecret(newSecret(`${op.name}-${serial++}`, { labels: { ...op.labels } }));
+                  model.set(created.id, listed(created));
+                } else if (live.length > 0) {
+                  const target = live[op.pick % live.length]!;
+                  if (op.kind === 'update') model.set(target.id, listed(await store.updateSecretLabels(target.id, target.version, { ...op.labels }, rfc3339Nano())));
+                  else {
+                    assert.equal(await store.deleteSecret(target.id), true);
+                    model.delete(target.id);
+                  }
+                }
+              }
+              for (const q of queries) {
+                const labels = new Map(q.labels);
+                const selects = (q.names?.length ?? 0) + (q.namePrefixes?.length ?? 0) > 0;
+                const want = [...model.values()]
+                  .filter((s) => !selects ||
+                    q.names?.some((n) => n.toLowerCase() === s.name.toLowerCase()) ||
+                    q.namePrefixes?.some((p) => s.name.toLowerCase().startsWith(p.toLowerCase())))
+                  .filter((s) => [...labels].every(([k, v]) => Object.hasOwn(s.labels, k) && (v === '' || s.labels[k] === v)))
+                  .sort(byId);
+                assert.deepEqual(await store.findSecrets({ names: q.names, namePrefixes: q.namePrefixes, labels }), want);
+              }
+            }),
+            { numRuns: 60 },
+          );
+        });
+      });
+    });
+
     describe('updateSecretLabels', () => {
       test('update with the current version replaces the labels, takes a larger version and keeps createdAt', () =>
         withStore(async (store) => {
