@@ -321,7 +321,9 @@ export class Volumes {
       }
       for (const entry of readdirSync(dir)) if (!names.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
     } finally {
-      await remountReadOnly(dir);
+      // The files are in place either way; a tmpfs left writable is retried at the next check
+      // (readOnlyAgain), so this is no reason to write, and deliver, the same values again.
+      await remountReadOnly(dir).catch((e) => this.failed(r.name, 'volume tmpfs could not be made read-only again after a refresh', e));
     }
   }
 
