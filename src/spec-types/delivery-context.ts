@@ -26,7 +26,9 @@ export interface DeliveryContext {
   Env?: string[];
   /** The other secrets the task references, for the template function secret "TARGET". */
   Secrets?: {
+    /** The secret's ID or name. */
     Secret: Text;
+    /** The file name the task sees it under (swarmkit matches secret "x" against this). */
     Target: Text;
   }[];
 }
