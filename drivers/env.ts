@@ -4,6 +4,7 @@
  * can be read, so an API client cannot fish for PATH, HOME or the daemon's own keys; with no
  * allow-list the driver refuses everything.
  */
+import { checkKeys, driverError as fail, MAX_VALUE_BYTES } from '../src/drivers/kit.ts';
 import type { DriverSetup, SecretDriver, SecretRequest, SecretValue, StringMap } from '../src/drivers/types.ts';
 
 export const ENV_DRIVER = 'env';
@@ -23,12 +24,10 @@ export interface EnvOptions {
   name?: string;
 }
 
-/** swarmkit's bound on a secret's size, in bytes. */
-const MAX_VALUE_BYTES = 511999;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PREFIX_GLOB = /^[A-Za-z_][A-Za-z0-9_]*\*$/;
-const SETTING_KEYS = new Set<string>(['allow']);
-const OPTION_KEYS = new Set<string>(['name']);
+const SETTING_KEYS = ['allow'];
+const OPTION_KEYS = ['name'];
 
 /** What `allow` parses to: exact names and name prefixes. */
 interface AllowList {
@@ -49,13 +48,13 @@ export function createEnvDriver(): SecretDriver {
     },
 
     validate(options: StringMap, secret: { name: string }): void {
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       checkAllowed(allow, options.name ?? secret.name);
     },
 
     get(request: SecretRequest): SecretValue {
       const options = request.Options ?? {};
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       const name = checkAllowed(allow, options.name ?? request.SecretName);
       const value = process.env[name];
       if (value === undefined) throw fail(`variable ${name} is not set in the daemon's environment`);
@@ -72,14 +71,8 @@ export default driver;
 
 // --- helpers -------------------------------------------------------------------------------------
 
-function fail(message: string): Error {
-  return new Error(message); // secretd names the driver when it reports this
-}
-
 function parseSettings(settings: StringMap): AllowList {
-  for (const key of Object.keys(settings)) {
-    if (!SETTING_KEYS.has(key)) throw fail(`unknown setting "${key}" (known: ${[...SETTING_KEYS].join(', ')})`);
-  }
+  checkKeys('setting', settings, SETTING_KEYS);
   const list: AllowList = { names: new Set(), prefixes: [] };
   for (const raw of (settings.allow ?? '').split(',')) {
     const entry = raw.trim();
@@ -90,12 +83,6 @@ function parseSettings(settings: StringMap): AllowList {
     else throw fail(`setting "allow": ${JSON.stringify(entry)} is neither a variable name nor a PREFIX_* glob`);
   }
   return list;
-}
-
-function checkOptionKeys(options: StringMap): void {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw fail(`unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
 }
 
 /** Returns `name` when it is a variable name the allow-list covers; throws otherwise. */

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
+import { checkKeys, driverError as fail, MAX_VALUE_BYTES } from '../src/drivers/kit.ts';
 import type { DriverLog, DriverSetup, SecretDriver, SecretRequest, SecretValue, StringMap } from '../src/drivers/types.ts';
 
 export const EXEC_DRIVER = 'exec';
@@ -31,8 +32,6 @@ export interface ExecOptions {
   key?: string;
 }
 
-/** swarmkit's bound on a secret's size, in bytes. */
-const MAX_VALUE_BYTES = 511999;
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** Longest timeout accepted, in milliseconds (10 minutes). */
 const MAX_TIMEOUT_MS = 600_000;
@@ -42,8 +41,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const MAX_KEY_CHARS = 1024;
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_./@-]*$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SETTING_KEYS = new Set<string>(['command', 'timeout', 'max-bytes', 'env', 'trim']);
-const OPTION_KEYS = new Set<string>(['key']);
+const SETTING_KEYS = ['command', 'timeout', 'max-bytes', 'env', 'trim'];
+const OPTION_KEYS = ['key'];
 
 /** The settings, parsed and checked once at init. */
 interface ExecConfig {
@@ -78,14 +77,14 @@ export function createExecDriver(): SecretDriver {
 
     validate(options: StringMap, secret: { name: string }): void {
       configured(config);
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       checkKey(options.key ?? secret.name);
     },
 
     async get(request: SecretRequest): Promise<SecretValue> {
       const cfg = configured(config);
       const options = request.Options ?? {};
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       const key = checkKey(options.key ?? request.SecretName);
       return { value: await run(cfg, key, request, log, running) };
     },
@@ -97,14 +96,8 @@ export default driver;
 
 // --- helpers -------------------------------------------------------------------------------------
 
-function fail(message: string): Error {
-  return new Error(message); // secretd names the driver when it reports this
-}
-
 function parseSettings(settings: StringMap): ExecConfig | undefined {
-  for (const key of Object.keys(settings)) {
-    if (!SETTING_KEYS.has(key)) throw fail(`unknown setting "${key}" (known: ${[...SETTING_KEYS].join(', ')})`);
-  }
+  checkKeys('setting', settings, SETTING_KEYS);
   if (settings.command === undefined) {
     const others = Object.keys(settings);
     if (others.length > 0) throw fail(`setting "${others[0]}" given without "command"`);
@@ -164,12 +157,6 @@ function parseTrim(text: string): boolean {
 function configured(config: ExecConfig | undefined): ExecConfig {
   if (config === undefined) throw fail('not configured: start secretd with --driver-opt exec.command=\'["pass","show"]\'');
   return config;
-}
-
-function checkOptionKeys(options: StringMap): void {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw fail(`unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
 }
 
 /** An untrusted key must read as a plain name: never an option, a parent, hidden or directory path. */

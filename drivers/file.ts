@@ -6,6 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { checkKeys, driverError as fail, MAX_VALUE_BYTES } from '../src/drivers/kit.ts';
 import type { DriverSetup, SecretDriver, SecretRequest, SecretValue, StringMap } from '../src/drivers/types.ts';
 
 export const FILE_DRIVER = 'file';
@@ -22,12 +23,10 @@ export interface FileOptions {
   path?: string;
 }
 
-/** swarmkit's bound on a secret's size, in bytes. */
-const MAX_VALUE_BYTES = 511999;
 /** Longest `path` accepted, in characters (Linux PATH_MAX). */
 const MAX_PATH_CHARS = 4096;
-const SETTING_KEYS = new Set<string>(['root']);
-const OPTION_KEYS = new Set<string>(['path']);
+const SETTING_KEYS = ['root'];
+const OPTION_KEYS = ['path'];
 
 /** A fresh, unconfigured driver (the default export is one; tests make their own). */
 export function createFileDriver(): SecretDriver {
@@ -43,7 +42,7 @@ export function createFileDriver(): SecretDriver {
 
     async validate(options: StringMap, secret: { name: string }): Promise<void> {
       const dir = configured(root);
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       const rel = checkRelativePath(options.path ?? secret.name);
       // The file may be provisioned later; when it already exists it must already be usable.
       const target = await locate(dir, rel, { mayBeMissing: true });
@@ -53,7 +52,7 @@ export function createFileDriver(): SecretDriver {
     async get(request: SecretRequest): Promise<SecretValue> {
       const dir = configured(root);
       const options = request.Options ?? {};
-      checkOptionKeys(options);
+      checkKeys('option', options, OPTION_KEYS);
       const rel = checkRelativePath(options.path ?? request.SecretName);
       const target = await locate(dir, rel, { mayBeMissing: false });
       return { value: await readBounded(target!, rel, { probeOnly: false }) };
@@ -66,14 +65,8 @@ export default driver;
 
 // --- helpers -------------------------------------------------------------------------------------
 
-function fail(message: string): Error {
-  return new Error(message); // secretd names the driver when it reports this
-}
-
 async function checkSettings(settings: StringMap): Promise<string | undefined> {
-  for (const key of Object.keys(settings)) {
-    if (!SETTING_KEYS.has(key)) throw fail(`unknown setting "${key}" (known: ${[...SETTING_KEYS].join(', ')})`);
-  }
+  checkKeys('setting', settings, SETTING_KEYS);
   if (settings.root === undefined) return undefined;
   if (settings.root === '' || settings.root.includes('\0')) throw fail('setting "root" must be a directory path');
   const dir = resolve(settings.root);
@@ -85,12 +78,6 @@ async function checkSettings(settings: StringMap): Promise<string | undefined> {
 function configured(root: string | undefined): string {
   if (root === undefined) throw fail('not configured: start secretd with --driver-opt file.root=DIR');
   return root;
-}
-
-function checkOptionKeys(options: StringMap): void {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw fail(`unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
 }
 
 /** Lexical checks on an untrusted relative path; returns it unchanged. */

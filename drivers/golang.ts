@@ -3,6 +3,7 @@
  * swarmkit does (template/context.go, template/template.go): template name "expansion",
  * missingkey=error, data = the task's PayloadContext, functions join, env, secret, config.
  */
+import { MAX_VALUE_BYTES } from '../src/drivers/kit.ts';
 import type { RenderRequest, TemplatingDriver } from '../src/drivers/types.ts';
 import {
   DEFAULT_MAX_TEMPLATE_BYTES, fromGo, goFuncs, newBudget, payloadContext, renderGo, bytesToGo,
@@ -13,7 +14,7 @@ export const NAME = 'golang';
 /** swarmkit's template name (template.New("expansion")), which Go's messages quote. */
 export const TEMPLATE_NAME = 'expansion';
 /** swarmkit's largest secret (MaxSecretSize - 1), applied to the rendered output. */
-export const MAX_OUTPUT_BYTES = 511999;
+export const MAX_OUTPUT_BYTES = MAX_VALUE_BYTES;
 
 /** swarmkit's `join`: the first argument is the separator for the rest. */
 const join: TemplateFunction = {

@@ -8,6 +8,7 @@
  *     --driver-opt http-kv.url=http://127.0.0.1:8200/secrets --driver-opt http-kv.token=TOKEN
  * and test it with `npm run driver:test -- drivers/examples/http-kv.ts --setting url=…`.
  */
+import { checkKeys, MAX_VALUE_BYTES } from '../../src/drivers/kit.ts';
 import type { DriverLog, DriverSetup, SecretDriver, SecretInfo, SecretRequest, SecretValue, StringMap } from '../../src/drivers/types.ts';
 
 export const HTTP_KV_DRIVER = 'http-kv';
@@ -34,14 +35,12 @@ export interface HttpKvOptions {
   key?: string;
 }
 
-/** swarmkit's bound on a secret's size, in bytes. */
-const MAX_VALUE_BYTES = 511_999;
 const DEFAULT_TIMEOUT_MS = 5000;
 const MAX_TIMEOUT_MS = 600_000;
 const MAX_KEY_CHARS = 256;
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
-const SETTING_KEYS = new Set(['url', 'token', 'timeout']);
-const OPTION_KEYS = new Set(['key']);
+const SETTING_KEYS = ['url', 'token', 'timeout'];
+const OPTION_KEYS = ['key'];
 
 /** The settings after `init` checked them. */
 interface Config {
@@ -144,9 +143,7 @@ export default driver;
 // --- helpers -------------------------------------------------------------------------------------
 
 function parseSettings(settings: StringMap): Config {
-  for (const key of Object.keys(settings)) {
-    if (!SETTING_KEYS.has(key)) throw new HttpKvError(`unknown setting "${key}" (known: ${[...SETTING_KEYS].join(', ')})`);
-  }
+  checkKeys('setting', settings, SETTING_KEYS, (m) => new HttpKvError(m));
   const s: HttpKvSettings = settings;
   if (!s.url) throw new HttpKvError('setting "url" is required, e.g. --driver-opt http-kv.url=http://127.0.0.1:8200/secrets');
   let url: URL;
@@ -175,9 +172,7 @@ function parseSettings(settings: StringMap): Config {
 }
 
 function checkOptions(options: StringMap): void {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new HttpKvError(`unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
+  checkKeys('option', options, OPTION_KEYS, (m) => new HttpKvError(m));
 }
 
 /** Returns `key` when it is a well-formed key; throws a message that quotes it (keys are not secret). */

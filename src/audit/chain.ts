@@ -25,6 +25,7 @@ export function formatRecord(seq: number, time: string, e: AuditEvent, prev: str
   if (e.service !== undefined) r.service = e.service;
   if (e.node !== undefined) r.node = e.node;
   if (e.volume !== undefined) r.volume = e.volume;
+  if (e.version !== undefined) r.version = e.version;
   r.result = e.result;
   if (e.status !== undefined) r.status = e.status;
   if (e.torn) r.torn = e.torn;

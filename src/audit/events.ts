@@ -77,6 +77,8 @@ export interface AuditEvent {
   node?: string;
   /** The volume a value was written into (a Docker plugin's VolumeDriver.Mount). */
   volume?: string;
+  /** For secret.deliver: the value version handed out (stored values only; a number, never a value). */
+  version?: number;
   /** `ok`, or the error code of the refusal (`name_conflict`, `forbidden`, …; `error` if unknown). */
   result: string;
   /** The HTTP status answered (absent for deliveries, whose status the edge maps from `result`). */

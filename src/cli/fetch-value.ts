@@ -3,6 +3,7 @@
  * task context (a JSON file shaped as spec/delivery-context.json), and the delivery call.
  */
 import { readFileSync } from 'node:fs';
+import { parseVersionPin, PIN_HINT } from '../delivery/version-pin.ts';
 import { Client } from './client.ts';
 import { helpColumns } from './help.ts';
 import { UsageError } from './usage.ts';
@@ -12,6 +13,7 @@ export const VALUE_OPTIONS = {
   token: { type: 'string' },
   'token-file': { type: 'string' },
   context: { type: 'string' },
+  version: { type: 'string' },
 } as const;
 
 export interface ValueFlags {
@@ -19,6 +21,7 @@ export interface ValueFlags {
   token?: string | undefined;
   'token-file'?: string | undefined;
   context?: string | undefined;
+  version?: string | undefined;
 }
 
 export const VALUE_HELP = helpColumns([
@@ -26,6 +29,7 @@ export const VALUE_HELP = helpColumns([
   ['    --token TOKEN', 'a consumer token (default: $SECRETD_TOKEN); prefer --token-file'],
   ['    --token-file FILE', 'read the consumer token from FILE'],
   ['    --context FILE', 'the task context as JSON (Service, Node, Task, Env, Secrets)'],
+  ['    --version N', 'value version N instead of the current one (see secretd secret versions)'],
 ]);
 
 export interface ValueSource {
@@ -43,10 +47,15 @@ export function valueSource(flags: ValueFlags): ValueSource {
       throw new UsageError(`--context ${flags.context}: ${(e as Error).message}`);
     }
   }
+  let query = '';
+  if (flags.version !== undefined) {
+    if (parseVersionPin(flags.version) === undefined) throw new UsageError(`--version ${flags.version}: ${PIN_HINT}`);
+    query = `?version=${flags.version}`;
+  }
   const client = new Client(flags.host);
   return {
     async fetch(name) {
-      const answer = await client.call('POST', `/_secretd/v1/secrets/${encodeURIComponent(name)}/value`, context, { Authorization: `Bearer ${token}` });
+      const answer = await client.call('POST', `/_secretd/v1/secrets/${encodeURIComponent(name)}/value${query}`, context, { Authorization: `Bearer ${token}` });
       return { value: answer.body, doNotReuse: answer.headers['x-secretd-do-not-reuse'] === 'true' };
     },
   };

@@ -35,6 +35,8 @@ export async function materializeCommand(argv: string[], out: NodeJS.WritableStr
   });
   if (!values.target) throw new UsageError('materialize needs --target DIR');
   if (positionals.length === 0) throw new UsageError('materialize needs at least one secret name');
+  // Version numbers belong to one secret: version 3 of one says nothing of another's.
+  if (values.version !== undefined && positionals.length !== 1) throw new UsageError('--version pins one secret: materialize it on its own');
   if (!statSync(values.target, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--target ${values.target} is not a folder`);
   const wanted = positionals.map((arg) => {
     const colon = arg.indexOf(':');

@@ -4,10 +4,11 @@
  * as Go's os package words them ("open x: no such file or directory").
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { MAX_SECRET_SIZE } from '../drivers/kit.ts';
 import { Failure } from './usage.ts';
 
 /** Swarm's MaxSecretSize; we read up to twice that, like the docker CLI, as a safeguard only. */
-const READ_LIMIT = 2 * 500 * 1024;
+const READ_LIMIT = 2 * MAX_SECRET_SIZE;
 
 /** Node's error codes in Go's words (syscall.Errno strings). */
 const GO_ERRNO: Record<string, string> = {

@@ -3,11 +3,13 @@
  * src/drivers/load.ts), checks its shape, and initialises it with its `--driver-opt` settings.
  * Any problem stops the daemon at start with a message naming the module.
  */
-import { DRIVER_NAME, DriverLoadError, importDefault } from '../drivers/load.ts';
+import { checkPlugin, DriverLoadError, importDefault, type PluginShape } from '../drivers/load.ts';
 import type { KeyProvider } from './types.ts';
 
-const REQUIRED = ['currentKeyId', 'wrap', 'unwrap'] as const;
-const OPTIONAL = ['init', 'rotate', 'retain', 'keyIds', 'close'] as const;
+/** The one kind (src/crypto/types.ts), checked by the drivers' rules. */
+const KINDS: Record<string, PluginShape> = {
+  'key-provider': { noun: 'a key provider', required: ['currentKeyId', 'wrap', 'unwrap'], optional: ['init', 'rotate', 'retain', 'keyIds', 'close'] },
+};
 
 export async function loadKeyProvider(
   specifier: string,
@@ -24,14 +26,5 @@ export async function loadKeyProvider(
 }
 
 export function checkKeyProvider(value: unknown, source: string): KeyProvider {
-  const fail = (why: string): never => {
-    throw new DriverLoadError(`key provider ${source}: ${why}`);
-  };
-  if (typeof value !== 'object' || value === null) fail('the module must default-export a key provider object');
-  const p = value as Record<string, unknown>;
-  if (p.kind !== 'key-provider') fail(`"kind" must be "key-provider", not ${JSON.stringify(p.kind) ?? 'undefined'}`);
-  if (typeof p.name !== 'string' || !DRIVER_NAME.test(p.name)) fail(`"name" must be 1 to 64 characters [a-zA-Z0-9_.-], not ${JSON.stringify(p.name) ?? 'undefined'}`);
-  for (const m of REQUIRED) if (typeof p[m] !== 'function') fail(`a key provider must have a "${m}" function`);
-  for (const m of OPTIONAL) if (p[m] !== undefined && typeof p[m] !== 'function') fail(`"${m}" must be a function when present`);
-  return value as KeyProvider;
+  return checkPlugin(value, source, 'key provider', KINDS) as unknown as KeyProvider;
 }

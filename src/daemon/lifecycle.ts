@@ -215,6 +215,7 @@ function deliveryRecord(e: DeliveryEvent): AuditEvent {
   if (e.service) record.service = e.service;
   if (e.node) record.node = e.node;
   if (e.volume) record.volume = e.volume;
+  if (e.version !== undefined) record.version = e.version;
   return record;
 }
 
@@ -304,7 +305,7 @@ export async function startDaemon(config: Config, schemas: SchemaRegistry, log: 
     core = await openCore(config, schemas, log);
     // Before the API listeners: once the daemon answers, its plugin socket is there too.
     if (config.pluginListen) {
-      plugin = await startPlugin({ socket: config.pluginListen, allow: config.pluginAllow, dataRoot: config.dataRoot }, core.resolver, schemas, log);
+      plugin = await startPlugin({ socket: config.pluginListen, allow: config.pluginAllow, dataRoot: config.dataRoot }, core, schemas, log);
     }
     for (const host of config.hosts) listeners.push(await listen(host, core.fetch, options));
   } catch (e) {

@@ -44,6 +44,11 @@ const SQLITE_FIXES: Record<string, string> = {
   SQLITE_PERM: 'permission denied: let the daemon read and write the data root',
 };
 
+/** The fix for an SQLite code, extended ones (SQLITE_IOERR_WRITE) by their primary code. */
+function sqliteFix(code: unknown): string | undefined {
+  return typeof code === 'string' ? SQLITE_FIXES[code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')] : undefined;
+}
+
 function isErrno(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).path === 'string';
 }
@@ -62,6 +67,10 @@ export function startupFailure(err: unknown, config?: Config): string {
       const why = e.message.replace(/[\s.]*Resolution note:\s*$/, '');
       return line(`--store ${config.store}: ${why}: start etcd there, or correct --store`);
     }
+    // SQLite's own failure (src/store/sqlite.ts keeps it as the cause): worded with its fix below.
+    const cause = (e.cause as { code?: unknown } | undefined)?.code;
+    const sqlite = sqliteFix(cause);
+    if (e.code === 'unavailable' && sqlite && config) return line(`--data-root ${config.dataRoot}: the store (secretd.db): ${sqlite} (${String(cause)})`);
     return line(e.message);
   }
   // A wrapper that kept the file-system error as its cause is worded from that cause.
@@ -75,7 +84,7 @@ export function startupFailure(err: unknown, config?: Config): string {
       const flag = config ? flagFor(path, config) : undefined;
       return line(`${flag ? `${flag.flag} ${flag.value}: ` : ''}${fix(path)} (${code})`);
     }
-    const sqlite = SQLITE_FIXES[errno.code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')];
+    const sqlite = sqliteFix(errno.code);
     if (sqlite && config) return line(`--data-root ${config.dataRoot}: the store (secretd.db): ${sqlite} (${errno.code})`);
   }
   // JavaScript's own error classes mean a bug of ours; other errors carry a worded message

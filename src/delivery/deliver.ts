@@ -23,10 +23,11 @@ export class DeliveryService {
   }
 
   /**
-   * The value of `idOrName` for the task `context` describes, for the holder of `authorization`.
-   * A name outside the token's scope is answered as a missing one.
+   * The value of `idOrName` for the task `context` describes, for the holder of `authorization`:
+   * its current version, or `version` when pinned. A name outside the token's scope is answered
+   * as a missing one.
    */
-  deliver(authorization: string | undefined, idOrName: string, context: DeliveryContext, peer?: Peer): Promise<Delivered> {
+  deliver(authorization: string | undefined, idOrName: string, context: DeliveryContext, peer?: Peer, version?: number): Promise<Delivered> {
     const event: DeliveryEvent = { secret: idOrName, result: 'delivered' };
     const claimed = claimedTokenId(authorization);
     if (claimed) event.token = claimed;
@@ -34,7 +35,7 @@ export class DeliveryService {
     if (context.task.ID) event.task = context.task.ID;
     return this.deps.resolver.resolve(event, async () => {
       const token = await this.deps.tokens.authenticate(authorization);
-      return { scope: token.allow, ref: idOrName, match: 'docker', context };
+      return { scope: token.allow, ref: idOrName, match: 'docker', context, ...(version === undefined ? {} : { version }) };
     });
   }
 }

@@ -5,6 +5,10 @@
  * — then its value comes from its driver or the store, goes through its templating with the task
  * context, and every attempt is one audit event (never the value). Consumer-token deliveries
  * (deliver.ts) and the Docker plugin (src/plugin/) both go through here.
+ *
+ * A stored value is the secret's current version (src/secrets/versions.ts), unless the asker
+ * pins one (version-pin.ts): then exactly that version, or VersionNotFound if it is not kept —
+ * never another version's bytes.
  */
 import type { KeyService } from '../crypto/keys.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
@@ -15,10 +19,11 @@ import {
   isSecretdError,
   SecretNotFound,
   TemplateFailed,
+  VersionNotFound,
 } from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
-import { openSealed } from '../crypto/seal-binding.ts';
-import { MAX_SECRET_BYTES } from '../secrets/service.ts';
+import { legacySealContext, openSealed, valueContext } from '../crypto/seal-binding.ts';
+import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
 import type { SecretRecord } from '../secrets/types.ts';
 import type { Store } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
@@ -53,6 +58,8 @@ export interface DeliveryEvent {
   node?: string;
   /** The volume a value was written into (the plugin's VolumeDriver.Mount). */
   volume?: string;
+  /** The value version handed out (stored values only; a driver's value has none). */
+  version?: number;
   result: 'delivered' | string;
 }
 
@@ -65,6 +72,8 @@ export interface Ask {
   /** `name`: the exact stored name only (a Docker plugin asks by name); `docker`: dockerd's ID, name, ID-prefix order. */
   match: 'name' | 'docker';
   context: DeliveryContext;
+  /** A pinned value version: that one or VersionNotFound. Absent: the current one. */
+  version?: number;
 }
 
 export interface Delivered {
@@ -73,6 +82,8 @@ export interface Delivered {
   doNotReuse: boolean;
   /** The secret resolved. */
   secret: { id: string; name: string };
+  /** The value version handed out; absent for a driver's value. */
+  version?: number;
 }
 
 export class ValueResolver {
@@ -93,10 +104,13 @@ export class ValueResolver {
       const secret = await this.lookup(ask.scope, ask.ref, ask.match);
       event.secret = secret.name;
       event.secretId = secret.id;
-      const raw = await this.rawValue(secret, ask.context);
+      const raw = await this.rawValue(secret, ask.context, ask.version);
+      if (raw.version !== undefined) event.version = raw.version;
       const value = secret.templating ? await this.render(secret, raw.value, ask) : raw.value;
       event.result = 'delivered';
-      return { value, doNotReuse: raw.doNotReuse, secret: { id: secret.id, name: secret.name } };
+      const got: Delivered = { value, doNotReuse: raw.doNotReuse, secret: { id: secret.id, name: secret.name } };
+      if (raw.version !== undefined) got.version = raw.version;
+      return got;
     } catch (e) {
       event.result = isSecretdError(e) ? e.code : 'error';
       throw e;
@@ -119,8 +133,10 @@ export class ValueResolver {
     return (await this.deps.store.getSecret(found.id)) ?? raiseNotFound(ref);
   }
 
-  /** The bytes before templating: the driver's answer, or the stored value. */
-  private async rawValue(secret: SecretRecord, context: DeliveryContext): Promise<{ value: Uint8Array; doNotReuse: boolean }> {
+  /** The bytes before templating: the driver's answer, or the stored value (version `pinned` if given). */
+  private async rawValue(secret: SecretRecord, context: DeliveryContext, pinned?: number): Promise<{ value: Uint8Array; doNotReuse: boolean; version?: number }> {
+    // A driver's value has no versions to pin.
+    if (secret.driver?.Name && pinned !== undefined) throw new VersionNotFound(secret.name, pinned);
     if (secret.driver?.Name) {
       const name = secret.driver.Name;
       const driver = await this.deps.drivers.secretDriver(name);
@@ -139,7 +155,15 @@ export class ValueResolver {
       return { value, doNotReuse: answer.doNotReuse === true };
     }
     if (!secret.sealed) throw new SecretNotFound(secret.id); // cannot happen for a record the service wrote
-    return { value: await openSealed(this.deps.keys, { ...secret, sealed: secret.sealed }), doNotReuse: false };
+    const current = secret.valueVersion ?? 1;
+    // The current version is the record's own sealed value: a pin costs nothing until a rotate.
+    if (pinned === undefined || pinned === current) {
+      return { value: await openSealed(this.deps.keys, { ...secret, sealed: secret.sealed }), doNotReuse: false, version: current };
+    }
+    const kept = await this.deps.store.valueVersion(secret.id, pinned);
+    if (!kept || kept.version !== pinned) throw new VersionNotFound(secret.name, pinned);
+    const value = await this.deps.keys.open(kept.sealed, valueContext(secret, pinned), pinned === 1 ? legacySealContext(secret) : valueContext(secret, pinned));
+    return { value, doNotReuse: false, version: pinned };
   }
 
   private async render(secret: SecretRecord, template: Uint8Array, ask: Ask): Promise<Uint8Array> {

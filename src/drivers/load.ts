@@ -3,7 +3,7 @@
  * package. A module default-exports one driver (src/drivers/types.ts); its shape is checked
  * here, so a broken module stops the daemon at start with a message that names it.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,13 +18,19 @@ const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs']);
 /** The same rule as a secret name's first character, then dots, dashes and underscores. */
 export const DRIVER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
-/** Which function members each kind must have, and which it may have. */
-const MEMBERS = {
-  secret: { required: ['get'], optional: ['validate', 'store', 'removed'] },
-  templating: { required: ['render'], optional: [] },
-  provider: { required: ['resolve'], optional: [] },
-} as const;
-const COMMON_HOOKS = ['init', 'close'] as const;
+/** The function members a kind of plugin must have, and those it may have; `noun` words the errors. */
+export interface PluginShape {
+  noun: string;
+  required: readonly string[];
+  optional: readonly string[];
+}
+
+/** The driver kinds (src/drivers/types.ts); `init` and `close` are optional for each. */
+const DRIVER_KINDS: Record<string, PluginShape> = {
+  secret: { noun: 'a secret driver', required: ['get'], optional: ['validate', 'store', 'removed', 'init', 'close'] },
+  templating: { noun: 'a templating driver', required: ['render'], optional: ['init', 'close'] },
+  provider: { noun: 'a provider driver', required: ['resolve'], optional: ['init', 'close'] },
+};
 
 export class DriverLoadError extends StartupError {}
 
@@ -34,11 +40,18 @@ export interface LoadedDriver {
   source: string;
 }
 
-/** The module files directly in `dir` (no READMEs, no declaration files), sorted. */
+/**
+ * The driver modules of `dir`, sorted: each module file directly in it (no READMEs, no
+ * declaration files), and the `index.ts` of each folder that has one (a driver of several
+ * files, such as docker-plugins/; a folder without one, such as examples/, is not loaded).
+ */
 export function driverFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && MODULE_EXTENSIONS.has(extname(e.name)) && !e.name.endsWith('.d.ts'))
-    .map((e) => join(dir, e.name))
+    .flatMap((e) => {
+      if (e.isFile()) return MODULE_EXTENSIONS.has(extname(e.name)) && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [];
+      const index = join(dir, e.name, 'index.ts');
+      return e.isDirectory() && existsSync(index) ? [index] : [];
+    })
     .sort();
 }
 
@@ -68,24 +81,34 @@ export async function importDefault(specifier: string, cwd: string, what: string
 
 /** Checks that `value` is a driver; returns it or throws a DriverLoadError naming `source`. */
 export function checkDriver(value: unknown, source: string): Driver {
+  return checkPlugin(value, source, 'driver', DRIVER_KINDS) as unknown as Driver;
+}
+
+/**
+ * The checks every kind of plugin module shares (drivers, key providers): an object with one of
+ * `kinds`, a name by DRIVER_NAME, the required functions, and functions where the optional
+ * members are present. Throws a DriverLoadError that starts with `what` and `source`.
+ */
+export function checkPlugin(value: unknown, source: string, what: string, kinds: Record<string, PluginShape>): Record<string, unknown> {
   const fail = (why: string): never => {
-    throw new DriverLoadError(`driver ${source}: ${why}`);
+    throw new DriverLoadError(`${what} ${source}: ${why}`);
   };
-  if (typeof value !== 'object' || value === null) fail('the module must default-export a driver object');
-  const d = value as Record<string, unknown>;
-  const kind = d.kind;
-  if (kind !== 'secret' && kind !== 'templating' && kind !== 'provider') {
-    fail(`"kind" must be "secret", "templating" or "provider", not ${JSON.stringify(kind) ?? 'undefined'}`);
+  if (typeof value !== 'object' || value === null) fail(`the module must default-export a ${what} object`);
+  const p = value as Record<string, unknown>;
+  const shape = typeof p.kind === 'string' && Object.hasOwn(kinds, p.kind) ? kinds[p.kind] : undefined;
+  if (!shape) fail(`"kind" must be ${oneOf(Object.keys(kinds))}, not ${JSON.stringify(p.kind) ?? 'undefined'}`);
+  if (typeof p.name !== 'string' || !DRIVER_NAME.test(p.name)) {
+    fail(`"name" must be 1 to 64 characters [a-zA-Z0-9_.-] starting with a letter or digit, not ${JSON.stringify(p.name) ?? 'undefined'}`);
   }
-  const members = MEMBERS[kind as keyof typeof MEMBERS];
-  if (typeof d.name !== 'string' || !DRIVER_NAME.test(d.name)) {
-    fail(`"name" must be 1 to 64 characters [a-zA-Z0-9_.-] starting with a letter or digit, not ${JSON.stringify(d.name) ?? 'undefined'}`);
-  }
-  for (const m of members.required) if (typeof d[m] !== 'function') fail(`a ${kind} driver must have a "${m}" function`);
-  for (const m of [...members.optional, ...COMMON_HOOKS]) {
-    if (d[m] !== undefined && typeof d[m] !== 'function') fail(`"${m}" must be a function when present`);
-  }
-  return value as Driver;
+  for (const m of shape!.required) if (typeof p[m] !== 'function') fail(`${shape!.noun} must have a "${m}" function`);
+  for (const m of shape!.optional) if (p[m] !== undefined && typeof p[m] !== 'function') fail(`"${m}" must be a function when present`);
+  return p;
+}
+
+/** `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */
+function oneOf(names: string[]): string {
+  const quoted = names.map((n) => JSON.stringify(n));
+  return quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
 }
 
 /** ESM `export default`, or a CommonJS module whose exports are the driver (or carry `default`). */

@@ -7,7 +7,7 @@
  * - a **templating driver** (`kind: 'templating'`) renders a secret's bytes for a task, for a
  *   secret whose spec names it in `Templating.Name` (Swarm has one: `golang`);
  * - a **driver provider** (`kind: 'provider'`) resolves secret-driver names on demand; the Docker
- *   plugin bridge (drivers/docker-plugins.ts) is one, finding plugins the way dockerd does.
+ *   plugin bridge (drivers/docker-plugins/) is one, finding plugins the way dockerd does.
  *
  * Every hook may be synchronous or return a promise. Throw a plain Error to refuse: its message
  * reaches the client (never put a secret value in it).

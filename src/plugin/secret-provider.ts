@@ -5,16 +5,24 @@
  * path (src/delivery/resolve-value.ts) with the --plugin-allow patterns as scope and the task
  * swarmkit describes as context, so `{{.Service.Name}}` renders the real service. A refusal is
  * `Err` (never a value); one outside the patterns reads exactly as a missing secret.
+ *
+ * The value is the secretd secret's current version, so a rotation reaches the next task Swarm
+ * starts (`docker service update --force`). The label `com.secretd.version=N` pins version N:
+ * swarmkit sends the plugin the swarm secret's name and labels only, never its driver options,
+ * so a label is the one place a compose file or `docker secret create` can say it.
  */
 import type { Peer } from '../audit/events.ts';
 import type { DeliveryEvent, ValueResolver } from '../delivery/resolve-value.ts';
 import type { DeliveryContext } from '../delivery/types.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import { isSecretdError } from '../core/errors.ts';
+import { parseVersionPin, PIN_HINT } from '../delivery/version-pin.ts';
+import { InvalidRequest, isSecretdError } from '../core/errors.ts';
 import type { Answer, Handler } from './server.ts';
 
 /** The swarm secret's label that names another secretd secret than its own name. */
 export const SECRET_LABEL = 'com.secretd.secret';
+/** The swarm secret's label that pins a value version of it. */
+export const VERSION_LABEL = 'com.secretd.version';
 
 interface GetSecretRequest {
   SecretName: string;
@@ -43,7 +51,7 @@ export function getSecretHandler(resolver: ValueResolver, allow: readonly string
     if (r.ServiceName || r.ServiceID) event.service = r.ServiceName || r.ServiceID!;
     if (r.NodeID) event.node = r.NodeID;
     try {
-      const got = await resolver.resolve(event, () => ({ scope: allow, ref: name, match: 'name', context: taskContext(r) }));
+      const got = await resolver.resolve(event, () => ({ scope: allow, ref: name, match: 'name', context: taskContext(r), ...pinned(r.SecretLabels) }));
       const answer = { Value: Buffer.from(got.value).toString('base64'), DoNotReuse: got.doNotReuse };
       got.value.fill(0);
       return { body: answer };
@@ -52,6 +60,15 @@ export function getSecretHandler(resolver: ValueResolver, allow: readonly string
       return { body: { Err: isSecretdError(e) ? e.message : 'secretd: internal error (see its log)' } };
     }
   };
+}
+
+/** The version the swarm secret's label pins, if any; a label that is no version number is refused (audited). */
+function pinned(labels: Record<string, string> | undefined): { version?: number } {
+  const text = labels?.[VERSION_LABEL];
+  if (text === undefined) return {};
+  const version = parseVersionPin(text);
+  if (version === undefined) throw new InvalidRequest(`label ${VERSION_LABEL}=${JSON.stringify(text)}: ${PIN_HINT}`);
+  return { version };
 }
 
 /** What swarmkit says about the task, as the context templating and drivers see. */

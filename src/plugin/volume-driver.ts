@@ -3,17 +3,20 @@
  * Unmount, Path, Get, List and Capabilities (`Scope: local`: a volume lives on this engine). The
  * volumes themselves are volumes.ts; each file's value is resolved on the one path
  * (src/delivery/resolve-value.ts) with the --plugin-allow patterns as scope, one audit line per
- * file naming the volume. A refusal is `Err`, which dockerd shows to the user.
+ * file naming the volume (at every Mount that fills it and every refresh). A refusal is `Err`,
+ * which dockerd shows to the user.
  */
 import type { Peer } from '../audit/events.ts';
 import type { DeliveryEvent, ValueResolver } from '../delivery/resolve-value.ts';
+import { allows } from '../delivery/tokens.ts';
 import type { DeliveryContext } from '../delivery/types.ts';
+import type { Store } from '../store/types.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import { isSecretdError } from '../core/errors.ts';
 import type { Answer, Handler } from './server.ts';
 import { parseVolumeOptions, VolumeOptionError, type VolumeFile } from './volume-options.ts';
 import { TmpfsError } from './tmpfs.ts';
-import { VolumeError, type FileValue, type VolumeRecord, type Volumes } from './volumes.ts';
+import { VolumeError, type CurrentValues, type FileValue, type VolumeRecord, type Volumes, type Written } from './volumes.ts';
 
 /** No task stands behind a volume: templates see empty Service, Node and Task fields. */
 const NO_TASK: DeliveryContext = {
@@ -24,19 +27,37 @@ const NO_TASK: DeliveryContext = {
   secrets: [],
 };
 
-/** Resolves a volume's files for its first Mount, each one an audited delivery. */
+/** Resolves a volume's files for its first Mount or a refresh, each one an audited delivery (a pinned file at its version). */
 export function volumeResolver(resolver: ValueResolver, allow: readonly string[], peer: Peer) {
   return async (volume: string, files: VolumeFile[]): Promise<FileValue[]> => {
     const out: FileValue[] = [];
     try {
       for (const f of files) {
         const event: DeliveryEvent = { peer, secret: f.secret, volume, result: 'delivered' };
-        const got = await resolver.resolve(event, () => ({ scope: allow, ref: f.secret, match: 'name', context: NO_TASK }));
-        out.push({ file: f.file, value: got.value });
+        const got = await resolver.resolve(event, () => ({ scope: allow, ref: f.secret, match: 'name', context: NO_TASK, ...(f.version === undefined ? {} : { version: f.version }) }));
+        out.push({ file: f.file, value: got.value, written: { id: got.secret.id, ...(got.version === undefined ? {} : { version: got.version }) } });
       }
     } catch (e) {
       for (const v of out) v.value.fill(0);
       throw e;
+    }
+    return out;
+  };
+}
+
+/**
+ * What each named secret's current value is, for the refresh check (volumes.ts): its ID and value
+ * version, from the store's metadata alone (no value is opened). Exact names within --plugin-allow
+ * only, as the resolver would find them; a driver's value has no version and is not followed.
+ */
+export function currentValues(store: Store, allow: readonly string[]): CurrentValues {
+  return async (names) => {
+    const wanted = new Set(names);
+    const out = new Map<string, Written>();
+    if (names.length === 0) return out;
+    for (const s of await store.findSecrets({ names })) {
+      if (!wanted.has(s.name) || !allows({ allow: [...allow] }, s.name)) continue;
+      out.set(s.name, s.driver?.Name ? { id: s.id } : { id: s.id, version: s.valueVersion ?? 1 });
     }
     return out;
   };
@@ -83,6 +104,7 @@ function view(volumes: Volumes, r: VolumeRecord): object {
       GID: o.gid,
       Mode: `0${o.mode.toString(8)}`,
       Mounts: r.mounts.length,
+      ...(o.files[0]?.version === undefined ? {} : { Version: o.files[0].version }),
     },
   };
 }

@@ -1,14 +1,20 @@
 /**
  * The options of a secretd volume (`--mount …,volume-opt=KEY=VALUE`, compose `driver_opts`):
  * `secret` lists `NAME[:FILE]` entries separated by commas (as `secretd materialize` takes them),
- * `uid`, `gid` and `mode` set each file's owner and mode (Swarm's defaults: 0, 0, 0444).
+ * `uid`, `gid` and `mode` set each file's owner and mode (Swarm's defaults: 0, 0, 0444), and
+ * `version=N` pins value version N of the volume's one secret (version numbers are a secret's
+ * own: a volume that pins holds that secret only). Unpinned files follow rotations.
  */
+import { parseVersionPin, PIN_HINT } from '../delivery/version-pin.ts';
+
 
 export interface VolumeFile {
   /** The secretd secret's name. */
   secret: string;
   /** The file name inside the volume. */
   file: string;
+  /** A pinned value version: this file never changes. Absent: the current version, refreshed. */
+  version?: number;
 }
 
 export interface VolumeOptions {
@@ -26,12 +32,12 @@ const FILE_NAME = /^(?!\.{1,2}$)[^/\0]{1,255}$/;
 const SECRET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** Most files one volume holds: each is a value resolved at every first Mount. */
 export const MAX_FILES = 64;
-const KNOWN = new Set(['secret', 'uid', 'gid', 'mode']);
+const KNOWN = new Set(['secret', 'uid', 'gid', 'mode', 'version']);
 
 export function parseVolumeOptions(opts: Record<string, string> | null | undefined): VolumeOptions {
   const o = opts ?? {};
   for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new VolumeOptionError(`unknown volume option ${JSON.stringify(key)}: secretd takes secret, uid, gid and mode`);
+    if (!KNOWN.has(key)) throw new VolumeOptionError(`unknown volume option ${JSON.stringify(key)}: secretd takes secret, uid, gid, mode and version`);
   }
   const list = o.secret;
   if (list === undefined || list.trim() === '') {
@@ -39,7 +45,7 @@ export function parseVolumeOptions(opts: Record<string, string> | null | undefin
   }
   const entries = list.split(',');
   if (entries.length > MAX_FILES) throw new VolumeOptionError(`a secretd volume holds at most ${MAX_FILES} secrets (got ${entries.length})`);
-  const files = entries.map((raw) => {
+  const files = entries.map((raw): VolumeFile => {
     const entry = raw.trim();
     const colon = entry.indexOf(':');
     const secret = colon < 0 ? entry : entry.slice(0, colon);
@@ -50,6 +56,12 @@ export function parseVolumeOptions(opts: Record<string, string> | null | undefin
     return { secret, file };
   });
   if (new Set(files.map((f) => f.file)).size !== files.length) throw new VolumeOptionError('two secrets would be written to the same file');
+  if (o.version !== undefined) {
+    const version = parseVersionPin(o.version);
+    if (version === undefined) throw new VolumeOptionError(`version=${JSON.stringify(o.version)}: ${PIN_HINT}`);
+    if (files.length !== 1) throw new VolumeOptionError(`version=${o.version} pins one secret, and this volume holds ${files.length}: give the pinned secret a volume of its own`);
+    files[0]!.version = version;
+  }
   return { files, uid: id(o.uid, 'uid'), gid: id(o.gid, 'gid'), mode: mode(o.mode) };
 }
 

@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyService } from '../crypto/keys.ts';
 import { openSealed, sealContext } from '../crypto/seal-binding.ts';
+import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
 import type { NewSecret, Store } from '../store/types.ts';
@@ -17,9 +18,6 @@ import { checkFilterKeys, matchesLabels, toSelection, type Filters } from './fil
 import { newId } from '../core/ids.ts';
 import { resolveSecret } from './resolve.ts';
 import { toView, type SecretSpecInput, type SecretView } from './types.ts';
-
-/** swarmkit's MaxSecretSize: values must be shorter than 500 KiB. */
-export const MAX_SECRET_BYTES = 500 * 1024;
 
 const INVALID_NAME = 'invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end character must be [a-zA-Z0-9]';
 

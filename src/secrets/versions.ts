@@ -12,7 +12,7 @@ import { rfc3339Nano } from '../core/clock.ts';
 import { InvalidRequest, isSecretdError, VersionNotFound } from '../core/errors.ts';
 import { resolveSecret } from './resolve.ts';
 import { valueContext } from '../crypto/seal-binding.ts';
-import { MAX_SECRET_BYTES } from './service.ts';
+import { MAX_SECRET_SIZE } from '../drivers/kit.ts';
 import type { SecretRecord } from './types.ts';
 
 /** Rotates that lose the race for a version number seal again this many times before giving up. */
@@ -73,8 +73,8 @@ export class SecretVersions {
     if (secret.driver?.Name) {
       throw new InvalidRequest(`secret ${secret.name} takes its value from driver ${secret.driver.Name}: rotate it there`);
     }
-    if (value.length === 0 || value.length >= MAX_SECRET_BYTES) {
-      throw new InvalidRequest(`a secret's value must be larger than 0 and less than ${MAX_SECRET_BYTES} bytes`);
+    if (value.length === 0 || value.length >= MAX_SECRET_SIZE) {
+      throw new InvalidRequest(`a secret's value must be larger than 0 and less than ${MAX_SECRET_SIZE} bytes`);
     }
     for (let attempt = 1; ; attempt++) {
       const previous = secret.valueVersion ?? 1;

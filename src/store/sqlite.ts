@@ -226,8 +226,7 @@ export class SqliteStore implements Store {
   }
 
   async readKeyringCheck(): Promise<Uint8Array | undefined> {
-    this.ensureOpen();
-    return this.checkStmt.read.get()?.value;
+    return this.read(() => this.checkStmt.read.get()?.value);
   }
 
   async keyringCheck(sealed: Uint8Array): Promise<Uint8Array> {
@@ -257,13 +256,15 @@ export class SqliteStore implements Store {
   }
 
   async getSecret(id: string): Promise<SecretRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.byId.get(id);
+    const row = this.read(() => this.stmt.byId.get(id));
     return row && fromRow(row);
   }
 
   async findSecrets(q: SecretQuery): Promise<SecretRecord[]> {
-    this.ensureOpen();
+    return this.read(() => this.findRows(q));
+  }
+
+  private findRows(q: SecretQuery): SecretRecord[] {
     const c = compactQuery(q);
     if (c.all) return this.stmt.all.all().map(fromRow);
     // One indexed lookup per criterion (an OR of ~1000 terms exceeded SQLite's expression
@@ -296,26 +297,28 @@ export class SqliteStore implements Store {
   }
 
   async listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.byId.get(id);
-    if (!row) return undefined;
-    const out: ValueVersionInfo[] = this.stmt.keptOf.all(id).map((k) => ({ version: k.version, createdAt: k.created_at, current: false }));
-    if (row.sealed) {
-      const current = currentOf(row);
-      out.push({ version: current.version, createdAt: current.createdAt, current: true });
-      out.sort((a, b) => a.version - b.version);
-    }
-    return out;
+    return this.read(() => {
+      const row = this.stmt.byId.get(id);
+      if (!row) return undefined;
+      const out: ValueVersionInfo[] = this.stmt.keptOf.all(id).map((k) => ({ version: k.version, createdAt: k.created_at, current: false }));
+      if (row.sealed) {
+        const current = currentOf(row);
+        out.push({ version: current.version, createdAt: current.createdAt, current: true });
+        out.sort((a, b) => a.version - b.version);
+      }
+      return out;
+    });
   }
 
   async valueVersion(id: string, version: number): Promise<{ version: number; createdAt: string; sealed: Uint8Array } | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.byId.get(id);
-    if (!row) return undefined;
-    const current = currentOf(row);
-    if (version === current.version) return row.sealed ? { ...current, sealed: row.sealed } : undefined;
-    const kept = this.stmt.kept.get(id, version);
-    return kept && { version, createdAt: kept.created_at, sealed: kept.sealed };
+    return this.read(() => {
+      const row = this.stmt.byId.get(id);
+      if (!row) return undefined;
+      const current = currentOf(row);
+      if (version === current.version) return row.sealed ? { ...current, sealed: row.sealed } : undefined;
+      const kept = this.stmt.kept.get(id, version);
+      return kept && { version, createdAt: kept.created_at, sealed: kept.sealed };
+    });
   }
 
   async rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }> {
@@ -350,15 +353,16 @@ export class SqliteStore implements Store {
   }
 
   async keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]> {
-    this.ensureOpen();
-    // ('', 0) sorts before every real (ID, version): IDs are never empty.
-    return this.stmt.keptPage.all(after?.secretId ?? '', after?.version ?? 0, limit).map((k) => ({
-      secretId: k.secret_id,
-      secretCreatedAt: k.secret_created_at,
-      version: k.version,
-      createdAt: k.created_at,
-      sealed: k.sealed,
-    }));
+    return this.read(() => {
+      // ('', 0) sorts before every real (ID, version): IDs are never empty.
+      return this.stmt.keptPage.all(after?.secretId ?? '', after?.version ?? 0, limit).map((k) => ({
+        secretId: k.secret_id,
+        secretCreatedAt: k.secret_created_at,
+        version: k.version,
+        createdAt: k.created_at,
+        sealed: k.sealed,
+      }));
+    });
   }
 
   async replaceKeptValues(changes: KeptValueChange[]): Promise<number> {
@@ -381,9 +385,10 @@ export class SqliteStore implements Store {
   }
 
   async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
-    this.ensureOpen();
-    const rows = ref === undefined ? this.stmt.allRemoved.all() : this.stmt.removedByRef.all(ref, ref.toLowerCase());
-    return rows.map(removedFromRow);
+    return this.read(() => {
+      const rows = ref === undefined ? this.stmt.allRemoved.all() : this.stmt.removedByRef.all(ref, ref.toLowerCase());
+      return rows.map(removedFromRow);
+    });
   }
 
   async restoreRemoved(id: string, updatedAt: string): Promise<SecretRecord> {
@@ -417,13 +422,13 @@ export class SqliteStore implements Store {
   }
 
   async expiredRemoved(now: string, limit: number): Promise<RemovedSecret[]> {
-    this.ensureOpen();
-    return this.stmt.expiredRemoved.all(now, limit).map(removedFromRow);
+    return this.read(() => {
+      return this.stmt.expiredRemoved.all(now, limit).map(removedFromRow);
+    });
   }
 
   async sealedPage(afterId: string, limit: number): Promise<SealedEntry[]> {
-    this.ensureOpen();
-    return this.stmt.sealedPage.all(afterId, limit).map((r) => {
+    return this.read(() => this.stmt.sealedPage.all(afterId, limit)).map((r) => {
       const entry: SealedEntry = { id: r.id, createdAt: r.created_at, sealed: r.sealed };
       if (r.value_version !== null) entry.valueVersion = r.value_version;
       return entry;
@@ -439,8 +444,7 @@ export class SqliteStore implements Store {
   }
 
   async readSwarm(): Promise<SwarmRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.readSwarm.get();
+    const row = this.read(() => this.stmt.readSwarm.get());
     return row && (JSON.parse(row.value) as SwarmRecord);
   }
 
@@ -476,14 +480,12 @@ export class SqliteStore implements Store {
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
-    this.ensureOpen();
-    const row = this.stmt.tokenById.get(id);
+    const row = this.read(() => this.stmt.tokenById.get(id));
     return row && tokenFromRow(row);
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    this.ensureOpen();
-    return this.stmt.tokens.all().map(tokenFromRow);
+    return this.read(() => this.stmt.tokens.all()).map(tokenFromRow);
   }
 
   async deleteToken(id: string): Promise<boolean> {
@@ -545,6 +547,7 @@ export class SqliteStore implements Store {
             try {
               outcomes.push({ ok: true, value: this.db.transaction(w.fn)() }); // a savepoint
             } catch (error) {
+              if (unavailable(error)) throw error; // the database, not this write: the whole batch rolls back
               outcomes.push({ ok: false, error });
             }
           }
@@ -552,7 +555,8 @@ export class SqliteStore implements Store {
         })
         .immediate();
     } catch (error) {
-      for (const w of batch) w.reject(error); // the commit itself failed: nothing was written
+      const failed = unavailable(error) ?? error;
+      for (const w of batch) w.reject(failed); // the commit itself failed: nothing was written
       return;
     }
     this.commits = commits;
@@ -575,6 +579,33 @@ export class SqliteStore implements Store {
   private ensureOpen(): void {
     if (this.closed) throw new StoreUnavailable('the store is closed');
   }
+
+  /** A read, with SQLite's own failures worded as for writes (StoreUnavailable). */
+  private read<T>(fn: () => T): T {
+    this.ensureOpen();
+    try {
+      return fn();
+    } catch (error) {
+      throw unavailable(error) ?? error;
+    }
+  }
+}
+
+/** SQLite's own failures, whose extended codes (SQLITE_IOERR_WRITE…) start with these. */
+const UNAVAILABLE: Record<string, string> = {
+  SQLITE_FULL: 'the disk is full',
+  SQLITE_IOERR: 'an I/O error',
+  SQLITE_BUSY: 'another process holds its lock',
+};
+
+/**
+ * The store cannot serve right now (a 503, as when etcd has no quorum) when SQLite itself
+ * fails rather than the request: a full disk, an I/O error, a lock held too long elsewhere.
+ */
+function unavailable(e: unknown): StoreUnavailable | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  const why = typeof code === 'string' ? UNAVAILABLE[code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')] : undefined;
+  return why === undefined ? undefined : new StoreUnavailable(`the store (secretd.db) cannot be used: ${why} (${code})`, { cause: e });
 }
 
 function migrate(db: Database.Database): void {

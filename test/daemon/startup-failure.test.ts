@@ -47,6 +47,12 @@ const CASES: [title: string, err: unknown, cfg: typeof config | undefined, line:
   ['a path no flag names', errno('EROFS', '/opt/other'), config, '/opt/other is on a read-only file system: mount it read-write, or choose a path on a writable disk (EROFS)'],
   ['a wrapper that kept the errno as its cause', new Error('cannot read /nonexistent-secretd-test/k/keyring.json', { cause: errno('EIO', '/nonexistent-secretd-test/k/keyring.json') }), config, '--keyring /nonexistent-secretd-test/k/keyring.json: an I/O error on /nonexistent-secretd-test/k/keyring.json: check the disk (dmesg) (EIO)'],
   ['SQLite: a full disk', errno('SQLITE_FULL', undefined, 'database or disk is full'), config, '--data-root /srv/d: the store (secretd.db): the disk is full: free some space, or choose a --data-root on another disk (SQLITE_FULL)'],
+  [
+    'SQLite: a lock held elsewhere, as the store words it (StoreUnavailable with the SQLite error as its cause)',
+    new StoreUnavailable('the store (secretd.db) cannot be used: another process holds its lock (SQLITE_BUSY)', { cause: errno('SQLITE_BUSY', undefined, 'database is locked') }),
+    config,
+    '--data-root /srv/d: the store (secretd.db): the database is locked by another process: stop it first (SQLITE_BUSY)',
+  ],
   ['a plain Error: its message', new Error('another secretd (pid 7) is using the data root /srv/d'), config, 'another secretd (pid 7) is using the data root /srv/d'],
   ['a JavaScript error: a bug, and not what it quoted', new SyntaxError('Unexpected token in JSON: "kek-material-here"'), config, 'unexpected SyntaxError while starting (a bug: --log-level debug prints its message and stack)'],
   ['not an Error at all', 'a string', undefined, 'a string'],

@@ -153,7 +153,7 @@ driverContract(plugin.addr, { secret: 'db_password', unknown: refuses });
 driverContract(join(pluginDir, 'contract-vault.sock'), { secret: 'db_password', labels: { 'fixture.do-not-reuse': 'true' }, unknown: refuses });
 driverContract(tcpPlugin.addr, { secret: 'api_key', unknown: refuses });
 // The bridge that finds plugins: a provider whose resolved driver gets the secret-driver checks.
-driverContract(at('drivers/docker-plugins.ts'), { settings: { dirs: pluginDir }, resolve: 'contract-vault', secret: 'db_password', unknown: refuses });
+driverContract(at('drivers/docker-plugins/index.ts'), { settings: { dirs: pluginDir }, resolve: 'contract-vault', secret: 'db_password', unknown: refuses });
 
 // --- the suite catches violations ----------------------------------------------------------------
 

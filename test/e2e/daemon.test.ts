@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FLAGS } from '../../src/daemon/flags.ts';
 import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { request } from '../helpers/http.ts';
 
 const daemons: Daemon[] = [];
 after(async () => {
@@ -116,6 +117,45 @@ describe('files and locks', () => {
 });
 
 describe('graceful stop', () => {
+  test('after every listener and a command-running driver served, SIGTERM ends the process by itself: exit 0 within 5 s', async () => {
+    // main() does not call process.exit: a handle a stop leaves open (a listener, a kept-alive
+    // connection, a driver's child, a timer) would keep the process running, and fail this.
+    const dir = mkdtempSync(join(tmpdir(), 'secretd-stop-'));
+    const pluginSocket = join(dir, 'stop-test.sock');
+    const d = await start({
+      args: ['-H', 'tcp://127.0.0.1:0', '--ui', '--delivery', '--plugin-listen', pluginSocket, '--plugin-allow', '*', '--driver-opt', 'exec.command=/bin/echo'],
+    });
+    try {
+      const name = `stop-${process.pid}-${Date.now().toString(36)}`;
+      assert.equal((await d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Driver: { Name: 'exec' } } })).status, 201);
+      const token = await d.request({ method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['*'] } });
+      assert.equal(token.status, 201, token.text);
+      // A kept-alive connection that stays open (idle) when the stop begins.
+      const agent = new http.Agent({ keepAlive: true });
+      const value = await new Promise<string>((resolve, reject) => {
+        const req = http.get({ socketPath: d.socket, agent, path: `/_secretd/v1/secrets/${name}/value`, headers: { Authorization: `Bearer ${token.json.Token}` } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`))));
+        });
+        req.on('error', reject);
+      });
+      assert.equal(value, name, 'the exec driver ran /bin/echo NAME');
+      const activate = await request(`unix://${pluginSocket}`, { method: 'POST', path: '/Plugin.Activate' });
+      assert.equal(activate.status, 200, activate.text);
+      const began = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), 5000)));
+      const code = await Promise.race([d.stop(), late]);
+      clearTimeout(timer);
+      agent.destroy();
+      assert.equal(code, 0, `${code === 'still running' ? 'still running 5 s after SIGTERM' : `exit ${code}`}\n${d.logs}`);
+      assert.ok(Date.now() - began < 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('SIGTERM finishes the request in flight, removes socket and pid file, exits 0', async () => {
     const d = await start();
     const body = JSON.stringify({ Name: 'inflight', Data: 'aGVsbG8=' });

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { docker, ok } from '../helpers/cli.ts';
+import { docker, ok, secretd } from '../helpers/cli.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { busyboxImage, privateDockerd, until } from '../helpers/private-dockerd.ts';
 import { commandMissing } from '../helpers/tools.ts';
@@ -40,6 +40,7 @@ interface AuditLine {
   service?: string;
   node?: string;
   volume?: string;
+  version?: number;
   result: string;
 }
 
@@ -188,6 +189,94 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     await until(() => (existsSync(join(out, 'done')) ? true : undefined), 120_000, () => `the stack's task: ${tasks(`${stack}_app`)}`);
     assert.equal(readFileSync(join(out, 'db'), 'utf8'), 'from the stack');
     assert.deepEqual(onRef(['secret', 'inspect', '--format', '{{.Spec.Driver.Name}}', name]).trim(), PLUGIN);
+  });
+
+  test('after secretd secret rotate, docker service update --force gives the next task the new value; a label-pinned secret keeps version 1', async () => {
+    const name = `app.${u}.rotated`;
+    onSecretd(['secret', 'create', name, '-'], 'rotated-v1');
+    const out = folder('rotate-out');
+    const stack = `rt${u}`;
+    const compose = join(scratch, 'rotate-stack.yml');
+    const composeText = [
+      'version: "3.8"',
+      'services:',
+      '  app:',
+      `    image: ${tag}`,
+      '    hostname: "{{.Task.ID}}"',
+      '    command: ["/bin/sh", "-c", "h=$$(cat /etc/hostname) && cp /run/secrets/db /out/$$h.db && cp /run/secrets/pinned /out/$$h.pinned && touch /out/$$h.done && sleep 600"]',
+      '    secrets: [{source: db, target: db}, {source: pinned, target: pinned}]',
+      `    volumes: [{type: bind, source: ${out}, target: /out}]`,
+      '    deploy: {restart_policy: {condition: none}}',
+      'secrets:',
+      '  db:',
+      `    name: ${name}`,
+      `    driver: ${PLUGIN}`,
+      '  pinned:',
+      `    name: pin-${u}`,
+      `    driver: ${PLUGIN}`,
+      `    labels: {com.secretd.secret: ${name}, com.secretd.version: "1"}`,
+      '',
+    ].join('\n');
+    writeFileSync(compose, composeText);
+    onRef(['stack', 'deploy', '-c', compose, stack]);
+    const service = `${stack}_app`;
+    cleanup.push(['secret', 'rm', name, `pin-${u}`], ['stack', 'rm', stack]);
+    const done = () => readdirSync(out).filter((f) => f.endsWith('.done')).map((f) => f.slice(0, -'.done'.length));
+    const [first] = await until(() => (done().length === 1 ? done() : undefined), 120_000, () => `the first task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`);
+    assert.equal(readFileSync(join(out, `${first}.db`), 'utf8'), 'rotated-v1');
+    const secretsBefore = onRef(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service]);
+
+    assert.equal(ok(secretd(daemon.host, ['secret', 'rotate', name, '-'], { input: 'rotated-v2' }), 'secretd secret rotate'), '2\n');
+    onRef(['service', 'update', '--force', '--detach', service]);
+    const second = await until(() => done().find((t) => t !== first), 120_000, () => `the next task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`);
+    assert.equal(readFileSync(join(out, `${second}.db`), 'utf8'), 'rotated-v2', 'the next task has the new value');
+    assert.equal(readFileSync(join(out, `${second}.pinned`), 'utf8'), 'rotated-v1', 'the pinned secret still has version 1');
+    assert.equal(readFileSync(compose, 'utf8'), composeText);
+    assert.equal(onRef(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service]), secretsBefore, 'same secrets, same names');
+    const lines = audit().filter((l) => l.action === 'secret.deliver' && l.service === service && l.secret.name === name);
+    assert.deepEqual(lines.map((l) => [l.task, l.version, l.result]).sort(), [[first, 1, 'ok'], [first, 1, 'ok'], [second, 1, 'ok'], [second, 2, 'ok']].sort());
+  });
+
+  test('a running container\'s volume shows a rotation within seconds, and a reader looping in it sees only a whole old or a whole new value', async (t) => {
+    const name = `app.${u}.live`;
+    const size = 120_000;
+    onSecretd(['secret', 'create', name, '-'], 'A'.repeat(size));
+    const out = folder('live-out');
+    const vol = `live-${u}`;
+    const container = `live-${u}`;
+    // Each read is copied out whole, then judged by size and content: a file rewritten in
+    // place would be caught short or mixed.
+    const reader = [
+      'n=0; seen=0; while [ ! -e /out/stop ]; do',
+      '  cat /run/secrets/v > /r; s=$(stat -c %s /r)',
+      `  if [ "$s" = ${size} ] && grep -q '^A*$' /r; then :`,
+      `  elif [ "$s" = ${size} ] && grep -q '^B*$' /r; then [ $seen = 0 ] && touch /out/seen; seen=1`,
+      '  else cp /r /out/bad.$n; fi',
+      '  n=$((n+1)); [ $n = 1 ] && touch /out/started',
+      'done; echo $n > /out/count',
+    ].join('\n');
+    onRef([
+      'run', '-d', '--name', container, '--network', 'none', '--mount', `type=bind,src=${out},dst=/out`,
+      '--mount', mountOpts(vol, `volume-opt=secret=${name}:v`), tag, '/bin/sh', '-c', reader,
+    ]);
+    cleanup.push(['volume', 'rm', '-f', vol], ['rm', '-f', container]);
+    await until(() => (existsSync(join(out, 'started')) ? true : undefined), 60_000, () => `the reader to start: ${docker(refHost, ['logs', container]).stderr}`);
+    // The container's own mount is read-only by itself (a bind made while the tmpfs was): the
+    // moments a refresh makes the tmpfs writable on the host do not reach into the container.
+    const own = onRef(['exec', container, 'grep', ' /run/secrets ', '/proc/self/mountinfo']).split(' ');
+    assert.match(own[5] ?? '', /^ro,/, `the container's mount options: ${own.join(' ')}`);
+    const rotated = Date.now();
+    ok(secretd(daemon.host, ['secret', 'rotate', name, '-'], { input: 'B'.repeat(size) }), 'secretd secret rotate');
+    await until(() => (existsSync(join(out, 'seen')) ? true : undefined), 15_000, () => `the new value in the container\n${daemon.logs.slice(-2000)}`);
+    const delay = Date.now() - rotated;
+    // Let the reader go on for a while with the new value, then stop it.
+    const before = readdirSync(out).length;
+    writeFileSync(join(out, 'stop'), '');
+    const count = Number(await until(() => (existsSync(join(out, 'count')) ? readFileSync(join(out, 'count'), 'utf8').trim() || undefined : undefined), 60_000, () => 'the reader to stop'));
+    t.diagnostic(`${count} reads in the container; the new value seen ${delay} ms after rotate was started`);
+    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('bad.')), [], 'no read saw a partial or mixed value');
+    assert.ok(before >= 2 && count > 10, `the reader ran: ${count} reads`);
+    assert.ok(delay < 10_000, `within seconds (${delay} ms, the CLI's start included)`);
   });
 
   /** Where the volume's tmpfs is on the host, and whether one is mounted there now. */

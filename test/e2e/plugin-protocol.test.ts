@@ -168,6 +168,7 @@ describe('--plugin-listen with --plugin-allow', { skip: cliMissing }, () => {
       task: 'task1',
       service: 'web',
       node: 'node1',
+      version: 1,
       result: 'ok',
     });
     assert.ok(lines.some((l) => l.secret.ref === 'outside' && l.result === 'not_found'));

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, ok, secretd, uniquePrefix } from '../helpers/cli.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
@@ -297,6 +298,63 @@ describe('the recovery window ends: expired secrets are purged in the background
       const lines = readFileSync(`${d.dataRoot}/audit.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
       const purge = lines.find((l) => l.action === 'secret.purge' && l.secret?.name === name);
       assert.equal(purge?.who.transport, 'daemon');
+    } finally {
+      await d.dispose();
+    }
+  });
+});
+
+describe('kill -9 while rotations are in flight', { skip: dockerCliMissing() }, () => {
+  test('every acknowledged rotation is there after the restart, with its audit line, and every kept version opens', async () => {
+    let d = await startDaemon({ args: ['--delivery', '--keep-versions', '4', '--log-level', 'warn'] });
+    const p = uniquePrefix('krot');
+    const names = Array.from({ length: 6 }, (_, i) => `${p}_${i}`);
+    try {
+      for (const name of names) assert.equal((await d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(`${name}-v1`).toString('base64') } })).status, 201);
+      // Each secret's writer rotates to `${name}-vN` (N the version it will get) until the kill.
+      const acked = new Map<string, number>(names.map((n) => [n, 1]));
+      let total = 0;
+      let enough!: () => void;
+      const reached = new Promise<void>((resolve) => (enough = resolve));
+      let stop = false;
+      const writers = names.map(async (name) => {
+        while (!stop) {
+          const next = acked.get(name)! + 1;
+          try {
+            const res = await d.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions`, body: { Data: Buffer.from(`${name}-v${next}`).toString('base64') } });
+            if (res.status !== 201) return;
+            assert.equal(res.json.Version, next);
+            acked.set(name, next);
+            if (++total >= 120) enough();
+          } catch {
+            return; // the daemon is gone
+          }
+        }
+      });
+      await Promise.race([reached, new Promise((_, reject) => setTimeout(() => reject(new Error('not enough rotations acknowledged in 60 s')), 60_000).unref())]);
+      await d.kill9();
+      stop = true;
+      await Promise.all(writers);
+      const dataRoot = d.dataRoot;
+      d = await startDaemon({ dataRoot, args: ['--delivery', '--keep-versions', '4', '--log-level', 'warn'] });
+      const token = (await d.request({ method: 'POST', path: `${PREFIX}/tokens`, body: { Allow: [`${p}*`] } })).json.Token as string;
+      const read = async (name: string) => (await d.request({ path: `${PREFIX}/secrets/${name}/value`, headers: { Authorization: `Bearer ${token}` } })).text;
+      const lines = readFileSync(join(dataRoot, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+      for (const name of names) {
+        const versions = (await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).json as Versions[];
+        const current = versions.find((v) => v.Current)!.Version;
+        assert.ok(current >= acked.get(name)!, `${name}: version ${acked.get(name)} was acknowledged, ${current} is current`);
+        assert.ok(versions.length <= 4);
+        assert.equal(await read(name), `${name}-v${current}`, 'the current value is whole and is its version\'s');
+        const rotations = lines.filter((l) => l.action === 'secret.rotate' && l.secret?.name === name && l.result === 'ok').map((l) => l.versions!.version);
+        for (let v = 2; v <= acked.get(name)!; v++) assert.ok(rotations.includes(v), `${name}: the audit line of acknowledged version ${v} is missing`);
+      }
+      // Every kept version of one secret still opens and is its own value.
+      const name = names[0]!;
+      for (const v of (await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).json as Versions[]) {
+        assert.equal((await d.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions/${v.Version}/rollback` })).status, 200);
+        assert.equal(await read(name), `${name}-v${v.Version}`);
+      }
     } finally {
       await d.dispose();
     }

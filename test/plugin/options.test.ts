@@ -1,5 +1,5 @@
 /**
- * The plugin's pure parts: volume options (`secret=NAME[:FILE],…`, uid, gid, mode) and the task
+ * The plugin's pure parts: volume options (`secret=NAME[:FILE],…`, uid, gid, mode, version) and the task
  * context built from a GetSecret request (slot from swarmkit's task name).
  */
 import assert from 'node:assert/strict';
@@ -22,6 +22,11 @@ describe('volume options', () => {
     assert.equal(parseVolumeOptions({ secret: 'a', mode: '600' }).mode, 0o600);
   });
 
+  test('version=N pins the one secret of the volume; without it no file is pinned', () => {
+    assert.deepEqual(parseVolumeOptions({ secret: 'app.db:db.txt', version: '3' }).files, [{ secret: 'app.db', file: 'db.txt', version: 3 }]);
+    assert.ok(parseVolumeOptions({ secret: 'a,b' }).files.every((f) => !('version' in f)), 'an unpinned file has no version key (the state file compares options as JSON)');
+  });
+
   for (const [opts, message] of [
     [undefined, /needs the option secret=/],
     [{ secret: ' ' }, /needs the option secret=/],
@@ -37,6 +42,9 @@ describe('volume options', () => {
     [{ secret: 'a', mode: '04755' }, /octal/],
     [{ secret: 'a', mode: 'rw' }, /octal/],
     [{ secret: Array.from({ length: MAX_FILES + 1 }, (_, i) => `s${i}`).join(',') }, /at most 64/],
+    [{ secret: 'a', version: '0' }, /version="0": a version is a whole number from 1/],
+    [{ secret: 'a', version: 'latest' }, /version="latest"/],
+    [{ secret: 'a,b', version: '2' }, /version=2 pins one secret, and this volume holds 2/],
   ] as const) {
     test(`refused: ${JSON.stringify(opts)}`, () => {
       assert.throws(() => parseVolumeOptions(opts as Record<string, string> | undefined), (e: unknown) => e instanceof VolumeOptionError && message.test(e.message));

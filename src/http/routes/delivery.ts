@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import type { DeliveryService } from '../../delivery/deliver.ts';
 import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
+import { parseVersionPin, PIN_HINT } from '../../delivery/version-pin.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
 import type { DeliveryContext as WireContext } from '../../spec-types/delivery-context.ts';
 import { InvalidRequest } from '../../core/errors.ts';
@@ -50,13 +51,22 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       body = await readJsonBody(c);
     }
     const context = toContext(checkedBody(schemas, 'delivery-context.json', body ?? {}));
-    const { value, doNotReuse } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller);
+    const { value, doNotReuse, version } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller, pinnedVersion(c.req.query('version')));
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'no-store',
       'X-Secretd-Do-Not-Reuse': String(doNotReuse),
+      ...(version === undefined ? {} : { 'X-Secretd-Version': String(version) }),
     });
   });
+}
+
+/** `?version=N` pins a value version (src/delivery/version-pin.ts); absent: the current one. */
+function pinnedVersion(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const version = parseVersionPin(text);
+  if (version === undefined) throw new InvalidRequest(`invalid version ${JSON.stringify(text)}: ${PIN_HINT}`);
+  return version;
 }
 
 /** The wire document (spec/delivery-context.json) with every absent field at its zero value, as Go would decode it. */

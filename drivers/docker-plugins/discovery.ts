@@ -14,7 +14,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PluginUnusable } from '../../core/errors.ts';
+import { PluginUnusable } from '../../src/core/errors.ts';
 
 /** dockerd's socket folder. */
 export const SOCKET_DIRS: readonly string[] = ['/run/docker/plugins'];

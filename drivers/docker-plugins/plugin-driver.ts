@@ -3,8 +3,9 @@
  * `SecretProvider.GetSecret`, with swarmkit's rules for the request (`manager/drivers/secrets.go`)
  * and for the value it accepts back.
  */
-import { DriverFailed, PluginUnusable } from '../../core/errors.ts';
-import type { EndpointSpec, SecretDriver, SecretRequest, SecretValue } from '../types.ts';
+import { DriverFailed, PluginUnusable } from '../../src/core/errors.ts';
+import { MAX_VALUE_BYTES } from '../../src/drivers/kit.ts';
+import type { EndpointSpec, SecretDriver, SecretRequest, SecretValue } from '../../src/drivers/types.ts';
 import { PluginCallError, type PluginClient } from './client.ts';
 import { goField } from './discovery.ts';
 
@@ -12,8 +13,6 @@ import { goField } from './discovery.ts';
 export const SECRET_PROVIDER = 'secretprovider';
 /** swarmkit calls it with the leading slash, so dockerd's errors read `/SecretProvider.GetSecret: …`. */
 export const GET_SECRET = '/SecretProvider.GetSecret';
-/** swarmkit's value rule: 1 to 511999 bytes. */
-export const MAX_VALUE_BYTES = 511_999;
 
 /**
  * Sends `Plugin.Activate` and returns the plugin's `Implements` list. Failures are PluginCallErrors

@@ -1,13 +1,15 @@
 /**
  * The Docker plugin bridge: resolves a secret's `Driver.Name` to a legacy Docker secret-provider
- * plugin found where dockerd looks (src/drivers/docker-plugin/discovery.ts), activated once per
- * daemon process, so plugins written for Swarm (go-plugins-helpers `secrets`) work unchanged.
+ * plugin found where dockerd looks (./discovery.ts), activated once per daemon process, so
+ * plugins written for Swarm (go-plugins-helpers `secrets`) work unchanged. The whole bridge lives
+ * in this folder: the plugin protocol client (./client.ts) and the driver for one plugin
+ * (./plugin-driver.ts); secretd loads it as a built-in, by this index.ts.
  */
-import type { DriverLog, DriverProvider, DriverSetup, SecretDriver } from '../src/drivers/types.ts';
-import { PluginUnusable } from '../src/core/errors.ts';
-import { PluginCallError, PluginClient } from '../src/drivers/docker-plugin/client.ts';
-import { findPlugin, parseDirList, searchPath, SOCKET_DIRS, SPEC_DIRS, type SearchPath } from '../src/drivers/docker-plugin/discovery.ts';
-import { activate, notImplemented, PluginSecretDriver, SECRET_PROVIDER } from '../src/drivers/docker-plugin/plugin-driver.ts';
+import type { DriverLog, DriverProvider, DriverSetup, SecretDriver } from '../../src/drivers/types.ts';
+import { PluginUnusable } from '../../src/core/errors.ts';
+import { PluginCallError, PluginClient } from './client.ts';
+import { findPlugin, parseDirList, searchPath, SOCKET_DIRS, SPEC_DIRS, type SearchPath } from './discovery.ts';
+import { activate, notImplemented, PluginSecretDriver, SECRET_PROVIDER } from './plugin-driver.ts';
 
 export const NAME = 'docker-plugins';
 
