@@ -2,10 +2,9 @@
 import { join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { SchemaRegistry } from '../schemas.ts';
-import type { DaemonConfig } from '../spec-types/config.ts';
+import { DaemonConfigDefaults as D, type DaemonConfig } from '../spec-types/config.ts';
 import { StartupError } from '../core/errors.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
-import { DaemonConfigDefaults as D } from '../spec-types/config.ts';
 import { defaultCertDir, defaultDataRoot, defaultHost, IN_CERT_DIR, IN_DATA_ROOT } from './paths.ts';
 import { pluginProblems } from './plugin-flags.ts';
 import { uiProblems } from './ui-listeners.ts';

@@ -55,13 +55,13 @@ export interface DaemonConfig {
    * @default "sqlite"
    */
   store: string;
-  /** PEM files for TLS to etcd; empty for plain gRPC */
+  /** PEM files (absolute paths) for TLS to etcd; empty for plain gRPC */
   etcdTls: {
     ca?: string;
     cert?: string;
     key?: string;
   };
-  /** the key-encryption keys file; daemons sharing an etcd use copies of one file */
+  /** the key-encryption keys file (an absolute path); daemons sharing an etcd use copies of one file */
   keyring: string;
   /** TLS for tcp:// listeners (--tls, --tlsverify); absent for plain TCP */
   tls?: {
@@ -83,9 +83,9 @@ export interface DaemonConfig {
   audit: boolean;
   /** start even though the SQLite store holds less than was acknowledged (--accept-store-loss) */
   acceptStoreLoss?: boolean;
-  /** the audit log file: one hash-chained JSON line per change and per delivery */
+  /** the audit log file (an absolute path): one hash-chained JSON line per change and per delivery */
   auditLog: string;
-  /** a module that holds the key-encryption keys instead of the key file */
+  /** --kek-provider: a module (path or package) that holds the key-encryption keys; absent for the built-in key file */
   kekProvider?: string;
   /** --plugin-listen: the unix socket serving Docker's plugin protocols (secretprovider, VolumeDriver) */
   pluginListen?: string;
