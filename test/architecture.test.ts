@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from './helpers/daemon.ts';
 
 /** Innermost first. A folder (or a file at the root of src/) may import its own layer and those before it. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['core', 'durable-files.ts', 'version.ts', 'schemas.ts'],
+  ['core', 'spec-types', 'durable-files.ts', 'version.ts', 'schemas.ts'],
   ['store'],
   ['crypto', 'drivers', 'templating', 'audit'],
   ['secrets', 'swarm', 'delivery'],

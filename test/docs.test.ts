@@ -20,6 +20,18 @@ test('the flag table (docs/flags.md) lists every flag of --help', () => {
   for (const f of FLAGS) assert.match(flagsDoc, new RegExp(`^\\| .*\`--${f.name}[ \`]`, 'm'), `docs/flags.md lacks --${f.name}`);
 });
 
+test('the flag table (docs/flags.md) states the defaults that --help shows from spec/config.json', () => {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const name of ['log-level', 'log-format', 'store', 'request-timeout', 'max-connections', 'keep-versions', 'recovery-window', 'delivery', 'ui']) {
+    const flag = FLAGS.find((f) => f.name === name)!;
+    const row = flagsDoc.split('\n').find((l) => l.startsWith(`| \`--${name}`)) ?? '';
+    const word = flag.default!.split(',')[0]!;
+    // "default 60", "`info` (default", or "Off by default".
+    const said = new RegExp(`default ${escape(word)}\\b|\`${escape(word)}\` \\(default`, 'i').test(row) || (word === 'off' && /Off by default/.test(row));
+    assert.ok(said, `docs/flags.md --${name} should state the default ${word}: ${row}`);
+  }
+});
+
 test('the error table (docs/api.md) lists every error code with its status', () => {
   for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
     assert.match(apiDoc, new RegExp(`^\\| \`${code}\` \\| ${status} \\|`, 'm'), `docs/api.md lacks ${code} → ${status}`);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { GoDecodeError, SchemaRegistry, SPEC_DIR } from '../src/schemas.ts';
+import { generateAll, SPEC_TYPES_DIR } from '../tools/gen-spec-types.ts';
 
 const schemas = new SchemaRegistry();
 /** Bodies come from JSON text, as they do from a request (a "__proto__" key is then a plain key). */
@@ -59,6 +60,48 @@ describe('spec files', () => {
 
   test('validator returns the same compiled function on every call', () => {
     assert.equal(schemas.validator('secret-spec.json'), schemas.validator('secret-spec.json'));
+  });
+});
+
+describe('types generated from spec/ (src/spec-types)', () => {
+  test('the committed files are what npm run gen:types makes from spec/ now', () => {
+    const generated = generateAll();
+    const committed = readdirSync(SPEC_TYPES_DIR).sort();
+    assert.deepEqual(committed, [...generated.keys()].sort(), 'one module per schema, and index.ts; run npm run gen:types');
+    for (const [file, text] of generated) {
+      assert.equal(readFileSync(join(SPEC_TYPES_DIR, file), 'utf8'), text, `src/spec-types/${file} is stale: run npm run gen:types`);
+    }
+  });
+
+  test('a schema becomes a type: required and optional, nullable, enum, map, $defs, description as doc', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secretd-spec-types-'));
+    try {
+      const schema = {
+        $id: 'thing.json',
+        title: 'Thing',
+        type: 'object',
+        required: ['Kind'],
+        properties: {
+          Kind: { enum: ['a', 'b'], description: 'which one', default: 'a' },
+          Name: { type: ['string', 'null'] },
+          Labels: { type: 'object', additionalProperties: { type: 'string' } },
+          Parts: { type: 'array', items: { $ref: '#/$defs/part' } },
+        },
+        $defs: { part: { type: 'integer' } },
+      };
+      writeFileSync(join(dir, 'thing.json'), JSON.stringify(schema));
+      const text = generateAll(dir).get('thing.ts')!;
+      assert.match(text, /export interface Thing \{\n/);
+      assert.match(text, /  \/\*\*\n   \* which one\n   \* @default "a"\n   \*\/\n  Kind: 'a' \| 'b';\n/);
+      assert.match(text, /  Name\?: string \| null;\n/);
+      assert.match(text, /  Labels\?: \{ \[key: string\]: string \};\n/);
+      assert.match(text, /  Parts\?: Part\[\];\n/);
+      assert.match(text, /export type Part = number;\n/);
+      assert.match(text, /export const ThingDefaults = \{\n  Kind: 'a',\n\} as const satisfies Partial<Thing>;\n/);
+      assert.match(generateAll(dir).get('index.ts')!, /'thing\.json': Thing;/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

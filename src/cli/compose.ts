@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { parse, YAMLParseError } from 'yaml';
 import { SchemaRegistry } from '../schemas.ts';
+import type { ComposeSecrets, Secret } from '../spec-types/compose-secrets.ts';
 import { interpolateTree } from './interpolate.ts';
 import { Failure } from './usage.ts';
 
@@ -52,11 +53,11 @@ export function loadComposeSecrets(text: string, options: ComposeOptions): Compo
   registry ??= new SchemaRegistry();
   const validate = registry.validator('compose-secrets.json');
   if (!validate(checked)) throw new Failure(describe(validate.errors?.[0]));
-  return Object.entries(section as Record<string, Record<string, unknown>>).map(([key, raw]) => normalize(key, raw, options));
+  return Object.entries((checked as ComposeSecrets).secrets ?? {}).map(([key, raw]) => normalize(key, raw, options));
 }
 
 /** The loader's rules, in its words where it has them. */
-function normalize(key: string, raw: Record<string, unknown>, options: ComposeOptions): ComposeSecret {
+function normalize(key: string, raw: Secret, options: ComposeOptions): ComposeSecret {
   const field = (name: string) => (raw[name] === undefined ? undefined : String(raw[name]));
   const secret: ComposeSecret = { key, external: toExternal(key, raw.external), labels: toLabels(raw.labels) };
   const name = field('name');
@@ -65,7 +66,7 @@ function normalize(key: string, raw: Record<string, unknown>, options: ComposeOp
     for (const other of ['file', 'environment', 'labels', 'driver', 'driver_opts', 'template_driver']) {
       if (raw[other] !== undefined) throw new Failure(`secrets.${key}: conflicting parameters "external" and "${other}" specified`);
     }
-    const legacy = typeof raw.external === 'object' && raw.external !== null ? (raw.external as { name?: string }).name : undefined;
+    const legacy = typeof raw.external === 'object' && raw.external !== null ? raw.external.name : undefined;
     if (legacy !== undefined) {
       if (name !== undefined) throw new Failure(`secret ${key}: secret.external.name and secret.name conflict; only use secret.name`);
       options.warn(`secret ${key}: secret.external.name is deprecated in favor of secret.name`);
@@ -91,7 +92,7 @@ function normalize(key: string, raw: Record<string, unknown>, options: ComposeOp
   if (driver !== undefined) secret.driver = driver;
   if (raw.driver_opts !== undefined) {
     if (driver === undefined) throw new Failure(`secret ${key}: driver_opts needs driver`);
-    secret.driverOpts = Object.fromEntries(Object.entries(raw.driver_opts as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    secret.driverOpts = Object.fromEntries(Object.entries(raw.driver_opts).map(([k, v]) => [k, String(v)]));
   }
   const templateDriver = field('template_driver');
   if (templateDriver !== undefined) secret.templateDriver = templateDriver;

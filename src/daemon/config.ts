@@ -2,66 +2,21 @@
 import { join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { SchemaRegistry } from '../schemas.ts';
+import { DaemonConfigDefaults as D, type DaemonConfig } from '../spec-types/config.ts';
 import { StartupError } from '../core/errors.ts';
 import { driverSettings, INSECURE_LISTEN_FLAG, type ParsedFlags } from './flags.ts';
-import { defaultCertDir, defaultDataRoot, defaultHost } from './paths.ts';
+import { defaultCertDir, defaultDataRoot, defaultHost, IN_CERT_DIR, IN_DATA_ROOT } from './paths.ts';
 import { pluginProblems } from './plugin-flags.ts';
 import { uiProblems } from './ui-listeners.ts';
-import { DEFAULT_MAX_CONNECTIONS } from '../http/listen.ts';
-import { DEFAULT_KEEP_VERSIONS } from '../secrets/versions.ts';
+
+/** Read-only all the way down: the config is frozen once built. */
+type Frozen<T> = T extends (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+
+/** The daemon's configuration: its shape is spec/config.json's (src/spec-types/config.ts). */
+export type Config = Frozen<DaemonConfig>;
 
 /** TLS for tcp:// listeners (absolute paths; `ca` is read only when `verify` is on). */
-export interface TlsConfig {
-  /** Require a client certificate signed by `ca` (--tlsverify). */
-  readonly verify: boolean;
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-}
-
-export interface Config {
-  readonly hosts: readonly string[];
-  readonly dataRoot: string;
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  /** JSON lines (default), or one readable line per record (--log-format text). */
-  readonly logFormat: 'json' | 'text';
-  /** A request, body included, must arrive within this many ms (slow or endless bodies are cut off). */
-  readonly requestTimeoutMs: number;
-  /** --max-connections: connections per tcp:// listener. */
-  readonly maxConnections: number;
-  readonly swarmInit: boolean;
-  readonly drivers: readonly string[];
-  readonly driverSettings: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  readonly delivery: boolean;
-  /** Serve the web console at /ui on the TCP listeners. */
-  readonly ui: boolean;
-  /** `sqlite`, or `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]`. */
-  readonly store: string;
-  /** PEM files for TLS to etcd (absolute paths); empty for plain gRPC. */
-  readonly etcdTls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
-  /** The keyring file (absolute path). */
-  readonly keyring: string;
-  /** Set by --tls or --tlsverify; absent for plain TCP. */
-  readonly tls?: TlsConfig;
-  /** The loudly named flag: tcp:// off loopback without --tlsverify is allowed (with a warning). */
-  readonly insecureListen: boolean;
-  /** Keep an audit log (default on; --no-audit turns it off). */
-  readonly audit: boolean;
-  /** The audit log file (absolute path). */
-  readonly auditLog: string;
-  /** A `--kek-provider` module (path or package); undefined for the built-in key file. */
-  readonly kekProvider?: string;
-  /** `--plugin-listen`: the unix socket (absolute path) serving Docker's plugin protocols. */
-  readonly pluginListen?: string;
-  /** `--plugin-allow`: the name patterns that socket may hand out (empty: it refuses everything). */
-  readonly pluginAllow: readonly string[];
-  /** --keep-versions: value versions kept per secret, the current one included. */
-  readonly keepVersions: number;
-  /** --recovery-window in ms; 0: removal is final. */
-  readonly recoveryWindowMs: number;
-  /** Start even though the store holds less than was acknowledged (src/store/acknowledged.ts). */
-  readonly acceptStoreLoss?: boolean;
-}
+export type TlsConfig = NonNullable<Config['tls']>;
 
 /** Flags that cannot make a configuration; the message names each flag and what it takes. */
 export class ConfigError extends StartupError {}
@@ -134,21 +89,21 @@ const FLAG_OF: Record<string, string> = {
   tls: '--tlscacert/--tlscert/--tlskey',
 };
 
-/** dockerd's rule: --tlsverify implies --tls; the files default to ca.pem, cert.pem, key.pem in one folder. */
-function tlsOf(flags: ParsedFlags): TlsConfig | undefined {
+/** dockerd's rule: --tlsverify implies --tls; the files default to IN_CERT_DIR's names in one folder. */
+function tlsOf(flags: ParsedFlags): DaemonConfig['tls'] {
   if (!flags.tls && !flags.tlsverify) return undefined;
   const dir = defaultCertDir();
   return {
     verify: flags.tlsverify === true,
-    ca: resolve(flags.tlscacert ?? join(dir, 'ca.pem')),
-    cert: resolve(flags.tlscert ?? join(dir, 'cert.pem')),
-    key: resolve(flags.tlskey ?? join(dir, 'key.pem')),
+    ca: resolve(flags.tlscacert ?? join(dir, IN_CERT_DIR.ca)),
+    cert: resolve(flags.tlscert ?? join(dir, IN_CERT_DIR.cert)),
+    key: resolve(flags.tlskey ?? join(dir, IN_CERT_DIR.key)),
   };
 }
 
 /** --request-timeout SECONDS in ms (NaN for what is not a number of seconds: the schema refuses it). */
 function requestTimeoutMs(seconds: string | undefined): number {
-  if (seconds === undefined) return 60_000;
+  if (seconds === undefined) return D.requestTimeoutMs;
   return SECONDS.test(seconds) ? Math.round(Number(seconds) * 1000) : Number.NaN;
 }
 
@@ -157,7 +112,8 @@ const UNIT_MS: Record<string, number> = { d: DAY_MS, h: 3_600_000, m: 60_000, s:
 
 /** --recovery-window DURATION in ms: `7d`, `1h30m`, `90s`; `0` is off; NaN for the schema to refuse. */
 function durationMs(text: string | undefined): number {
-  if (text === undefined || text === '0') return 0;
+  if (text === undefined) return D.recoveryWindowMs;
+  if (text === '0') return 0;
   if (!/^([0-9]{1,6}[dhms]){1,4}$/.test(text)) return Number.NaN;
   let ms = 0;
   for (const [, n, unit] of text.matchAll(/([0-9]+)([dhms])/g)) ms += Number(n) * UNIT_MS[unit!]!;
@@ -171,29 +127,30 @@ export function buildConfig(flags: ParsedFlags, schemas: SchemaRegistry): Config
   if (flags['etcd-cert']) etcdTls.cert = resolve(flags['etcd-cert']);
   if (flags['etcd-key']) etcdTls.key = resolve(flags['etcd-key']);
   const tls = tlsOf(flags);
-  const config = {
+  const config: DaemonConfig = {
     hosts: flags.host?.length ? flags.host : [defaultHost()],
     dataRoot,
-    logLevel: flags['log-level'] ?? 'info',
-    logFormat: flags['log-format'] ?? 'json',
+    // Any other word is refused by the schema check below, worded per flag.
+    logLevel: (flags['log-level'] ?? D.logLevel) as DaemonConfig['logLevel'],
+    logFormat: (flags['log-format'] ?? D.logFormat) as DaemonConfig['logFormat'],
     requestTimeoutMs: requestTimeoutMs(flags['request-timeout']),
-    maxConnections: flags['max-connections'] === undefined ? DEFAULT_MAX_CONNECTIONS : wholeNumber(flags['max-connections']),
-    swarmInit: !flags['no-swarm-init'],
+    maxConnections: flags['max-connections'] === undefined ? D.maxConnections : wholeNumber(flags['max-connections']),
+    swarmInit: flags['no-swarm-init'] ? false : D.swarmInit,
     drivers: flags.driver ?? [],
     driverSettings: settingsOf(flags),
-    delivery: flags.delivery === true,
-    ui: flags.ui === true,
-    store: flags.store ?? 'sqlite',
+    delivery: flags.delivery === true || D.delivery,
+    ui: flags.ui === true || D.ui,
+    store: flags.store ?? D.store,
     etcdTls,
-    keyring: resolve(flags.keyring ?? join(dataRoot, 'keyring.json')),
+    keyring: resolve(flags.keyring ?? join(dataRoot, IN_DATA_ROOT.keyring)),
     ...(tls ? { tls } : {}),
-    insecureListen: flags[INSECURE_LISTEN_FLAG] === true,
-    audit: !flags['no-audit'],
-    auditLog: resolve(flags['audit-log'] ?? join(dataRoot, 'audit.log')),
+    insecureListen: flags[INSECURE_LISTEN_FLAG] === true || D.insecureListen,
+    audit: flags['no-audit'] ? false : D.audit,
+    auditLog: resolve(flags['audit-log'] ?? join(dataRoot, IN_DATA_ROOT.auditLog)),
     ...(flags['kek-provider'] ? { kekProvider: flags['kek-provider'] } : {}),
     ...(flags['plugin-listen'] !== undefined ? { pluginListen: resolve(flags['plugin-listen']) } : {}),
     pluginAllow: [...new Set(flags['plugin-allow'] ?? [])],
-    keepVersions: flags['keep-versions'] === undefined ? DEFAULT_KEEP_VERSIONS : wholeNumber(flags['keep-versions']),
+    keepVersions: flags['keep-versions'] === undefined ? D.keepVersions : wholeNumber(flags['keep-versions']),
     recoveryWindowMs: durationMs(flags['recovery-window']),
     ...(flags['accept-store-loss'] ? { acceptStoreLoss: true } : {}),
   };

@@ -26,7 +26,8 @@ import { rfc3339Nano } from '../core/clock.ts';
 import { KeyRotation } from '../secrets/key-rotation.ts';
 import { Recovery } from '../secrets/recovery.ts';
 import { SecretsService } from '../secrets/service.ts';
-import { DEFAULT_KEEP_VERSIONS, SecretVersions, type Acted } from '../secrets/versions.ts';
+import { SecretVersions, type Acted } from '../secrets/versions.ts';
+import { DaemonConfigDefaults } from '../spec-types/config.ts';
 import { startPlugin } from '../plugin/start.ts';
 import type { PluginServer } from '../plugin/server.ts';
 import { CHECKPOINT_SUFFIX, CheckpointFile, damageOf, witnessesOf } from '../store/acknowledged.ts';
@@ -163,7 +164,7 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       store,
       swarm,
       keys,
-      keep: config.keepVersions ?? DEFAULT_KEEP_VERSIONS,
+      keep: config.keepVersions ?? DaemonConfigDefaults.keepVersions,
       keptValueMoved: () => walk.keptValueMoved(),
       onValueChanged: (s) => valueChanged.forEach((listener) => listener(s)),
     });

@@ -5,6 +5,10 @@
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The files a flag names when it is not given: in the data root, and in the TLS folder (dockerd's names). */
+export const IN_DATA_ROOT = { keyring: 'keyring.json', auditLog: 'audit.log' } as const;
+export const IN_CERT_DIR = { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
+
 export interface Env {
   uid: number;
   env: NodeJS.ProcessEnv;

@@ -1,5 +1,6 @@
 /** Consumer tokens and delivery requests: the secretd extension that hands values to workloads. */
 import type { TemplateContext } from '../drivers/types.ts';
+import type { DeliveryContext as WireContext } from '../spec-types/delivery-context.ts';
 
 export type { TokenRecord } from '../store/records.ts';
 
@@ -11,13 +12,8 @@ export interface TokenView {
   CreatedAt: string;
 }
 
-/** A reference from the task to another secret, for the template function `secret "target"`. */
-export interface TaskSecretRef {
-  /** The secret's ID or name. */
-  Secret: string;
-  /** The file name the task sees it under (swarmkit matches `secret "x"` against this). */
-  Target: string;
-}
+/** A reference from the task to another secret, for the template function `secret "target"` (spec/delivery-context.json). */
+export type TaskSecretRef = NonNullable<WireContext['Secrets']>[number];
 
 /** What a consumer says about the task it wants a value for (every field optional). */
 export interface DeliveryContext {

@@ -7,17 +7,25 @@ import { GoDecodeError, type SchemaRegistry } from '../schemas.ts';
 import { Base64Error, decodeBase64 } from '../secrets/base64.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import type { DriverRef, SecretSpecInput } from '../secrets/types.ts';
+import type { Driver, StringMap } from '../spec-types/secret-spec.ts';
+import type { SpecId, SpecTypes } from '../spec-types/index.ts';
 import { readJsonBody } from './body.ts';
 import type { EdgeEnv } from './env.ts';
 
-type Wire = Record<string, unknown> | null;
-
-/** Reads the body and decodes it as schema `id`; `before` sees the canonical value first. */
-export async function decodeBody(c: Context<EdgeEnv>, schemas: SchemaRegistry, id: string, before?: (v: Wire) => void): Promise<Wire> {
+/**
+ * Reads the body and decodes it as schema `id`, typed as the schema describes it (null for no
+ * body); `before` sees the canonical value first.
+ */
+export async function decodeBody<Id extends SpecId>(
+  c: Context<EdgeEnv>,
+  schemas: SchemaRegistry,
+  id: Id,
+  before?: (v: SpecTypes[Id]) => void,
+): Promise<SpecTypes[Id] | null> {
   const body = await readJsonBody(c);
   if (body === undefined) return null;
   try {
-    return schemas.decodeAs(id, body, before) as Wire;
+    return schemas.decodeAs(id, body, before as ((v: unknown) => void) | undefined) as SpecTypes[Id];
   } catch (e) {
     if (e instanceof GoDecodeError || e instanceof Base64Error) throw new InvalidRequest(`invalid JSON: ${e.message}`);
     throw e;
@@ -32,7 +40,7 @@ export async function readSecretSpec(c: Context<EdgeEnv>, schemas: SchemaRegistr
     if (typeof v?.Data === 'string') data = decodeBase64(v.Data);
   });
   const spec: SecretSpecInput = {
-    name: (doc?.Name as string | null) ?? '',
+    name: doc?.Name ?? '',
     labels: stringMap(doc?.Labels),
   };
   if (data && data.length > 0) spec.data = data;
@@ -44,9 +52,8 @@ export async function readSecretSpec(c: Context<EdgeEnv>, schemas: SchemaRegistr
 }
 
 /** A Go map[string]string: null is empty, null values are "". */
-function stringMap(v: unknown): Record<string, string> {
-  if (!v) return {};
-  const map = v as Record<string, string | null>;
+function stringMap(map: StringMap | undefined): Record<string, string> {
+  if (!map) return {};
   // The decoded map is this request's own: kept as it is unless a null must become "" (copying
   // a map of 100,000 labels key by key costs seconds in V8).
   for (const k in map) {
@@ -56,9 +63,8 @@ function stringMap(v: unknown): Record<string, string> {
 }
 
 /** A *swarm.Driver: absent when null; Name and Options omitted when empty, as Go prints it. */
-function driverRef(v: unknown): DriverRef | undefined {
-  if (!v) return undefined;
-  const d = v as { Name?: string | null; Options?: unknown };
+function driverRef(d: Driver | undefined): DriverRef | undefined {
+  if (!d) return undefined;
   const ref: DriverRef = { Name: d.Name ?? '' };
   const options = stringMap(d.Options);
   if (Object.keys(options).length > 0) ref.Options = options;

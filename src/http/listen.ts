@@ -14,6 +14,7 @@ import { createServer as createHttpsServer, type ServerOptions as HttpsOptions }
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { StartupError } from '../core/errors.ts';
+import { DaemonConfigDefaults as D } from '../spec-types/config.ts';
 import { capConnections, type Shed } from './connection-cap.ts';
 import type { FetchHandler, ListenerInfo } from './env.ts';
 
@@ -26,9 +27,6 @@ export interface Listener {
   cleanup(): void;
 }
 
-/** Connections one TCP listener holds at most, unless --max-connections says otherwise. */
-export const DEFAULT_MAX_CONNECTIONS = 1024;
-
 export interface ListenOptions {
   /** TLS for TCP listeners (from serverTlsOptions); unix sockets stay plain. */
   tls?: HttpsOptions;
@@ -36,14 +34,14 @@ export interface ListenOptions {
   onTlsError?: (err: Error, remote: string | undefined) => void;
   /** A request, body included, must arrive within this many ms; then Node answers 408 and closes. The TLS handshake too. */
   requestTimeoutMs?: number;
-  /** Connections per TCP listener (default DEFAULT_MAX_CONNECTIONS); unix sockets are not capped. */
+  /** Connections per TCP listener (default: spec/config.json's maxConnections); unix sockets are not capped. */
   maxConnections?: number;
   /** A TCP listener at its cap dropped an idle connection for a new one, or refused the new one. */
   onShed?: (what: Shed, listener: string, remote: string | undefined) => void;
 }
 
 /** Node checks request deadlines on an interval (30 s by default): check often enough to be on time. */
-function timeouts(ms = 60_000) {
+function timeouts(ms: number = D.requestTimeoutMs) {
   return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
 }
 
@@ -77,7 +75,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   if (addr.kind === 'tcp') {
     const info: ListenerInfo = { transport: opts.tls ? 'tls' : 'tcp', host: addr.host, port: addr.port };
     const server: Server = opts.tls
-      ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? 60_000 })
+      ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? D.requestTimeoutMs })
       : createHttpServer(timeouts(opts.requestTimeoutMs));
     if (opts.tls && opts.onTlsError) {
       const report = opts.onTlsError;
@@ -91,7 +89,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
     info.port = typeof bound === 'object' && bound ? bound.port : addr.port;
     const address = `tcp://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${info.port}`;
     const onShed = opts.onShed;
-    capConnections(server, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (what, remote) => onShed?.(what, address, remote));
+    capConnections(server, opts.maxConnections ?? D.maxConnections, (what, remote) => onShed?.(what, address, remote));
     server.on('request', serving(fetch, info));
     return { address, server, tls: opts.tls !== undefined, cleanup: () => {} };
   }

@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { InvalidRequest } from '../core/errors.ts';
+import type { SecretRotateRequest } from '../spec-types/secret-rotate.ts';
 
 export const CHARACTER_CLASSES = {
   upper: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
@@ -18,12 +19,8 @@ export type CharacterClass = keyof typeof CHARACTER_CLASSES;
 
 export const ALL_CLASSES = Object.keys(CHARACTER_CLASSES) as CharacterClass[];
 
-/** What the HTTP body's `Generate` holds (spec/secret-rotate.json). */
-export interface GenerateSpec {
-  Length: number;
-  /** Default: all four. */
-  Classes?: CharacterClass[];
-}
+/** What the HTTP body's `Generate` holds (spec/secret-rotate.json; its enum names CHARACTER_CLASSES' keys). */
+export type GenerateSpec = NonNullable<SecretRotateRequest['Generate']>;
 
 export const MIN_GENERATED_LENGTH = 8;
 export const MAX_GENERATED_LENGTH = 4096;

@@ -15,9 +15,6 @@ import { valueContext } from '../crypto/seal-binding.ts';
 import { MAX_SECRET_SIZE } from '../drivers/kit.ts';
 import type { SecretRecord } from './types.ts';
 
-/** --keep-versions when not given: as many as Vault's KV engine keeps by default. */
-export const DEFAULT_KEEP_VERSIONS = 10;
-
 /** Rotates that lose the race for a version number seal again this many times before giving up. */
 const ROTATE_ATTEMPTS = 8;
 

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildConfig, ConfigError, type Config } from '../../src/daemon/config.ts';
-import { FlagError, parseFlags } from '../../src/daemon/flags.ts';
+import { FLAGS, FlagError, helpOf, helpText, parseFlags } from '../../src/daemon/flags.ts';
+import { DaemonConfigDefaults } from '../../src/spec-types/config.ts';
 import { SchemaRegistry } from '../../src/schemas.ts';
 import { isSecretdError } from '../../src/core/errors.ts';
 
@@ -44,12 +45,27 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
     message: "--store postgres: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')",
   },
   { argv: ['--driver', ''], kind: ConfigError, message: '--driver "": name a module file (.ts, .js) or an installed package' },
+  { argv: ['--max-connections', '0'], kind: ConfigError, message: '--max-connections 0: use a whole number from 1 to 65536' },
+  { argv: ['--max-connections', '65537'], kind: ConfigError, message: '--max-connections 65537: use a whole number from 1 to 65536' },
+  { argv: ['--max-connections', '1.5'], kind: ConfigError, message: '--max-connections 1.5: use a whole number from 1 to 65536' },
+  { argv: ['--max-connections=-1'], kind: ConfigError, message: '--max-connections -1: use a whole number from 1 to 65536' },
+  { argv: ['--keep-versions', '0'], kind: ConfigError, message: '--keep-versions 0: use a whole number from 1 to 1000' },
+  { argv: ['--keep-versions', '1001'], kind: ConfigError, message: '--keep-versions 1001: use a whole number from 1 to 1000' },
+  { argv: ['--keep-versions', 'ten'], kind: ConfigError, message: '--keep-versions ten: use a whole number from 1 to 1000' },
+  { argv: ['--keep-versions', ' 5'], kind: ConfigError, message: '--keep-versions " 5": use a whole number from 1 to 1000' },
+  ...['7', '7x', '7days', '1h30', '0d', '0h0m', '366d', '1d1d1d1d1d', '-1d', ''].map((window) => ({
+    argv: [`--recovery-window=${window}`],
+    kind: ConfigError,
+    message: `--recovery-window ${window === '' ? '""' : window}: use a duration such as 7d, 12h, 30m or 1h30m (whole numbers with d, h, m or s), at most 365d`,
+  })),
   // Rules between flags (src/daemon/config.ts).
   { argv: ['--etcd-cacert', '/ca.pem'], kind: ConfigError, message: '--etcd-cacert/--etcd-cert/--etcd-key need --store etcd://…' },
   { argv: ['--no-audit', '--audit-log', '/a.log'], kind: ConfigError, message: '--audit-log and --no-audit contradict each other' },
   { argv: ['--store', 'etcd://127.0.0.1:2379', '--etcd-cert', '/c.pem'], kind: ConfigError, message: '--etcd-cert and --etcd-key go together' },
   { argv: ['--store', 'etcd://127.0.0.1:2379', '--etcd-key', '/k.pem'], kind: ConfigError, message: '--etcd-cert and --etcd-key go together' },
   { argv: ['--tlscert', '/c.pem'], kind: ConfigError, message: '--tlscacert/--tlscert/--tlskey need --tls or --tlsverify' },
+  { argv: ['--tlskey', '/k.pem'], kind: ConfigError, message: '--tlscacert/--tlscert/--tlskey need --tls or --tlsverify' },
+  { argv: ['--tlscacert', '/ca.pem'], kind: ConfigError, message: '--tlscacert/--tlscert/--tlskey need --tls or --tlsverify' },
   {
     argv: ['--tls', '--tlscacert', '/ca.pem'],
     kind: ConfigError,
@@ -61,6 +77,17 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
     kind: ConfigError,
     message: '--ui with -H tcp://0.0.0.0:2375: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify',
   },
+  {
+    argv: ['--plugin-listen', '/run/docker/plugins/secretd'],
+    kind: ConfigError,
+    message: '--plugin-listen "/run/docker/plugins/secretd": use a path ending in NAME.sock (dockerd names the plugin NAME), e.g. /run/docker/plugins/secretd.sock',
+  },
+  {
+    argv: ['--plugin-listen', '/p/secretd.sock', '--plugin-allow', 'db/*'],
+    kind: ConfigError,
+    message: '--plugin-allow "db/*": use the characters of secret names and *',
+  },
+  { argv: ['--plugin-allow', 'db_*'], kind: ConfigError, message: '--plugin-allow needs --plugin-listen' },
   // Several problems: every one, in one line.
   {
     argv: ['--log-level', 'loud', '--no-audit', '--audit-log', '/a.log'],
@@ -121,9 +148,110 @@ describe('config: what the flags make', () => {
     assert.equal(c.driverSettings.file?.root, '/srv/s');
   });
 
+  test('--max-connections and --keep-versions take whole numbers up to their bounds', () => {
+    assert.equal(configOf(['--max-connections', '1']).maxConnections, 1);
+    assert.equal(configOf(['--max-connections', '65536']).maxConnections, 65536);
+    assert.equal(configOf(['--keep-versions', '1']).keepVersions, 1);
+    assert.equal(configOf(['--keep-versions', '1000']).keepVersions, 1000);
+  });
+
+  test('--recovery-window adds up d, h, m and s; 0 turns it off; 365d is the most', () => {
+    const ms = (w: string) => configOf(['--recovery-window', w]).recoveryWindowMs;
+    assert.equal(ms('7d'), 7 * 86_400_000);
+    assert.equal(ms('1h30m'), 5_400_000);
+    assert.equal(ms('90s'), 90_000);
+    assert.equal(ms('1d2h3m4s'), 86_400_000 + 2 * 3_600_000 + 3 * 60_000 + 4000);
+    assert.equal(ms('365d'), 365 * 86_400_000);
+    assert.equal(ms('0'), 0);
+  });
+
+  test('the switches: --no-swarm-init, --no-audit, --delivery, --ui, the loud flag, --accept-store-loss', () => {
+    const c = configOf(['--no-swarm-init', '--no-audit', '--delivery', '--accept-store-loss', '--insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed']);
+    assert.equal(c.swarmInit, false);
+    assert.equal(c.audit, false);
+    assert.equal(c.delivery, true);
+    assert.equal(c.insecureListen, true);
+    assert.equal(c.acceptStoreLoss, true);
+    assert.equal(configOf(['--ui', '-H', 'tcp://127.0.0.1:2375']).ui, true);
+    const plain = configOf([]);
+    assert.deepEqual([plain.swarmInit, plain.audit, plain.delivery, plain.ui, plain.insecureListen, plain.acceptStoreLoss], [true, true, false, false, false, undefined]);
+  });
+
+  test('-H repeats in order; --driver repeats; --kek-provider is kept as typed', () => {
+    const c = configOf(['-H', 'tcp://127.0.0.1:2375', '--driver', './d.ts', '--driver', 'pkg', '--kek-provider', './kp.ts']);
+    assert.deepEqual(c.hosts, ['unix:///tmp/secretd-config-test.sock', 'tcp://127.0.0.1:2375']);
+    assert.deepEqual(c.drivers, ['./d.ts', 'pkg']);
+    assert.equal(c.kekProvider, './kp.ts');
+    assert.equal(configOf([]).kekProvider, undefined);
+  });
+
+  test('--plugin-listen is resolved; --plugin-allow patterns are kept once each', () => {
+    const c = configOf(['--plugin-listen', 'p/secretd.sock', '--plugin-allow', 'db_*', '--plugin-allow', 'db_*', '--plugin-allow', 'api']);
+    assert.equal(c.pluginListen, `${process.cwd()}/p/secretd.sock`);
+    assert.deepEqual(c.pluginAllow, ['db_*', 'api']);
+  });
+
+  test('--tls alone asks no client certificate; --tlsverify with --tlscacert names the CA', () => {
+    assert.equal(configOf(['--tls']).tls?.verify, false);
+    assert.equal(configOf(['--tlsverify', '--tlscacert', '/x/ca.pem']).tls?.ca, '/x/ca.pem');
+  });
+
+  test('--ui off loopback is allowed with --tlsverify', () => {
+    assert.equal(configOf(['--ui', '--tlsverify', '-H', 'tcp://0.0.0.0:2376']).ui, true);
+  });
+
+  test('the config, its lists and its nested objects are frozen', () => {
+    const c = configOf(['--tlsverify', '--driver', 'x', '--store', 'etcd://127.0.0.1:2379', '--etcd-cacert', '/ca.pem']);
+    for (const part of [c, c.hosts, c.drivers, c.pluginAllow, c.etcdTls, c.tls]) assert.ok(Object.isFrozen(part));
+  });
+
   test('the etcd store with TLS files; relative paths resolved', () => {
     const c = configOf(['--store', 'etcd://10.0.0.1:2379,10.0.0.2:2379/team', '--etcd-cert', 'c.pem', '--etcd-key', 'k.pem']);
     assert.equal(c.store, 'etcd://10.0.0.1:2379,10.0.0.2:2379/team');
     assert.equal(c.etcdTls.cert, `${process.cwd()}/c.pem`);
+  });
+});
+
+describe('--help shows the default that applies', () => {
+  const dataRoot = '/srv/secretd-defaults';
+  const made = buildConfig(parseFlags(['--data-root', dataRoot, '--tlsverify']), schemas);
+  const certDir = made.tls!.cert.replace(/\/[^/]+$/, '');
+  /** Each flag's default as --help must word it, computed from the config built without the flag. */
+  const SHOWN: Record<string, { property?: keyof typeof DaemonConfigDefaults; shown: string }> = {
+    'log-level': { property: 'logLevel', shown: made.logLevel },
+    'log-format': { property: 'logFormat', shown: made.logFormat },
+    store: { property: 'store', shown: made.store },
+    'request-timeout': { property: 'requestTimeoutMs', shown: String(made.requestTimeoutMs / 1000) },
+    'max-connections': { property: 'maxConnections', shown: String(made.maxConnections) },
+    'keep-versions': { property: 'keepVersions', shown: String(made.keepVersions) },
+    'recovery-window': { property: 'recoveryWindowMs', shown: made.recoveryWindowMs === 0 ? 'off, removal is final as in Docker' : `${made.recoveryWindowMs / 1000}s` },
+    delivery: { property: 'delivery', shown: made.delivery ? 'on' : 'off' },
+    ui: { property: 'ui', shown: made.ui ? 'on' : 'off' },
+    keyring: { shown: made.keyring.replace(dataRoot, 'DATA_ROOT') },
+    'audit-log': { shown: made.auditLog.replace(dataRoot, 'DATA_ROOT') },
+    tlscacert: { shown: `${made.tls!.ca.replace(`${certDir}/`, '')} in $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker` },
+    tlscert: { shown: `${made.tls!.cert.replace(`${certDir}/`, '')} in the same folder` },
+    tlskey: { shown: `${made.tls!.key.replace(`${certDir}/`, '')} in the same folder` },
+  };
+  /** Defaults no help line shows: a switch turns them off, or the loudly named flag turns it on. */
+  const SWITCHED: readonly string[] = ['swarmInit', 'audit', 'insecureListen'];
+
+  for (const [name, { shown }] of Object.entries(SHOWN)) {
+    test(`--${name}: (default: ${shown})`, () => {
+      const flag = FLAGS.find((f) => f.name === name);
+      assert.ok(flag, `--${name} is a flag`);
+      assert.equal(flag.default, shown);
+      assert.ok(helpOf(flag).endsWith(`(default: ${shown})`), helpOf(flag));
+      assert.ok(helpText().replace(/\s+/g, ' ').includes(`(default: ${shown})`.replace(/\s+/g, ' ')), 'in --help');
+    });
+  }
+
+  test('every default in spec/config.json is shown by a flag or named as switched', () => {
+    const covered = new Set<string>([...Object.values(SHOWN).flatMap((s) => (s.property ? [s.property] : [])), ...SWITCHED]);
+    assert.deepEqual(Object.keys(DaemonConfigDefaults).filter((k) => !covered.has(k)), []);
+  });
+
+  test('no help text spells a default of its own', () => {
+    for (const f of FLAGS) assert.doesNotMatch(f.help, /default:|\(default|by default/i, `--${f.name}: put it in FlagSpec.default`);
   });
 });

@@ -9,6 +9,7 @@ import type { TokenService } from '../../delivery/tokens.ts';
 import type { DeliveryContext } from '../../delivery/types.ts';
 import { parseVersionPin, PIN_HINT } from '../../delivery/version-pin.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
+import type { DeliveryContext as WireContext } from '../../spec-types/delivery-context.ts';
 import { InvalidRequest } from '../../core/errors.ts';
 import { adminOnly } from '../admin.ts';
 import { noteToken, type Audited } from '../audit.ts';
@@ -23,7 +24,7 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
   const admin = adminOnly('consumer tokens');
 
   app.post(`${DELIVERY_PREFIX}/tokens`, audited('token.create'), admin, async (c) => {
-    const body = checkedBody<{ Allow: string[]; Description?: string }>(schemas, 'token-create.json', await readJsonBody(c));
+    const body = checkedBody(schemas, 'token-create.json', await readJsonBody(c));
     const { token, view } = await tokens.issue(body.Allow, body.Description ?? '');
     noteToken(c, view.ID);
     return json(c, { ...view, Token: token }, 201);
@@ -49,7 +50,7 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
       body = await readJsonBody(c);
     }
-    const context = toContext(checkedBody<WireContext>(schemas, 'delivery-context.json', body ?? {}));
+    const context = toContext(checkedBody(schemas, 'delivery-context.json', body ?? {}));
     const { value, doNotReuse, version } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller, pinnedVersion(c.req.query('version')));
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
@@ -68,16 +69,7 @@ function pinnedVersion(text: string | undefined): number | undefined {
   return version;
 }
 
-type Text = string | undefined;
-interface WireContext {
-  Service?: { ID?: Text; Name?: Text; Labels?: Record<string, string>; Hostname?: Text };
-  Node?: { ID?: Text; Hostname?: Text; Platform?: { OS?: Text; Architecture?: Text } };
-  Task?: { ID?: Text; Name?: Text; Slot?: Text; Image?: Text };
-  Env?: string[];
-  Secrets?: { Secret: string; Target: string }[];
-}
-
-/** The wire document with every absent field at its zero value, as Go would decode it. */
+/** The wire document (spec/delivery-context.json) with every absent field at its zero value, as Go would decode it. */
 function toContext(w: WireContext): DeliveryContext {
   const s = w.Service ?? {};
   const n = w.Node ?? {};

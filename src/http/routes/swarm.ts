@@ -23,13 +23,13 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
 
   app.post('/swarm/init', audited('swarm.init'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-init.json');
-    const spec = req?.Spec as { Name?: string | null; Labels?: Record<string, string> | null } | null | undefined;
+    const spec = req?.Spec;
     const nodeId = await swarm.init({
-      listenAddr: (req?.ListenAddr as string | null) ?? undefined,
-      advertiseAddr: (req?.AdvertiseAddr as string | null) ?? undefined,
-      autoLockManagers: (req?.AutoLockManagers as boolean | null) ?? undefined,
+      listenAddr: req?.ListenAddr ?? undefined,
+      advertiseAddr: req?.AdvertiseAddr ?? undefined,
+      autoLockManagers: req?.AutoLockManagers ?? undefined,
       specName: spec?.Name ?? undefined,
-      labels: spec?.Labels ?? undefined,
+      labels: spec?.Labels ? stringMap(spec.Labels) : undefined,
     });
     return json(c, nodeId);
   });
@@ -41,12 +41,11 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
     if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
       throw new InvalidRequest(`invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`);
     }
-    const encryption = spec?.EncryptionConfig as { AutoLockManagers?: boolean | null } | null | undefined;
     const update = {
       version: Number(raw),
-      specName: (spec?.Name as string | null) ?? undefined,
+      specName: spec?.Name ?? undefined,
       labels: stringMap(spec?.Labels),
-      autoLockManagers: encryption?.AutoLockManagers ?? false,
+      autoLockManagers: spec?.EncryptionConfig?.AutoLockManagers ?? false,
       rotateWorkerToken: parseBool(c, 'rotateWorkerToken'),
       rotateManagerToken: parseBool(c, 'rotateManagerToken'),
       rotateManagerUnlockKey: parseBool(c, 'rotateManagerUnlockKey'),
@@ -64,7 +63,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
 
   app.post('/swarm/unlock', audited('swarm.unlock'), v, async (c) => {
     const req = await decodeBody(c, schemas, 'swarm-unlock.json');
-    swarm.unlock((req?.UnlockKey as string | null) ?? '');
+    swarm.unlock(req?.UnlockKey ?? '');
     return empty(c);
   });
 
@@ -110,9 +109,10 @@ function parseBool(c: Context<EdgeEnv>, key: string): boolean {
   throw new InvalidRequest(`invalid value for ${key}: ${s}`);
 }
 
-function stringMap(v: unknown): Record<string, string> {
+/** A Go map[string]string: null is empty, a null value is "". */
+function stringMap(v: { [key: string]: string | null } | null | undefined): Record<string, string> {
   if (!v) return {};
-  return Object.fromEntries(Object.entries(v as Record<string, string | null>).map(([k, x]) => [k, x ?? '']));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x ?? '']));
 }
 
 /** moby's httputils.BoolValue: anything but "", 0, no, false and none is true. */

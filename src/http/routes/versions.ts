@@ -7,7 +7,7 @@
 import type { Hono } from 'hono';
 import { decodeBase64 } from '../../secrets/base64.ts';
 import { InvalidRequest } from '../../core/errors.ts';
-import { generateValue, type GenerateSpec } from '../../secrets/generate.ts';
+import { generateValue } from '../../secrets/generate.ts';
 import type { Recovery } from '../../secrets/recovery.ts';
 import type { SecretVersions } from '../../secrets/versions.ts';
 import type { SchemaRegistry } from '../../schemas.ts';
@@ -30,7 +30,7 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
   });
 
   app.post(base, audited('secret.rotate', 'id'), admin, async (c) => {
-    const body = checkedBody<{ Data?: string; Generate?: GenerateSpec }>(schemas, 'secret-rotate.json', await readJsonBody(c));
+    const body = checkedBody(schemas, 'secret-rotate.json', await readJsonBody(c));
     const value = body.Generate ? generateValue(body.Generate) : decodeBase64(body.Data!);
     try {
       const r = await versions.rotate(c.req.param('id'), value, (s) => noteSecret(c, s));
