@@ -13,6 +13,7 @@ const inherited = process.env.TSX_TSCONFIG_PATH;
 process.env.TSX_TSCONFIG_PATH = tsconfig; // the require hook reads it when registered
 registerRequireHook();
 registerImportHook({ tsconfig });
-if (inherited === undefined) delete process.env.TSX_TSCONFIG_PATH; // not for drivers' child processes
+if (inherited === undefined)
+  delete process.env.TSX_TSCONFIG_PATH; // not for drivers' child processes
 else process.env.TSX_TSCONFIG_PATH = inherited;
 await import('../src/main.ts');

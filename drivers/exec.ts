@@ -141,7 +141,10 @@ function parseInteger(name: string, text: string | undefined, fallback: number, 
 }
 
 function parseEnvList(text: string): string[] {
-  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const n of names) {
     if (!VARIABLE.test(n)) throw fail(`setting "env": ${JSON.stringify(n)} is not a variable name`);
   }

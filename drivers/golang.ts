@@ -6,8 +6,15 @@
 import { MAX_VALUE_BYTES } from '../src/drivers/kit.ts';
 import type { RenderRequest, TemplatingDriver } from '../src/drivers/types.ts';
 import {
-  DEFAULT_MAX_TEMPLATE_BYTES, fromGo, goFuncs, newBudget, payloadContext, renderGo, bytesToGo,
-  type Budget, type TemplateFunction,
+  DEFAULT_MAX_TEMPLATE_BYTES,
+  fromGo,
+  goFuncs,
+  newBudget,
+  payloadContext,
+  renderGo,
+  bytesToGo,
+  type Budget,
+  type TemplateFunction,
 } from '../src/templating/golang/index.ts';
 
 export const NAME = 'golang';

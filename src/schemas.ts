@@ -40,7 +40,9 @@ export class SchemaRegistry {
       ajv.addKeyword({ keyword: 'x-go-type', schemaType: 'string' });
       ajv.addKeyword({ keyword: 'x-keys', schemaType: 'array' });
     }
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Schema;
       if (schema.$id !== file) throw new Error(`spec/${file}: $id must be "${file}" (found ${JSON.stringify(schema.$id)})`);
       this.raw.set(file, schema);
@@ -105,7 +107,13 @@ function resolve(schema: Schema, root: Schema): Schema {
   if (typeof schema.$ref !== 'string') return schema;
   const ref = schema.$ref as string;
   if (!ref.startsWith('#/')) throw new Error(`only local $ref is supported by decodeAs: ${ref}`);
-  return resolve(ref.slice(2).split('/').reduce((s: Schema, k) => s[k], root), root);
+  return resolve(
+    ref
+      .slice(2)
+      .split('/')
+      .reduce((s: Schema, k) => s[k], root),
+    root,
+  );
 }
 
 function toShape(schema: Schema, root: Schema): Shape {
@@ -129,7 +137,10 @@ function toShape(schema: Schema, root: Schema): Shape {
  * characters that fold to ASCII letters matter: the long s (U+017F) and the Kelvin sign (U+212A).
  */
 function foldKey(k: string): string {
-  return k.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+  return k
+    .replace(/\u017f/g, 's')
+    .replace(/\u212a/g, 'k')
+    .toLowerCase();
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -221,7 +232,8 @@ function firstMismatch(doc: unknown, root: Shape): Pick<ErrorObject, 'instancePa
   const path: string[] = [];
   const bad = (value: unknown, shape: Shape): boolean => {
     if (shape.types && !shape.types.some((t) => JSON_TYPE[t]?.(value))) return true;
-    if (typeof value === 'number' && ((shape.minimum !== undefined && value < shape.minimum) || (shape.maximum !== undefined && value > shape.maximum))) return true;
+    if (typeof value === 'number' && ((shape.minimum !== undefined && value < shape.minimum) || (shape.maximum !== undefined && value > shape.maximum)))
+      return true;
     if (Array.isArray(value)) {
       if (!shape.items) return false;
       for (let i = 0; i < value.length; i++) {

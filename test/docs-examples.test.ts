@@ -58,7 +58,9 @@ class Session {
     const bin = join(this.root, 'bin');
     for (const d of [this.work, this.state, this.logs, home, run, bin, join(this.root, 'data-home')]) mkdirSync(d);
     chmodSync(run, 0o700);
-    writeFileSync(join(bin, 'secretd'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(PROJECT_ROOT, 'bin/secretd.mjs'))} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'secretd'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(PROJECT_ROOT, 'bin/secretd.mjs'))} "$@"\n`, {
+      mode: 0o755,
+    });
     if (NPM) writeFileSync(join(bin, 'npm'), `#!/bin/sh\nexec ${JSON.stringify(NPM)} --prefix ${JSON.stringify(PROJECT_ROOT)} "$@"\n`, { mode: 0o755 });
     writeFileSync(join(this.state, 'cwd'), this.work);
     writeFileSync(join(this.state, 'env'), '');
@@ -122,7 +124,14 @@ class Session {
     while (Date.now() < deadline) {
       const hosts = [...new Set([...this.output(r).matchAll(/^\s*export DOCKER_HOST=(\S+)$/gm)].map((m) => m[1]!))];
       if (hosts.length >= daemons) {
-        const answers = await Promise.all(hosts.map((h) => request(h, { path: '/_ping' }).then((res) => res.status === 200, () => false)));
+        const answers = await Promise.all(
+          hosts.map((h) =>
+            request(h, { path: '/_ping' }).then(
+              (res) => res.status === 200,
+              () => false,
+            ),
+          ),
+        );
         if (answers.every(Boolean)) {
           writeFileSync(join(this.state, 'env'), `${readFileSync(join(this.state, 'env'), 'utf8')}export DOCKER_HOST=${hosts[0]}\n`);
           return;
@@ -146,7 +155,9 @@ class Session {
   }
 
   failure(block: Block, what: string, output: string): string {
-    const others = this.background.filter((b) => b.block !== block).map((b) => `--- output of the background block at line ${b.block.line} ---\n${tail(this.output(b))}`);
+    const others = this.background
+      .filter((b) => b.block !== block)
+      .map((b) => `--- output of the background block at line ${b.block.line} ---\n${tail(this.output(b))}`);
     return [`${this.file}:${block.line}: the block ${what}`, '--- block ---', block.body.trimEnd(), '--- output ---', tail(output), ...others].join('\n');
   }
 
@@ -192,7 +203,15 @@ function cannotRun(): string | false {
   if (!NPM) return 'npm is not on the PATH';
   if (asRoot) {
     if (!which('setpriv')) return 'setpriv is not installed (Debian: util-linux), needed to run the blocks as nobody';
-    const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'test', '-r', join(PROJECT_ROOT, 'node_modules/tsx/package.json')]);
+    const r = spawnSync('setpriv', [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      '--',
+      'test',
+      '-r',
+      join(PROJECT_ROOT, 'node_modules/tsx/package.json'),
+    ]);
     if (r.status !== 0) return `nobody cannot read ${PROJECT_ROOT}: the blocks run as a normal user (make the checkout world-readable)`;
   }
   return false;
@@ -203,7 +222,10 @@ const TOOLS: Record<string, string> = { docker: 'docker.io', etcd: 'etcd-server'
 
 /** Why a file's blocks cannot run here: a program they call is missing. */
 function missingTools(blocks: Block[]): string | false {
-  const text = blocks.filter((b) => SHELL_LANGS.has(b.lang) && b.directive.kind !== 'skip').map((b) => b.body).join('\n');
+  const text = blocks
+    .filter((b) => SHELL_LANGS.has(b.lang) && b.directive.kind !== 'skip')
+    .map((b) => b.body)
+    .join('\n');
   const missing = Object.keys(TOOLS).filter((tool) => new RegExp(`(^|[\\s|;&(])${tool} `, 'm').test(text) && !which(tool));
   if (missing.length === 0) return false;
   return `needs ${missing.join(', ')} (Debian: apt-get install ${missing.map((m) => TOOLS[m]).join(' ')})`;

@@ -21,13 +21,14 @@ test('the flag table (docs/flags.md) lists every flag of --help', () => {
 });
 
 test('the flag table (docs/flags.md) states the defaults that --help shows from spec/config.json', () => {
-  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   for (const name of ['log-level', 'log-format', 'store', 'request-timeout', 'max-connections', 'keep-versions', 'recovery-window', 'delivery', 'ui']) {
     const flag = FLAGS.find((f) => f.name === name)!;
     const row = flagsDoc.split('\n').find((l) => l.startsWith(`| \`--${name}`)) ?? '';
     const word = flag.default!.split(',')[0]!;
     // "default 60", "`info` (default", or "Off by default".
-    const said = new RegExp(`default ${escape(word)}\\b|\`${escape(word)}\` \\(default`, 'i').test(row) || (word === 'off' && /Off by default/.test(row));
+    const said =
+      new RegExp(`default ${escapeRegExp(word)}\\b|\`${escapeRegExp(word)}\` \\(default`, 'i').test(row) || (word === 'off' && /Off by default/.test(row));
     assert.ok(said, `docs/flags.md --${name} should state the default ${word}: ${row}`);
   }
 });
@@ -40,7 +41,9 @@ test('the error table (docs/api.md) lists every error code with its status', () 
 
 test('every schema in spec/ is used by the code', () => {
   const sources = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [readFileSync(join(dir, e.name), 'utf8')] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [readFileSync(join(dir, e.name), 'utf8')] : [],
+    );
   const code = sources(join(PROJECT_ROOT, 'src')).join('\n');
   for (const file of readdirSync(SPEC_DIR).filter((f) => f.endsWith('.json'))) {
     assert.ok(code.includes(`'${file}`), `spec/${file} is not used by src/`);
@@ -54,7 +57,14 @@ function anchors(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (line.startsWith('```')) fenced = !fenced;
     const m = !fenced && /^#{1,6} (.*)$/.exec(line);
-    if (m) out.add(m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-'));
+    if (m)
+      out.add(
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replaceAll(' ', '-'),
+      );
   }
   return out;
 }

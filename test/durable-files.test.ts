@@ -55,7 +55,10 @@ describe('durable files and planted links', () => {
   test('openOwnFile refuses a link with SymlinkRefused and opens a plain file', () => {
     const link = join(dir, 'audit.log');
     symlinkSync(victim, link);
-    assert.throws(() => openOwnFile(link, constants.O_RDWR | constants.O_APPEND), (e) => e instanceof SymlinkRefused && /audit\.log is a symbolic link/.test(e.message));
+    assert.throws(
+      () => openOwnFile(link, constants.O_RDWR | constants.O_APPEND),
+      (e) => e instanceof SymlinkRefused && /audit\.log is a symbolic link/.test(e.message),
+    );
     assert.equal(readFileSync(victim, 'utf8'), 'untouched');
     closeSync(openOwnFile(join(dir, 'plain'), constants.O_CREAT | constants.O_RDWR));
     assert.equal(statSync(join(dir, 'plain')).mode & 0o777, 0o600);

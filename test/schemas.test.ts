@@ -92,12 +92,12 @@ describe('types generated from spec/ (src/spec-types)', () => {
       writeFileSync(join(dir, 'thing.json'), JSON.stringify(schema));
       const text = generateAll(dir).get('thing.ts')!;
       assert.match(text, /export interface Thing \{\n/);
-      assert.match(text, /  \/\*\*\n   \* which one\n   \* @default "a"\n   \*\/\n  Kind: 'a' \| 'b';\n/);
-      assert.match(text, /  Name\?: string \| null;\n/);
-      assert.match(text, /  Labels\?: \{ \[key: string\]: string \};\n/);
-      assert.match(text, /  Parts\?: Part\[\];\n/);
+      assert.match(text, / {2}\/\*\*\n {3}\* which one\n {3}\* @default "a"\n {3}\*\/\n {2}Kind: 'a' \| 'b';\n/);
+      assert.match(text, / {2}Name\?: string \| null;\n/);
+      assert.match(text, / {2}Labels\?: \{ \[key: string\]: string \};\n/);
+      assert.match(text, / {2}Parts\?: Part\[\];\n/);
       assert.match(text, /export type Part = number;\n/);
-      assert.match(text, /export const ThingDefaults = \{\n  Kind: 'a',\n\} as const satisfies Partial<Thing>;\n/);
+      assert.match(text, /export const ThingDefaults = \{\n {2}Kind: 'a',\n\} as const satisfies Partial<Thing>;\n/);
       assert.match(generateAll(dir).get('index.ts')!, /'thing\.json': Thing;/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -147,7 +147,11 @@ describe('decodeAs matches keys as Go does', () => {
     ['unknown keys are dropped', '{"Name":"n","Bogus":1,"version":3,"ID":"x"}', { Name: 'n' }],
     ['the last of keys equal regardless of case wins', '{"Name":"a","name":"b","NAME":"c"}', { Name: 'c' }],
     ['nested struct keys match regardless of case', '{"driver":{"name":"d","options":{"K":"v"}}}', { Driver: { Name: 'd', Options: { K: 'v' } } }],
-    ['map keys are kept exactly, even ones that look like properties', '{"Labels":{"Name":"x","NAME":"y","name":"z"}}', { Labels: { Name: 'x', NAME: 'y', name: 'z' } }],
+    [
+      'map keys are kept exactly, even ones that look like properties',
+      '{"Labels":{"Name":"x","NAME":"y","name":"z"}}',
+      { Labels: { Name: 'x', NAME: 'y', name: 'z' } },
+    ],
     ['null stays null (the zero value)', '{"Name":null,"Labels":null,"Data":null,"Driver":null}', { Name: null, Labels: null, Data: null, Driver: null }],
     ['null label values stay null', '{"Labels":{"a":null}}', { Labels: { a: null } }],
     ['a null body stays null', 'null', null],
@@ -178,12 +182,16 @@ describe('decodeAs matches keys as Go does', () => {
     assert.deepEqual(decode('{"Labelſ":{"c":"3"}}'), { Labels: { c: '3' } });
   });
 
-  test('decodeAs merges a repeated Labels key into one map, as Go reuses the map', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () => {
+  test('decodeAs merges a repeated Labels key into one map, as Go reuses the map', {
+    todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)',
+  }, () => {
     // dockerd: {"Labels":{"a":"1"},"labels":{"b":"2"}} creates Labels {"a":"1","b":"2"}.
     assert.deepEqual(decode('{"Labels":{"a":"1"},"labels":{"b":"2"}}'), { Labels: { a: '1', b: '2' } });
   });
 
-  test('decodeAs decodes a repeated struct key into the same struct, keeping fields the later one omits', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () => {
+  test('decodeAs decodes a repeated struct key into the same struct, keeping fields the later one omits', {
+    todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)',
+  }, () => {
     // dockerd: Templating {"Name":"golang","Options":{"k":"v"}} then templating {"Name":"golang"} keeps Options.
     assert.deepEqual(decode('{"Templating":{"Name":"golang","Options":{"k":"v"}},"templating":{"Name":"golang"}}'), {
       Templating: { Name: 'golang', Options: { k: 'v' } },
@@ -197,7 +205,7 @@ describe('decodeAs matches keys as Go does', () => {
   });
 });
 
-describe('decodeAs reports type errors in Go\'s words', () => {
+describe("decodeAs reports type errors in Go's words", () => {
   const errors: [json: string, message: string][] = [
     ['{"Name":5}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'],
     ['{"name":5}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'],
@@ -231,8 +239,10 @@ describe('decodeAs reports type errors in Go\'s words', () => {
     test(`decodeAs ${json} fails with "${message}"`, () => assertGoError(json, message));
   }
   // Go keeps the error of a mismatched value even when a later key (any case) sets the field.
-  test('decodeAs {"Name":5,"name":"x"} fails as Go does, on the first occurrence', { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () =>
-    assertGoError('{"Name":5,"name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'),
+  test(
+    'decodeAs {"Name":5,"name":"x"} fails as Go does, on the first occurrence',
+    { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' },
+    () => assertGoError('{"Name":5,"name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'),
   );
 
   // A create whose Labels held 16,000 numbers took 41 s to word (an indexOf over every key, per

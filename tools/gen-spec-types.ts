@@ -140,7 +140,10 @@ export function generateModule(file: string, all: Map<string, Schema>): string {
     const t = typeOf(def, ctx, '');
     parts.push(`\n${doc(def, '')}export type ${pascal(name)} = ${t};\n`);
   }
-  const imports = [...ctx.imports].sort().map(([f, t]) => `import type { ${t} } from './${moduleOf(f)}';\n`).join('');
+  const imports = [...ctx.imports]
+    .sort()
+    .map(([f, t]) => `import type { ${t} } from './${moduleOf(f)}';\n`)
+    .join('');
   const header = `/** Generated from spec/${file} by \`npm run gen:types\` (tools/gen-spec-types.ts): edit the schema, not this file. */\n`;
   return `${header}${imports ? `${imports}\n` : '\n'}${parts.join('')}${defaultsOf(root)}`;
 }
@@ -156,7 +159,10 @@ function indexModule(all: Map<string, Schema>): string {
 /** Every module's text by file name under src/spec-types/, from the schemas in `specDir`. */
 export function generateAll(specDir: string = join(ROOT, 'spec')): Map<string, string> {
   const all = new Map<string, Schema>();
-  for (const file of readdirSync(specDir).filter((f) => f.endsWith('.json')).sort()) all.set(file, JSON.parse(readFileSync(join(specDir, file), 'utf8')) as Schema);
+  for (const file of readdirSync(specDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort())
+    all.set(file, JSON.parse(readFileSync(join(specDir, file), 'utf8')) as Schema);
   const out = new Map<string, string>();
   for (const file of all.keys()) out.set(moduleOf(file), generateModule(file, all));
   out.set('index.ts', indexModule(all));

@@ -36,11 +36,7 @@ export type PluginCallFailure = 'connect' | 'gone' | 'timeout' | 'status' | 'rep
 export class PluginCallError extends Error {
   readonly reason: PluginCallFailure;
   readonly status?: number;
-  constructor(
-    message: string,
-    reason: PluginCallFailure,
-    status?: number,
-  ) {
+  constructor(message: string, reason: PluginCallFailure, status?: number) {
     super(message);
     this.reason = reason;
     this.status = status;
@@ -57,11 +53,7 @@ export class PluginClient {
 
   readonly address: PluginAddress;
   private readonly target: Target;
-  private constructor(
-    address: PluginAddress,
-    target: Target,
-    options: PluginClientOptions,
-  ) {
+  private constructor(address: PluginAddress, target: Target, options: PluginClientOptions) {
     this.address = address;
     this.target = target;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -99,10 +91,7 @@ export class PluginClient {
         if (err) reject(err);
         else resolve(value);
       };
-      const timer = setTimeout(
-        () => finish(new PluginCallError(`${where}: timed out after ${this.timeoutMs} ms`, 'timeout')),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => finish(new PluginCallError(`${where}: timed out after ${this.timeoutMs} ms`, 'timeout')), this.timeoutMs);
       const req = (t.scheme === 'https' ? https : http).request(options, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -59,7 +59,10 @@ export function searchPath(extraDirs: readonly string[] = [], base: SearchPath =
 
 /** Splits a `:`-separated folder list (the `dirs` setting); empty entries are dropped. */
 export function parseDirList(value: string | undefined): string[] {
-  return (value ?? '').split(':').map((d) => d.trim()).filter((d) => d !== '');
+  return (value ?? '')
+    .split(':')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
 }
 
 /**

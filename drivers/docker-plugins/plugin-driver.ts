@@ -30,9 +30,7 @@ export async function activate(client: PluginClient): Promise<string[]> {
 
 /** dockerd v25's error for a plugin that does not list the capability (the comparison is exact). */
 export function notImplemented(name: string, capability = SECRET_PROVIDER): PluginUnusable {
-  return new PluginUnusable(
-    `legacy plugin: Plugin does not implement the requested driver: plugin="${name}", requested implementation="${capability}"`,
-  );
+  return new PluginUnusable(`legacy plugin: Plugin does not implement the requested driver: plugin="${name}", requested implementation="${capability}"`);
 }
 
 export class PluginSecretDriver implements SecretDriver {
@@ -40,10 +38,7 @@ export class PluginSecretDriver implements SecretDriver {
 
   readonly name: string;
   private readonly client: PluginClient;
-  constructor(
-    name: string,
-    client: PluginClient,
-  ) {
+  constructor(name: string, client: PluginClient) {
     this.name = name;
     this.client = client;
   }
@@ -87,7 +82,19 @@ export function getSecretBody(request: SecretRequest): Record<string, unknown> {
   const strings = ['SecretName', 'ServiceHostname', 'ServiceID', 'ServiceName', 'TaskID', 'TaskName', 'TaskImage', 'NodeID'] as const;
   const maps = ['SecretLabels', 'ServiceLabels'] as const;
   // Go writes struct fields in declaration order; keep swarmkit's order for byte-identical bodies.
-  const order = ['SecretName', 'SecretLabels', 'ServiceHostname', 'ServiceID', 'ServiceName', 'ServiceLabels', 'TaskID', 'TaskName', 'TaskImage', 'NodeID', 'ServiceEndpointSpec'];
+  const order = [
+    'SecretName',
+    'SecretLabels',
+    'ServiceHostname',
+    'ServiceID',
+    'ServiceName',
+    'ServiceLabels',
+    'TaskID',
+    'TaskName',
+    'TaskImage',
+    'NodeID',
+    'ServiceEndpointSpec',
+  ];
   for (const key of order) {
     if ((strings as readonly string[]).includes(key)) {
       const v = request[key as (typeof strings)[number]];

@@ -180,7 +180,9 @@ function checkKey(key: string): string {
   const ok = typeof key === 'string' && key.length <= MAX_KEY_CHARS && key.split('/').every((seg) => SEGMENT.test(seg));
   if (!ok) {
     const shown = JSON.stringify(String(key).slice(0, 100));
-    throw new HttpKvError(`option "key" ${shown} must be /-separated segments of [A-Za-z0-9_.-], none empty or starting with a dot, at most ${MAX_KEY_CHARS} characters`);
+    throw new HttpKvError(
+      `option "key" ${shown} must be /-separated segments of [A-Za-z0-9_.-], none empty or starting with a dot, at most ${MAX_KEY_CHARS} characters`,
+    );
   }
   return key;
 }

@@ -101,7 +101,8 @@ export function createKekCommandProvider(): KeyProvider {
     async rotate() {
       const before = loaded();
       const next = await fetchKeks();
-      if (next.current === before.current) throw new Error(`${KEK_COMMAND}: the command still names ${before.current} as current; print a new current key first`);
+      if (next.current === before.current)
+        throw new Error(`${KEK_COMMAND}: the command still names ${before.current} as current; print a new current key first`);
       for (const id of before.keys.keys()) {
         if (!next.keys.has(id)) throw new Error(`${KEK_COMMAND}: the command dropped KEK ${id} before the rotation re-wrapped its data keys`);
       }

@@ -61,7 +61,8 @@ export function parseRecord(line: string): AuditRecord | undefined {
   try {
     const r = JSON.parse(line) as Partial<AuditRecord>;
     if (typeof r !== 'object' || r === null) return undefined;
-    if (!Number.isSafeInteger(r.seq) || r.seq! < 1 || typeof r.prev !== 'string' || typeof r.action !== 'string' || typeof r.time !== 'string') return undefined;
+    if (!Number.isSafeInteger(r.seq) || r.seq! < 1 || typeof r.prev !== 'string' || typeof r.action !== 'string' || typeof r.time !== 'string')
+      return undefined;
     return r as AuditRecord;
   } catch {
     return undefined;
@@ -85,7 +86,10 @@ export function verifyChain(content: Buffer, head?: Head): Verification {
   const lines = text.split('\n');
   const unfinished = lines.pop() ?? ''; // '' when the file ends with a newline, as it should
   const v: Verification = { lines: 0, lastSeq: 0, lastHash: GENESIS, notes: [] };
-  const fail = (line: number, message: string) => ((v.problem = { line, message }), v);
+  const fail = (line: number, message: string) => {
+    v.problem = { line, message };
+    return v;
+  };
 
   // seq → line number of each line that parses, to tell a reorder from a removal.
   const lineOfSeq = new Map<number, number>();
@@ -102,7 +106,7 @@ export function verifyChain(content: Buffer, head?: Head): Verification {
     const raw = lines[i]!;
     const r = parseRecord(raw);
     if (torn) {
-      if (!r || r.action !== 'audit.torn' || r.torn?.sha256 !== torn.sha256 || r.torn.bytes !== torn.bytes) {
+      if (r?.action !== 'audit.torn' || r.torn?.sha256 !== torn.sha256 || r.torn.bytes !== torn.bytes) {
         return fail(torn.line, `line ${torn.line} is not an audit record (edited or corrupted)`);
       }
       v.notes.push(`line ${torn.line} was torn by a crash; line ${n} records it`);
@@ -117,7 +121,8 @@ export function verifyChain(content: Buffer, head?: Head): Verification {
         return fail(n, `line ${n} has seq ${r!.seq}, which line ${lineOfSeq.get(r!.seq)} already has: a line was inserted, copied or moved`);
       }
       const later = lineOfSeq.get(expected);
-      if (later !== undefined && later > n) return fail(n, `line ${n} has seq ${r!.seq} where ${expected} was expected (seq ${expected} is at line ${later}): lines were reordered`);
+      if (later !== undefined && later > n)
+        return fail(n, `line ${n} has seq ${r!.seq} where ${expected} was expected (seq ${expected} is at line ${later}): lines were reordered`);
       const what = n === 1 ? `the log starts at seq ${r!.seq}` : `line ${n} has seq ${r!.seq} after seq ${v.lastSeq}`;
       const range = r!.seq - 1 === expected ? `seq ${expected} was` : `seq ${expected} to ${r!.seq - 1} were`;
       return fail(n, `${what}: ${range} removed`);

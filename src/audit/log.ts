@@ -20,7 +20,9 @@ import type { AuditEvent } from './events.ts';
 /** Raised for every event once a write failed: nothing is answered as done without its line. */
 export class AuditUnavailable extends SecretdError {
   constructor(file: string, cause: unknown) {
-    super('unavailable', `the audit log ${file} cannot be written (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}); the daemon needs a restart`, { cause });
+    super('unavailable', `the audit log ${file} cannot be written (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}); the daemon needs a restart`, {
+      cause,
+    });
   }
 }
 
@@ -52,14 +54,7 @@ export class AuditLog {
   private readonly headFh: FileHandle;
   private seq: number;
   private lastHash: string;
-  private constructor(
-    file: string,
-    fh: FileHandle,
-    headFh: FileHandle,
-    seq: number,
-    lastHash: string,
-    stamp: StoreCheckpoint | undefined,
-  ) {
+  private constructor(file: string, fh: FileHandle, headFh: FileHandle, seq: number, lastHash: string, stamp: StoreCheckpoint | undefined) {
     this.file = file;
     this.fh = fh;
     this.headFh = headFh;
@@ -96,7 +91,12 @@ export class AuditLog {
       }
       if (torn) {
         warn(`audit log ${file}: its last line was torn by a crash (${tail.unfinished!.length} bytes); kept and marked`);
-        await log.record({ who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: tail.unfinished!.length, sha256: lineHash(tail.unfinished!) } });
+        await log.record({
+          who: { transport: 'daemon' },
+          action: 'audit.torn',
+          result: 'ok',
+          torn: { bytes: tail.unfinished!.length, sha256: lineHash(tail.unfinished!) },
+        });
       }
       return log;
     } catch (e) {
@@ -152,7 +152,9 @@ export class AuditLog {
     };
     this.flushing = write()
       .then(
-        () => batch.forEach((p) => p.resolve()),
+        () => {
+          for (const p of batch) p.resolve();
+        },
         (e: unknown) => {
           // Later lines would chain to lines that may not be there: refuse everything from now on.
           this.failed ??= e instanceof AuditUnavailable ? e : new AuditUnavailable(this.file, e);
@@ -165,8 +167,6 @@ export class AuditLog {
       });
     return this.flushing;
   }
-
-
 
   /**
    * The file does not end with a newline: end it. A whole, well-chained line is adopted (true);

@@ -28,10 +28,7 @@ export class Client {
   private readonly tls: https.RequestOptions | undefined;
 
   readonly host: string;
-  constructor(
-    host: string = process.env.DOCKER_HOST || defaultHost(),
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
+  constructor(host: string = process.env.DOCKER_HOST || defaultHost(), env: NodeJS.ProcessEnv = process.env) {
     this.host = host;
     if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+)$/.test(this.host)) throw new TypeError(`unsupported host ${this.host}: use unix:///path or tcp://HOST:PORT`);
     this.tls = this.host.startsWith('tcp://') ? clientTlsFromEnv(env) : undefined;

@@ -133,7 +133,8 @@ function describe(e: ErrorObject | undefined): string {
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
     .join('.');
   const at = path || '(root)';
-  if (e.keyword === 'additionalProperties') return `${at} Additional property ${(e.params as { additionalProperty: string }).additionalProperty} is not allowed`;
+  if (e.keyword === 'additionalProperties')
+    return `${at} Additional property ${(e.params as { additionalProperty: string }).additionalProperty} is not allowed`;
   if (e.keyword === 'type') {
     const types = ([] as string[]).concat((e.params as { type: string | string[] }).type).map((t) => (t === 'object' ? 'mapping' : t === 'array' ? 'list' : t));
     return `${at} must be a ${types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types[0]}`;

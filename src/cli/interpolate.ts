@@ -17,7 +17,7 @@ export interface Interpolation {
 }
 
 export function interpolateString(text: string, { env, warn }: Interpolation): string {
-  return text.replace(PATTERN, (whole, dollar?: string, bare?: string, braced?: string, op?: string, word?: string, invalid?: string) => {
+  return text.replace(PATTERN, (_whole, dollar?: string, bare?: string, braced?: string, op?: string, word?: string, invalid?: string) => {
     if (dollar) return '$';
     if (invalid !== undefined) throw new Failure(`Invalid template: ${JSON.stringify(text)}`);
     const name = (bare ?? braced)!;

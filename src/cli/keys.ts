@@ -18,7 +18,7 @@ values, and the state of the last rotation. rotate makes a new KEK current; the 
 re-wraps every data key under it in the background, serving meanwhile.
 
 ${helpColumns([
-  ['    --format table|json', 'ls: aligned lines (default), or the daemon\'s JSON'],
+  ['    --format table|json', "ls: aligned lines (default), or the daemon's JSON"],
   ['    --wait', 'rotate: wait until every data key is re-wrapped (exit 1 if any failed)'],
   ['-H, --host URL', "the daemon's unix socket (default: $DOCKER_HOST, else the default socket)"],
 ])}

@@ -46,7 +46,12 @@ export function literalsToJson(pairs: string[]): string {
 }
 
 /** The value bytes from the one source given, or undefined when none is (driver secrets). */
-async function valueFrom(flags: CreateFlags, fileArg: string | undefined, err: NodeJS.WritableStream, stdin: NodeJS.ReadableStream): Promise<Buffer | undefined> {
+async function valueFrom(
+  flags: CreateFlags,
+  fileArg: string | undefined,
+  err: NodeJS.WritableStream,
+  stdin: NodeJS.ReadableStream,
+): Promise<Buffer | undefined> {
   const literals = flags['from-literal'] ?? [];
   const sources = [flags.value !== undefined, flags.file !== undefined, fileArg !== undefined, literals.length > 0].filter(Boolean).length;
   if (sources > 1) throw new UsageError('give the value one way only: --value, -f FILE, a FILE or - argument, or --from-literal');

@@ -26,7 +26,12 @@ interface RemovedView {
 const path = (ref: string) => `${PREFIX}/secrets/${encodeURIComponent(ref)}/versions`;
 
 /** rotate NAME [FILE|-] | rotate NAME --generate SPEC: prints the new version number. */
-export async function rotate(client: Client, flags: { generate?: string | undefined }, positionals: string[], io: { out: NodeJS.WritableStream; stdin: NodeJS.ReadableStream }): Promise<number> {
+export async function rotate(
+  client: Client,
+  flags: { generate?: string | undefined },
+  positionals: string[],
+  io: { out: NodeJS.WritableStream; stdin: NodeJS.ReadableStream },
+): Promise<number> {
   const [ref, file, ...extra] = positionals;
   if (ref === undefined) throw new UsageError('secret rotate needs a secret name or ID');
   if (extra.length > 0) throw new UsageError(`secret rotate takes one secret and at most one FILE (got ${positionals.join(' ')})`);
@@ -68,7 +73,8 @@ export async function versions(client: Client, format: string | undefined, posit
 export async function rollback(client: Client, positionals: string[], out: NodeJS.WritableStream): Promise<number> {
   const [ref, version, ...extra] = positionals;
   if (ref === undefined || version === undefined || extra.length > 0) throw new UsageError('secret rollback needs a secret name or ID and a VERSION');
-  if (!/^[1-9][0-9]{0,14}$/.test(version)) throw new UsageError(`secret rollback: VERSION ${JSON.stringify(version)} is not a version number (see secretd secret versions ${ref})`);
+  if (!/^[1-9][0-9]{0,14}$/.test(version))
+    throw new UsageError(`secret rollback: VERSION ${JSON.stringify(version)} is not a version number (see secretd secret versions ${ref})`);
   await client.call('POST', `${path(ref)}/${version}/rollback`);
   out.write(`${version}\n`);
   return 0;
@@ -78,7 +84,9 @@ export async function rollback(client: Client, positionals: string[], out: NodeJ
 export async function restore(client: Client, positionals: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
   if (positionals.length === 0) throw new UsageError('secret restore needs at least one removed secret name or ID');
   return each(positionals, io, async (ref) => {
-    const restored = JSON.parse((await client.call('POST', `${PREFIX}/removed-secrets/${encodeURIComponent(ref)}/restore`)).body.toString('utf8')) as { ID: string };
+    const restored = JSON.parse((await client.call('POST', `${PREFIX}/removed-secrets/${encodeURIComponent(ref)}/restore`)).body.toString('utf8')) as {
+      ID: string;
+    };
     return restored.ID;
   });
 }

@@ -47,7 +47,10 @@ ${helpColumns([
 rotate stores the next version of a secret's value and makes it current (docs/rotation.md):
 ${helpColumns([
   ['    FILE | -', 'the new value from a file, or stdin'],
-  ['    --generate LENGTH[:CLASSES]', 'a random value: LENGTH (8-4096) characters from CLASSES, a comma list of upper, lower, digits, symbols (default all), each at least once'],
+  [
+    '    --generate LENGTH[:CLASSES]',
+    'a random value: LENGTH (8-4096) characters from CLASSES, a comma list of upper, lower, digits, symbols (default all), each at least once',
+  ],
 ])}
 versions lists them (never a value); rollback makes an older one current again. With the
 daemon's --recovery-window, rm keeps a secret restorable: removed lists those, restore brings one
@@ -110,7 +113,9 @@ export async function secretCommand(argv: string[], io: Io): Promise<number> {
   const [action, ...rest] = argv;
   const sub = action === 'remove' ? 'rm' : action === 'list' ? 'ls' : action;
   if (sub === undefined || !Object.hasOwn(OPTIONS, sub)) {
-    throw new UsageError(action ? `unknown secret command "${action}"` : 'secret needs a command: create, ls, inspect, rm, rotate, versions, rollback, removed, restore or purge');
+    throw new UsageError(
+      action ? `unknown secret command "${action}"` : 'secret needs a command: create, ls, inspect, rm, rotate, versions, rollback, removed, restore or purge',
+    );
   }
   const { values, positionals } = parseArgs({ args: rest, options: OPTIONS[sub as keyof typeof OPTIONS], allowPositionals: true, strict: true });
   const flags = values as Record<string, any>;
@@ -167,8 +172,18 @@ async function list(client: Client, filters: string[], format: string | undefine
   if (format === 'json') {
     // The docker CLI's `--format json`: one object per line, keys sorted, ages in words.
     for (const s of secrets) {
-      const labels = Object.entries(s.Spec.Labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
-      const row = { CreatedAt: ago(s.CreatedAt, now), Driver: s.Spec.Driver?.Name ?? '', ID: s.ID, Labels: labels, Name: s.Spec.Name, UpdatedAt: ago(s.UpdatedAt, now) };
+      const labels = Object.entries(s.Spec.Labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .sort()
+        .join(',');
+      const row = {
+        CreatedAt: ago(s.CreatedAt, now),
+        Driver: s.Spec.Driver?.Name ?? '',
+        ID: s.ID,
+        Labels: labels,
+        Name: s.Spec.Name,
+        UpdatedAt: ago(s.UpdatedAt, now),
+      };
       out.write(`${JSON.stringify(row)}\n`);
     }
     return 0;

@@ -160,7 +160,9 @@ async function rollBack(undo: (() => Promise<void>)[], io: Io): Promise<string> 
       io.err.write(`could not undo a change of this deploy: ${(e as Error).message}\n`);
     }
   }
-  return failed === 0 ? `; the ${undo.length} earlier change(s) of this deploy were undone` : `; ${failed} of the ${undo.length} earlier change(s) could not be undone`;
+  return failed === 0
+    ? `; the ${undo.length} earlier change(s) of this deploy were undone`
+    : `; ${failed} of the ${undo.length} earlier change(s) could not be undone`;
 }
 
 /** Puts back the labels a secret had before this deploy updated it. */

@@ -78,5 +78,13 @@ export async function tokenCommand(argv: string[], out: NodeJS.WritableStream, e
 function table(tokens: TokenView[]): string {
   const rows = [['ID', 'CREATED', 'ALLOW', 'DESCRIPTION'], ...tokens.map((t) => [t.ID, t.CreatedAt.slice(0, 19) + 'Z', t.Allow.join(','), t.Description])];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+          .join('')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }

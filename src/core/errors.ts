@@ -32,11 +32,7 @@ const BRAND = Symbol.for('secretd.error');
 export class SecretdError extends Error {
   readonly [BRAND] = true;
   readonly code: ErrorCode;
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -102,19 +98,13 @@ export class OutOfSequence extends SecretdError {
 
 export class NotInSwarm extends SecretdError {
   constructor() {
-    super(
-      'not_in_swarm',
-      'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
-    );
+    super('not_in_swarm', 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
   }
 }
 
 export class AlreadyInSwarm extends SecretdError {
   constructor() {
-    super(
-      'already_in_swarm',
-      'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.',
-    );
+    super('already_in_swarm', 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
   }
 }
 
@@ -136,9 +126,7 @@ export class ManagerLeave extends SecretdError {
 
 /** Autolock is on and the daemon restarted: nothing opens until `docker swarm unlock`. */
 export class SwarmLocked extends SecretdError {
-  constructor(
-    message = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.',
-  ) {
+  constructor(message = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.') {
     super('swarm_locked', message);
   }
 }

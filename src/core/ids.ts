@@ -9,7 +9,9 @@ export const ID_LENGTH = 25;
 export function newId(): string {
   const bytes = randomBytes(17);
   bytes[0]! |= 0x80;
-  return BigInt(`0x${bytes.toString('hex')}`).toString(36).slice(1, 1 + ID_LENGTH);
+  return BigInt(`0x${bytes.toString('hex')}`)
+    .toString(36)
+    .slice(1, 1 + ID_LENGTH);
 }
 
 export function looksLikeFullId(s: string): boolean {

@@ -43,7 +43,9 @@ export async function refuseMissingKeyring(store: Store, usesKeyringFile: boolea
   // keyring file exists, so one that started alongside it never sees the check without the file.
   const sealed = (await store.readKeyringCheck()) !== undefined || (await store.sealedPage('', 1)).length > 0;
   if (!sealed || exists(ctx.keyringFile)) return; // a fresh store (or one emptied by swarm leave): a new keyring is right
-  const fix = store.shared ? 'copy the keyring file the other daemons use there, or point --keyring at it' : 'restore the file from a backup or point --keyring at it';
+  const fix = store.shared
+    ? 'copy the keyring file the other daemons use there, or point --keyring at it'
+    : 'restore the file from a backup or point --keyring at it';
   throw new KeyringMissing(
     `the keyring ${ctx.keyringFile} is missing, but the store ${ctx.storeName} holds values sealed with its keys: ${fix} (a new keyring would leave every stored value unreadable)`,
   );
@@ -57,7 +59,14 @@ export async function verifyKeyring(keys: KeyService, store: Store, ctx: Keyring
     return;
   }
   const [sample] = await store.sealedPage('', 1);
-  if (sample && !(await openSealed(keys, sample).then(() => true, () => false))) throw mismatch(keys, store, ctx);
+  if (
+    sample &&
+    !(await openSealed(keys, sample).then(
+      () => true,
+      () => false,
+    ))
+  )
+    throw mismatch(keys, store, ctx);
   const kept = await store.keyringCheck(await keys.seal(CHECK, AAD));
   if (!(await opensCheck(keys, kept))) throw mismatch(keys, store, ctx); // another daemon was first, with other keys
 }

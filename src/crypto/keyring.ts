@@ -48,10 +48,7 @@ const TAG = 16;
 export class LockedKeyFile {
   readonly file: string;
   private readonly payload: LockedPayload;
-  constructor(
-    file: string,
-    payload: LockedPayload,
-  ) {
+  constructor(file: string, payload: LockedPayload) {
     this.file = file;
     this.payload = payload;
   }
@@ -73,11 +70,7 @@ export class Keyring implements KeyProvider {
   readonly file: string;
   private unlockKeyBytes?: Buffer;
   /** Use `load`, `openOrCreateFile` or `createFresh`. */
-  constructor(
-    file: string,
-    list: KeyList,
-    unlockKeyBytes?: Buffer,
-  ) {
+  constructor(file: string, list: KeyList, unlockKeyBytes?: Buffer) {
     this.file = file;
     this.unlockKeyBytes = unlockKeyBytes;
     for (const k of list.keys) this.keys.set(k.id, { key: Buffer.from(k.key, 'base64'), createdAt: k.createdAt });
@@ -100,7 +93,9 @@ export class Keyring implements KeyProvider {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (!code || code === 'ENOSPC' || code === 'EDQUOT') throw e; // a full disk is reported as such
-        throw new KeyFileUnreadable(`cannot create the keyring ${file} (${code}): check the path given to --keyring and the permissions of its folder`, { cause: e });
+        throw new KeyFileUnreadable(`cannot create the keyring ${file} (${code}): check the path given to --keyring and the permissions of its folder`, {
+          cause: e,
+        });
       }
       if (text === undefined) throw new KeyFileUnreadable(`cannot read the keyring ${file}: it vanished while being created`);
     }
@@ -110,7 +105,8 @@ export class Keyring implements KeyProvider {
     } catch (e) {
       throw new KeyFileUnreadable(`the keyring ${file} is not valid JSON (${(e as Error).message}): restore it from a backup`);
     }
-    if (parsed.format !== 1 && parsed.format !== 2) throw new KeyFileUnreadable(`${file}: unknown key file format ${String((parsed as { format?: unknown }).format)}`);
+    if (parsed.format !== 1 && parsed.format !== 2)
+      throw new KeyFileUnreadable(`${file}: unknown key file format ${String((parsed as { format?: unknown }).format)}`);
     if ('locked' in parsed) return new LockedKeyFile(file, parsed.locked);
     return new Keyring(file, parsed);
   }
@@ -236,7 +232,9 @@ function readOwn(file: string): string | undefined {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (e instanceof SymlinkRefused) throw e;
-    throw new KeyFileUnreadable(`cannot read the keyring ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check the path given to --keyring and its permissions`);
+    throw new KeyFileUnreadable(
+      `cannot read the keyring ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check the path given to --keyring and its permissions`,
+    );
   }
   try {
     if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);

@@ -169,7 +169,8 @@ export class KeyService {
 
   /** Why the KEK cannot rotate here, if it cannot. */
   rotationRefusal(): string | undefined {
-    if (this.opts.shared && !this.opts.provider) return 'the key file cannot be rotated by one daemon of a shared store (--store etcd://): every daemon holds a copy';
+    if (this.opts.shared && !this.opts.provider)
+      return 'the key file cannot be rotated by one daemon of a shared store (--store etcd://): every daemon holds a copy';
     const p = this.provider;
     if (p && !p.rotate) return `the key provider ${p.name} cannot rotate`;
     return undefined;

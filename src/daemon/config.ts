@@ -22,7 +22,7 @@ export type TlsConfig = NonNullable<Config['tls']>;
 export class ConfigError extends StartupError {}
 
 function settingsOf(flags: ParsedFlags): Record<string, Record<string, string>> {
-  let settings;
+  let settings: ReturnType<typeof driverSettings>;
   try {
     settings = driverSettings(flags['driver-opt']);
   } catch (e) {

@@ -18,7 +18,7 @@ import { ValueResolver, type DeliveryEvent } from '../delivery/resolve-value.ts'
 import { TokenService } from '../delivery/tokens.ts';
 import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
-import { createApp, type FetchHandler } from '../http/app.ts';
+import { createApp, type AppDeps, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener, type ListenOptions } from '../http/listen.ts';
 import { serverTlsOptions } from '../http/tls.ts';
 import type { SchemaRegistry } from '../schemas.ts';
@@ -68,7 +68,24 @@ export interface Core {
 }
 
 export type CoreConfig = Pick<Config, 'dataRoot' | 'swarmInit'> &
-  Partial<Pick<Config, 'drivers' | 'driverSettings' | 'delivery' | 'store' | 'etcdTls' | 'keyring' | 'kekProvider' | 'ui' | 'audit' | 'auditLog' | 'acceptStoreLoss' | 'keepVersions' | 'recoveryWindowMs'>>;
+  Partial<
+    Pick<
+      Config,
+      | 'drivers'
+      | 'driverSettings'
+      | 'delivery'
+      | 'store'
+      | 'etcdTls'
+      | 'keyring'
+      | 'kekProvider'
+      | 'ui'
+      | 'audit'
+      | 'auditLog'
+      | 'acceptStoreLoss'
+      | 'keepVersions'
+      | 'recoveryWindowMs'
+    >
+  >;
 
 /** Keyring, store, swarm state, drivers, domain and HTTP app over one data root (not yet listening). */
 export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log: Logger): Promise<Core> {
@@ -87,7 +104,7 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     // Judged before the store is opened for writing: a deleted database is not replaced by an
     // empty one, and a damaged one is left exactly as it was found (no WAL recovery).
     if (sqliteFile && witnesses.length > 0) {
-      loss = damageOf(sqliteFile, existsSync(sqliteFile) ? SqliteStore.peekCheckpoint(sqliteFile) ?? 'unknown' : undefined, witnesses);
+      loss = damageOf(sqliteFile, existsSync(sqliteFile) ? (SqliteStore.peekCheckpoint(sqliteFile) ?? 'unknown') : undefined, witnesses);
       if (loss && !config.acceptStoreLoss) throw loss.refusal;
     }
     store = await openStore(config);
@@ -166,7 +183,9 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       keys,
       keep: config.keepVersions ?? DaemonConfigDefaults.keepVersions,
       keptValueMoved: () => walk.keptValueMoved(),
-      onValueChanged: (s) => valueChanged.forEach((listener) => listener(s)),
+      onValueChanged: (s) => {
+        for (const listener of valueChanged) listener(s);
+      },
     });
     const purged = async (s: Acted) => {
       await audit?.record({ who: { transport: 'daemon' }, action: 'secret.purge', secret: s, result: 'ok' });
@@ -179,7 +198,7 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
       await audit?.record(deliveryRecord(event));
     };
     const resolver = new ValueResolver({ store, swarm, keys, drivers, audit: recordDelivery });
-    let delivery;
+    let delivery: AppDeps['delivery'];
     if (config.delivery) {
       const tokens = new TokenService(store);
       delivery = { tokens, deliver: new DeliveryService({ tokens, resolver }) };
@@ -249,7 +268,10 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
   }
   // A peer can cause these at will: rate-limited, with the number left out (`dropped`).
   const shed = throttle<{ what: string; listener: string; remote: string | undefined }>((d, dropped) =>
-    log.warn({ ...d, ...(dropped ? { dropped } : {}) }, d.what === 'evicted' ? 'connection cap reached: closed the oldest idle connection' : 'connection cap reached: refused a connection'),
+    log.warn(
+      { ...d, ...(dropped ? { dropped } : {}) },
+      d.what === 'evicted' ? 'connection cap reached: closed the oldest idle connection' : 'connection cap reached: refused a connection',
+    ),
   );
   const common: ListenOptions = {
     requestTimeoutMs: config.requestTimeoutMs,
@@ -259,7 +281,9 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
   warnIfTooFewDescriptors(config, log);
   if (!config.tls) return common;
   if (!config.hosts.some((h) => h.startsWith('tcp://'))) log.warn('--tls and --tlsverify apply to tcp:// listeners only, and there is none');
-  const refused = throttle<{ remote: string | undefined; err: string }>((d, dropped) => log.warn({ ...d, ...(dropped ? { dropped } : {}) }, 'TLS handshake refused'));
+  const refused = throttle<{ remote: string | undefined; err: string }>((d, dropped) =>
+    log.warn({ ...d, ...(dropped ? { dropped } : {}) }, 'TLS handshake refused'),
+  );
   return {
     ...common,
     tls: serverTlsOptions(config.tls),
@@ -283,7 +307,10 @@ function warnIfTooFewDescriptors(config: Config, log: Logger): void {
   }
   const needed = tcp * config.maxConnections + 256;
   if (Number.isFinite(limit) && limit < needed) {
-    log.warn({ limit, needed }, `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket`);
+    log.warn(
+      { limit, needed },
+      `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket`,
+    );
   }
 }
 

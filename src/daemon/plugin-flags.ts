@@ -10,7 +10,9 @@ export function pluginProblems(flags: ParsedFlags): string[] {
   const problems: string[] = [];
   const listen = flags['plugin-listen'];
   if (listen !== undefined && !PLUGIN_NAME.test(basename(listen))) {
-    problems.push(`--plugin-listen ${JSON.stringify(listen)}: use a path ending in NAME.sock (dockerd names the plugin NAME), e.g. /run/docker/plugins/secretd.sock`);
+    problems.push(
+      `--plugin-listen ${JSON.stringify(listen)}: use a path ending in NAME.sock (dockerd names the plugin NAME), e.g. /run/docker/plugins/secretd.sock`,
+    );
   }
   for (const p of flags['plugin-allow'] ?? []) {
     if (!PATTERN.test(p)) problems.push(`--plugin-allow ${JSON.stringify(p)}: use the characters of secret names and *`);

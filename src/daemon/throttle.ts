@@ -3,9 +3,7 @@
  * shed at a listener's cap): the first few of each window are logged, the rest only counted,
  * and the count is logged with the next one that gets through. A flood costs one line per window.
  */
-export interface Throttle<T> {
-  (detail: T): void;
-}
+export type Throttle<T> = (detail: T) => void;
 
 /** At most `perWindow` calls of `emit` per `windowMs`; `emit` is told how many were dropped before. */
 export function throttle<T>(emit: (detail: T, dropped: number) => void, perWindow = 10, windowMs = 10_000, now = () => Date.now()): Throttle<T> {

@@ -14,7 +14,9 @@ export function uiProblems(ui: boolean, hosts: readonly string[], tlsVerify = fa
   if (tlsVerify) return [];
   return tcp
     .filter((h) => !onLoopback(h))
-    .map((h) => `--ui with -H ${h}: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify`);
+    .map(
+      (h) => `--ui with -H ${h}: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify`,
+    );
 }
 
 /** Whether a tcp:// address listens on loopback; a malformed one is left to the listener's own error. */

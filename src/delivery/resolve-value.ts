@@ -13,14 +13,7 @@
 import type { KeyService } from '../crypto/keys.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SecretRequest, TemplateContext, TemplateFunctions } from '../drivers/types.ts';
-import {
-  DriverFailed,
-  DriverNotFound,
-  isSecretdError,
-  SecretNotFound,
-  TemplateFailed,
-  VersionNotFound,
-} from '../core/errors.ts';
+import { DriverFailed, DriverNotFound, isSecretdError, SecretNotFound, TemplateFailed, VersionNotFound } from '../core/errors.ts';
 import { resolveSecret } from '../secrets/resolve.ts';
 import { legacySealContext, openSealed, valueContext } from '../crypto/seal-binding.ts';
 import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
@@ -134,14 +127,18 @@ export class ValueResolver {
   }
 
   /** The bytes before templating: the driver's answer, or the stored value (version `pinned` if given). */
-  private async rawValue(secret: SecretRecord, context: DeliveryContext, pinned?: number): Promise<{ value: Uint8Array; doNotReuse: boolean; version?: number }> {
+  private async rawValue(
+    secret: SecretRecord,
+    context: DeliveryContext,
+    pinned?: number,
+  ): Promise<{ value: Uint8Array; doNotReuse: boolean; version?: number }> {
     // A driver's value has no versions to pin.
     if (secret.driver?.Name && pinned !== undefined) throw new VersionNotFound(secret.name, pinned);
     if (secret.driver?.Name) {
       const name = secret.driver.Name;
       const driver = await this.deps.drivers.secretDriver(name);
       if (!driver) throw new DriverNotFound(name);
-      let answer;
+      let answer: Awaited<ReturnType<typeof driver.get>>;
       try {
         answer = await driver.get(secretRequest(secret, context));
       } catch (e) {

@@ -21,12 +21,7 @@ export function driverError(message: string): Error {
  * is not in `known`: settings come from `--driver-opt NAME.KEY=VALUE`, options from the
  * secret's untrusted `Driver.Options`. `fail` makes the error (default driverError).
  */
-export function checkKeys(
-  what: 'setting' | 'option',
-  given: StringMap,
-  known: readonly string[],
-  fail: (message: string) => Error = driverError,
-): void {
+export function checkKeys(what: 'setting' | 'option', given: StringMap, known: readonly string[], fail: (message: string) => Error = driverError): void {
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) throw fail(`unknown ${what} "${key}" (known: ${known.join(', ')})`);
   }

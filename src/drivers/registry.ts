@@ -66,7 +66,10 @@ export class DriverRegistry {
 
   /** Loaded drivers of one kind, by name, sorted. */
   names(kind: Driver['kind']): string[] {
-    return [...this.byName.values()].filter((r) => r.driver.kind === kind).map((r) => r.driver.name).sort();
+    return [...this.byName.values()]
+      .filter((r) => r.driver.kind === kind)
+      .map((r) => r.driver.name)
+      .sort();
   }
 
   private providers(): DriverProvider[] {

@@ -27,7 +27,8 @@ export interface AdminOptions {
 export function adminOnly(what: string, opts: AdminOptions = {}): MiddlewareHandler<EdgeEnv> {
   return async function administrator(c, next) {
     const caller = c.var.caller;
-    const trusted = caller.transport === 'unix' || (caller.transport === 'tls' && caller.certSubject !== undefined) || (opts.console === true && viaConsole(caller));
+    const trusted =
+      caller.transport === 'unix' || (caller.transport === 'tls' && caller.certSubject !== undefined) || (opts.console === true && viaConsole(caller));
     if (!trusted) throw new Forbidden(`${what} are administered over the unix socket or TLS with a client certificate only`);
     await next();
   };

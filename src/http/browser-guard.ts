@@ -32,7 +32,8 @@ export function browserRefusal(
   if (!tls) {
     const host = hostOfHeader(headers.host);
     const own = host !== undefined && (isLoopback(host) || host === listener.host?.toLowerCase() || host === localAddress?.toLowerCase());
-    if (!own) return 'the Host header names neither this listener nor a loopback name (localhost, 127.0.0.1, [::1]): a page that rebinds its DNS name sends its own';
+    if (!own)
+      return 'the Host header names neither this listener nor a loopback name (localhost, 127.0.0.1, [::1]): a page that rebinds its DNS name sends its own';
   }
   if (headers.origin !== undefined && headers.origin.toLowerCase() !== `${tls ? 'https' : 'http'}://${(headers.host ?? '').toLowerCase()}`) {
     return 'the request comes from a web page of another origin (Origin)';

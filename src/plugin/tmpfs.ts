@@ -79,7 +79,7 @@ export function tmpfsMounts(): Map<string, boolean> {
     // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS
     const fields = line.split(' ');
     if (fields.length < 10) continue;
-    const dir = unescape(fields[4]!);
+    const dir = unescapeMountField(fields[4]!);
     const dash = fields.indexOf('-', 6);
     // The last mount on a folder is the one seen there.
     if (dash > 0 && fields[dash + 1] === 'tmpfs' && fields[dash + 2] === TMPFS_SOURCE) found.set(dir, (fields[dash + 3] ?? '').split(',').includes('ro'));
@@ -89,6 +89,6 @@ export function tmpfsMounts(): Map<string, boolean> {
 }
 
 /** mountinfo writes space, tab, newline and backslash as \ooo. */
-function unescape(field: string): string {
+function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }

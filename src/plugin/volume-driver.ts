@@ -34,7 +34,13 @@ export function volumeResolver(resolver: ValueResolver, allow: readonly string[]
     try {
       for (const f of files) {
         const event: DeliveryEvent = { peer, secret: f.secret, volume, result: 'delivered' };
-        const got = await resolver.resolve(event, () => ({ scope: allow, ref: f.secret, match: 'name', context: NO_TASK, ...(f.version === undefined ? {} : { version: f.version }) }));
+        const got = await resolver.resolve(event, () => ({
+          scope: allow,
+          ref: f.secret,
+          match: 'name',
+          context: NO_TASK,
+          ...(f.version === undefined ? {} : { version: f.version }),
+        }));
         out.push({ file: f.file, value: got.value, written: { id: got.secret.id, ...(got.version === undefined ? {} : { version: got.version }) } });
       }
     } catch (e) {

@@ -7,7 +7,6 @@
  */
 import { parseVersionPin, PIN_HINT } from '../delivery/version-pin.ts';
 
-
 export interface VolumeFile {
   /** The secretd secret's name. */
   secret: string;
@@ -59,7 +58,8 @@ export function parseVolumeOptions(opts: Record<string, string> | null | undefin
   if (o.version !== undefined) {
     const version = parseVersionPin(o.version);
     if (version === undefined) throw new VolumeOptionError(`version=${JSON.stringify(o.version)}: ${PIN_HINT}`);
-    if (files.length !== 1) throw new VolumeOptionError(`version=${o.version} pins one secret, and this volume holds ${files.length}: give the pinned secret a volume of its own`);
+    if (files.length !== 1)
+      throw new VolumeOptionError(`version=${o.version} pins one secret, and this volume holds ${files.length}: give the pinned secret a volume of its own`);
     files[0]!.version = version;
   }
   return { files, uid: id(o.uid, 'uid'), gid: id(o.gid, 'gid'), mode: mode(o.mode) };

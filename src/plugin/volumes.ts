@@ -18,7 +18,21 @@
  * queue as Mount and Unmount. A pinned file (`version=N`) never changes.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable-files.ts';
 import { rfc3339Nano } from '../core/clock.ts';
@@ -362,7 +376,11 @@ export class Volumes {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     let mounted = false;
     try {
-      await mountTmpfs(dir, values.reduce((n, v) => n + v.value.length, 0), values.length);
+      await mountTmpfs(
+        dir,
+        values.reduce((n, v) => n + v.value.length, 0),
+        values.length,
+      );
       mounted = true;
       for (const v of values) writeFile(join(dir, v.file), v.value, r.options);
       await remountReadOnly(dir);

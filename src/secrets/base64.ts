@@ -7,7 +7,7 @@ import { InvalidRequest } from '../core/errors.ts';
 
 const INVALID = 0xff;
 const decodeMap = new Uint8Array(256).fill(INVALID);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'.split('').forEach((c, i) => (decodeMap[c.charCodeAt(0)] = i));
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'].entries()) decodeMap[c.charCodeAt(0)] = i;
 decodeMap['+'.charCodeAt(0)] = 62;
 decodeMap['/'.charCodeAt(0)] = 63;
 decodeMap['-'.charCodeAt(0)] = 62; // URL-safe alphabet

@@ -43,11 +43,7 @@ export class KeyRotation {
   private readonly store: Store;
   private readonly keys: KeyService;
   private readonly log: Logger;
-  constructor(
-    store: Store,
-    keys: KeyService,
-    log: Logger,
-  ) {
+  constructor(store: Store, keys: KeyService, log: Logger) {
     this.store = store;
     this.keys = keys;
     this.log = log;

@@ -118,7 +118,10 @@ export class Recovery {
       const driver = await this.deps.drivers.secretDriver(name);
       await driver?.removed?.({ id: r.secret.id, name: r.secret.name, labels: { ...r.secret.labels }, options: { ...r.secret.driver?.Options } });
     } catch (e) {
-      this.deps.log.warn({ driver: name, secret: r.secret.id, err: isSecretdError(e) ? e.code : (e as Error)?.name }, 'driver failed to handle a purged secret');
+      this.deps.log.warn(
+        { driver: name, secret: r.secret.id, err: isSecretdError(e) ? e.code : (e as Error)?.name },
+        'driver failed to handle a purged secret',
+      );
     }
   }
 }

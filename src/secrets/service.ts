@@ -138,7 +138,10 @@ export class SecretsService {
       const driver = await this.deps.drivers.secretDriver(driverName);
       await driver?.removed?.(info);
     } catch (e) {
-      this.deps.log.warn({ driver: driverName, secret: info.id, err: isSecretdError(e) ? e.code : (e as Error)?.name }, 'driver failed to handle a removed secret');
+      this.deps.log.warn(
+        { driver: driverName, secret: info.id, err: isSecretdError(e) ? e.code : (e as Error)?.name },
+        'driver failed to handle a removed secret',
+      );
     }
   }
 

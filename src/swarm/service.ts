@@ -54,10 +54,7 @@ export class SwarmService {
 
   private readonly store: Store;
   private readonly keys: KeyService;
-  constructor(
-    store: Store,
-    keys: KeyService,
-  ) {
+  constructor(store: Store, keys: KeyService) {
     this.store = store;
     this.keys = keys;
   }
@@ -220,11 +217,18 @@ function advertiseFrom(advertise: string | undefined, listen: string): string {
 }
 
 /** SWMTKN-1-<digest of a root CA, base 36, 50 digits>-<random, base 36, 25 digits>, as swarmkit; rotation keeps the digest. */
-function joinTokens(digest = BigInt(`0x${createHash('sha256').update(randomBytes(32)).digest('hex')}`).toString(36).padStart(50, '0')): {
+function joinTokens(
+  digest = BigInt(`0x${createHash('sha256').update(randomBytes(32)).digest('hex')}`)
+    .toString(36)
+    .padStart(50, '0'),
+): {
   worker: string;
   manager: string;
 } {
-  const secret = () => BigInt(`0x${randomBytes(16).toString('hex')}`).toString(36).padStart(25, '0').slice(0, 25);
+  const secret = () =>
+    BigInt(`0x${randomBytes(16).toString('hex')}`)
+      .toString(36)
+      .padStart(25, '0')
+      .slice(0, 25);
   return { worker: `SWMTKN-1-${digest}-${secret()}`, manager: `SWMTKN-1-${digest}-${secret()}` };
 }
-

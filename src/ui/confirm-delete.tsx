@@ -6,8 +6,8 @@ import { Layout, type PageError } from './layout.tsx';
 export const ConfirmDeletePage: FC<{ secret: SecretView; csrf: string; error?: PageError | undefined }> = ({ secret, csrf, error }) => (
   <Layout title={`Delete ${secret.Spec.Name}?`} error={error}>
     <p>
-      The secret <strong>{secret.Spec.Name}</strong> (<code>{secret.ID}</code>) and its value will be removed for good. Services and
-      consumers that read it will no longer get it.
+      The secret <strong>{secret.Spec.Name}</strong> (<code>{secret.ID}</code>) and its value will be removed for good. Services and consumers that read it will
+      no longer get it.
     </p>
     <form method="post" action={`/ui/secrets/${secret.ID}/delete`} class="confirm">
       <input type="hidden" name="csrf" value={csrf} />

@@ -42,7 +42,12 @@ export class Csrf {
 }
 
 /** Why a POST does not come from a page of this console, or undefined when it does. */
-export function crossSiteReason(headers: { origin?: string | undefined; fetchSite?: string | undefined; host?: string | undefined; tls?: boolean }): string | undefined {
+export function crossSiteReason(headers: {
+  origin?: string | undefined;
+  fetchSite?: string | undefined;
+  host?: string | undefined;
+  tls?: boolean;
+}): string | undefined {
   const { origin, fetchSite, host } = headers;
   const scheme = headers.tls ? 'https' : 'http';
   if (origin === undefined && fetchSite === undefined) return 'the request does not say where it comes from (no Origin, no Sec-Fetch-Site)';

@@ -27,10 +27,7 @@ export type EngineFetch = (req: Request) => Response | Promise<Response>;
 export class EngineError extends Error {
   override name = 'EngineError';
   readonly status: number;
-  constructor(
-    status: number,
-    message: string,
-  ) {
+  constructor(status: number, message: string) {
     super(message);
     this.status = status;
   }
@@ -74,7 +71,8 @@ export class EngineClient {
   }
 
   async rollback(id: string, version: string): Promise<number> {
-    return ((await this.call('POST', `${SECRETD}/secrets/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}/rollback`)) as { Version: number }).Version;
+    return ((await this.call('POST', `${SECRETD}/secrets/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}/rollback`)) as { Version: number })
+      .Version;
   }
 
   /** `path` is an Engine path (sent under `/v1.44`) or one of secretd's own (`/_secretd/…`, as is). */

@@ -25,7 +25,9 @@ export const Layout: FC<LayoutProps> = ({ title, notice, error, children }) => (
     </head>
     <body>
       <header>
-        <a class="brand" href="/ui">secretd</a>
+        <a class="brand" href="/ui">
+          secretd
+        </a>
         <nav>
           <a href="/ui">Secrets</a>
           <a href="/ui/new">New secret</a>
@@ -33,7 +35,11 @@ export const Layout: FC<LayoutProps> = ({ title, notice, error, children }) => (
       </header>
       <main>
         <h1>{title}</h1>
-        {notice ? <p class="notice" role="status">{notice}</p> : null}
+        {notice ? (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        ) : null}
         {error ? <ErrorBox error={error} /> : null}
         {children}
       </main>

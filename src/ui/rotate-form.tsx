@@ -25,7 +25,11 @@ export const RotateForm: FC<RotateProps> = ({ secret, kind, source, csrf }) => {
       {offered.length > 1 ? (
         <nav class="tabs" aria-label="where the new value comes from">
           {ROTATE_SOURCES.filter((s) => offered.includes(s.source)).map((s) => (
-            <a href={`/ui/secrets/${secret.ID}?rotate=${s.source}#rotate`} class={s.source === source ? 'tab current' : 'tab'} aria-current={s.source === source ? 'page' : undefined}>
+            <a
+              href={`/ui/secrets/${secret.ID}?rotate=${s.source}#rotate`}
+              class={s.source === source ? 'tab current' : 'tab'}
+              aria-current={s.source === source ? 'page' : undefined}
+            >
               {s.title}
             </a>
           ))}

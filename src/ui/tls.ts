@@ -32,7 +32,8 @@ export function encodeTls(certText: string, keyText: string): string {
   });
 
   const keys = pemBlocks(keyText);
-  if (keys.length !== 1) throw new FormError(keys.length === 0 ? 'the key is not PEM: expected "-----BEGIN PRIVATE KEY-----"' : 'the key field must hold exactly one PEM block');
+  if (keys.length !== 1)
+    throw new FormError(keys.length === 0 ? 'the key is not PEM: expected "-----BEGIN PRIVATE KEY-----"' : 'the key field must hold exactly one PEM block');
   const block = keys[0]!;
   if (block.label === 'ENCRYPTED PRIVATE KEY' || block.text.includes('Proc-Type: 4,ENCRYPTED')) {
     throw new FormError('the key is encrypted: give it without a passphrase (openssl pkey -in key.pem)');

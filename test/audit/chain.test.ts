@@ -97,7 +97,12 @@ describe('verifyChain', () => {
   test('a torn line the daemon marked with audit.torn is a note; the chain skips it', () => {
     const lines = chain(2);
     const torn = '{"seq":3,"time":"20';
-    const mark = formatRecord(3, '2026-01-01T00:00:09Z', { who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: torn.length, sha256: lineHash(torn) } }, lineHash(lines[1]!));
+    const mark = formatRecord(
+      3,
+      '2026-01-01T00:00:09Z',
+      { who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: torn.length, sha256: lineHash(torn) } },
+      lineHash(lines[1]!),
+    );
     const v = verifyChain(file([...lines, torn, mark]));
     assert.equal(v.problem, undefined, JSON.stringify(v.problem));
     assert.equal(v.lines, 3);
@@ -106,7 +111,12 @@ describe('verifyChain', () => {
 
   test('a mark that names other bytes does not excuse a bad line', () => {
     const lines = chain(2);
-    const mark = formatRecord(3, 't', { who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: 3, sha256: lineHash('abc') } }, lineHash(lines[1]!));
+    const mark = formatRecord(
+      3,
+      't',
+      { who: { transport: 'daemon' }, action: 'audit.torn', result: 'ok', torn: { bytes: 3, sha256: lineHash('abc') } },
+      lineHash(lines[1]!),
+    );
     const v = verifyChain(file([...lines, 'xyz', mark]));
     assert.equal(v.problem?.line, 3);
   });

@@ -13,8 +13,18 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => join(dir, `log-${++n}`, 'audit.log');
 
-const event = (name: string): AuditEvent => ({ who: { transport: 'tcp', address: '127.0.0.1', port: 5 }, action: 'secret.remove', secret: { ref: name }, result: 'not_found', status: 404 });
-const records = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const event = (name: string): AuditEvent => ({
+  who: { transport: 'tcp', address: '127.0.0.1', port: 5 },
+  action: 'secret.remove',
+  secret: { ref: name },
+  result: 'not_found',
+  status: 404,
+});
+const records = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 const verify = (file: string) => verifyChain(readFileSync(file), parseHead(readFileSync(`${file}.head`, 'utf8').trim()));
 
 describe('AuditLog', () => {
@@ -40,7 +50,10 @@ describe('AuditLog', () => {
     const v = verify(file);
     assert.equal(v.problem, undefined);
     assert.equal(v.lines, 250);
-    assert.deepEqual(records(file).map((r) => r.seq), Array.from({ length: 250 }, (_, i) => i + 1));
+    assert.deepEqual(
+      records(file).map((r) => r.seq),
+      Array.from({ length: 250 }, (_, i) => i + 1),
+    );
   });
 
   test('a reopened log continues the chain', async () => {
@@ -85,7 +98,10 @@ describe('AuditLog', () => {
     log = await AuditLog.open(file);
     await log.record(event('c'));
     await log.close();
-    assert.deepEqual(records(file).map((r) => r.action), ['secret.remove', 'secret.remove', 'secret.remove']);
+    assert.deepEqual(
+      records(file).map((r) => r.action),
+      ['secret.remove', 'secret.remove', 'secret.remove'],
+    );
     assert.equal(verify(file).problem, undefined);
   });
 

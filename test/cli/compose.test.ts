@@ -48,7 +48,12 @@ secrets:
 `);
     assert.deepEqual(
       secrets.map((s) => [s.key, s.external, s.name]),
-      [['plain', true, 'plain'], ['named', true, 'real_one'], ['legacy', true, 'old_style'], ['off', false, undefined]],
+      [
+        ['plain', true, 'plain'],
+        ['named', true, 'real_one'],
+        ['legacy', true, 'old_style'],
+        ['off', false, undefined],
+      ],
     );
     assert.deepEqual(warnings, ['secret legacy: secret.external.name is deprecated in favor of secret.name']);
   });
@@ -71,19 +76,30 @@ secrets:
     ['an unknown field', 'secrets: { db: { fil: x } }', 'secrets.db Additional property fil is not allowed'],
     ['a key outside the allowed characters', 'secrets: { "a b": { file: x } }', 'secrets Additional property a b is not allowed'],
     ['labels of the wrong type', 'secrets: { db: { file: x, labels: 3 } }', 'secrets.db.labels must be a mapping or list'],
-    ['a driver option that is not a string or number', 'secrets: { db: { driver: d, driver_opts: { a: [1] } } }', 'secrets.db.driver_opts.a must be a string or number'],
+    [
+      'a driver option that is not a string or number',
+      'secrets: { db: { driver: d, driver_opts: { a: [1] } } }',
+      'secrets.db.driver_opts.a must be a string or number',
+    ],
     ['file and driver together', 'secrets: { db: { file: x, driver: d } }', 'secret db: secret.driver and secret.file conflict; only use secret.driver'],
     ['file and environment together', 'secrets: { db: { file: x, environment: E } }', 'secret db: secret.file and secret.environment conflict; only use one'],
     ['no source at all', 'secrets: { db: { labels: { a: b } } }', 'secret db: one of file, environment, driver or external is required'],
     ['external with a file', 'secrets: { db: { external: true, file: x } }', 'secrets.db: conflicting parameters "external" and "file" specified'],
-    ['external.name beside name', 'secrets: { db: { external: { name: a }, name: b } }', 'secret db: secret.external.name and secret.name conflict; only use secret.name'],
+    [
+      'external.name beside name',
+      'secrets: { db: { external: { name: a }, name: b } }',
+      'secret db: secret.external.name and secret.name conflict; only use secret.name',
+    ],
     ['a top level that is not a mapping', '- just\n- a list\n', 'top-level object must be a mapping'],
     ['malformed YAML', 'secrets:\n  db: [unclosed\n', /^yaml: /],
     ['duplicate keys', 'secrets:\n  db: { file: a }\n  db: { file: b }\n', /^yaml: .*[Uu]nique/],
   ];
   for (const [what, yaml, message] of refused) {
     test(`refuses ${what}`, () => {
-      assert.throws(() => load(yaml), (e: Error) => (typeof message === 'string' ? e.message === message : message.test(e.message)) || assert.fail(e.message));
+      assert.throws(
+        () => load(yaml),
+        (e: Error) => (typeof message === 'string' ? e.message === message : message.test(e.message)) || assert.fail(e.message),
+      );
     });
   }
 });
@@ -145,7 +161,9 @@ describe('composeToSpecs', () => {
 
   test('a missing file or variable fails in Go’s and our words', async () => {
     writeFileSync(join(dir, 'missing.yml'), 'secrets:\n  db: { file: nothere.txt }\n');
-    await assert.rejects(composeToSpecs(join(dir, 'missing.yml'), 'app', quiet, {}), { message: `open ${join(dir, 'nothere.txt')}: no such file or directory` });
+    await assert.rejects(composeToSpecs(join(dir, 'missing.yml'), 'app', quiet, {}), {
+      message: `open ${join(dir, 'nothere.txt')}: no such file or directory`,
+    });
     writeFileSync(join(dir, 'env.yml'), 'secrets:\n  api: { environment: NOT_SET }\n');
     await assert.rejects(composeToSpecs(join(dir, 'env.yml'), 'app', quiet, {}), { message: 'secret api: environment variable NOT_SET is not set' });
     await assert.rejects(composeToSpecs(join(dir, 'absent.yml'), 'app', quiet, {}), { message: `open ${join(dir, 'absent.yml')}: no such file or directory` });

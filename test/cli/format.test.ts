@@ -31,7 +31,13 @@ test('naturalLess sorts digit runs as numbers', () => {
 });
 
 test('table pads like tabwriter (min 10, padding 3) and leaves the last column alone', () => {
-  assert.equal(table([['ID', 'NAME', 'X'], ['abc', 'a-long-name', 'z']]), 'ID        NAME          X\nabc       a-long-name   z\n');
+  assert.equal(
+    table([
+      ['ID', 'NAME', 'X'],
+      ['abc', 'a-long-name', 'z'],
+    ]),
+    'ID        NAME          X\nabc       a-long-name   z\n',
+  );
 });
 
 test('filtersQuery sends the map-of-bool encoding and refuses a filter without =', () => {

@@ -42,11 +42,18 @@ describe('help columns', () => {
   });
 
   test('a name too long for the column gets its own line; wrapping keeps every word', () => {
-    const out = helpColumns([
-      ['--short', 'one two three'],
-      [`--${'x'.repeat(40)}`, 'alpha beta gamma delta'],
-    ], 20, 34);
-    assert.equal(out, ['  --short           one two three', `  --${'x'.repeat(40)}`, '                    alpha beta', '                    gamma delta'].join('\n'));
+    const out = helpColumns(
+      [
+        ['--short', 'one two three'],
+        [`--${'x'.repeat(40)}`, 'alpha beta gamma delta'],
+      ],
+      20,
+      34,
+    );
+    assert.equal(
+      out,
+      ['  --short           one two three', `  --${'x'.repeat(40)}`, '                    alpha beta', '                    gamma delta'].join('\n'),
+    );
     assert.deepEqual(wrap('a bb ccc dddd', 6), ['a bb', 'ccc', 'dddd']);
     assert.deepEqual(wrap('averyveryverylongword x', 5), ['averyveryverylongword', 'x']);
     assert.deepEqual(wrap('  spaced \n out  ', 80), ['spaced out']);

@@ -37,7 +37,10 @@ test('DOCKER_TLS alone: TLS without checking the daemon; no client certificate w
 test('DOCKER_CERT_PATH defaults to $DOCKER_CONFIG; a missing ca.pem is an error naming it', () => {
   assert.equal(String(clientTlsFromEnv({ DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: full })?.cert), 'cert.pem');
   const empty = mkdtempSync(join(dir, 'empty-'));
-  assert.throws(() => clientTlsFromEnv({ DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: empty }), new RegExp(`cannot read the CA certificate ${join(empty, 'ca.pem')}`));
+  assert.throws(
+    () => clientTlsFromEnv({ DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: empty }),
+    new RegExp(`cannot read the CA certificate ${join(empty, 'ca.pem')}`),
+  );
   const half = mkdtempSync(join(dir, 'half-'));
   copyFileSync(join(full, 'cert.pem'), join(half, 'cert.pem'));
   assert.throws(() => clientTlsFromEnv({ DOCKER_TLS: '1', DOCKER_CERT_PATH: half }), /cannot read the client certificate's key/);

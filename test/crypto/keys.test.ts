@@ -214,7 +214,11 @@ describe('format-1 values of older data roots', () => {
   test('a format-1 key file and values sealed by the old code open, and re-wrap to format 2 under the same KEK', async () => {
     const root = dataRoot();
     const key = randomBytes(32);
-    writeFileSync(join(root, KEYRING_FILE), JSON.stringify({ format: 1, current: 'k1', keys: [{ id: 'k1', key: key.toString('base64'), createdAt: '2024-01-01T00:00:00Z' }] }), { mode: 0o600 });
+    writeFileSync(
+      join(root, KEYRING_FILE),
+      JSON.stringify({ format: 1, current: 'k1', keys: [{ id: 'k1', key: key.toString('base64'), createdAt: '2024-01-01T00:00:00Z' }] }),
+      { mode: 0o600 },
+    );
     const id = newId();
     const legacyContext = `secretd/secret/${id}`;
     const old = sealLegacy({ id: 'k1', key }, PLAINTEXT, legacyContext);
@@ -240,7 +244,10 @@ describe('key provider modules', () => {
   ];
   for (const [title, value, message] of cases) {
     test(`a key provider module is refused, naming it: ${title}`, () => {
-      assert.throws(() => checkKeyProvider(value, 'my-kms.ts'), (e: Error) => e.message.startsWith('key provider my-kms.ts: ') && message.test(e.message));
+      assert.throws(
+        () => checkKeyProvider(value, 'my-kms.ts'),
+        (e: Error) => e.message.startsWith('key provider my-kms.ts: ') && message.test(e.message),
+      );
     });
   }
 

@@ -37,12 +37,14 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
   {
     argv: ['--store', 'etcd://x'],
     kind: ConfigError,
-    message: "--store etcd://x: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')",
+    message:
+      "--store etcd://x: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')",
   },
   {
     argv: ['--store', 'postgres'],
     kind: ConfigError,
-    message: "--store postgres: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')",
+    message:
+      "--store postgres: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')",
   },
   { argv: ['--driver', ''], kind: ConfigError, message: '--driver "": name a module file (.ts, .js) or an installed package' },
   { argv: ['--max-connections', '0'], kind: ConfigError, message: '--max-connections 0: use a whole number from 1 to 65536' },
@@ -75,12 +77,14 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
   {
     argv: ['--ui', '-H', 'tcp://0.0.0.0:2375'],
     kind: ConfigError,
-    message: '--ui with -H tcp://0.0.0.0:2375: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify',
+    message:
+      '--ui with -H tcp://0.0.0.0:2375: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify',
   },
   {
     argv: ['--plugin-listen', '/run/docker/plugins/secretd'],
     kind: ConfigError,
-    message: '--plugin-listen "/run/docker/plugins/secretd": use a path ending in NAME.sock (dockerd names the plugin NAME), e.g. /run/docker/plugins/secretd.sock',
+    message:
+      '--plugin-listen "/run/docker/plugins/secretd": use a path ending in NAME.sock (dockerd names the plugin NAME), e.g. /run/docker/plugins/secretd.sock',
   },
   {
     argv: ['--plugin-listen', '/p/secretd.sock', '--plugin-allow', 'db/*'],
@@ -166,7 +170,13 @@ describe('config: what the flags make', () => {
   });
 
   test('the switches: --no-swarm-init, --no-audit, --delivery, --ui, the loud flag, --accept-store-loss', () => {
-    const c = configOf(['--no-swarm-init', '--no-audit', '--delivery', '--accept-store-loss', '--insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed']);
+    const c = configOf([
+      '--no-swarm-init',
+      '--no-audit',
+      '--delivery',
+      '--accept-store-loss',
+      '--insecure-listen-without-tlsverify-i-understand-every-secret-is-exposed',
+    ]);
     assert.equal(c.swarmInit, false);
     assert.equal(c.audit, false);
     assert.equal(c.delivery, true);
@@ -174,7 +184,10 @@ describe('config: what the flags make', () => {
     assert.equal(c.acceptStoreLoss, true);
     assert.equal(configOf(['--ui', '-H', 'tcp://127.0.0.1:2375']).ui, true);
     const plain = configOf([]);
-    assert.deepEqual([plain.swarmInit, plain.audit, plain.delivery, plain.ui, plain.insecureListen, plain.acceptStoreLoss], [true, true, false, false, false, undefined]);
+    assert.deepEqual(
+      [plain.swarmInit, plain.audit, plain.delivery, plain.ui, plain.insecureListen, plain.acceptStoreLoss],
+      [true, true, false, false, false, undefined],
+    );
   });
 
   test('-H repeats in order; --driver repeats; --kek-provider is kept as typed', () => {
@@ -224,7 +237,10 @@ describe('--help shows the default that applies', () => {
     'request-timeout': { property: 'requestTimeoutMs', shown: String(made.requestTimeoutMs / 1000) },
     'max-connections': { property: 'maxConnections', shown: String(made.maxConnections) },
     'keep-versions': { property: 'keepVersions', shown: String(made.keepVersions) },
-    'recovery-window': { property: 'recoveryWindowMs', shown: made.recoveryWindowMs === 0 ? 'off, removal is final as in Docker' : `${made.recoveryWindowMs / 1000}s` },
+    'recovery-window': {
+      property: 'recoveryWindowMs',
+      shown: made.recoveryWindowMs === 0 ? 'off, removal is final as in Docker' : `${made.recoveryWindowMs / 1000}s`,
+    },
     delivery: { property: 'delivery', shown: made.delivery ? 'on' : 'off' },
     ui: { property: 'ui', shown: made.ui ? 'on' : 'off' },
     keyring: { shown: made.keyring.replace(dataRoot, 'DATA_ROOT') },
@@ -248,7 +264,10 @@ describe('--help shows the default that applies', () => {
 
   test('every default in spec/config.json is shown by a flag or named as switched', () => {
     const covered = new Set<string>([...Object.values(SHOWN).flatMap((s) => (s.property ? [s.property] : [])), ...SWITCHED]);
-    assert.deepEqual(Object.keys(DaemonConfigDefaults).filter((k) => !covered.has(k)), []);
+    assert.deepEqual(
+      Object.keys(DaemonConfigDefaults).filter((k) => !covered.has(k)),
+      [],
+    );
   });
 
   test('no help text spells a default of its own', () => {

@@ -25,7 +25,10 @@ const CASES: [url: string, protection: Protection, insecure: boolean, outcome: '
 for (const [url, protection, insecure, outcome] of CASES) {
   test(`${url} with ${protection}${insecure ? ' and the loud flag' : ''} is ${outcome}`, () => {
     if (outcome === 'refused') {
-      assert.throws(() => checkExposure(url, protection, insecure), (e: Error) => e.message.startsWith(`refusing to listen on ${url}: `) && e.message.includes(`--${INSECURE_LISTEN_FLAG}`));
+      assert.throws(
+        () => checkExposure(url, protection, insecure),
+        (e: Error) => e.message.startsWith(`refusing to listen on ${url}: `) && e.message.includes(`--${INSECURE_LISTEN_FLAG}`),
+      );
     } else {
       assert.equal(checkExposure(url, protection, insecure), outcome);
     }

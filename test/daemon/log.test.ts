@@ -18,7 +18,9 @@ function written(format: LogFormat, emit: (log: ReturnType<typeof createLogger>)
     const fd = openSync(join(dir, 'log'), 'w');
     emit(createLogger('info', format, fd));
     closeSync(fd);
-    return readFileSync(join(dir, 'log'), 'utf8').split('\n').filter((l) => l !== '');
+    return readFileSync(join(dir, 'log'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -43,7 +45,10 @@ describe('log formats', () => {
   test('text: TIME LEVEL message key=value, one line a record, values redacted', () => {
     const lines = written('text', records);
     assert.equal(lines.length, 3, lines.join('\n'));
-    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO listening addresses=\["unix:\/\/\/run\/s\.sock","tcp:\/\/127\.0\.0\.1:2375"\] dataRoot=\/srv\/d$/);
+    assert.match(
+      lines[0]!,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO listening addresses=\["unix:\/\/\/run\/s\.sock","tcp:\/\/127\.0\.0\.1:2375"\] dataRoot=\/srv\/d$/,
+    );
     assert.match(lines[1]!, /^\S+ WARN "two\\nlines" data=\[redacted\] body=\{"value":"\[redacted\]","Data":"\[redacted\]"\} path=\/secrets\/create$/);
     assert.match(lines[2]!, /^\S+ ERROR failed note="a \\"quoted\\" word = sign"$/);
     assert.ok(!lines.join('\n').includes(SECRET));

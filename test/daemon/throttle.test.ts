@@ -6,7 +6,12 @@ import { throttle } from '../../src/daemon/throttle.ts';
 test('at most N lines per window; the dropped count comes with the next line', () => {
   let now = 0;
   const lines: [number, number][] = [];
-  const warn = throttle<number>((n, dropped) => lines.push([n, dropped]), 3, 1000, () => now);
+  const warn = throttle<number>(
+    (n, dropped) => lines.push([n, dropped]),
+    3,
+    1000,
+    () => now,
+  );
   for (let i = 0; i < 1000; i++) warn(i);
   assert.deepEqual(lines, [
     [0, 0],

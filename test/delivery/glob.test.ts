@@ -9,7 +9,10 @@ import { globMatch } from '../../src/delivery/glob.ts';
 
 /** The oracle: `*` as `[^]*`, everything else escaped (only ever run on short strings here). */
 function oracle(pattern: string, name: string): boolean {
-  const body = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^]*');
+  const body = pattern
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'))
+    .join('[^]*');
   return new RegExp(`^${body}$`).test(name);
 }
 
@@ -27,9 +30,20 @@ test('globMatch agrees with the RegExp oracle on random patterns and names', () 
 
 test('examples: literal characters, runs, empty runs, anchoring at both ends', () => {
   const cases: [string, string, boolean][] = [
-    ['app.*', 'app.db', true], ['app.*', 'app.', true], ['app.*', 'xapp.db', false], ['app.*', 'app', false],
-    ['*', '', true], ['*', 'anything', true], ['a*b*c', 'abc', true], ['a*b*c', 'aXbYc', true], ['a*b*c', 'aXbYcZ', false],
-    ['*-*-*', 'a-b-c', true], ['*-*-*', 'a-b', false], ['db', 'DB', false], ['a.b', 'aXb', false], ['**', 'x', true],
+    ['app.*', 'app.db', true],
+    ['app.*', 'app.', true],
+    ['app.*', 'xapp.db', false],
+    ['app.*', 'app', false],
+    ['*', '', true],
+    ['*', 'anything', true],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'aXbYc', true],
+    ['a*b*c', 'aXbYcZ', false],
+    ['*-*-*', 'a-b-c', true],
+    ['*-*-*', 'a-b', false],
+    ['db', 'DB', false],
+    ['a.b', 'aXb', false],
+    ['**', 'x', true],
   ];
   for (const [p, n, want] of cases) assert.equal(globMatch(p, n), want, `${p} vs ${n}`);
 });

@@ -41,7 +41,11 @@ before(async () => {
 });
 after(() => core.dispose());
 
-interface Probe { what: string; path: string; body?: unknown }
+interface Probe {
+  what: string;
+  path: string;
+  body?: unknown;
+}
 
 function probes(): Probe[] {
   const list: Probe[] = [];
@@ -59,7 +63,11 @@ function probes(): Probe[] {
   return list;
 }
 
-interface Seen { status: number; text: string; headers: [string, string][] }
+interface Seen {
+  status: number;
+  text: string;
+  headers: [string, string][];
+}
 
 async function ask(p: Probe): Promise<Seen> {
   const r = await core.call(p.body === undefined ? 'GET' : 'POST', p.path, p.body, { Authorization: `Bearer ${token}` });
@@ -72,7 +80,9 @@ async function ask(p: Probe): Promise<Seen> {
  * checkpoint stamped on it (the count of commits, which the deletions between runs advance).
  */
 function deliveryRecords(): string[] {
-  return readFileSync(join(core.dataRoot, 'audit.log'), 'utf8').split('\n').filter(Boolean)
+  return readFileSync(join(core.dataRoot, 'audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r.action === 'secret.deliver')
     .map(({ seq: _s, time: _t, prev: _p, store: _c, ...rest }) => JSON.stringify(rest));
@@ -91,7 +101,7 @@ test('every probe of an out-of-scope secret is answered exactly as if it did not
   for (const p of all) without.push(await ask(p));
   const auditWithout = deliveryRecords().slice(auditMark);
 
-  all.forEach((p, i) => assert.deepEqual(withThem[i], without[i], `${p.what}: the answer depends on out-of-scope secrets`));
+  for (const [i, p] of all.entries()) assert.deepEqual(withThem[i], without[i], `${p.what}: the answer depends on out-of-scope secrets`);
   assert.deepEqual(auditWith, auditWithout, 'the audit records depend on out-of-scope secrets');
 
   // Nothing out of scope shows, unless the probe itself sent it ("secret NAME not found").

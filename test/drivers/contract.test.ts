@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -90,11 +90,14 @@ describe('http-kv beyond the contract', () => {
 
   test('a wrong token fails get with a message naming the setting, never the token', async () => {
     const d = await start({ url: kvUrl, token: 'not-the-token' });
-    await assert.rejects(async () => d.get({ SecretName: 'x', SecretLabels: {}, Options: {} }), (e: Error) => {
-      assert.match(e.message, /401 .*setting "token"/);
-      assert.ok(!e.message.includes('not-the-token'));
-      return true;
-    });
+    await assert.rejects(
+      async () => d.get({ SecretName: 'x', SecretLabels: {}, Options: {} }),
+      (e: Error) => {
+        assert.match(e.message, /401 .*setting "token"/);
+        assert.ok(!e.message.includes('not-the-token'));
+        return true;
+      },
+    );
   });
 
   test('validate refuses keys that climb, start with a dot or are empty, and unknown options', async () => {
@@ -168,10 +171,13 @@ function secretModule(file: string, body: string): string {
   return path;
 }
 
-const good = secretModule('good.ts', `export default { kind: 'secret', name: 'good', get(r) {
+const good = secretModule(
+  'good.ts',
+  `export default { kind: 'secret', name: 'good', get(r) {
   if (r.SecretName !== 'sample') throw new Error(\`no secret \${r.SecretName}\`);
   return { value: enc('a-good-value') };
-} } satisfies SecretDriver;`);
+} } satisfies SecretDriver;`,
+);
 
 interface BrokenCase {
   what: string;
@@ -192,14 +198,16 @@ const cases: BrokenCase[] = [
   },
   {
     what: 'get returning a string',
-    module: () => secretModule('string-get.ts', `export default { kind: 'secret', name: 'string-get', get: () => 'plain-string-value' } as unknown as SecretDriver;`),
+    module: () =>
+      secretModule('string-get.ts', `export default { kind: 'secret', name: 'string-get', get: () => 'plain-string-value' } as unknown as SecretDriver;`),
     args: ['--secret', 'sample'],
     rule: 'get(sample) returns { value: Uint8Array } of 1 to 511999 bytes',
     why: /must return an object \{ value, doNotReuse\? \}, not string/,
   },
   {
     what: 'get returning an empty value',
-    module: () => secretModule('empty-get.ts', `export default { kind: 'secret', name: 'empty-get', get: () => ({ value: new Uint8Array(0) }) } satisfies SecretDriver;`),
+    module: () =>
+      secretModule('empty-get.ts', `export default { kind: 'secret', name: 'empty-get', get: () => ({ value: new Uint8Array(0) }) } satisfies SecretDriver;`),
     args: ['--secret', 'sample'],
     rule: 'get(sample) returns { value: Uint8Array } of 1 to 511999 bytes',
     why: /returned 0 bytes/,
@@ -221,7 +229,8 @@ export default { kind: 'secret', name: 'leaky-get', get(r) {
   },
   {
     what: 'get hanging',
-    module: () => secretModule('hanging-get.ts', `export default { kind: 'secret', name: 'hanging-get', get: () => new Promise<never>(() => {}) } satisfies SecretDriver;`),
+    module: () =>
+      secretModule('hanging-get.ts', `export default { kind: 'secret', name: 'hanging-get', get: () => new Promise<never>(() => {}) } satisfies SecretDriver;`),
     args: ['--secret', 'sample', '--timeout', '300'],
     rule: 'get(sample) answers within 300 ms',
     why: /did not answer within 300 ms/,
@@ -242,7 +251,11 @@ export default { kind: 'secret', name: 'leaky-get', get(r) {
   },
   {
     what: 'get answering an unknown secret',
-    module: () => secretModule('answers-all.ts', `export default { kind: 'secret', name: 'answers-all', get: () => ({ value: enc('same-for-all') }) } satisfies SecretDriver;`),
+    module: () =>
+      secretModule(
+        'answers-all.ts',
+        `export default { kind: 'secret', name: 'answers-all', get: () => ({ value: enc('same-for-all') }) } satisfies SecretDriver;`,
+      ),
     args: ['--secret', 'sample'],
     rule: 'get of an unknown secret rejects within',
     why: /must reject, but it resolved/,
@@ -284,17 +297,25 @@ export default { kind: 'secret', name: 'logs-value',
   },
   {
     what: 'init refusing the settings',
-    module: () => secretModule('bad-init.ts', `export default { kind: 'secret', name: 'bad-init', init() { throw new Error('setting "url" is required'); }, get: () => ({ value: enc('x') }) } satisfies SecretDriver;`),
+    module: () =>
+      secretModule(
+        'bad-init.ts',
+        `export default { kind: 'secret', name: 'bad-init', init() { throw new Error('setting "url" is required'); }, get: () => ({ value: enc('x') }) } satisfies SecretDriver;`,
+      ),
     rule: 'init(settings) succeeds',
     why: /setting "url" is required/,
   },
   {
     what: 'a driver whose close leaves a timer running',
-    module: () => secretModule('leaves-timer.ts', `let timer: NodeJS.Timeout | undefined;
+    module: () =>
+      secretModule(
+        'leaves-timer.ts',
+        `let timer: NodeJS.Timeout | undefined;
 export default { kind: 'secret', name: 'leaves-timer',
   init() { timer = setInterval(() => {}, 1000); },
   get(r) { if (r.SecretName !== 'sample') throw new Error('no such secret'); return { value: enc('timer-value') }; },
-} satisfies SecretDriver;`),
+} satisfies SecretDriver;`,
+      ),
     args: ['--secret', 'sample'],
     rule: 'the driver left Timeout open 2 s after close()',
   },
@@ -334,8 +355,14 @@ describe('the contract suite fails broken drivers, naming the rule', { concurren
     test(`${c.what}: fails "${c.rule}"`, async () => {
       const { code, out } = await driverTest([await c.module(), ...(c.args ?? [])]);
       assert.notEqual(code, 0, `driver:test passed a broken driver:\n${out}`);
-      const failed = out.split('\n').filter((l) => l.trimStart().startsWith('✖')).map((l) => l.trim());
-      assert.ok(failed.some((l) => l.startsWith(`✖ ${c.rule}`)), `expected "✖ ${c.rule}…" among the failures:\n${failed.join('\n')}\n\n${out}`);
+      const failed = out
+        .split('\n')
+        .filter((l) => l.trimStart().startsWith('✖'))
+        .map((l) => l.trim());
+      assert.ok(
+        failed.some((l) => l.startsWith(`✖ ${c.rule}`)),
+        `expected "✖ ${c.rule}…" among the failures:\n${failed.join('\n')}\n\n${out}`,
+      );
       if (c.why) assert.match(out, c.why);
     });
   }

@@ -110,7 +110,8 @@ function moduleSuite(target: string, options: ContractOptions): void {
       const log = collectingLog(logged);
       const outcome = await attempt(() => loaded.init?.({ settings: { ...options.settings }, dataRoot: dataRoot!, log }), ms);
       expectAnswer(outcome, 'init');
-      if (outcome.kind === 'error') assert.fail(`init refused the settings (keys: ${Object.keys(options.settings ?? {}).join(', ') || 'none'}): ${describeError(outcome.error)}`); // values may be tokens
+      if (outcome.kind === 'error')
+        assert.fail(`init refused the settings (keys: ${Object.keys(options.settings ?? {}).join(', ') || 'none'}): ${describeError(outcome.error)}`); // values may be tokens
       lifecycle.started = true;
     });
 
@@ -153,11 +154,19 @@ class Samples {
   constructor(options: ContractOptions) {
     this.options = options;
     this.name = options.secret;
-    this.data = typeof options.data === 'string' ? new TextEncoder().encode(options.data) : (options.data ?? new TextEncoder().encode(`contract-data-${randomBytes(12).toString('hex')}`));
+    this.data =
+      typeof options.data === 'string'
+        ? new TextEncoder().encode(options.data)
+        : (options.data ?? new TextEncoder().encode(`contract-data-${randomBytes(12).toString('hex')}`));
     const u = options.unknown ?? {};
     this.unknown = { SecretName: u.secret ?? `contract-unknown-${randomBytes(6).toString('hex')}`, SecretLabels: { ...u.labels }, Options: { ...u.options } };
     // A writable driver without a named sample stores one under a fresh name.
-    this.info = { id: randomBytes(13).toString('hex').slice(0, 25), name: options.secret ?? `contract-${randomBytes(6).toString('hex')}`, labels: { ...options.labels }, options: { ...options.options } };
+    this.info = {
+      id: randomBytes(13).toString('hex').slice(0, 25),
+      name: options.secret ?? `contract-${randomBytes(6).toString('hex')}`,
+      labels: { ...options.labels },
+      options: { ...options.options },
+    };
   }
 
   /** The sample's request, or undefined when there is none for this driver. */
@@ -212,24 +221,26 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
     return true;
   };
 
-  if (!plugin) test(`validate(options) accepts the sample's options within ${ms} ms`, async (t) => {
-    if (!prepare(t, { sample: true, hook: 'validate' })) return;
-    const outcome = await attempt(() => driver.validate!({ ...sample!.Options }, { name: sample!.SecretName, labels: { ...sample!.SecretLabels } }), ms);
-    expectAnswer(outcome, 'validate');
-    if (outcome.kind === 'error') assert.fail(`validate refused ${JSON.stringify(sample!.Options)}: ${describeError(outcome.error)}`);
-  });
+  if (!plugin)
+    test(`validate(options) accepts the sample's options within ${ms} ms`, async (t) => {
+      if (!prepare(t, { sample: true, hook: 'validate' })) return;
+      const outcome = await attempt(() => driver.validate!({ ...sample!.Options }, { name: sample!.SecretName, labels: { ...sample!.SecretLabels } }), ms);
+      expectAnswer(outcome, 'validate');
+      if (outcome.kind === 'error') assert.fail(`validate refused ${JSON.stringify(sample!.Options)}: ${describeError(outcome.error)}`);
+    });
 
-  if (!plugin) test(`store(secret, data) accepts the sample's data within ${ms} ms (writable drivers)`, async (t) => {
-    if (!prepare(t, { sample: true, hook: 'store' })) return;
-    samples.remember(samples.data);
-    const outcome = await attempt(() => driver.store!({ ...samples.info }, samples.data.slice()), ms);
-    expectAnswer(outcome, 'store');
-    if (outcome.kind === 'error') {
-      assertErrorHidesValues(outcome.error, samples, 'store');
-      assert.fail(`store failed: ${describeError(outcome.error)}`);
-    }
-    stored = true;
-  });
+  if (!plugin)
+    test(`store(secret, data) accepts the sample's data within ${ms} ms (writable drivers)`, async (t) => {
+      if (!prepare(t, { sample: true, hook: 'store' })) return;
+      samples.remember(samples.data);
+      const outcome = await attempt(() => driver.store!({ ...samples.info }, samples.data.slice()), ms);
+      expectAnswer(outcome, 'store');
+      if (outcome.kind === 'error') {
+        assertErrorHidesValues(outcome.error, samples, 'store');
+        assert.fail(`store failed: ${describeError(outcome.error)}`);
+      }
+      stored = true;
+    });
 
   test(`get(sample) answers within ${ms} ms`, async (t) => {
     if (!prepare(t, { sample: true })) return;
@@ -251,12 +262,16 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
     assert.ok(dnr === undefined || typeof dnr === 'boolean', `doNotReuse must be true, false or absent, not ${JSON.stringify(dnr)} (${typeof dnr})`);
   });
 
-  if (!plugin) test('get after store returns exactly the stored bytes (writable drivers)', (t) => {
-    if (!prepare(t, { sample: true, hook: 'store' })) return;
-    if (!stored) return t.skip('store did not succeed');
-    const value = expectValue(answer, 'get(sample)', samples);
-    assert.ok(Buffer.from(value).equals(Buffer.from(samples.data)), `get returned ${value.length} bytes that differ from the ${samples.data.length} bytes stored`);
-  });
+  if (!plugin)
+    test('get after store returns exactly the stored bytes (writable drivers)', (t) => {
+      if (!prepare(t, { sample: true, hook: 'store' })) return;
+      if (!stored) return t.skip('store did not succeed');
+      const value = expectValue(answer, 'get(sample)', samples);
+      assert.ok(
+        Buffer.from(value).equals(Buffer.from(samples.data)),
+        `get returned ${value.length} bytes that differ from the ${samples.data.length} bytes stored`,
+      );
+    });
 
   test(`get answers ${CONCURRENT_CALLS} concurrent calls for the sample within ${ms} ms, each with a valid value`, async (t) => {
     if (!prepare(t, { sample: true })) return;
@@ -266,7 +281,7 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
       assertErrorHidesValues(outcome.error, samples, 'get');
       assert.fail(`one of ${CONCURRENT_CALLS} concurrent get calls failed: ${describeError(outcome.error)}`);
     }
-    outcome.value.forEach((v, i) => expectValue({ kind: 'value', value: v }, `concurrent get #${i + 1}`, samples));
+    for (const [i, v] of outcome.value.entries()) expectValue({ kind: 'value', value: v }, `concurrent get #${i + 1}`, samples);
   });
 
   test(`get of an unknown secret rejects within ${ms} ms (no hang)`, async (t) => {
@@ -276,7 +291,9 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
     expectAnswer(unknownAnswer, 'get(unknown)');
     if (unknownAnswer.kind === 'value') {
       rememberValue(unknownAnswer.value, samples);
-      assert.fail(`get of the unknown secret ${JSON.stringify(samples.unknown.SecretName)} must reject, but it resolved (pass --unknown-secret/--unknown-label for a request your driver refuses)`);
+      assert.fail(
+        `get of the unknown secret ${JSON.stringify(samples.unknown.SecretName)} must reject, but it resolved (pass --unknown-secret/--unknown-label for a request your driver refuses)`,
+      );
     }
   });
 
@@ -294,26 +311,28 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
     assertErrorHidesValues(unknownAnswer.error, samples, 'get(unknown)');
   });
 
-  if (!plugin) test(`removed(secret) finishes within ${ms} ms (writable drivers)`, async (t) => {
-    if (!prepare(t, { sample: true, hook: 'removed' })) return;
-    const outcome = await attempt(() => driver.removed!({ ...samples.info }), ms);
-    expectAnswer(outcome, 'removed');
-    if (outcome.kind === 'error') {
-      assertErrorHidesValues(outcome.error, samples, 'removed');
-      assert.fail(`removed failed: ${describeError(outcome.error)}`);
-    }
-  });
+  if (!plugin)
+    test(`removed(secret) finishes within ${ms} ms (writable drivers)`, async (t) => {
+      if (!prepare(t, { sample: true, hook: 'removed' })) return;
+      const outcome = await attempt(() => driver.removed!({ ...samples.info }), ms);
+      expectAnswer(outcome, 'removed');
+      if (outcome.kind === 'error') {
+        assertErrorHidesValues(outcome.error, samples, 'removed');
+        assert.fail(`removed failed: ${describeError(outcome.error)}`);
+      }
+    });
 
-  if (!plugin) test('get after store and removed rejects with an Error (writable drivers)', async (t) => {
-    if (!prepare(t, { sample: true, hook: 'store' })) return;
-    if (!driver.removed) return t.skip('no removed hook: the driver keeps values after a delete');
-    if (!stored) return t.skip('store did not succeed');
-    const outcome = await attempt(() => driver.get({ ...sample! }), ms);
-    expectAnswer(outcome, 'get after removed');
-    if (outcome.kind === 'value') assert.fail('get still returns a value after removed: the stored value was not deleted');
-    expectError(outcome.error, 'get after removed');
-    assertErrorHidesValues(outcome.error, samples, 'get after removed');
-  });
+  if (!plugin)
+    test('get after store and removed rejects with an Error (writable drivers)', async (t) => {
+      if (!prepare(t, { sample: true, hook: 'store' })) return;
+      if (!driver.removed) return t.skip('no removed hook: the driver keeps values after a delete');
+      if (!stored) return t.skip('store did not succeed');
+      const outcome = await attempt(() => driver.get({ ...sample! }), ms);
+      expectAnswer(outcome, 'get after removed');
+      if (outcome.kind === 'value') assert.fail('get still returns a value after removed: the stored value was not deleted');
+      expectError(outcome.error, 'get after removed');
+      assertErrorHidesValues(outcome.error, samples, 'get after removed');
+    });
 }
 
 // --- templating drivers --------------------------------------------------------------------------
@@ -353,9 +372,11 @@ function templatingTests(driver: TemplatingDriver, ready: (t: TestContext) => bo
 
 /** A render request for a task of a made-up service, with functions that behave as secretd's. */
 function renderRequest(): RenderRequest {
-  const missing = (what: string) => async (target: string): Promise<Uint8Array> => {
-    throw new Error(`${what} target ${target} not found`);
-  };
+  const missing =
+    (what: string) =>
+    async (target: string): Promise<Uint8Array> => {
+      throw new Error(`${what} target ${target} not found`);
+    };
   return {
     secretId: 'contractsecret00000000000',
     secretName: 'contract-template',
@@ -416,7 +437,8 @@ function pluginSuite(target: string, address: PluginAddress, options: ContractOp
   const samples = new Samples(options);
   let driver: PluginSecretDriver | undefined;
   let activated = false;
-  const sample = (): SecretRequest | undefined => samples.name === undefined ? undefined : { SecretName: samples.name, SecretLabels: { ...samples.info.labels }, Options: {} };
+  const sample = (): SecretRequest | undefined =>
+    samples.name === undefined ? undefined : { SecretName: samples.name, SecretLabels: { ...samples.info.labels }, Options: {} };
 
   describe(`driver contract: ${target} (Docker secret-provider plugin)`, () => {
     test(`matches interface: /Plugin.Activate answers within ${ms} ms with Implements containing "${SECRET_PROVIDER}"`, async () => {
@@ -440,17 +462,26 @@ function pluginSuite(target: string, address: PluginAddress, options: ContractOp
       assert.equal(typeof doc.Value, 'string', `"Value" must be a base64 string, not ${typeName(doc.Value)}`);
       const value = doc.Value as string;
       samples.remember(new Uint8Array(Buffer.from(value, 'base64')));
-      assert.ok(value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value), '"Value" must be standard, padded base64 (Go encodes []byte so; URL-safe or unpadded is refused)');
+      assert.ok(
+        value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value),
+        '"Value" must be standard, padded base64 (Go encodes []byte so; URL-safe or unpadded is refused)',
+      );
       const bytes = Buffer.from(value, 'base64').length;
       assert.ok(bytes >= 1 && bytes <= MAX_VALUE_BYTES, `"Value" decodes to ${bytes} bytes; it must be 1 to ${MAX_VALUE_BYTES}`);
-      assert.ok(doc.DoNotReuse === undefined || typeof doc.DoNotReuse === 'boolean', `"DoNotReuse" must be a boolean or absent, not ${JSON.stringify(doc.DoNotReuse)}`);
+      assert.ok(
+        doc.DoNotReuse === undefined || typeof doc.DoNotReuse === 'boolean',
+        `"DoNotReuse" must be a boolean or absent, not ${JSON.stringify(doc.DoNotReuse)}`,
+      );
     });
 
     test(`${GET_SECRET} for an unknown secret answers with a non-empty Err`, async (t) => {
       t.diagnostic(`asked for ${JSON.stringify(samples.unknown.SecretName)} with labels ${JSON.stringify(samples.unknown.SecretLabels)}`);
       const reply = await rawCall(address, GET_SECRET, `${JSON.stringify(getSecretBody(samples.unknown))}\n`, ms);
       const err = (reply.json as { Err?: unknown } | undefined)?.Err;
-      assert.ok(typeof err === 'string' && err !== '', `HTTP ${reply.status} without an "Err" string: ${reply.text.slice(0, 200)} (pass --unknown-secret/--unknown-label for a request your plugin refuses)`);
+      assert.ok(
+        typeof err === 'string' && err !== '',
+        `HTTP ${reply.status} without an "Err" string: ${reply.text.slice(0, 200)} (pass --unknown-secret/--unknown-label for a request your plugin refuses)`,
+      );
       assertNoValue(err, samples.knownValues(), 'the Err text');
     });
 

@@ -32,7 +32,9 @@ function folders(): { base: SearchPath; run: string; etc: string; lib: string; e
 }
 
 const servers: net.Server[] = [];
-after(() => servers.forEach((s) => s.close()));
+after(() => {
+  for (const s of servers) s.close();
+});
 /** A real listening unix socket at `path` (discovery only looks at the file type). */
 async function socketAt(path: string): Promise<void> {
   const s = net.createServer((c) => c.destroy());
@@ -187,7 +189,10 @@ describe('the docker-plugins provider against a real plugin', () => {
     assert.equal(d1.name, 'once');
     await d1.get(request());
     const reqs = p.requests();
-    assert.deepEqual(reqs.map((r) => r.path), ['/Plugin.Activate', '/SecretProvider.GetSecret']);
+    assert.deepEqual(
+      reqs.map((r) => r.path),
+      ['/Plugin.Activate', '/SecretProvider.GetSecret'],
+    );
     const act = reqs[0]!;
     assert.equal(act.method, 'POST');
     assert.equal(act.httpVersion, '1.1');
@@ -257,9 +262,17 @@ describe('the docker-plugins provider against a real plugin', () => {
     const f = folders();
     await plugin({ unix: join(f.run, 'errs.sock') });
     const d = await driverFor(provider(f.base), 'errs');
-    await rejectsWith(Promise.resolve(d.get(request({ 'fixture.error': 'vault sealed' }))), 'driver_failed', 'secret driver errs: /SecretProvider.GetSecret: vault sealed');
+    await rejectsWith(
+      Promise.resolve(d.get(request({ 'fixture.error': 'vault sealed' }))),
+      'driver_failed',
+      'secret driver errs: /SecretProvider.GetSecret: vault sealed',
+    );
     await rejectsWith(Promise.resolve(d.get(request({ 'fixture.error-200': 'no such path' }))), 'driver_failed', 'secret driver errs: no such path');
-    await rejectsWith(Promise.resolve(d.get(request({ 'fixture.status': '404' }))), 'driver_failed', 'secret driver errs: /SecretProvider.GetSecret: fixture status 404');
+    await rejectsWith(
+      Promise.resolve(d.get(request({ 'fixture.status': '404' }))),
+      'driver_failed',
+      'secret driver errs: /SecretProvider.GetSecret: fixture status 404',
+    );
     await rejectsWith(Promise.resolve(d.get(request({ 'fixture.raw': 'not json' }))), 'driver_failed', /the reply is not JSON/);
     await rejectsWith(Promise.resolve(d.get(request({ 'fixture.raw': '{"Value":"-_-_"}' }))), 'driver_failed', /not standard base64/);
   });
@@ -270,7 +283,11 @@ describe('the docker-plugins provider against a real plugin', () => {
     const d = await driverFor(provider(f.base), 'sizes');
     assert.equal((await d.get(request({ 'fixture.size': '511999' }))).value.length, 511_999);
     assert.equal((await d.get(request({ 'fixture.size': '1' }))).value.length, 1);
-    await rejectsWith(Promise.resolve(d.get(request({ 'fixture.size': '0' }))), 'driver_failed', /returned 0 bytes; a secret value must be larger than 0 and less than 512000 bytes/);
+    await rejectsWith(
+      Promise.resolve(d.get(request({ 'fixture.size': '0' }))),
+      'driver_failed',
+      /returned 0 bytes; a secret value must be larger than 0 and less than 512000 bytes/,
+    );
     const e = await rejectsWith(Promise.resolve(d.get(request({ 'fixture.size': '512000' }))), 'driver_failed', /returned 512000 bytes/);
     assert.ok(!e.message.includes('xxxx') && !e.message.includes('eHh4'), 'no value bytes, plain or base64, in the message');
   });
@@ -300,7 +317,11 @@ describe('the docker-plugins provider against a real plugin', () => {
     const sock = join(f.run, 'dies.sock');
     const p = await plugin({ unix: sock });
     const d = await driverFor(provider(f.base), 'dies');
-    await rejectsWith(Promise.resolve(d.get(request({ 'fixture.exit': 'true' }))), 'driver_failed', /^secret driver dies: (Post .*: EOF|\/SecretProvider\.GetSecret: unexpected EOF)$/);
+    await rejectsWith(
+      Promise.resolve(d.get(request({ 'fixture.exit': 'true' }))),
+      'driver_failed',
+      /^secret driver dies: (Post .*: EOF|\/SecretProvider\.GetSecret: unexpected EOF)$/,
+    );
     await p.stop();
     await rejectsWith(
       Promise.resolve(d.get(request())),
@@ -309,7 +330,7 @@ describe('the docker-plugins provider against a real plugin', () => {
     );
   });
 
-  test('a stale socket (plugin killed) fails activation at once, not after dockerd\'s retries', async () => {
+  test("a stale socket (plugin killed) fails activation at once, not after dockerd's retries", async () => {
     const f = folders();
     const sock = join(f.run, 'stale.sock');
     const p = await plugin({ unix: sock });
@@ -345,7 +366,23 @@ describe('the docker-plugins provider over TCP and TLS', () => {
     writeFileSync(join(certs, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
     for (const who of ['server', 'client']) {
       openssl('req', ...ec, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who === 'server' ? 'localhost' : 'secretd'}`);
-      openssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '1', '-extfile', `${who}.ext`);
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${who}.pem`,
+        '-days',
+        '1',
+        '-extfile',
+        `${who}.ext`,
+      );
     }
   });
   const c = (f: string) => join(certs, f);
@@ -367,7 +404,10 @@ describe('the docker-plugins provider over TCP and TLS', () => {
     const f = folders();
     const p = await plugin({ tcp: '127.0.0.1:0', tls: { cert: c('server.pem'), key: c('server.key'), ca: c('ca.pem') } });
     const addr = `https://localhost:${portOf(p.addr)}`;
-    write(join(f.etc, 'mtls.json'), JSON.stringify({ Name: 'mtls', Addr: addr, TLSConfig: { CAFile: c('ca.pem'), CertFile: c('client.pem'), KeyFile: c('client.key') } }));
+    write(
+      join(f.etc, 'mtls.json'),
+      JSON.stringify({ Name: 'mtls', Addr: addr, TLSConfig: { CAFile: c('ca.pem'), CertFile: c('client.pem'), KeyFile: c('client.key') } }),
+    );
     const d = await driverFor(provider(f.base), 'mtls');
     assert.equal(Buffer.from((await d.get(request())).value).toString(), 'value-of-db-password');
     assert.equal(p.requests()[0]!.headers.host, `localhost:${portOf(p.addr)}`);
@@ -377,7 +417,11 @@ describe('the docker-plugins provider over TCP and TLS', () => {
     const f = folders();
     const p = await plugin({ tcp: '127.0.0.1:0', tls: { cert: c('server.pem'), key: c('server.key') } });
     write(join(f.etc, 'wrongca.json'), JSON.stringify({ Addr: `https://localhost:${portOf(p.addr)}`, TLSConfig: { CAFile: c('other-ca.pem') } }));
-    await rejectsWith(Promise.resolve(provider(f.base).resolve('wrongca')), 'plugin_unusable', /^rpc error: code = Unknown desc = legacy plugin: Post "https:\/\/localhost:\d+\/Plugin\.Activate": .*certificate/);
+    await rejectsWith(
+      Promise.resolve(provider(f.base).resolve('wrongca')),
+      'plugin_unusable',
+      /^rpc error: code = Unknown desc = legacy plugin: Post "https:\/\/localhost:\d+\/Plugin\.Activate": .*certificate/,
+    );
     assert.equal(p.requests().length, 0);
   });
 

@@ -93,7 +93,7 @@ driverContract(positionals[0]!, options);
 // summary) waiting forever; that is a failure of its own: a stopping daemon would wait too.
 after(() => {
   setTimeout(() => {
-    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap') // stdio;
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap'); // stdio;
     console.error(`✖ the driver left ${open.join(', ') || 'handles'} open 2 s after close(): clear timers and close sockets in close()`);
     process.exit(1);
   }, 2000).unref();

@@ -89,7 +89,10 @@ describe('env driver', () => {
   test('fails clearly on an empty or oversized variable, without its value', async () => {
     const d = configured({ allow: 'SECRETD_T_*' });
     await assert.rejects(async () => d.get(request('SECRETD_T_EMPTY')), /variable SECRETD_T_EMPTY is empty/);
-    await assert.rejects(async () => d.get(request('SECRETD_T_BIG')), (e: Error) => /larger than 511999 bytes/.test(e.message) && !e.message.includes('xxxx'));
+    await assert.rejects(
+      async () => d.get(request('SECRETD_T_BIG')),
+      (e: Error) => /larger than 511999 bytes/.test(e.message) && !e.message.includes('xxxx'),
+    );
   });
 
   test('refuses a bare * or a malformed allow entry, and unknown settings, at start', () => {

@@ -104,9 +104,7 @@ describe('exec driver with pass', { skip: skipPass }, () => {
     const d = configured(passSettings);
     await assert.rejects(
       async () => d.get(request('no/such/entry')),
-      (e: Error) =>
-        /^pass "no\/such\/entry": exited with code 1; stderr: \d+ bytes, not shown$/.test(e.message) &&
-        !e.message.includes('password store'),
+      (e: Error) => /^pass "no\/such\/entry": exited with code 1; stderr: \d+ bytes, not shown$/.test(e.message) && !e.message.includes('password store'),
     );
   });
 
@@ -114,7 +112,10 @@ describe('exec driver with pass', { skip: skipPass }, () => {
     const d = configured(passSettings);
     const keys = ['db/password', 'api-token', 'db/password', 'api-token', 'db/password'];
     const values = await Promise.all(keys.map((k) => d.get(request('x', { key: k }))));
-    assert.deepEqual(values.map((v) => text(v.value)), keys.map((k) => (k === 'api-token' ? 'tok_0123456789' : 'correct horse battery staple')));
+    assert.deepEqual(
+      values.map((v) => text(v.value)),
+      keys.map((k) => (k === 'api-token' ? 'tok_0123456789' : 'correct horse battery staple')),
+    );
   });
 
   test('refuses option injection and path tricks in the key, at validate and at get', async () => {
@@ -170,7 +171,11 @@ describe('exec driver', () => {
     try {
       const d = configured(sh('env | sort | grep -v "^PWD=" | grep -v "^SHLVL=" | grep -v "^_="', { env: 'SECRETD_T_PASSED,SECRETD_T_UNSET' }));
       const req = request('db', { key: 'k/1' }, { ServiceName: 'web', ServiceID: 's1', TaskID: 't1', TaskName: 'web.1', NodeID: 'n1' });
-      const env = Object.fromEntries(text((await d.get(req)).value).split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+      const env = Object.fromEntries(
+        text((await d.get(req)).value)
+          .split('\n')
+          .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+      );
       assert.deepEqual(env, {
         PATH: process.env.PATH,
         SECRETD_T_PASSED: 'passed',
@@ -202,7 +207,10 @@ describe('exec driver', () => {
   test('cuts off and kills a command printing more than max-bytes', async () => {
     const pidFile = join(base, 'flood.pids');
     const d = configured(sh(`echo $$ > ${pidFile}; exec yes SECRET-FLOOD`, { 'max-bytes': '1000' }));
-    await assert.rejects(async () => d.get(request('flood')), (e: Error) => /printed more than 1000 bytes \(killed\)/.test(e.message) && !e.message.includes('SECRET-FLOOD'));
+    await assert.rejects(
+      async () => d.get(request('flood')),
+      (e: Error) => /printed more than 1000 bytes \(killed\)/.test(e.message) && !e.message.includes('SECRET-FLOOD'),
+    );
     for (const pid of pids(pidFile)) assert.equal(running(pid), false, `process ${pid} survived`);
   });
 

@@ -68,7 +68,10 @@ describe('loadDriver', () => {
   }
 
   test('a path or package that does not exist is named in the error', async () => {
-    await assert.rejects(loadDriver('./nowhere.ts', dir), (e: Error) => e instanceof DriverLoadError && e.message.startsWith('driver ./nowhere.ts failed to load'));
+    await assert.rejects(
+      loadDriver('./nowhere.ts', dir),
+      (e: Error) => e instanceof DriverLoadError && e.message.startsWith('driver ./nowhere.ts failed to load'),
+    );
     await assert.rejects(loadDriver('no-such-secretd-driver', dir), /^DriverLoadError: driver no-such-secretd-driver: no such file or installed package/);
   });
 
@@ -85,7 +88,10 @@ describe('the built-in drivers', () => {
     const files = driverFiles(BUILTIN_DRIVERS_DIR);
     assert.ok(files.length >= 4, `built-ins: ${files.join(', ')}`);
     for (const f of files) registry.register((await loadDriver(f)).driver, f);
-    assert.deepEqual(registry.names('secret').filter((n) => ['env', 'exec', 'file'].includes(n)), ['env', 'exec', 'file']);
+    assert.deepEqual(
+      registry.names('secret').filter((n) => ['env', 'exec', 'file'].includes(n)),
+      ['env', 'exec', 'file'],
+    );
     assert.deepEqual(registry.names('provider'), ['docker-plugins']);
   });
 });
@@ -107,16 +113,40 @@ describe('DriverRegistry', () => {
     registry.register({ kind: 'secret', name: 'b', init: (s) => void (seen.b = s.settings), get: () => ({ value: new Uint8Array([1]) }) });
     await registry.init({ a: { root: '/srv' } }, dir, () => silent);
     assert.deepEqual(seen, { a: { root: '/srv' }, b: {} });
-    await assert.rejects(registry.init({ c: { x: '1' } }, dir, () => silent), /^DriverLoadError: --driver-opt c\.…: no driver named "c" is loaded$/);
+    await assert.rejects(
+      registry.init({ c: { x: '1' } }, dir, () => silent),
+      /^DriverLoadError: --driver-opt c\.…: no driver named "c" is loaded$/,
+    );
   });
 
   test('an init that throws stops start-up with the driver named; close reaches every driver even if one fails', async () => {
     const registry = new DriverRegistry();
     const closed: string[] = [];
-    registry.register({ kind: 'secret', name: 'bad', init: () => { throw new Error('no vault address'); }, get: () => ({ value: new Uint8Array([1]) }) }, 'x.ts');
-    await assert.rejects(registry.init({}, dir, () => silent), /^DriverLoadError: driver bad \(x\.ts\) failed to start: no vault address$/);
+    registry.register(
+      {
+        kind: 'secret',
+        name: 'bad',
+        init: () => {
+          throw new Error('no vault address');
+        },
+        get: () => ({ value: new Uint8Array([1]) }),
+      },
+      'x.ts',
+    );
+    await assert.rejects(
+      registry.init({}, dir, () => silent),
+      /^DriverLoadError: driver bad \(x\.ts\) failed to start: no vault address$/,
+    );
     const two = new DriverRegistry();
-    two.register({ kind: 'secret', name: 'p', close: () => { closed.push('p'); throw new Error('x'); }, get: () => ({ value: new Uint8Array([1]) }) });
+    two.register({
+      kind: 'secret',
+      name: 'p',
+      close: () => {
+        closed.push('p');
+        throw new Error('x');
+      },
+      get: () => ({ value: new Uint8Array([1]) }),
+    });
     two.register({ kind: 'secret', name: 'q', close: () => void closed.push('q'), get: () => ({ value: new Uint8Array([1]) }) });
     const errors: string[] = [];
     await two.close((name) => errors.push(name));
@@ -128,8 +158,22 @@ describe('DriverRegistry', () => {
     const registry = new DriverRegistry();
     const asked: string[] = [];
     const found = { kind: 'secret' as const, name: 'remote', get: () => ({ value: new Uint8Array([1]) }) };
-    registry.register({ kind: 'provider', name: 'p1', resolve: (n) => { asked.push(`p1:${n}`); return undefined; } });
-    registry.register({ kind: 'provider', name: 'p2', resolve: (n) => { asked.push(`p2:${n}`); return n === 'remote' ? found : undefined; } });
+    registry.register({
+      kind: 'provider',
+      name: 'p1',
+      resolve: (n) => {
+        asked.push(`p1:${n}`);
+        return undefined;
+      },
+    });
+    registry.register({
+      kind: 'provider',
+      name: 'p2',
+      resolve: (n) => {
+        asked.push(`p2:${n}`);
+        return n === 'remote' ? found : undefined;
+      },
+    });
     assert.equal(await registry.secretDriver('remote'), found);
     assert.equal(await registry.secretDriver('absent'), undefined);
     assert.deepEqual(asked, ['p1:remote', 'p2:remote', 'p1:absent', 'p2:absent']);
@@ -159,7 +203,10 @@ describe('a daemon started with a bad driver', () => {
   }
 
   test('a --driver module is served: a secret naming it is created and inspected as dockerd shows it', async () => {
-    const path = module('upper.mjs', "export default { kind: 'secret', name: 'extra', validate(o) { if (o.bad) throw new Error('bad option'); }, get: () => ({ value: Buffer.from('x') }) };");
+    const path = module(
+      'upper.mjs',
+      "export default { kind: 'secret', name: 'extra', validate(o) { if (o.bad) throw new Error('bad option'); }, get: () => ({ value: Buffer.from('x') }) };",
+    );
     const daemon = await startDaemon({ args: ['--driver', path] });
     try {
       const created = await daemon.request({ method: 'POST', path: '/secrets/create', body: { Name: 'e', Driver: { Name: 'extra', Options: { k: 'v' } } } });

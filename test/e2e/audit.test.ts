@@ -45,14 +45,17 @@ type Line = {
 };
 /** The log's lines; `lenient` skips a line a crash tore (which verify accounts for). */
 function linesOf(file: string, lenient = false): Line[] {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Line];
-    } catch (e) {
-      if (lenient) return [];
-      throw e;
-    }
-  });
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Line];
+      } catch (e) {
+        if (lenient) return [];
+        throw e;
+      }
+    });
 }
 
 describe('the audit log of a real daemon', { skip: dockerCliMissing() }, () => {
@@ -75,7 +78,10 @@ describe('the audit log of a real daemon', { skip: dockerCliMissing() }, () => {
   before(async () => {
     daemon = await startDaemon({ args: ['--delivery'] });
     log = join(daemon.dataRoot, 'audit.log');
-    const ok = (r: Run) => (assert.equal(r.status, 0, r.stderr), r.stdout.trim());
+    const ok = (r: Run) => {
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
     ids['app.one'] = ok(docker(['secret', 'create', 'app.one', '-'], VALUES[0]));
     assert.equal(docker(['secret', 'create', 'app.one', '-'], VALUES[2]).status, 1); // 409
     ids['app.two'] = ok(docker(['secret', 'create', 'app.two', '-'], VALUES[1]));
@@ -126,10 +132,19 @@ describe('the audit log of a real daemon', { skip: dockerCliMissing() }, () => {
     const lines = linesOf(log);
     for (const l of lines) assert.deepEqual({ transport: l.who.transport, socket: l.who.socket }, { transport: 'unix', socket: daemon.socket });
     const created = lines.filter((l) => l.action === 'secret.create' && l.result === 'ok');
-    assert.deepEqual(created.map((l) => l.secret), [{ name: 'app.one', id: ids['app.one'] }, { name: 'app.two', id: ids['app.two'] }]);
+    assert.deepEqual(
+      created.map((l) => l.secret),
+      [
+        { name: 'app.one', id: ids['app.one'] },
+        { name: 'app.two', id: ids['app.two'] },
+      ],
+    );
     assert.deepEqual(lines.find((l) => l.action === 'secret.remove')?.secret, { id: ids['app.two'], name: 'app.two' });
     const deliveries = lines.filter((l) => l.action === 'secret.deliver');
-    assert.deepEqual(deliveries.map((l) => l.who.token), [tokenId, tokenId, undefined, tokenId]);
+    assert.deepEqual(
+      deliveries.map((l) => l.who.token),
+      [tokenId, tokenId, undefined, tokenId],
+    );
     assert.equal(deliveries[1]!.task, 'task42');
     assert.deepEqual(deliveries[1]!.secret, { id: ids['app.one'], name: 'app.one' });
   });

@@ -32,7 +32,10 @@ const cliMissing = dockerCliMissing();
 
 /** One side of the comparison: a host and its API prefix. */
 type Side = (req: RawRequest) => Promise<RawResponse>;
-const side = (host: string, prefix: string): Side => (req) => request(host, { ...req, path: prefix + req.path });
+const side =
+  (host: string, prefix: string): Side =>
+  (req) =>
+    request(host, { ...req, path: prefix + req.path });
 
 /** GET /swarm's Spec with autolock set as asked: the rest of the reference's spec is kept. */
 async function specWith(api: Side, autolock: boolean): Promise<{ version: number; spec: any }> {
@@ -72,7 +75,9 @@ async function unlockedSteps(api: Side): Promise<string[]> {
 }
 
 describe('autolock', () => {
-  test('unlocked: unlockkey, unlock, update --autolock and key rotation answer as the reference dockerd does', { skip: 'skip' in ref ? ref.skip : false }, async () => {
+  test('unlocked: unlockkey, unlock, update --autolock and key rotation answer as the reference dockerd does', {
+    skip: 'skip' in ref ? ref.skip : false,
+  }, async () => {
     const d = await start();
     const refApi = side((ref as { host: string }).host, '/v1.41');
     try {
@@ -92,7 +97,11 @@ describe('autolock', () => {
 
   test('locked after a restart: every endpoint answers what a locked dockerd answers, only the right key unlocks, and the secrets are intact', async () => {
     let d = await start();
-    const created = await d.request({ method: 'POST', path: '/secrets/create', body: { Name: 'locked-one', Data: Buffer.from('v1').toString('base64'), Labels: { a: 'b' } } });
+    const created = await d.request({
+      method: 'POST',
+      path: '/secrets/create',
+      body: { Name: 'locked-one', Data: Buffer.from('v1').toString('base64'), Labels: { a: 'b' } },
+    });
     assert.equal(created.status, 201);
     const { version, spec } = await specWith(side(d.host, ''), true);
     assert.equal((await d.request({ method: 'POST', path: `/swarm/update?version=${version}`, body: spec })).status, 200);
@@ -115,14 +124,22 @@ describe('autolock', () => {
       [{ method: 'POST', path: '/secrets/create', body: { Name: 'x', Data: 'eA==' } }, 503, LOCKED],
       [{ method: 'DELETE', path: '/secrets/locked-one' }, 503, LOCKED],
       [{ method: 'POST', path: `/swarm/update?version=${version}`, body: {} }, 503, LOCKED],
-      [{ method: 'POST', path: '/swarm/init', body: {} }, 503, 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.'],
+      [
+        { method: 'POST', path: '/swarm/init', body: {} },
+        503,
+        'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.',
+      ],
       [{ method: 'POST', path: '/swarm/leave' }, 503, 'Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.'],
       [{ method: 'POST', path: '/swarm/unlock', body: { UnlockKey: 'bad' } }, 400, 'invalid key string'],
       [{ method: 'POST', path: '/swarm/unlock', body: { UnlockKey: '' } }, 400, 'invalid key string'],
       [{ method: 'POST', path: '/swarm/unlock', body: {} }, 400, 'invalid key string'],
       [{ method: 'POST', path: '/swarm/unlock', body: { UnlockKey: `${key}==` } }, 400, 'invalid key string'],
       [{ method: 'POST', path: '/swarm/unlock', body: { UnlockKey: 'SWMKEY-1-' } }, 401, 'swarm could not be unlocked: invalid key provided'],
-      [{ method: 'POST', path: '/swarm/unlock', body: { UnlockKey: 'SWMKEY-1-hJU2/js2LzPjZJtbecPFZSifJ07JR/+TUq2LME49Wlw' } }, 401, 'swarm could not be unlocked: invalid key provided'],
+      [
+        { method: 'POST', path: '/swarm/unlock', body: { UnlockKey: 'SWMKEY-1-hJU2/js2LzPjZJtbecPFZSifJ07JR/+TUq2LME49Wlw' } },
+        401,
+        'swarm could not be unlocked: invalid key provided',
+      ],
     ];
     for (const [req, status, message] of locked) {
       const res = await d.request({ ...req, path: `/v1.44${req.path}` });
@@ -136,7 +153,11 @@ describe('autolock', () => {
     assert.equal((await d.request({ path: '/info' })).json.Swarm.LocalNodeState, 'active');
     assert.equal((await d.request({ path: '/swarm/unlockkey' })).json.UnlockKey, key);
     const s = (await d.request({ path: '/secrets/locked-one' })).json;
-    const same = await d.request({ method: 'POST', path: `/secrets/locked-one/update?version=${s.Version.Index}`, body: { Name: 'locked-one', Labels: {}, Data: Buffer.from('v1').toString('base64') } });
+    const same = await d.request({
+      method: 'POST',
+      path: `/secrets/locked-one/update?version=${s.Version.Index}`,
+      body: { Name: 'locked-one', Labels: {}, Data: Buffer.from('v1').toString('base64') },
+    });
     assert.equal(same.status, 200, 'the value opens: an update with the same Data compares equal');
 
     // Off again: the key file is back in the clear, 0600, and a restart is not locked.
@@ -164,11 +185,16 @@ describe('autolock', () => {
     await d.stop();
   });
 
-  test('the docker CLI: swarm init --autolock, unlock-key [--rotate], update --autolock, unlock with a wrong and the right key', { skip: cliMissing }, async () => {
+  test('the docker CLI: swarm init --autolock, unlock-key [--rotate], update --autolock, unlock with a wrong and the right key', {
+    skip: cliMissing,
+  }, async () => {
     let d = await start(undefined, ['--no-swarm-init']);
     const init = docker(d.host, ['swarm', 'init', '--autolock']);
     assert.equal(init.status, 0, init.stderr);
-    assert.match(init.stdout, /To unlock a swarm manager after it restarts, run the `docker swarm unlock`\ncommand and provide the following key:\n\n    SWMKEY-1-/);
+    assert.match(
+      init.stdout,
+      /To unlock a swarm manager after it restarts, run the `docker swarm unlock`\ncommand and provide the following key:\n\n {4}SWMKEY-1-/,
+    );
     const first = docker(d.host, ['swarm', 'unlock-key', '-q']).stdout.trim();
     assert.match(first, KEY);
     const rotated = docker(d.host, ['swarm', 'unlock-key', '--rotate', '-q']);
@@ -206,7 +232,13 @@ describe('autolock', () => {
   });
 
   test('autolock is refused where one daemon cannot hold the key alone (a key provider module)', async () => {
-    const d = await start(undefined, ['--no-swarm-init', '--kek-provider', 'drivers/examples/kek-command.ts', '--driver-opt', `kek-command.command=["/bin/sh","-c","echo '{\\"current\\":\\"a\\",\\"keys\\":{\\"a\\":\\"${Buffer.alloc(32, 1).toString('base64')}\\"}}'"]`]);
+    const d = await start(undefined, [
+      '--no-swarm-init',
+      '--kek-provider',
+      'drivers/examples/kek-command.ts',
+      '--driver-opt',
+      `kek-command.command=["/bin/sh","-c","echo '{\\"current\\":\\"a\\",\\"keys\\":{\\"a\\":\\"${Buffer.alloc(32, 1).toString('base64')}\\"}}'"]`,
+    ]);
     const res = await d.request({ method: 'POST', path: '/swarm/init', body: { AutoLockManagers: true } });
     assert.equal(res.status, 400);
     assert.match(res.json.message, /autolock protects the built-in key file/);

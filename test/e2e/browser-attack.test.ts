@@ -44,7 +44,12 @@ async function eventually(what: string, check: () => boolean): Promise<void> {
 async function state() {
   const swarm = await daemon.request({ path: '/v1.44/swarm' });
   const secrets = await daemon.request({ path: '/v1.44/secrets' });
-  return { swarm: swarm.status, id: swarm.json?.ID, autolock: swarm.json?.Spec?.EncryptionConfig?.AutoLockManagers, secrets: (secrets.json ?? []).map((s: any) => s.Spec.Name) };
+  return {
+    swarm: swarm.status,
+    id: swarm.json?.ID,
+    autolock: swarm.json?.Spec?.EncryptionConfig?.AutoLockManagers,
+    secrets: (secrets.json ?? []).map((s: any) => s.Spec.Name),
+  };
 }
 
 describe('a hostile web page in Chromium', { skip }, () => {
@@ -78,7 +83,12 @@ describe('a hostile web page in Chromium', { skip }, () => {
       await page.getByRole('button', { name: 'win a prize' }).click();
       await page.waitForLoadState();
       await eventually('the form POST to reach the daemon', () => logged('POST', '/v1.44/swarm/leave').length > seen);
-      assert.deepEqual(logged('POST', '/v1.44/swarm/leave').slice(seen).map((l) => l.status), [403]);
+      assert.deepEqual(
+        logged('POST', '/v1.44/swarm/leave')
+          .slice(seen)
+          .map((l) => l.status),
+        [403],
+      );
       assert.match(JSON.parse((await page.locator('body').textContent()) ?? '{}').message, /^refused: the request comes from a web page of another origin/);
     }
     assert.deepEqual(await state(), before);
@@ -112,9 +122,22 @@ describe('a hostile web page in Chromium', { skip }, () => {
     );
     // no-cors answers are opaque (status 0); the CORS fetch fails for want of CORS headers.
     assert.deepEqual(outcome, ['status 0', 'status 0', 'blocked TypeError']);
-    await eventually('the fetches to reach the daemon', () => logged('POST', '/v1.44/swarm/leave').length >= leaves + 2 && logged('POST', '/v1.44/swarm/update').length > updates);
-    assert.deepEqual(logged('POST', '/v1.44/swarm/leave').slice(leaves).map((l) => l.status), [403, 403]);
-    assert.deepEqual(logged('POST', '/v1.44/swarm/update').slice(updates).map((l) => l.status), [403]);
+    await eventually(
+      'the fetches to reach the daemon',
+      () => logged('POST', '/v1.44/swarm/leave').length >= leaves + 2 && logged('POST', '/v1.44/swarm/update').length > updates,
+    );
+    assert.deepEqual(
+      logged('POST', '/v1.44/swarm/leave')
+        .slice(leaves)
+        .map((l) => l.status),
+      [403, 403],
+    );
+    assert.deepEqual(
+      logged('POST', '/v1.44/swarm/update')
+        .slice(updates)
+        .map((l) => l.status),
+      [403],
+    );
     assert.deepEqual(await state(), before);
   });
 

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,7 +150,9 @@ describe('the web console in Chromium', { skip }, () => {
   test('creates a secret from an uploaded file, byte for byte', async () => {
     const bytes = Buffer.from([0, 1, 2, 0x0d, 0x0a, 0xff, 0xfe, ...Buffer.from('file-v4lue')]);
     values.push('file-v4lue');
-    await create('file', { name: 'ui-file' }, (p) => p.locator('[name="file"]').setInputFiles({ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: bytes }));
+    await create('file', { name: 'ui-file' }, (p) =>
+      p.locator('[name="file"]').setInputFiles({ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: bytes }),
+    );
     await expectCreated('ui-file');
     assert.deepEqual(await delivered('ui-file'), bytes);
   });
@@ -185,7 +187,9 @@ describe('the web console in Chromium', { skip }, () => {
     await expectCreated('ui-registry');
     assert.equal((await inspect('ui-registry')).Spec.Labels['com.secretd.type'], 'dockerconfigjson');
     const doc = JSON.parse((await delivered('ui-registry')).toString());
-    assert.deepEqual(doc, { auths: { 'registry.example.com': { username: 'ci-bot', password: 'r3gistry-pass', auth: Buffer.from('ci-bot:r3gistry-pass').toString('base64') } } });
+    assert.deepEqual(doc, {
+      auths: { 'registry.example.com': { username: 'ci-bot', password: 'r3gistry-pass', auth: Buffer.from('ci-bot:r3gistry-pass').toString('base64') } },
+    });
   });
 
   test('creates basic-auth credentials stored as {"username","password"}', async () => {
@@ -212,7 +216,7 @@ describe('the web console in Chromium', { skip }, () => {
     await shot('detail');
   });
 
-  test('shows dockerd\'s errors: a bad name (400) and a duplicate name (409)', async () => {
+  test("shows dockerd's errors: a bad name (400) and a duplicate name (409)", async () => {
     await create('text', { name: 'bad name!', value: 'x' });
     assert.equal(
       await errorText(),
@@ -251,7 +255,11 @@ describe('the web console in Chromium', { skip }, () => {
 
     // Someone else changes the secret while the page is open.
     const seen = (await inspect('ui-kv')).Version.Index;
-    const other = await daemon.request({ method: 'POST', path: `/v1.44/secrets/ui-kv/update?version=${seen}`, body: { Name: 'ui-kv', Labels: { env: 'staging', 'com.secretd.type': 'kv', owner: 'dev' } } });
+    const other = await daemon.request({
+      method: 'POST',
+      path: `/v1.44/secrets/ui-kv/update?version=${seen}`,
+      body: { Name: 'ui-kv', Labels: { env: 'staging', 'com.secretd.type': 'kv', owner: 'dev' } },
+    });
     assert.equal(other.status, 200, other.text);
     await labels.fill('env=prod\ncom.secretd.type=kv\nowner=ops');
     await page.getByRole('button', { name: 'Save labels' }).click();
@@ -263,7 +271,9 @@ describe('the web console in Chromium', { skip }, () => {
 
   /** The versions table of the page shown: [version, current] per row. */
   const versionRows = async () =>
-    (await page.locator('table.versions tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[2]!.textContent]))).map(([v, c]) => [Number(v), c === 'current']);
+    (await page.locator('table.versions tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[2]!.textContent]))).map(
+      ([v, c]) => [Number(v), c === 'current'],
+    );
   const rotateForm = () => page.locator('form[action$="/rotate"]');
 
   async function openSecret(name: string): Promise<void> {
@@ -279,7 +289,10 @@ describe('the web console in Chromium', { skip }, () => {
     await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
     assert.match(page.url(), /\?rotated=2$/);
     assert.equal(await page.locator('.notice').textContent(), 'Version 2 stored; it is the current value now.');
-    assert.deepEqual(await versionRows(), [[1, false], [2, true]]);
+    assert.deepEqual(await versionRows(), [
+      [1, false],
+      [2, true],
+    ]);
     assert.equal((await delivered('ui-plain')).toString(), 'r0tated-paste\nline two');
     assert.equal(await rotateForm().locator('[name="value"]').inputValue(), '', 'the value is not sent back');
   });
@@ -309,7 +322,12 @@ describe('the web console in Chromium', { skip }, () => {
     const value = (await delivered('ui-plain')).toString();
     values.push(value);
     assert.match(value, /^[a-z0-9]{24}$/);
-    assert.deepEqual(await versionRows(), [[1, false], [2, false], [3, false], [4, true]]);
+    assert.deepEqual(await versionRows(), [
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
   });
 
   test('rolls back to a listed version; delivery serves its bytes again', async () => {
@@ -317,7 +335,12 @@ describe('the web console in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Roll back to version 2' }).click();
     assert.match(page.url(), /\?rolledback=2$/);
     assert.equal(await page.locator('.notice').textContent(), 'Rolled back: version 2 is the current value again.');
-    assert.deepEqual(await versionRows(), [[1, false], [2, true], [3, false], [4, false]]);
+    assert.deepEqual(await versionRows(), [
+      [1, false],
+      [2, true],
+      [3, false],
+      [4, false],
+    ]);
     assert.equal((await delivered('ui-plain')).toString(), 'r0tated-paste\nline two');
     await shot('versions');
   });
@@ -333,12 +356,21 @@ describe('the web console in Chromium', { skip }, () => {
     await rotateForm().getByRole('button', { name: 'Rotate', exact: true }).click();
     assert.equal(await errorText(), 'Error 500 rpc error: code = Unknown desc = update out of sequence');
     assert.equal((await delivered('ui-plain')).toString(), 'pl@in-v4lue\nsecond line', 'version 1, as the other client left it');
-    assert.deepEqual(await versionRows(), [[1, true], [2, false], [3, false], [4, false]], 'the page is the secret as it is now');
+    assert.deepEqual(
+      await versionRows(),
+      [
+        [1, true],
+        [2, false],
+        [3, false],
+        [4, false],
+      ],
+      'the page is the secret as it is now',
+    );
     assert.notEqual(await rotateForm().locator('[name="version"]').inputValue(), String(seen));
     await shot('rotate-out-of-sequence');
   });
 
-  test('a typed secret rotates in its own fields; a driver\'s secret has no rotate form', async () => {
+  test("a typed secret rotates in its own fields; a driver's secret has no rotate form", async () => {
     await openSecret('ui-basic');
     assert.equal(await page.getByRole('link', { name: 'Generate' }).count(), 0);
     values.push('b4sic-rotated');
@@ -350,7 +382,10 @@ describe('the web console in Chromium', { skip }, () => {
 
     await openSecret('ui-env');
     assert.equal(await rotateForm().count(), 0);
-    assert.match((await page.locator('main').textContent()) ?? '', /The value comes from driver env each time it is delivered, so secretd keeps no versions of it: rotate it there\./);
+    assert.match(
+      (await page.locator('main').textContent()) ?? '',
+      /The value comes from driver env each time it is delivered, so secretd keeps no versions of it: rotate it there\./,
+    );
     assert.equal(await page.locator('table.versions').count(), 0);
   });
 
@@ -400,7 +435,9 @@ describe('the web console in Chromium', { skip }, () => {
     // Another local web server (another port is the same site, so SameSite cookies go along).
     const evil = http.createServer((_req, res) => {
       res.setHeader('Content-Type', 'text/html');
-      res.end(`<form method="post" action="${base}/new" enctype="multipart/form-data"><input name="csrf" value="guess"><input name="kind" value="text"><input name="name" value="ui-forged"><input name="value" value="x"><button>win a prize</button></form>`);
+      res.end(
+        `<form method="post" action="${base}/new" enctype="multipart/form-data"><input name="csrf" value="guess"><input name="kind" value="text"><input name="name" value="ui-forged"><input name="value" value="x"><button>win a prize</button></form>`,
+      );
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     try {

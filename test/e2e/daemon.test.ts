@@ -68,8 +68,14 @@ describe('log formats', () => {
     assert.equal(res.status, 201, res.text);
     await d.stop();
     const logLines = d.logs.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT\S+Z [A-Z]+ /.test(l));
-    assert.ok(logLines.some((l) => / INFO listening addresses=\[/.test(l)), d.logs);
-    assert.ok(logLines.some((l) => / INFO stopped$/.test(l)), d.logs);
+    assert.ok(
+      logLines.some((l) => / INFO listening addresses=\[/.test(l)),
+      d.logs,
+    );
+    assert.ok(
+      logLines.some((l) => / INFO stopped$/.test(l)),
+      d.logs,
+    );
     assert.doesNotMatch(d.logs, /"level":/);
     assert.ok(!d.logs.includes(value) && !d.logs.includes(Buffer.from(value).toString('base64')), 'no value in the log');
   });
@@ -101,7 +107,11 @@ describe('files and locks', () => {
     await d.kill9();
     assert.ok(existsSync(d.socket), 'SIGKILL leaves the socket file behind');
     const dir = mkdtempSync(join(tmpdir(), 'secretd-restart-'));
-    const proc = spawn('npm', ['start', '--silent', '--', '-H', `unix://${d.socket}`, '--data-root', d.dataRoot], { cwd: PROJECT_ROOT, detached: true, stdio: 'ignore' });
+    const proc = spawn('npm', ['start', '--silent', '--', '-H', `unix://${d.socket}`, '--data-root', d.dataRoot], {
+      cwd: PROJECT_ROOT,
+      detached: true,
+      stdio: 'ignore',
+    });
     try {
       let status = 0;
       for (let i = 0; i < 100 && status !== 200; i++) {
@@ -133,11 +143,14 @@ describe('graceful stop', () => {
       // A kept-alive connection that stays open (idle) when the stop begins.
       const agent = new http.Agent({ keepAlive: true });
       const value = await new Promise<string>((resolve, reject) => {
-        const req = http.get({ socketPath: d.socket, agent, path: `/_secretd/v1/secrets/${name}/value`, headers: { Authorization: `Bearer ${token.json.Token}` } }, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`))));
-        });
+        const req = http.get(
+          { socketPath: d.socket, agent, path: `/_secretd/v1/secrets/${name}/value`, headers: { Authorization: `Bearer ${token.json.Token}` } },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`))));
+          },
+        );
         req.on('error', reject);
       });
       assert.equal(value, name, 'the exec driver ran /bin/echo NAME');
@@ -194,7 +207,10 @@ describe('swarm state', () => {
     assert.equal(ping.headers['swarm'], 'inactive');
     const list = await d.request({ path: '/v1.44/secrets' });
     assert.equal(list.status, 503);
-    assert.equal(list.json.message, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
+    assert.equal(
+      list.json.message,
+      'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
+    );
     // The 503 comes after body decoding, before validation, as in dockerd.
     assert.equal((await d.request({ method: 'POST', path: '/secrets/create', body: '{bad' })).status, 400);
     assert.equal((await d.request({ method: 'POST', path: '/secrets/create', body: { Name: '-bad' } })).status, 503);
@@ -231,7 +247,10 @@ describe('request log', () => {
     const d = await start();
     await d.request({ method: 'POST', path: '/secrets/create?Data=c2VjcmV0dmFsdWU%3D', body: { Name: 'logged', Data: 'c2VjcmV0dmFsdWU=' } });
     await d.stop();
-    const lines = d.logs.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+    const lines = d.logs
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l));
     const create = lines.find((l) => l.path === '/secrets/create');
     assert.ok(create, d.logs);
     assert.equal(create.method, 'POST');
@@ -246,7 +265,12 @@ describe('clients that misbehave', () => {
     const d = await start();
     for (let i = 0; i < 20; i++) {
       await new Promise<void>((resolve) => {
-        const req = http.request({ socketPath: d.socket, method: 'POST', path: '/secrets/create', headers: { 'Content-Type': 'application/json', 'Content-Length': 1000 } });
+        const req = http.request({
+          socketPath: d.socket,
+          method: 'POST',
+          path: '/secrets/create',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': 1000 },
+        });
         req.on('error', () => resolve());
         req.write(`{"Name":"half-${i}","Data":"aGVs`);
         setTimeout(() => {

@@ -8,7 +8,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -64,7 +77,7 @@ async function count(d: Daemon): Promise<number> {
   return (await d.request({ path: '/secrets' })).json.length;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('store damage', () => {
   test('a WAL cut in half after kill -9 is refused, naming the missing commits; nothing changes; --accept-store-loss starts with what is left and audits it', async (t) => {
@@ -77,7 +90,9 @@ describe('store damage', () => {
 
     const line = assertOneLineRefusal(
       refusedStart(d.dataRoot),
-      new RegExp(`the store ${escape(join(d.dataRoot, 'secretd.db'))} holds \\d+ commits, but the (audit log|checkpoint file) .* records \\d+: the last \\d+ commits of acknowledged writes are missing .*--accept-store-loss`),
+      new RegExp(
+        `the store ${escapeRegExp(join(d.dataRoot, 'secretd.db'))} holds \\d+ commits, but the (audit log|checkpoint file) .* records \\d+: the last \\d+ commits of acknowledged writes are missing .*--accept-store-loss`,
+      ),
     );
     const [, held, recorded] = /holds (\d+) commits, but .* records (\d+)/.exec(line)!;
     assert.ok(Number(held) < Number(recorded), line);
@@ -93,7 +108,10 @@ describe('store damage', () => {
     t.diagnostic(`store held ${held} of ${recorded} commits; ${left} of 200 secrets left after accepting the loss`);
     assert.match(accepted.logs, /--accept-store-loss: starting with what the store holds/);
     await accepted.stop();
-    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const loss = audit.find((r) => r.action === 'store.loss_accepted');
     assert.ok(loss, 'the loss is in the audit log');
     assert.equal(loss.acknowledged.commits, Number(recorded));
@@ -109,7 +127,10 @@ describe('store damage', () => {
     await createN(d, 'del', 20);
     await d.stop();
     for (const n of readdirSync(d.dataRoot)) if (n.startsWith('secretd.db') && !n.endsWith('.checkpoint')) unlinkSync(join(d.dataRoot, n));
-    assertOneLineRefusal(refusedStart(d.dataRoot), /the store .*secretd\.db is missing, but the (audit log|checkpoint file) .* records \d+ commits of acknowledged writes to it: restore .* or start with --accept-store-loss/);
+    assertOneLineRefusal(
+      refusedStart(d.dataRoot),
+      /the store .*secretd\.db is missing, but the (audit log|checkpoint file) .* records \d+ commits of acknowledged writes to it: restore .* or start with --accept-store-loss/,
+    );
     assert.equal(existsSync(join(d.dataRoot, 'secretd.db')), false);
     // With the checkpoint file gone too, the audit log alone still knows.
     unlinkSync(join(d.dataRoot, 'secretd.db.checkpoint'));
@@ -131,13 +152,19 @@ describe('store damage', () => {
     await createN(more, 'new', 5);
     await more.stop();
     copyFileSync(saved, join(d.dataRoot, 'secretd.db'));
-    assertOneLineRefusal(refusedStart(d.dataRoot, ['--no-audit']), /holds \d+ commits, but the checkpoint file .*secretd\.db\.checkpoint records \d+: the last 5 commits of acknowledged writes are missing/);
+    assertOneLineRefusal(
+      refusedStart(d.dataRoot, ['--no-audit']),
+      /holds \d+ commits, but the checkpoint file .*secretd\.db\.checkpoint records \d+: the last 5 commits of acknowledged writes are missing/,
+    );
 
     const other = await start(undefined, ['--no-audit']);
     await createN(other, 'other', 9);
     await other.stop();
     copyFileSync(join(other.dataRoot, 'secretd.db'), join(d.dataRoot, 'secretd.db'));
-    assertOneLineRefusal(refusedStart(d.dataRoot, ['--no-audit']), /the store .*secretd\.db is not the database the checkpoint file .* records \(it was deleted and recreated, or replaced by another copy/);
+    assertOneLineRefusal(
+      refusedStart(d.dataRoot, ['--no-audit']),
+      /the store .*secretd\.db is not the database the checkpoint file .* records \(it was deleted and recreated, or replaced by another copy/,
+    );
   });
 });
 
@@ -146,7 +173,10 @@ describe('the data-root lock', () => {
     const a = await start();
     unlinkSync(join(a.dataRoot, 'secretd.pid'));
     const before = readFileSync(join(a.dataRoot, 'audit.log'));
-    assertOneLineRefusal(refusedStart(a.dataRoot), new RegExp(`another secretd( \\(pid \\d+\\))? is using the data root ${escape(a.dataRoot)} \\(it holds .*secretd\\.lock locked\\); stop it first`));
+    assertOneLineRefusal(
+      refusedStart(a.dataRoot),
+      new RegExp(`another secretd( \\(pid \\d+\\))? is using the data root ${escapeRegExp(a.dataRoot)} \\(it holds .*secretd\\.lock locked\\); stop it first`),
+    );
     assert.deepEqual(readFileSync(join(a.dataRoot, 'audit.log')), before, 'the refused daemon wrote nothing to the audit log');
     assert.equal((await a.request({ method: 'POST', path: '/secrets/create', body: { Name: 'still-a', Data: 'eA==' } })).status, 201);
     // With the pid file back, the refusal names the daemon.
@@ -190,7 +220,7 @@ describe('the data-root lock', () => {
         await ok.stop();
         continue;
       }
-      assertOneLineRefusal(refusedStart(d.dataRoot), new RegExp(`${escape(name)} is a symbolic link; secretd does not follow links for its own files`));
+      assertOneLineRefusal(refusedStart(d.dataRoot), new RegExp(`${escapeRegExp(name)} is a symbolic link; secretd does not follow links for its own files`));
       assert.equal(readFileSync(victim, 'utf8'), 'untouched', name);
       unlinkSync(file);
       if (saved) writeFileSync(file, saved, { mode: 0o600 });
@@ -217,7 +247,10 @@ describe('a full disk', () => {
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k']);
     spawnSync('dd', ['if=/dev/zero', `of=${filler}-tail`, 'bs=1']);
     const r = refusedStart(dataRoot);
-    assertOneLineRefusal(r, new RegExp(`--data-root ${escape(dataRoot)}: the disk holding it is full \\((ENOSPC|SQLITE_FULL)\\): free some space, then start again`));
+    assertOneLineRefusal(
+      r,
+      new RegExp(`--data-root ${escapeRegExp(dataRoot)}: the disk holding it is full \\((ENOSPC|SQLITE_FULL)\\): free some space, then start again`),
+    );
     unlinkSync(filler);
     unlinkSync(`${filler}-tail`);
     const again = await start(dataRoot);

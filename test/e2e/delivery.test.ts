@@ -71,12 +71,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
     writeFileSync(join(fileRoot, 'nested', 'deep'), Buffer.from([0, 1, 2, 255]));
     mkdirSync(pluginDir);
     plugin = await startPlugin({ unix: join(pluginDir, 'e2e-vault.sock'), log: join(scratch, 'plugin.jsonl') });
-    const args = [
-      '--delivery',
-      '--plugin-dir', pluginDir,
-      '--driver-opt', `file.root=${fileRoot}`,
-      '--driver-opt', 'env.allow=SECRETD_E2E_*',
-    ];
+    const args = ['--delivery', '--plugin-dir', pluginDir, '--driver-opt', `file.root=${fileRoot}`, '--driver-opt', 'env.allow=SECRETD_E2E_*'];
     const env: NodeJS.ProcessEnv = { SECRETD_E2E_API_KEY: API_KEY, SECRETD_OTHER: 'not allowed' };
     if (!passMissing()) {
       pass = PassStore.create();
@@ -248,7 +243,7 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
       assert.match(failed.json.message, /^secret driver exec: pass "no\/such": exited with code 1/);
     });
 
-    test('an unknown driver is dockerd\'s 500 at once, and the docker CLI shows its message', () => {
+    test("an unknown driver is dockerd's 500 at once, and the docker CLI shows its message", () => {
       const started = Date.now();
       const r = docker(['secret', 'create', '--driver', 'nope', 'app.nodriver']);
       assert.notEqual(r.status, 0);
@@ -265,7 +260,11 @@ describe('delivery, drivers and templating through a real daemon', { skip }, () 
         body: { Name: 'app.vault', Labels: { 'fixture.value': 'from-the-plugin' }, Driver: { Name: 'e2e-vault', Options: { hidden: 'opt' } } },
       });
       assert.equal(created.status, 201, created.text);
-      assert.deepEqual(plugin.requests().map((r) => r.path), ['/Plugin.Activate'], 'create only activates, as dockerd');
+      assert.deepEqual(
+        plugin.requests().map((r) => r.path),
+        ['/Plugin.Activate'],
+        'create only activates, as dockerd',
+      );
       const context = {
         Service: { ID: 'svc9', Name: 'api', Labels: { team: 'x' } },
         Node: { ID: 'node9' },

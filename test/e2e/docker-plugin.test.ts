@@ -97,7 +97,11 @@ describe('a secret-provider plugin used by the reference dockerd', { skip: refSk
     const inspected = JSON.parse(ok(refHost, ['secret', 'inspect', secrets[0]!])) as { Spec: { Driver?: { Name: string } } }[];
     assert.deepEqual(inspected[0]!.Spec.Driver, { Name: name });
     const reqs = plugin.requests();
-    assert.deepEqual(reqs.map((r) => r.path), ['/Plugin.Activate'], 'one Activate for two creates, no GetSecret at create');
+    assert.deepEqual(
+      reqs.map((r) => r.path),
+      ['/Plugin.Activate'],
+      'one Activate for two creates, no GetSecret at create',
+    );
     const act = reqs[0]!;
     assert.equal(act.method, 'POST');
     assert.equal(act.headers.accept, ACCEPT);
@@ -133,19 +137,46 @@ describe('a secret-provider plugin used by the reference dockerd', { skip: refSk
     ok(refHost, ['secret', 'create', '--driver', name, '--label', 'fixture.do-not-reuse=true', secret]);
     secrets.push(secret);
     try {
-      ok(refHost, ['service', 'create', '--detach', '--name', service, '--restart-condition', 'none', '--secret', secret, image.tag, '/bin/sh', '-c', 'sleep 30']);
-      let get;
+      ok(refHost, [
+        'service',
+        'create',
+        '--detach',
+        '--name',
+        service,
+        '--restart-condition',
+        'none',
+        '--secret',
+        secret,
+        image.tag,
+        '/bin/sh',
+        '-c',
+        'sleep 30',
+      ]);
+      let get: ReturnType<ReturnType<typeof plugin.requests>['find']>;
       for (let i = 0; i < 100 && !get; i++) {
         get = plugin.requests().find((r) => r.path === '/SecretProvider.GetSecret');
         if (!get) await new Promise((r) => setTimeout(r, 300));
       }
-      if (!get) return t.skip(`dockerd did not dispatch the task in 30 s (containers may not run here): ${docker(refHost, ['service', 'ps', '--no-trunc', service]).stdout}`);
+      if (!get)
+        return t.skip(
+          `dockerd did not dispatch the task in 30 s (containers may not run here): ${docker(refHost, ['service', 'ps', '--no-trunc', service]).stdout}`,
+        );
       assert.equal(get.headers.accept, ACCEPT);
       assert.equal(get.headers['content-type'], undefined);
       assert.ok(get.body.endsWith('}\n'));
       const body = JSON.parse(get.body) as Record<string, unknown>;
       const serviceId = ok(refHost, ['service', 'inspect', '--format', '{{.ID}}', service]).trim();
-      assert.deepEqual(Object.keys(body), ['SecretName', 'SecretLabels', 'ServiceID', 'ServiceName', 'TaskID', 'TaskName', 'TaskImage', 'NodeID', 'ServiceEndpointSpec']);
+      assert.deepEqual(Object.keys(body), [
+        'SecretName',
+        'SecretLabels',
+        'ServiceID',
+        'ServiceName',
+        'TaskID',
+        'TaskName',
+        'TaskImage',
+        'NodeID',
+        'ServiceEndpointSpec',
+      ]);
       assert.equal(body.SecretName, secret);
       assert.deepEqual(body.SecretLabels, { 'fixture.do-not-reuse': 'true' });
       assert.equal(body.ServiceID, serviceId);
@@ -203,7 +234,10 @@ describe('the same plugin used by secretd', { skip: cliMissing || pluginDirUnusa
     assert.equal(inspected[0]!.Spec.Name, a);
     assert.deepEqual(inspected[0]!.Spec.Driver, { Name: name });
     const reqs = plugin.requests();
-    assert.deepEqual(reqs.map((r) => r.path), ['/Plugin.Activate']);
+    assert.deepEqual(
+      reqs.map((r) => r.path),
+      ['/Plugin.Activate'],
+    );
     assert.equal(reqs[0]!.headers.accept, ACCEPT);
     assert.equal(reqs[0]!.headers.host, 'plugin.moby.localhost');
     assert.equal(reqs[0]!.headers['content-length'], '0');
@@ -215,7 +249,7 @@ describe('the same plugin used by secretd', { skip: cliMissing || pluginDirUnusa
     ok(daemon.host, ['secret', 'create', '--driver', name, unique('s')], logs());
   });
 
-  test('a name with no plugin fails at once, with dockerd\'s message', () => {
+  test("a name with no plugin fails at once, with dockerd's message", () => {
     const missing = unique('nothing');
     const t0 = Date.now();
     const r = docker(daemon.host, ['secret', 'create', '--driver', missing, unique('s')]);
@@ -225,7 +259,7 @@ describe('the same plugin used by secretd', { skip: cliMissing || pluginDirUnusa
     assert.ok(Date.now() - t0 < 10_000, 'no retry storm');
   });
 
-  test('a plugin without secretprovider is refused with dockerd v25\'s wording', async () => {
+  test("a plugin without secretprovider is refused with dockerd v25's wording", async () => {
     const other = unique('volumes');
     await pluginAt(PLUGIN_DIR, other, ['VolumeDriver']);
     const r = docker(daemon.host, ['secret', 'create', '--driver', other, unique('s')]);

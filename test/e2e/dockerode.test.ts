@@ -108,7 +108,10 @@ describe('dockerode against secretd', () => {
     const names = (secrets: SecretInfo[]) => secrets.map((s) => s.Spec.Name).sort();
     const everything = await list();
     assert.ok(everything.length >= 3);
-    assert.deepEqual(names(everything).filter((n) => n.startsWith('dode-list-')), ['dode-list-db', 'dode-list-dbx', 'dode-list-web']);
+    assert.deepEqual(
+      names(everything).filter((n) => n.startsWith('dode-list-')),
+      ['dode-list-db', 'dode-list-dbx', 'dode-list-web'],
+    );
 
     // `name` is a prefix filter; the array encoding is {"name":["dode-list-db"]}.
     assert.deepEqual(names(await list({ name: ['dode-list-db'] })), ['dode-list-db', 'dode-list-dbx']);
@@ -121,8 +124,14 @@ describe('dockerode against secretd', () => {
     // Labels and ID prefixes.
     assert.deepEqual(names(await list({ label: ['tier=back'] })), ['dode-list-db']);
     assert.deepEqual(names(await list({ label: { tier: true } })), ['dode-list-db', 'dode-list-dbx']);
-    assert.deepEqual((await list({ id: [dbx] })).map((s) => s.ID), [dbx]);
-    assert.ok((await list({ id: [db.slice(0, 8)] })).some((s) => s.ID === db), 'id filters by prefix');
+    assert.deepEqual(
+      (await list({ id: [dbx] })).map((s) => s.ID),
+      [dbx],
+    );
+    assert.ok(
+      (await list({ id: [db.slice(0, 8)] })).some((s) => s.ID === db),
+      'id filters by prefix',
+    );
     // Several filters together must all match.
     assert.deepEqual(names(await list({ name: ['dode-list-'], label: ['tier=front'] })), ['dode-list-dbx']);
   });
@@ -176,11 +185,7 @@ describe('dockerode against secretd', () => {
       'rpc error: code = InvalidArgument desc = only updates to Labels are allowed',
     );
     // Without a version there is nothing to compare against.
-    await rejectsWith(
-      docker.getSecret(id).update({ Name: 'dode-update', Labels: {} }),
-      400,
-      'invalid secret version',
-    );
+    await rejectsWith(docker.getSecret(id).update({ Name: 'dode-update', Labels: {} }), 400, 'invalid secret version');
     const after = await inspect(id);
     assert.equal(after.Spec.Name, 'dode-update');
     assert.deepEqual(after.Spec.Labels, { b: '2', c: '3' });
@@ -198,7 +203,10 @@ describe('dockerode against secretd', () => {
     await rejectsWith(docker.getSecret(id).inspect(), 404, `secret ${id} not found`);
     await rejectsWith(docker.getSecret('dode-remove').inspect(), 404, 'secret dode-remove not found');
     await rejectsWith(docker.getSecret(id).remove(), 404, `secret ${id} not found`);
-    assert.deepEqual((await list({ name: ['dode-remove'] })).map((s) => s.ID), [keep]);
+    assert.deepEqual(
+      (await list({ name: ['dode-remove'] })).map((s) => s.ID),
+      [keep],
+    );
     // The name is free again.
     const again = await create('dode-remove', 'z');
     assert.notEqual(again, id);
@@ -216,7 +224,10 @@ describe('dockerode against secretd', () => {
       409,
       'rpc error: code = AlreadyExists desc = secret DODE-Dup already exists',
     );
-    assert.deepEqual((await list({ name: ['dode-dup'] })).map((s) => s.ID), [id]);
+    assert.deepEqual(
+      (await list({ name: ['dode-dup'] })).map((s) => s.ID),
+      [id],
+    );
   });
 
   test('binary data whose base64 has + and / is accepted', async () => {

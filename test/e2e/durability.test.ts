@@ -39,12 +39,19 @@ describe('durability', () => {
     const a = await start();
     const created: { id: string; name: string }[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await a.request({ method: 'POST', path: '/v1.44/secrets/create', body: { Name: `dur-${i}`, Data: Buffer.from(`v${i}`).toString('base64'), Labels: { i: String(i) } } });
+      const res = await a.request({
+        method: 'POST',
+        path: '/v1.44/secrets/create',
+        body: { Name: `dur-${i}`, Data: Buffer.from(`v${i}`).toString('base64'), Labels: { i: String(i) } },
+      });
       assert.equal(res.status, 201);
       created.push({ id: res.json.ID, name: `dur-${i}` });
     }
     const v = (await a.request({ path: '/secrets/dur-0' })).json.Version.Index;
-    assert.equal((await a.request({ method: 'POST', path: `/secrets/dur-0/update?version=${v}`, body: { Name: 'dur-0', Labels: { changed: 'yes' } } })).status, 200);
+    assert.equal(
+      (await a.request({ method: 'POST', path: `/secrets/dur-0/update?version=${v}`, body: { Name: 'dur-0', Labels: { changed: 'yes' } } })).status,
+      200,
+    );
     assert.equal((await a.request({ method: 'DELETE', path: '/secrets/dur-1' })).status, 204);
     const beforeKill = (await a.request({ path: '/secrets' })).json;
     await a.kill9();
@@ -77,7 +84,11 @@ describe('durability', () => {
     const a = await start();
     const values = Array.from({ length: 5 }, (_, i) => Buffer.from(`plaintext-marker-${i}-${randomBytes(12).toString('hex')}`));
     for (const [i, value] of values.entries()) {
-      const res = await a.request({ method: 'POST', path: `/secrets/create?Data=${encodeURIComponent(value.toString('base64'))}`, body: { Name: `leak-${i}`, Data: value.toString('base64') } });
+      const res = await a.request({
+        method: 'POST',
+        path: `/secrets/create?Data=${encodeURIComponent(value.toString('base64'))}`,
+        body: { Name: `leak-${i}`, Data: value.toString('base64') },
+      });
       assert.equal(res.status, 201);
     }
     // Refused requests that carried a value must not echo it either.
@@ -89,7 +100,10 @@ describe('durability', () => {
     await a.stop();
 
     const files = filesUnder(a.dataRoot);
-    assert.ok(files.some((f) => f.endsWith('secretd.db')), `no database in ${files.join(', ')}`);
+    assert.ok(
+      files.some((f) => f.endsWith('secretd.db')),
+      `no database in ${files.join(', ')}`,
+    );
     for (const file of files) {
       const content = readFileSync(file);
       for (const value of values) for (const form of leakForms(value)) assert.equal(content.indexOf(form), -1, `${file} holds a value in the clear`);

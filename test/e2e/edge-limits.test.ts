@@ -82,7 +82,16 @@ function tlsPing(port: number, certs: TestCerts): Promise<number> {
   const pem = (f: string) => readFileSync(f);
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path: '/_ping', agent: false, ca: pem(certs.ca), cert: pem(join(certs.goodClient, 'cert.pem')), key: pem(join(certs.goodClient, 'key.pem')), servername: 'localhost' },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/_ping',
+        agent: false,
+        ca: pem(certs.ca),
+        cert: pem(join(certs.goodClient, 'cert.pem')),
+        key: pem(join(certs.goodClient, 'key.pem')),
+        servername: 'localhost',
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -104,7 +113,21 @@ describe('bounded resources', () => {
     const certs = makeTestCerts();
     const CAP = 20;
     const IDLE = 400;
-    const d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--max-connections', String(CAP), '--request-timeout', '30']);
+    const d = await start([
+      '-H',
+      'tcp://127.0.0.1:0',
+      '--tlsverify',
+      '--tlscacert',
+      certs.ca,
+      '--tlscert',
+      certs.serverCert,
+      '--tlskey',
+      certs.serverKey,
+      '--max-connections',
+      String(CAP),
+      '--request-timeout',
+      '30',
+    ]);
     const port = tcpPort(d);
     for (let i = 0; i < IDLE; i++) await open({ port });
     const ping = await timed(() => d.request({ path: '/_ping' }));
@@ -123,13 +146,27 @@ describe('bounded resources', () => {
     const tlsLines = lines.filter((l) => l.includes('TLS handshake refused')).length;
     assert.ok(shedLines >= 1 && shedLines <= 20, `${shedLines} lines for ${IDLE} shed connections`);
     assert.ok(tlsLines <= 20, `${tlsLines} lines for the refused handshakes`);
-    console.log(`# ${IDLE + 5} idle peers, cap ${CAP}: unix /_ping in ${ping.ms} ms, TLS /_ping in ${tls.join(', ')} ms; ${stillOpen} still open; ${shedLines} shed + ${tlsLines} handshake log lines`);
+    console.log(
+      `# ${IDLE + 5} idle peers, cap ${CAP}: unix /_ping in ${ping.ms} ms, TLS /_ping in ${tls.join(', ')} ms; ${stillOpen} still open; ${shedLines} shed + ${tlsLines} handshake log lines`,
+    );
     for (const s of sockets.splice(0)) s.destroy();
   });
 
   test('a TLS peer that never handshakes is closed at --request-timeout', async () => {
     const certs = makeTestCerts();
-    const d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--request-timeout', '2']);
+    const d = await start([
+      '-H',
+      'tcp://127.0.0.1:0',
+      '--tlsverify',
+      '--tlscacert',
+      certs.ca,
+      '--tlscert',
+      certs.serverCert,
+      '--tlskey',
+      certs.serverKey,
+      '--request-timeout',
+      '2',
+    ]);
     const t = performance.now();
     const s = await open({ port: tcpPort(d) });
     await new Promise<void>((resolve, reject) => {
@@ -155,7 +192,9 @@ describe('bounded resources', () => {
       Array.from({ length: N }, async () => {
         const s = await open({ port });
         const status = statusOn(s, 15_000);
-        s.write(`POST /_secretd/v1/secrets/x/value HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`);
+        s.write(
+          `POST /_secretd/v1/secrets/x/value HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+        );
         s.write(chunk); // then nothing more: the body stalls
         return status;
       }),
@@ -199,6 +238,8 @@ describe('bounded resources', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(created, 201, 'the budget is given back once the stalled bodies are gone');
-    console.log(`# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`);
+    console.log(
+      `# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`,
+    );
   });
 });

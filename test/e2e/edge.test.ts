@@ -107,11 +107,15 @@ describe('the HTTP edge of a real daemon', () => {
       // The daemon sees some of them (a reset can beat the request); wait until the log is quiet for 500 ms.
       let seen = -1;
       let since = Date.now();
-      await eventually('the reset requests to settle', () => {
-        const now = auditLines().length;
-        if (now !== seen) [seen, since] = [now, Date.now()];
-        return Date.now() - since >= 500;
-      }, 20_000);
+      await eventually(
+        'the reset requests to settle',
+        () => {
+          const now = auditLines().length;
+          if (now !== seen) [seen, since] = [now, Date.now()];
+          return Date.now() - since >= 500;
+        },
+        20_000,
+      );
       assert.equal((await daemon.request({ path: '/_secretd/v1/tokens' })).json.length, 0, 'no token was created over TCP');
       assert.equal((await daemon.request({ path: '/_secretd/v1/keys' })).json.CurrentKey, keyBefore, 'no KEK rotation over TCP');
       const fresh = auditLines().slice(linesBefore);
@@ -171,13 +175,21 @@ describe('the HTTP edge of a real daemon', () => {
       ['Origin: null (a sandboxed page, a data: URL)', (own) => ({ host: own, origin: 'null' })],
       ['Sec-Fetch-Site: cross-site', (own) => ({ host: own, 'sec-fetch-site': 'cross-site' })],
       ['Sec-Fetch-Site: same-site (another port of localhost)', (own) => ({ host: own, 'sec-fetch-site': 'same-site' })],
-      ['a text/plain form POST as Chromium sends it', (own) => ({ host: own, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'content-type': 'text/plain' })],
+      [
+        'a text/plain form POST as Chromium sends it',
+        (own) => ({ host: own, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'content-type': 'text/plain' }),
+      ],
     ];
     for (const [what, headers] of hostile) {
       test(`${what}: 403 JSON on every route over TCP, nothing changed`, async () => {
         const before = await daemon.request({ path: '/v1.44/swarm' });
         for (const [method, path] of routes) {
-          const res = await request(tcp, { method, path, headers: headers(`127.0.0.1:${port}`), ...(method === 'POST' ? { body: '{"Name":"x","Data":"eA=="}' } : {}) });
+          const res = await request(tcp, {
+            method,
+            path,
+            headers: headers(`127.0.0.1:${port}`),
+            ...(method === 'POST' ? { body: '{"Name":"x","Data":"eA=="}' } : {}),
+          });
           assert.equal(res.status, 403, `${method} ${path}: ${res.status} ${res.text}`);
           assert.equal(res.headers['content-type'], 'application/json', `${method} ${path}`);
           assert.match(res.json.message, /^refused: .*; nothing was changed$/);
@@ -200,7 +212,10 @@ describe('the HTTP edge of a real daemon', () => {
         const res = await request(tcp, { path: '/v1.44/secrets', headers: { host } });
         assert.equal(res.status, 200, `Host: ${host}: ${res.text}`);
       }
-      const own = await request(tcp, { path: '/v1.44/secrets', headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'sec-fetch-site': 'same-origin' } });
+      const own = await request(tcp, {
+        path: '/v1.44/secrets',
+        headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'sec-fetch-site': 'same-origin' },
+      });
       assert.equal(own.status, 200);
       const typed = await request(tcp, { path: '/ui', headers: { host: `127.0.0.1:${port}`, 'sec-fetch-site': 'none' } });
       assert.equal(typed.status, 200);
@@ -244,7 +259,11 @@ describe('the HTTP edge of a real daemon', () => {
   describe('security-relevant changes are audited with who did it', () => {
     const swarmVersion = async () => (await daemon.request({ path: '/v1.44/swarm' })).json.Version.Index as number;
     const update = async (query: string, autolock: boolean): Promise<RawResponse> =>
-      daemon.request({ method: 'POST', path: `/v1.44/swarm/update?version=${await swarmVersion()}${query}`, body: { Name: 'default', EncryptionConfig: { AutoLockManagers: autolock } } });
+      daemon.request({
+        method: 'POST',
+        path: `/v1.44/swarm/update?version=${await swarmVersion()}${query}`,
+        body: { Name: 'default', EncryptionConfig: { AutoLockManagers: autolock } },
+      });
 
     test('token administration: create and revoke', async () => {
       const t = await daemon.request({ method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['x'] } });
@@ -279,7 +298,10 @@ describe('the HTTP edge of a real daemon', () => {
     test('swarm update: rotations and autolock on, then a bad and a good unlock after a restart', async () => {
       assert.equal((await update('&rotateWorkerToken=true&rotateManagerToken=1', false)).status, 200);
       let l = auditLines().at(-1)!;
-      assert.deepEqual([l.action, l.who.transport, l.result, l.change], ['swarm.update', 'unix', 'ok', { autolock: 'off', rotateWorkerToken: true, rotateManagerToken: true }]);
+      assert.deepEqual(
+        [l.action, l.who.transport, l.result, l.change],
+        ['swarm.update', 'unix', 'ok', { autolock: 'off', rotateWorkerToken: true, rotateManagerToken: true }],
+      );
 
       assert.equal((await update('', true)).status, 200);
       l = auditLines().at(-1)!;

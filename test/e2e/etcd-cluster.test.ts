@@ -81,7 +81,10 @@ describe('three daemons over a 3-member etcd', { skip: missing }, () => {
       assert.equal(got.json.ID, created.json.ID);
       assert.deepEqual(got.json.Spec.Labels, { team: 'core' });
       const listed = await d.request({ path: `${V}/secrets?filters=${encodeURIComponent(JSON.stringify({ name: ['shared_db'] }))}` });
-      assert.deepEqual(listed.json.map((s: { ID: string }) => s.ID), [created.json.ID]);
+      assert.deepEqual(
+        listed.json.map((s: { ID: string }) => s.ID),
+        [created.json.ID],
+      );
     }
     const all = Buffer.concat((await etcdDump()).flatMap((kv) => [Buffer.from(kv.key), kv.value]));
     assert.ok(all.length > 0);
@@ -97,10 +100,18 @@ describe('three daemons over a 3-member etcd', { skip: missing }, () => {
       const seen = await b.request({ path: `${V}/secrets/${name}` });
       assert.equal(seen.status, 200, `round ${i}: B does not see the create acknowledged through A: ${seen.text}`);
       assert.equal(seen.json.ID, created.json.ID);
-      const updated = await a.request({ method: 'POST', path: `${V}/secrets/${created.json.ID}/update?version=${seen.json.Version.Index}`, body: { Name: name, Labels: { round: String(i), updated: 'yes' } } });
+      const updated = await a.request({
+        method: 'POST',
+        path: `${V}/secrets/${created.json.ID}/update?version=${seen.json.Version.Index}`,
+        body: { Name: name, Labels: { round: String(i), updated: 'yes' } },
+      });
       assert.equal(updated.status, 200, updated.text);
       const listed = await c.request({ path: `${V}/secrets?filters=${encodeURIComponent(JSON.stringify({ name: [name], label: ['updated=yes'] }))}` });
-      assert.deepEqual(listed.json.map((s: { ID: string }) => s.ID), [created.json.ID], `round ${i}: C misses the update acknowledged through A`);
+      assert.deepEqual(
+        listed.json.map((s: { ID: string }) => s.ID),
+        [created.json.ID],
+        `round ${i}: C misses the update acknowledged through A`,
+      );
       assert.equal((await a.request({ method: 'DELETE', path: `${V}/secrets/${created.json.ID}` })).status, 204);
       const gone = await b.request({ path: `${V}/secrets/${created.json.ID}` });
       assert.equal(gone.status, 404, `round ${i}: B still reads a secret deleted through A`);
@@ -123,16 +134,28 @@ describe('three daemons over a 3-member etcd', { skip: missing }, () => {
     const [a, b, c] = daemons as [Daemon, Daemon, Daemon];
     const created = await create(a, 'versioned');
     const seen = (await b.request({ path: `${V}/secrets/versioned` })).json;
-    const first = await a.request({ method: 'POST', path: `${V}/secrets/${created.json.ID}/update?version=${seen.Version.Index}`, body: { Name: 'versioned', Labels: { by: 'a' } } });
+    const first = await a.request({
+      method: 'POST',
+      path: `${V}/secrets/${created.json.ID}/update?version=${seen.Version.Index}`,
+      body: { Name: 'versioned', Labels: { by: 'a' } },
+    });
     assert.equal(first.status, 200, first.text);
-    const stale = await b.request({ method: 'POST', path: `${V}/secrets/${created.json.ID}/update?version=${seen.Version.Index}`, body: { Name: 'versioned', Labels: { by: 'b' } } });
+    const stale = await b.request({
+      method: 'POST',
+      path: `${V}/secrets/${created.json.ID}/update?version=${seen.Version.Index}`,
+      body: { Name: 'versioned', Labels: { by: 'b' } },
+    });
     assert.equal(stale.status, 500);
     assert.match(stale.json.message, /update out of sequence/);
     const now = (await c.request({ path: `${V}/secrets/versioned` })).json;
     assert.deepEqual(now.Spec.Labels, { by: 'a' });
     assert.ok(now.Version.Index > seen.Version.Index);
     // The version each daemon shows is the one store-wide counter: C can update with it.
-    const fresh = await c.request({ method: 'POST', path: `${V}/secrets/${created.json.ID}/update?version=${now.Version.Index}`, body: { Name: 'versioned', Labels: { by: 'c' } } });
+    const fresh = await c.request({
+      method: 'POST',
+      path: `${V}/secrets/${created.json.ID}/update?version=${now.Version.Index}`,
+      body: { Name: 'versioned', Labels: { by: 'c' } },
+    });
     assert.equal(fresh.status, 200, fresh.text);
   });
 

@@ -54,10 +54,7 @@ async function timed(d: Daemon, req: Parameters<Daemon['request']>[0]): Promise<
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   try {
-    const res = await Promise.race([
-      d.request(req),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('hung')), HANG_MS))),
-    ]);
+    const res = await Promise.race([d.request(req), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('hung')), HANG_MS)))]);
     return { res, ms: Date.now() - started };
   } catch (e) {
     if ((e as Error).message === 'hung') throw new Error(`a request to ${d.host} hung for ${HANG_MS} ms`);
@@ -88,7 +85,11 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
       // Create, retrying the same name after an unclear answer: a 409 then means the first try landed.
       while (!stop && !t.id) {
         const at = phase;
-        const { res, ms } = await timed(d, { method: 'POST', path: `${V}/secrets/create`, body: { Name: t.name, Data: Buffer.from(`v${i}`).toString('base64') } });
+        const { res, ms } = await timed(d, {
+          method: 'POST',
+          path: `${V}/secrets/create`,
+          body: { Name: t.name, Data: Buffer.from(`v${i}`).toString('base64') },
+        });
         outcomes.push({ worker: w, phase: at, endPhase: phase, op: 'create', status: res?.status ?? 0, ms, message: res?.json?.message });
         if (res?.status === 201) {
           t.id = res.json.ID;
@@ -105,7 +106,11 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
       for (let u = 0; u < 2 && !stop && t.id && t.version !== undefined && !t.uncertain; u++) {
         const at = phase;
         const labels = { step: String(u) };
-        const { res, ms } = await timed(d, { method: 'POST', path: `${V}/secrets/${t.id}/update?version=${t.version}`, body: { Name: t.name, Labels: labels } });
+        const { res, ms } = await timed(d, {
+          method: 'POST',
+          path: `${V}/secrets/${t.id}/update?version=${t.version}`,
+          body: { Name: t.name, Labels: labels },
+        });
         outcomes.push({ worker: w, phase: at, endPhase: phase, op: 'update', status: res?.status ?? 0, ms, message: res?.json?.message });
         if (res?.status === 200) {
           const got = await timed(d, { path: `${V}/secrets/${t.id}` });

@@ -27,7 +27,19 @@ describe('rotation over etcd, through two daemons', { skip: missing }, () => {
   before(async () => {
     etcd = await startEtcd(1);
     dir = mkdtempSync(join(tmpdir(), 'secretd-etcd-rotation-'));
-    const args = ['--store', etcd.storeUrl('rot'), '--keyring', join(dir, 'keyring.json'), '--log-level', 'warn', '--delivery', '--keep-versions', '3', '--recovery-window', '1h'];
+    const args = [
+      '--store',
+      etcd.storeUrl('rot'),
+      '--keyring',
+      join(dir, 'keyring.json'),
+      '--log-level',
+      'warn',
+      '--delivery',
+      '--keep-versions',
+      '3',
+      '--recovery-window',
+      '1h',
+    ];
     [a, b] = await Promise.all([startDaemon({ args, timeoutMs: 60_000 }), startDaemon({ args, timeoutMs: 60_000 })]);
     for (const d of [a, b]) {
       const issued = await d.request({ method: 'POST', path: `${PREFIX}/tokens`, body: { Allow: [`${p}*`] } });
@@ -48,9 +60,12 @@ describe('rotation over etcd, through two daemons', { skip: missing }, () => {
     assert.equal(res.status, 200, `${name}: ${res.text}`);
     return res.text;
   };
-  const rotate = (d: Daemon, name: string, v: string) => d.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions`, body: { Data: Buffer.from(v).toString('base64') } });
-  const versions = async (d: Daemon, name: string) => ((await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).json as { Version: number; Current: boolean }[]).map((v) => [v.Version, v.Current]);
-  const create = (d: Daemon, name: string, v: string) => d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(v).toString('base64') } });
+  const rotate = (d: Daemon, name: string, v: string) =>
+    d.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions`, body: { Data: Buffer.from(v).toString('base64') } });
+  const versions = async (d: Daemon, name: string) =>
+    ((await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).json as { Version: number; Current: boolean }[]).map((v) => [v.Version, v.Current]);
+  const create = (d: Daemon, name: string, v: string) =>
+    d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(v).toString('base64') } });
 
   test('a rotate or rollback through one daemon is what the other delivers next', async () => {
     const name = `${p}_db`;
@@ -61,7 +76,11 @@ describe('rotation over etcd, through two daemons', { skip: missing }, () => {
       assert.equal(rotated.json.Version, n);
       assert.equal(await value(n % 2 === 0 ? b : a, name), `v${n}`, 'read through the other daemon right after');
     }
-    assert.deepEqual(await versions(b, name), [[2, false], [3, false], [4, true]]);
+    assert.deepEqual(await versions(b, name), [
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
     assert.equal((await b.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions/2/rollback` })).status, 200);
     assert.equal(await value(a, name), 'v2');
     const inspectA = (await a.request({ path: `/secrets/${name}` })).json;
@@ -75,9 +94,17 @@ describe('rotation over etcd, through two daemons', { skip: missing }, () => {
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => rotate(i % 2 === 0 ? a : b, name, `race-${i}`)));
     for (const r of results) assert.equal(r.status, 201, r.text);
     const numbers = results.map((r) => r.json.Version as number).sort((x, y) => x - y);
-    assert.deepEqual(numbers, Array.from({ length: 12 }, (_, i) => i + 2), 'every rotate got its own, gapless number');
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 12 }, (_, i) => i + 2),
+      'every rotate got its own, gapless number',
+    );
     const kept = await versions(a, name);
-    assert.deepEqual(kept, [[11, false], [12, false], [13, true]]);
+    assert.deepEqual(kept, [
+      [11, false],
+      [12, false],
+      [13, true],
+    ]);
     const last = results.find((r) => r.json.Version === 13)!;
     const index = results.indexOf(last);
     assert.equal(await value(b, name), `race-${index}`, 'the current value is the one that got the highest number');
@@ -105,7 +132,10 @@ describe('rotation over etcd, through two daemons', { skip: missing }, () => {
     const restored = await a.request({ method: 'POST', path: `${PREFIX}/removed-secrets/${id}/restore` });
     assert.equal(restored.status, 200, restored.text);
     assert.equal(await value(b, name), 'keep me too');
-    assert.deepEqual(await versions(b, name), [[1, false], [2, true]]);
+    assert.deepEqual(await versions(b, name), [
+      [1, false],
+      [2, true],
+    ]);
     assert.equal((await b.request({ method: 'DELETE', path: `${PREFIX}/removed-secrets/${reuse.json.ID}` })).status, 204);
     assert.ok(!((await a.request({ path: `${PREFIX}/removed-secrets` })).json as { ID: string }[]).some((r) => r.ID === reuse.json.ID));
   });

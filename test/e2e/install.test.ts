@@ -36,7 +36,13 @@ function ok(res: SpawnSyncReturns<string>, what: string): string {
 }
 
 /** Starts a daemon command and waits until its socket answers /_ping; returns a stop function. */
-async function startAndWait(cmd: string, args: string[], cwd: string, socket: string, env: NodeJS.ProcessEnv = {}): Promise<{ stop: () => Promise<void>; logs: () => string }> {
+async function startAndWait(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  socket: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ stop: () => Promise<void>; logs: () => string }> {
   const childEnv = { ...process.env, ...env };
   if (cmd === installed) for (const k of ['INIT_CWD', 'npm_lifecycle_event', 'npm_package_json']) delete childEnv[k];
   const proc = spawn(cmd, args, { cwd, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,7 +97,10 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
     const packed = ok(run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: PROJECT_ROOT, timeout: 120_000 }), 'npm pack');
     tarball = join(scratch, packed.trim().split('\n').pop()!);
     ok(
-      run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: scratch, timeout: 600_000 }),
+      run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+        cwd: scratch,
+        timeout: 600_000,
+      }),
       'npm install -g',
     );
     writeFileSync(join(userDir, 'vault-driver.ts'), TS_DRIVER);
@@ -102,10 +111,21 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
 
   test('the package holds what the command needs and no tests', () => {
     const files = ok(run('tar', ['tzf', tarball]), 'tar').split('\n');
-    for (const f of ['package/bin/secretd.mjs', 'package/src/main.ts', 'package/spec/secret-spec.json', 'package/drivers/file.ts', 'package/tsconfig.json', 'package/contrib/systemd/secretd.service', 'package/README.md']) {
+    for (const f of [
+      'package/bin/secretd.mjs',
+      'package/src/main.ts',
+      'package/spec/secret-spec.json',
+      'package/drivers/file.ts',
+      'package/tsconfig.json',
+      'package/contrib/systemd/secretd.service',
+      'package/README.md',
+    ]) {
       assert.ok(files.includes(f), `${f} missing from the package`);
     }
-    assert.deepEqual(files.filter((f) => f.startsWith('package/test/') || f.startsWith('package/node_modules/')), []);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('package/test/') || f.startsWith('package/node_modules/')),
+      [],
+    );
     assert.ok(statSync(installed).isFile());
   });
 
@@ -116,7 +136,17 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
     const rel = (p: string) => relative('/', p);
     const daemon = await startAndWait(
       installed,
-      ['-H', host, '--data-root', rel(join(scratch, 'data')), '--driver', rel(join(userDir, 'vault-driver.ts')), '--driver', rel(join(userDir, 'js-driver.js')), '--delivery'],
+      [
+        '-H',
+        host,
+        '--data-root',
+        rel(join(scratch, 'data')),
+        '--driver',
+        rel(join(userDir, 'vault-driver.ts')),
+        '--driver',
+        rel(join(userDir, 'js-driver.js')),
+        '--delivery',
+      ],
       '/',
       socket,
     );
@@ -142,7 +172,9 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
       ok(run(installed, ['secret', 'create', '-f', 'pw.txt', 'from_file'], { env }), 'secret create -f (relative)');
       writeFileSync(join(userDir, 'compose.yml'), 'secrets:\n  key:\n    file: ./pw.txt\n');
       ok(run(installed, ['stack', 'deploy', '-c', 'compose.yml', 'app'], { env }), 'stack deploy');
-      const lines = ok(run(installed, ['secret', 'ls', '--format', 'json'], { env }), 'secret ls').split('\n').filter(Boolean);
+      const lines = ok(run(installed, ['secret', 'ls', '--format', 'json'], { env }), 'secret ls')
+        .split('\n')
+        .filter(Boolean);
       const names = lines.map((l) => (JSON.parse(l) as { Name: string }).Name);
       assert.deepEqual(names, ['api_key', 'app_key', 'db_password', 'from_file']);
       ok(run(installed, ['stack', 'rm', 'app'], { env }), 'stack rm');
@@ -154,10 +186,20 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
     }
   });
 
-  test('the systemd unit passes systemd-analyze verify with the installed command', { skip: existsSync('/usr/bin/systemd-analyze') ? false : 'systemd-analyze is not installed (Debian: systemd)' }, () => {
+  test('the systemd unit passes systemd-analyze verify with the installed command', {
+    skip: existsSync('/usr/bin/systemd-analyze') ? false : 'systemd-analyze is not installed (Debian: systemd)',
+  }, () => {
     const unit = readFileSync(join(PROJECT_ROOT, 'contrib/systemd/secretd.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/usr\/local\/bin\/secretd /m);
-    for (const line of ['ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=', 'StateDirectoryMode=0700', 'UMask=0077', 'RuntimeDirectory=secretd']) {
+    for (const line of [
+      'ProtectSystem=strict',
+      'PrivateTmp=yes',
+      'NoNewPrivileges=yes',
+      'CapabilityBoundingSet=',
+      'StateDirectoryMode=0700',
+      'UMask=0077',
+      'RuntimeDirectory=secretd',
+    ]) {
       assert.match(unit, new RegExp(`^${line}$`, 'm'), `the unit lacks ${line}`);
     }
     assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 JIT cannot run under MemoryDenyWriteExecute');
@@ -175,7 +217,12 @@ describe('npm start: relative paths are the folder npm was typed in', () => {
     try {
       writeFileSync(join(dir, 'here.ts'), TS_DRIVER.replace("name: 'uservault'", "name: 'here'"));
       const socket = join(dir, 's.sock');
-      const daemon = await startAndWait('npm', ['--prefix', PROJECT_ROOT, 'start', '--silent', '--', '-H', `unix://${socket}`, '--data-root', 'data', '--driver', './here.ts'], dir, socket);
+      const daemon = await startAndWait(
+        'npm',
+        ['--prefix', PROJECT_ROOT, 'start', '--silent', '--', '-H', `unix://${socket}`, '--data-root', 'data', '--driver', './here.ts'],
+        dir,
+        socket,
+      );
       try {
         assert.ok(readdirSync(join(dir, 'data')).includes('secretd.db'), daemon.logs());
         const res = await request(`unix://${socket}`, {

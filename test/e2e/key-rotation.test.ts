@@ -90,7 +90,10 @@ async function rotationDone(d: Daemon, timeoutMs = 30_000): Promise<void> {
 function sealedFormats(dataRoot: string): number[] {
   const db = new Database(join(dataRoot, 'secretd.db'), { readonly: true });
   try {
-    return db.prepare<[], { sealed: Buffer }>('SELECT sealed FROM secrets WHERE sealed IS NOT NULL').all().map((r) => r.sealed[0]!);
+    return db
+      .prepare<[], { sealed: Buffer }>('SELECT sealed FROM secrets WHERE sealed IS NOT NULL')
+      .all()
+      .map((r) => r.sealed[0]!);
   } finally {
     db.close();
   }
@@ -120,7 +123,11 @@ describe('KEK rotation', () => {
     const names = [...made.keys()];
     for (const name of names) {
       for (const n of [2, 3]) {
-        const res = await d.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions`, body: { Data: Buffer.from(`${made.get(name)}-v${n}`).toString('base64') } });
+        const res = await d.request({
+          method: 'POST',
+          path: `/_secretd/v1/secrets/${name}/versions`,
+          body: { Data: Buffer.from(`${made.get(name)}-v${n}`).toString('base64') },
+        });
         assert.equal(res.status, 201, res.text);
       }
     }
@@ -187,18 +194,39 @@ describe('migration of format-1 data roots', () => {
     // The data root as secretd wrote it before envelope encryption: the same key file, the
     // same table, values sealed directly under the key with the record's ID as context.
     const key = randomBytes(32);
-    writeFileSync(join(dataRoot, 'keyring.json'), JSON.stringify({ format: 1, current: 'k1', keys: [{ id: 'k1', key: key.toString('base64'), createdAt: rfc3339Nano() }] }, null, 2) + '\n', { mode: 0o600 });
+    writeFileSync(
+      join(dataRoot, 'keyring.json'),
+      JSON.stringify({ format: 1, current: 'k1', keys: [{ id: 'k1', key: key.toString('base64'), createdAt: rfc3339Nano() }] }, null, 2) + '\n',
+      { mode: 0o600 },
+    );
     const store = new SqliteStore(join(dataRoot, 'secretd.db'));
     const values = new Map<string, string>();
     const now = rfc3339Nano();
     await store.writeSwarm({
       state: 'active',
-      cluster: { id: newId(), nodeId: newId(), version: 0, createdAt: now, updatedAt: now, listenAddr: '0.0.0.0:2377', advertiseAddr: '127.0.0.1:2377', autoLockManagers: false, labels: {}, joinTokens: { worker: 'SWMTKN-1-a-b', manager: 'SWMTKN-1-a-c' } },
+      cluster: {
+        id: newId(),
+        nodeId: newId(),
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+        listenAddr: '0.0.0.0:2377',
+        advertiseAddr: '127.0.0.1:2377',
+        autoLockManagers: false,
+        labels: {},
+        joinTokens: { worker: 'SWMTKN-1-a-b', manager: 'SWMTKN-1-a-c' },
+      },
     });
     for (let i = 0; i < 60; i++) {
       const id = newId();
       const value = i === 0 ? Buffer.alloc(400 * 1024, 7).toString('latin1') : `old-value-${i}-${randomBytes(4).toString('hex')}`;
-      await store.createSecret({ id, name: `old-${i}`, labels: { i: String(i) }, createdAt: rfc3339Nano(), sealed: sealLegacy({ id: 'k1', key }, Buffer.from(value, 'latin1'), `secretd/secret/${id}`) });
+      await store.createSecret({
+        id,
+        name: `old-${i}`,
+        labels: { i: String(i) },
+        createdAt: rfc3339Nano(),
+        sealed: sealLegacy({ id: 'k1', key }, Buffer.from(value, 'latin1'), `secretd/secret/${id}`),
+      });
       values.set(`old-${i}`, value);
     }
     await store.close();
@@ -212,7 +240,11 @@ describe('migration of format-1 data roots', () => {
     // Labels are unchanged, and an update with the same Data is accepted (the value compares equal).
     const s = (await d.request({ path: '/secrets/old-1' })).json;
     assert.deepEqual(s.Spec.Labels, { i: '1' });
-    const upd = await d.request({ method: 'POST', path: `/secrets/old-1/update?version=${s.Version.Index}`, body: { Name: 'old-1', Labels: { i: 'x' }, Data: Buffer.from(values.get('old-1')!).toString('base64') } });
+    const upd = await d.request({
+      method: 'POST',
+      path: `/secrets/old-1/update?version=${s.Version.Index}`,
+      body: { Name: 'old-1', Labels: { i: 'x' }, Data: Buffer.from(values.get('old-1')!).toString('base64') },
+    });
     assert.equal(upd.status, 200, upd.text);
     await d.stop();
     assert.deepEqual(new Set(sealedFormats(dataRoot)), new Set([2]));

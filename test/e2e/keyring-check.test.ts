@@ -92,7 +92,12 @@ describe('the keyring check', () => {
     const before = snapshot(dataRoot);
 
     const r = refusedStart(dataRoot);
-    assertOneLineRefusal(r, new RegExp(`the keyring ${keyring.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing, but the store .*secretd\\.db holds values sealed with its keys: restore the file`));
+    assertOneLineRefusal(
+      r,
+      new RegExp(
+        `the keyring ${keyring.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing, but the store .*secretd\\.db holds values sealed with its keys: restore the file`,
+      ),
+    );
     assert.equal(r.status, 1);
     assert.equal(existsSync(keyring), false, 'no new keyring was created');
     assert.deepEqual(snapshot(dataRoot), before, 'the data root is unchanged');
@@ -118,7 +123,10 @@ describe('the keyring check', () => {
     await b.stop();
     const before = snapshot(a.dataRoot);
     const r = refusedStart(a.dataRoot, ['--keyring', join(b.dataRoot, 'keyring.json')]);
-    assertOneLineRefusal(r, /the keyring .*keyring\.json does not hold the keys that sealed the values in the store .*secretd\.db: start with the keyring that sealed them \(--keyring FILE\)/);
+    assertOneLineRefusal(
+      r,
+      /the keyring .*keyring\.json does not hold the keys that sealed the values in the store .*secretd\.db: start with the keyring that sealed them \(--keyring FILE\)/,
+    );
     assert.deepEqual(snapshot(a.dataRoot), before);
   });
 
@@ -177,7 +185,10 @@ describe('the keyring check', () => {
     // The command now prints another key under the same id.
     writeFileSync(keksFile, JSON.stringify({ current: 'one', keys: { one: randomBytes(32).toString('base64') } }));
     const before = snapshot(d.dataRoot);
-    assertOneLineRefusal(refusedStart(d.dataRoot, args), /the key provider kek-command cannot open the values in the store .*secretd\.db: start with the --kek-provider \(and --driver-opt settings\) that sealed them/);
+    assertOneLineRefusal(
+      refusedStart(d.dataRoot, args),
+      /the key provider kek-command cannot open the values in the store .*secretd\.db: start with the --kek-provider \(and --driver-opt settings\) that sealed them/,
+    );
     assert.deepEqual(snapshot(d.dataRoot), before);
 
     const sealedByFile = await start();
@@ -236,7 +247,16 @@ describe('planted symbolic links', () => {
     const planted = [`${keyring}.tmp-${pid}`, `${keyring}.new-${pid}`, `${keyring}.new-${pid}.tmp-${pid}`];
     for (const p of planted) symlinkSync(victim, p);
     assert.equal((await d.request({ method: 'POST', path: '/_secretd/v1/keys/rotate' })).status, 200);
-    assert.equal((await d.request({ method: 'POST', path: '/swarm/update?version=' + (await d.request({ path: '/swarm' })).json.Version.Index, body: { Name: 'default', EncryptionConfig: { AutoLockManagers: true } } })).status, 200);
+    assert.equal(
+      (
+        await d.request({
+          method: 'POST',
+          path: '/swarm/update?version=' + (await d.request({ path: '/swarm' })).json.Version.Index,
+          body: { Name: 'default', EncryptionConfig: { AutoLockManagers: true } },
+        })
+      ).status,
+      200,
+    );
     assert.equal(readFileSync(victim, 'utf8'), 'untouched');
     for (const p of planted) assert.ok(statSync(p, { throwIfNoEntry: false }) !== undefined && readFileSync(p, 'utf8') === 'untouched');
     const leftovers = readdirSync(d.dataRoot).filter((n) => n.startsWith('keyring.json.') && !planted.some((p) => p.endsWith(n)));
@@ -255,7 +275,10 @@ describe('planted symbolic links', () => {
       writeFileSync(victim, 'untouched');
       unlinkSync(file);
       symlinkSync(victim, file);
-      assertOneLineRefusal(refusedStart(d.dataRoot), new RegExp(`${name.replace('.', '\\.')} is a symbolic link; secretd does not follow links for its own files`));
+      assertOneLineRefusal(
+        refusedStart(d.dataRoot),
+        new RegExp(`${name.replace('.', '\\.')} is a symbolic link; secretd does not follow links for its own files`),
+      );
       assert.equal(readFileSync(victim, 'utf8'), 'untouched', name);
       unlinkSync(file);
       writeFileSync(file, saved, { mode: 0o600 });
@@ -267,7 +290,10 @@ describe('planted symbolic links', () => {
   test('a link at keyring.json of a fresh data root is refused, not followed', () => {
     const dataRoot = join(scratch(), 'data');
     const victim = join(scratch(), 'victim.json');
-    writeFileSync(victim, JSON.stringify({ format: 2, current: 'k1', keys: [{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64'), createdAt: '2020-01-01T00:00:00Z' }] }));
+    writeFileSync(
+      victim,
+      JSON.stringify({ format: 2, current: 'k1', keys: [{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64'), createdAt: '2020-01-01T00:00:00Z' }] }),
+    );
     const before = readFileSync(victim, 'utf8');
     const keyring = join(scratch(), 'keyring.json');
     symlinkSync(victim, keyring);

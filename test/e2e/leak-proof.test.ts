@@ -58,7 +58,11 @@ function files(dir: string): string[] {
 /** Which value forms occur in `haystack`, named. */
 function leaks(haystack: Buffer | string): string[] {
   const text = Buffer.isBuffer(haystack) ? haystack.toString('latin1') : haystack;
-  return Object.entries(V).flatMap(([name, v]) => forms(v).filter((f) => text.includes(f)).map((f) => `${name} as ${f === v ? 'raw' : 'encoded'}`));
+  return Object.entries(V).flatMap(([name, v]) =>
+    forms(v)
+      .filter((f) => text.includes(f))
+      .map((f) => `${name} as ${f === v ? 'raw' : 'encoded'}`),
+  );
 }
 
 const skip = dockerCliMissing();
@@ -79,24 +83,59 @@ describe('nothing leaks', { skip }, () => {
     assert.equal(cli.status, 0, cli.stderr);
     const docker = new Docker({ socketPath: daemon.socket });
     await docker.createSecret({ Name: 'leak_dockerode', Data: Buffer.from(V.dockerode).toString('base64') } as never);
-    assert.equal((await call('std', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_std', Data: Buffer.from(V.std).toString('base64') } })).status, 201);
-    assert.equal((await call('url', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_url', Data: padded(Buffer.from(V.url).toString('base64url')) } })).status, 201);
-    assert.equal((await call('env', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'LEAK_TEST_VALUE', Driver: { Name: 'env' } } })).status, 201);
-    assert.equal((await call('inner', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_inner', Data: Buffer.from(V.inner).toString('base64') } })).status, 201);
+    assert.equal(
+      (await call('std', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_std', Data: Buffer.from(V.std).toString('base64') } })).status,
+      201,
+    );
+    assert.equal(
+      (await call('url', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_url', Data: padded(Buffer.from(V.url).toString('base64url')) } }))
+        .status,
+      201,
+    );
+    assert.equal(
+      (await call('env', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'LEAK_TEST_VALUE', Driver: { Name: 'env' } } })).status,
+      201,
+    );
+    assert.equal(
+      (await call('inner', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_inner', Data: Buffer.from(V.inner).toString('base64') } }))
+        .status,
+      201,
+    );
     const template = Buffer.from('user=app password={{secret "inner"}}').toString('base64');
-    assert.equal((await call('tmpl', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_tmpl', Data: template, Templating: { Name: 'golang' } } })).status, 201);
+    assert.equal(
+      (await call('tmpl', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_tmpl', Data: template, Templating: { Name: 'golang' } } }))
+        .status,
+      201,
+    );
 
     // Refusals with a value in hand: a taken name, a data change, a value too big, a broken body.
     const b64 = (v: string) => Buffer.from(v).toString('base64');
     assert.equal((await call('conflict', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'LEAK_STD', Data: b64(V.conflict) } })).status, 409);
     const version = (await daemon.request({ path: '/v1.44/secrets/leak_std' })).json.Version.Index;
-    assert.equal((await call('update', { method: 'POST', path: `/v1.44/secrets/leak_std/update?version=${version}`, body: { Name: 'leak_std', Data: b64(V.update) } })).status, 400);
-    assert.equal((await call('big', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_big', Data: b64(V.conflict.repeat(20_000)) } })).status, 400);
-    assert.equal((await call('broken', { method: 'POST', path: '/v1.44/secrets/create', body: `{"Name":"leak_broken","Data":"${b64(V.conflict)}"` })).status, 400);
-    assert.equal((await call('types', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_types', Data: b64(V.conflict), Labels: V.conflict } })).status, 400);
+    assert.equal(
+      (await call('update', { method: 'POST', path: `/v1.44/secrets/leak_std/update?version=${version}`, body: { Name: 'leak_std', Data: b64(V.update) } }))
+        .status,
+      400,
+    );
+    assert.equal(
+      (await call('big', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_big', Data: b64(V.conflict.repeat(20_000)) } })).status,
+      400,
+    );
+    assert.equal(
+      (await call('broken', { method: 'POST', path: '/v1.44/secrets/create', body: `{"Name":"leak_broken","Data":"${b64(V.conflict)}"` })).status,
+      400,
+    );
+    assert.equal(
+      (await call('types', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_types', Data: b64(V.conflict), Labels: V.conflict } })).status,
+      400,
+    );
     assert.equal((await call('badb64', { method: 'POST', path: '/v1.44/secrets/create', body: { Name: 'leak_badb64', Data: `${V.conflict}!` } })).status, 400);
     // A template whose reference is missing, and deliveries without and with the wrong scope.
-    assert.equal((await call('tmpl-missing', { method: 'POST', path: '/_secretd/v1/secrets/leak_tmpl/value', headers: { Authorization: `Bearer ${token}` }, body: {} })).status, 422);
+    assert.equal(
+      (await call('tmpl-missing', { method: 'POST', path: '/_secretd/v1/secrets/leak_tmpl/value', headers: { Authorization: `Bearer ${token}` }, body: {} }))
+        .status,
+      422,
+    );
     assert.equal((await call('no-token', { path: '/_secretd/v1/secrets/leak_std/value' })).status, 401);
   });
 
@@ -123,7 +162,10 @@ describe('nothing leaks', { skip }, () => {
   test('no file in the data root holds a value, before or after a graceful stop', async () => {
     const check = () => {
       const seen = files(daemon.dataRoot);
-      assert.ok(seen.some((f) => f.endsWith('audit.log')), `the audit log is among ${seen.join(', ')}`);
+      assert.ok(
+        seen.some((f) => f.endsWith('audit.log')),
+        `the audit log is among ${seen.join(', ')}`,
+      );
       for (const f of seen) assert.deepEqual(leaks(readFileSync(f)), [], f);
     };
     check();

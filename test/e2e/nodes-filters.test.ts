@@ -26,7 +26,10 @@ interface Side {
   host: string;
   prefix: string;
 }
-const sides = (): { ref: Side; target: Side } => ({ ref: { host: (ref as { host: string }).host, prefix: '/v1.41' }, target: { host: daemon.host, prefix: '/v1.44' } });
+const sides = (): { ref: Side; target: Side } => ({
+  ref: { host: (ref as { host: string }).host, prefix: '/v1.41' },
+  target: { host: daemon.host, prefix: '/v1.44' },
+});
 const nodes = (s: Side, filters: string): Promise<RawResponse> =>
   request(s.host, { path: `${s.prefix}/nodes${filters === '' ? '' : `?filters=${encodeURIComponent(filters)}`}` });
 
@@ -40,7 +43,11 @@ async function ownNode(s: Side): Promise<{ hostname: string; id: string }> {
 function assertAnswer(res: RawResponse, want: { status: number; message?: string; count?: number }, node: { id: string }, who: string) {
   assert.equal(res.status, want.status, `${who}: ${res.text}`);
   if (want.count === undefined) return assert.deepEqual(res.json, { message: want.message }, who);
-  assert.deepEqual((res.json as { ID: string }[]).map((n) => n.ID), want.count === 1 ? [node.id] : [], who);
+  assert.deepEqual(
+    (res.json as { ID: string }[]).map((n) => n.ID),
+    want.count === 1 ? [node.id] : [],
+    who,
+  );
 }
 
 describe('GET /nodes filters against the reference dockerd', { skip }, () => {

@@ -49,8 +49,12 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
   const cleanup: string[][] = [];
   const stoppedDirs: string[] = [];
   const audit = (): AuditLine[] =>
-    readFileSync(join(daemon.dataRoot, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditLine);
-  const onSecretd = (args: string[], input?: string | Buffer) => ok(docker(daemon.host, args, input === undefined ? {} : { input }), `secretd: docker ${args.join(' ')}`);
+    readFileSync(join(daemon.dataRoot, 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditLine);
+  const onSecretd = (args: string[], input?: string | Buffer) =>
+    ok(docker(daemon.host, args, input === undefined ? {} : { input }), `secretd: docker ${args.join(' ')}`);
   const onRef = (args: string[]) => ok(docker(refHost, args), `dockerd: docker ${args.join(' ')}`);
   const folder = (name: string) => {
     const dir = join(scratch, name);
@@ -58,7 +62,8 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     return dir;
   };
   /** The task's state and error, for messages and for waiting on a failure. */
-  const tasks = (service: string) => docker(refHost, ['service', 'ps', '--no-trunc', '--format', '{{.ID}} {{.CurrentState}} {{.Error}}', service]).stdout.trim();
+  const tasks = (service: string) =>
+    docker(refHost, ['service', 'ps', '--no-trunc', '--format', '{{.ID}} {{.CurrentState}} {{.Error}}', service]).stdout.trim();
 
   /** A secret-provider plugin secretd itself uses as a driver (in a folder dockerd never looks in). */
   let fixture: FixturePlugin;
@@ -95,13 +100,32 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     const service = `svc-${u}`;
     const out = folder('service-out');
     onRef([
-      'service', 'create', '--detach', '--name', service, '--restart-condition', 'none',
-      '--mount', `type=bind,src=${out},dst=/out`,
-      '--secret', `source=${bin},target=bin`, '--secret', `source=${labelled},target=label`, '--secret', `source=${tmpl},target=tmpl`,
-      tag, '/bin/sh', '-c', 'cp /run/secrets/bin /run/secrets/label /run/secrets/tmpl /out/ && touch /out/done',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      service,
+      '--restart-condition',
+      'none',
+      '--mount',
+      `type=bind,src=${out},dst=/out`,
+      '--secret',
+      `source=${bin},target=bin`,
+      '--secret',
+      `source=${labelled},target=label`,
+      '--secret',
+      `source=${tmpl},target=tmpl`,
+      tag,
+      '/bin/sh',
+      '-c',
+      'cp /run/secrets/bin /run/secrets/label /run/secrets/tmpl /out/ && touch /out/done',
     ]);
     cleanup.push(['secret', 'rm', bin, labelled, tmpl], ['service', 'rm', service]);
-    await until(() => (existsSync(join(out, 'done')) ? true : undefined), 120_000, () => `the task to finish: ${tasks(service)}\n${daemon.logs.slice(-2000)}`);
+    await until(
+      () => (existsSync(join(out, 'done')) ? true : undefined),
+      120_000,
+      () => `the task to finish: ${tasks(service)}\n${daemon.logs.slice(-2000)}`,
+    );
     assert.deepEqual(readFileSync(join(out, 'bin')), BINARY);
     assert.equal(readFileSync(join(out, 'label'), 'utf8'), 'found by label');
     const [taskId] = tasks(service).split(' ');
@@ -117,20 +141,44 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     assert.ok(!log.includes(BINARY.subarray(256, 300)) && !log.includes('found by label'), 'no value in the audit log');
   });
 
-  test('DoNotReuse from the secret\'s driver makes swarmkit ask once per task, and the driver sees each task', async () => {
+  test("DoNotReuse from the secret's driver makes swarmkit ask once per task, and the driver sees each task", async () => {
     const name = `app.${u}.fresh`;
     onSecretd(['secret', 'create', '--driver', fixtureName, '--label', 'fixture.do-not-reuse=true', name]);
     onRef(['secret', 'create', '--driver', PLUGIN, name]);
     const service = `fresh-${u}`;
     const out = folder('fresh-out');
     onRef([
-      'service', 'create', '--detach', '--name', service, '--restart-condition', 'none', '--replicas', '2', '--hostname', '{{.Task.Slot}}',
-      '--mount', `type=bind,src=${out},dst=/out`, '--secret', `source=${name},target=fresh`,
-      tag, '/bin/sh', '-c', 'h=$(cat /etc/hostname) && cp /run/secrets/fresh /out/$h && touch /out/$h.done',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      service,
+      '--restart-condition',
+      'none',
+      '--replicas',
+      '2',
+      '--hostname',
+      '{{.Task.Slot}}',
+      '--mount',
+      `type=bind,src=${out},dst=/out`,
+      '--secret',
+      `source=${name},target=fresh`,
+      tag,
+      '/bin/sh',
+      '-c',
+      'h=$(cat /etc/hostname) && cp /run/secrets/fresh /out/$h && touch /out/$h.done',
     ]);
     cleanup.push(['secret', 'rm', name], ['service', 'rm', service]);
-    await until(() => (readdirSync(out).filter((f) => f.endsWith('.done')).length === 2 ? true : undefined), 120_000, () => `both tasks: ${tasks(service)}`);
-    const taskIds = new Set(tasks(service).split('\n').map((l) => l.split(' ')[0]!));
+    await until(
+      () => (readdirSync(out).filter((f) => f.endsWith('.done')).length === 2 ? true : undefined),
+      120_000,
+      () => `both tasks: ${tasks(service)}`,
+    );
+    const taskIds = new Set(
+      tasks(service)
+        .split('\n')
+        .map((l) => l.split(' ')[0]!),
+    );
     const values = ['1', '2'].map((slot) => readFileSync(join(out, slot), 'utf8'));
     for (const [i, v] of values.entries()) {
       const m = new RegExp(`^value-of-${name.replaceAll('.', '\\.')}@${service}\\.${i + 1}\\.([a-z0-9]{25})$`).exec(v);
@@ -147,12 +195,28 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     const service = `denied-${u}`;
     const out = folder('denied-out');
     onRef([
-      'service', 'create', '--detach', '--name', service, '--restart-condition', 'none',
-      '--mount', `type=bind,src=${out},dst=/out`, '--secret', outside,
-      tag, '/bin/sh', '-c', `cp /run/secrets/${outside} /out/ ; touch /out/ran`,
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      service,
+      '--restart-condition',
+      'none',
+      '--mount',
+      `type=bind,src=${out},dst=/out`,
+      '--secret',
+      outside,
+      tag,
+      '/bin/sh',
+      '-c',
+      `cp /run/secrets/${outside} /out/ ; touch /out/ran`,
     ]);
     cleanup.push(['secret', 'rm', outside], ['service', 'rm', service]);
-    const state = await until(() => (/(Failed|Rejected)/.test(tasks(service)) ? tasks(service) : undefined), 120_000, () => `the task to fail: ${tasks(service)}`);
+    const state = await until(
+      () => (/(Failed|Rejected)/.test(tasks(service)) ? tasks(service) : undefined),
+      120_000,
+      () => `the task to fail: ${tasks(service)}`,
+    );
     assert.match(state, /secret/);
     assert.deepEqual(readdirSync(out), [], 'the container never ran with it');
     const lines = audit().filter((l) => l.service === service);
@@ -186,7 +250,11 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     );
     onRef(['stack', 'deploy', '-c', compose, stack]);
     cleanup.push(['secret', 'rm', name], ['stack', 'rm', stack]);
-    await until(() => (existsSync(join(out, 'done')) ? true : undefined), 120_000, () => `the stack's task: ${tasks(`${stack}_app`)}`);
+    await until(
+      () => (existsSync(join(out, 'done')) ? true : undefined),
+      120_000,
+      () => `the stack's task: ${tasks(`${stack}_app`)}`,
+    );
     assert.equal(readFileSync(join(out, 'db'), 'utf8'), 'from the stack');
     assert.deepEqual(onRef(['secret', 'inspect', '--format', '{{.Spec.Driver.Name}}', name]).trim(), PLUGIN);
   });
@@ -221,23 +289,46 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     onRef(['stack', 'deploy', '-c', compose, stack]);
     const service = `${stack}_app`;
     cleanup.push(['secret', 'rm', name, `pin-${u}`], ['stack', 'rm', stack]);
-    const done = () => readdirSync(out).filter((f) => f.endsWith('.done')).map((f) => f.slice(0, -'.done'.length));
-    const [first] = await until(() => (done().length === 1 ? done() : undefined), 120_000, () => `the first task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`);
+    const done = () =>
+      readdirSync(out)
+        .filter((f) => f.endsWith('.done'))
+        .map((f) => f.slice(0, -'.done'.length));
+    const [first] = await until(
+      () => (done().length === 1 ? done() : undefined),
+      120_000,
+      () => `the first task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`,
+    );
     assert.equal(readFileSync(join(out, `${first}.db`), 'utf8'), 'rotated-v1');
     const secretsBefore = onRef(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service]);
 
     assert.equal(ok(secretd(daemon.host, ['secret', 'rotate', name, '-'], { input: 'rotated-v2' }), 'secretd secret rotate'), '2\n');
     onRef(['service', 'update', '--force', '--detach', service]);
-    const second = await until(() => done().find((t) => t !== first), 120_000, () => `the next task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`);
+    const second = await until(
+      () => done().find((t) => t !== first),
+      120_000,
+      () => `the next task: ${tasks(service)}\n${daemon.logs.slice(-2000)}`,
+    );
     assert.equal(readFileSync(join(out, `${second}.db`), 'utf8'), 'rotated-v2', 'the next task has the new value');
     assert.equal(readFileSync(join(out, `${second}.pinned`), 'utf8'), 'rotated-v1', 'the pinned secret still has version 1');
     assert.equal(readFileSync(compose, 'utf8'), composeText);
-    assert.equal(onRef(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service]), secretsBefore, 'same secrets, same names');
+    assert.equal(
+      onRef(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service]),
+      secretsBefore,
+      'same secrets, same names',
+    );
     const lines = audit().filter((l) => l.action === 'secret.deliver' && l.service === service && l.secret.name === name);
-    assert.deepEqual(lines.map((l) => [l.task, l.version, l.result]).sort(), [[first, 1, 'ok'], [first, 1, 'ok'], [second, 1, 'ok'], [second, 2, 'ok']].sort());
+    assert.deepEqual(
+      lines.map((l) => [l.task, l.version, l.result]).sort(),
+      [
+        [first, 1, 'ok'],
+        [first, 1, 'ok'],
+        [second, 1, 'ok'],
+        [second, 2, 'ok'],
+      ].sort(),
+    );
   });
 
-  test('a running container\'s volume shows a rotation within seconds, and a reader looping in it sees only a whole old or a whole new value', async (t) => {
+  test("a running container's volume shows a rotation within seconds, and a reader looping in it sees only a whole old or a whole new value", async (t) => {
     const name = `app.${u}.live`;
     const size = 120_000;
     onSecretd(['secret', 'create', name, '-'], 'A'.repeat(size));
@@ -256,25 +347,55 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
       'done; echo $n > /out/count',
     ].join('\n');
     onRef([
-      'run', '-d', '--name', container, '--network', 'none', '--mount', `type=bind,src=${out},dst=/out`,
-      '--mount', mountOpts(vol, `volume-opt=secret=${name}:v`), tag, '/bin/sh', '-c', reader,
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--network',
+      'none',
+      '--mount',
+      `type=bind,src=${out},dst=/out`,
+      '--mount',
+      mountOpts(vol, `volume-opt=secret=${name}:v`),
+      tag,
+      '/bin/sh',
+      '-c',
+      reader,
     ]);
     cleanup.push(['volume', 'rm', '-f', vol], ['rm', '-f', container]);
-    await until(() => (existsSync(join(out, 'started')) ? true : undefined), 60_000, () => `the reader to start: ${docker(refHost, ['logs', container]).stderr}`);
+    await until(
+      () => (existsSync(join(out, 'started')) ? true : undefined),
+      60_000,
+      () => `the reader to start: ${docker(refHost, ['logs', container]).stderr}`,
+    );
     // The container's own mount is read-only by itself (a bind made while the tmpfs was): the
     // moments a refresh makes the tmpfs writable on the host do not reach into the container.
     const own = onRef(['exec', container, 'grep', ' /run/secrets ', '/proc/self/mountinfo']).split(' ');
     assert.match(own[5] ?? '', /^ro,/, `the container's mount options: ${own.join(' ')}`);
     const rotated = Date.now();
     ok(secretd(daemon.host, ['secret', 'rotate', name, '-'], { input: 'B'.repeat(size) }), 'secretd secret rotate');
-    await until(() => (existsSync(join(out, 'seen')) ? true : undefined), 15_000, () => `the new value in the container\n${daemon.logs.slice(-2000)}`);
+    await until(
+      () => (existsSync(join(out, 'seen')) ? true : undefined),
+      15_000,
+      () => `the new value in the container\n${daemon.logs.slice(-2000)}`,
+    );
     const delay = Date.now() - rotated;
     // Let the reader go on for a while with the new value, then stop it.
     const before = readdirSync(out).length;
     writeFileSync(join(out, 'stop'), '');
-    const count = Number(await until(() => (existsSync(join(out, 'count')) ? readFileSync(join(out, 'count'), 'utf8').trim() || undefined : undefined), 60_000, () => 'the reader to stop'));
+    const count = Number(
+      await until(
+        () => (existsSync(join(out, 'count')) ? readFileSync(join(out, 'count'), 'utf8').trim() || undefined : undefined),
+        60_000,
+        () => 'the reader to stop',
+      ),
+    );
     t.diagnostic(`${count} reads in the container; the new value seen ${delay} ms after rotate was started`);
-    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('bad.')), [], 'no read saw a partial or mixed value');
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.startsWith('bad.')),
+      [],
+      'no read saw a partial or mixed value',
+    );
     assert.ok(before >= 2 && count > 10, `the reader ran: ${count} reads`);
     assert.ok(delay < 10_000, `within seconds (${delay} ms, the CLI's start included)`);
   });
@@ -282,7 +403,9 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
   /** Where the volume's tmpfs is on the host, and whether one is mounted there now. */
   const volumeDir = (vol: string) => join(daemon.dataRoot, 'volumes', vol);
   const tmpfsMounted = (dir: string) =>
-    readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir && / - tmpfs secretd /.test(l));
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === dir && / - tmpfs secretd /.test(l));
   const mountOpts = (vol: string, opts: string) => `type=volume,volume-driver=${PLUGIN},src=${vol},dst=/run/secrets,${opts}`;
 
   test('docker run with the volume gets each file with the uid, gid and mode asked, on a read-only tmpfs, gone after removal', async () => {
@@ -293,9 +416,17 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     const vol = `vol-${u}`;
     const out = folder('volume-out');
     const run = docker(refHost, [
-      'run', '--rm', '--network', 'none', '--mount', `type=bind,src=${out},dst=/out`,
-      '--mount', mountOpts(vol, `"volume-opt=secret=${db}:db.txt,${key}",volume-opt=uid=1000,volume-opt=gid=1000,volume-opt=mode=0440`),
-      tag, '/bin/sh', '-c',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=bind,src=${out},dst=/out`,
+      '--mount',
+      mountOpts(vol, `"volume-opt=secret=${db}:db.txt,${key}",volume-opt=uid=1000,volume-opt=gid=1000,volume-opt=mode=0440`),
+      tag,
+      '/bin/sh',
+      '-c',
       'stat -c "%n %u %g %a" /run/secrets/* > /out/stat; grep " /run/secrets " /proc/mounts > /out/mounts; cp /run/secrets/* /out/; touch /run/secrets/x 2> /out/write; true',
     ]);
     cleanup.push(['volume', 'rm', '-f', vol]);
@@ -313,14 +444,35 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     assert.ok(!onRef(['volume', 'ls', '--format', '{{.Name}}']).split('\n').includes(vol));
     assert.ok(!readFileSync(join(daemon.dataRoot, 'plugin-volumes.json'), 'utf8').includes(vol));
     const lines = audit().filter((l) => l.volume === vol);
-    assert.deepEqual(lines.map((l) => [l.secret.name, l.result]), [[db, 'ok'], [key, 'ok']]);
+    assert.deepEqual(
+      lines.map((l) => [l.secret.name, l.result]),
+      [
+        [db, 'ok'],
+        [key, 'ok'],
+      ],
+    );
   });
 
-  test('defaults are Swarm\'s (uid 0, gid 0, mode 0444); a refused secret fails docker run with a message naming it', () => {
+  test("defaults are Swarm's (uid 0, gid 0, mode 0444); a refused secret fails docker run with a message naming it", () => {
     const name = `app.${u}.defaults`;
     onSecretd(['secret', 'create', name, '-'], 'defaults');
     const vol = `def-${u}`;
-    const r = ok(docker(refHost, ['run', '--rm', '--network', 'none', '--mount', mountOpts(vol, `volume-opt=secret=${name}`), tag, 'stat', '-c', '%u %g %a', `/run/secrets/${name}`]), 'run');
+    const r = ok(
+      docker(refHost, [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--mount',
+        mountOpts(vol, `volume-opt=secret=${name}`),
+        tag,
+        'stat',
+        '-c',
+        '%u %g %a',
+        `/run/secrets/${name}`,
+      ]),
+      'run',
+    );
     cleanup.push(['volume', 'rm', '-f', vol]);
     assert.equal(r, '0 0 444\n');
     const refused = `ref-${u}`;
@@ -351,7 +503,11 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     assert.equal(onRef(['volume', 'inspect', '--format', '{{.Status.Mounts}}', vol]).trim(), '1');
     const deliveries = audit().filter((l) => l.volume === vol).length;
     onRef(['rm', '-f', container]);
-    await until(() => (tmpfsMounted(join(dataRoot, 'volumes', vol)) ? undefined : true), 30_000, () => 'the tmpfs to be unmounted');
+    await until(
+      () => (tmpfsMounted(join(dataRoot, 'volumes', vol)) ? undefined : true),
+      30_000,
+      () => 'the tmpfs to be unmounted',
+    );
     onRef(['volume', 'rm', vol]);
     assert.equal(existsSync(join(dataRoot, 'volumes', vol)), false);
     assert.equal(audit().filter((l) => l.volume === vol).length, deliveries, 'the restart resolved nothing again');
@@ -359,7 +515,9 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
     stoppedDirs.push(first.dir);
   });
 
-  test('docker-compose (Debian\'s) with a volume whose driver is the plugin and driver_opts', { skip: commandMissing(['docker-compose'], 'docker-compose') }, () => {
+  test("docker-compose (Debian's) with a volume whose driver is the plugin and driver_opts", {
+    skip: commandMissing(['docker-compose'], 'docker-compose'),
+  }, () => {
     const name = `app.${u}.compose`;
     onSecretd(['secret', 'create', name, '-'], 'from compose');
     const dir = folder('compose');

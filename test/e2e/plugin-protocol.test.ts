@@ -36,7 +36,10 @@ interface AuditLine {
   result: string;
 }
 const auditOf = (d: Daemon): AuditLine[] =>
-  readFileSync(join(d.dataRoot, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditLine);
+  readFileSync(join(d.dataRoot, 'audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditLine);
 
 describe('--plugin-listen without --plugin-allow', { skip: cliMissing }, () => {
   let daemon: Daemon;
@@ -102,8 +105,8 @@ describe('--plugin-listen with --plugin-allow', { skip: cliMissing }, () => {
   test('the label com.secretd.secret names the secretd secret; the allow-list applies to that name', async () => {
     const viaLabel = await call(socket, 'SecretProvider.GetSecret', { SecretName: 'whatever', SecretLabels: { 'com.secretd.secret': 'app.plain' } });
     assert.equal(Buffer.from(viaLabel.json.Value, 'base64').toString(), 'plain value');
-    const escape = await call(socket, 'SecretProvider.GetSecret', { SecretName: 'app.plain', SecretLabels: { 'com.secretd.secret': 'outside' } });
-    assert.deepEqual(escape.json, { Err: 'secret outside not found' });
+    const escaped = await call(socket, 'SecretProvider.GetSecret', { SecretName: 'app.plain', SecretLabels: { 'com.secretd.secret': 'outside' } });
+    assert.deepEqual(escaped.json, { Err: 'secret outside not found' });
   });
 
   test('a secret outside --plugin-allow is answered exactly as a missing one (no name oracle)', async () => {
@@ -146,8 +149,14 @@ describe('--plugin-listen with --plugin-allow', { skip: cliMissing }, () => {
     assert.equal(huge.status, 413);
     assert.equal((await call(socket, 'Plugin.Activate', undefined, 'GET')).status, 405);
     assert.equal((await call(socket, 'NetworkDriver.CreateNetwork', {})).status, 404);
-    assert.equal((await call(socket, 'VolumeDriver.Create', { Name: '../etc', Opts: { secret: 'app.plain' } })).json.Err, 'invalid volume name "../etc": use [a-zA-Z0-9][a-zA-Z0-9_.-]*');
-    assert.match((await call(socket, 'VolumeDriver.Create', { Name: 'v1', Opts: { secret: 'app.plain', color: 'red' } })).json.Err, /unknown volume option "color"/);
+    assert.equal(
+      (await call(socket, 'VolumeDriver.Create', { Name: '../etc', Opts: { secret: 'app.plain' } })).json.Err,
+      'invalid volume name "../etc": use [a-zA-Z0-9][a-zA-Z0-9_.-]*',
+    );
+    assert.match(
+      (await call(socket, 'VolumeDriver.Create', { Name: 'v1', Opts: { secret: 'app.plain', color: 'red' } })).json.Err,
+      /unknown volume option "color"/,
+    );
     assert.match((await call(socket, 'VolumeDriver.Create', { Name: 'v1', Opts: { secret: 'app.plain:../x' } })).json.Err, /NAME:FILE/);
     assert.match((await call(socket, 'VolumeDriver.Create', { Name: 'v1', Opts: { secret: 'app.plain', mode: '999' } })).json.Err, /octal/);
     assert.match((await call(socket, 'VolumeDriver.Create', { Name: 'v1', Opts: {} })).json.Err, /needs the option secret=/);
@@ -161,16 +170,19 @@ describe('--plugin-listen with --plugin-allow', { skip: cliMissing }, () => {
     assert.ok(first, 'the first GetSecret is audited');
     // The chain's fields and the store checkpoint stamped on every line are the log's own bookkeeping.
     const { seq: _seq, time: _time, prev: _prev, store: _store, ...rest } = first as AuditLine & { seq: number; time: string; prev: string; store?: unknown };
-    assert.deepEqual({ ...rest, secret: { name: first.secret.name } }, {
-      who: { transport: 'unix', socket },
-      action: 'secret.deliver',
-      secret: { name: 'app.plain' },
-      task: 'task1',
-      service: 'web',
-      node: 'node1',
-      version: 1,
-      result: 'ok',
-    });
+    assert.deepEqual(
+      { ...rest, secret: { name: first.secret.name } },
+      {
+        who: { transport: 'unix', socket },
+        action: 'secret.deliver',
+        secret: { name: 'app.plain' },
+        task: 'task1',
+        service: 'web',
+        node: 'node1',
+        version: 1,
+        result: 'ok',
+      },
+    );
     assert.ok(lines.some((l) => l.secret.ref === 'outside' && l.result === 'not_found'));
     const log = readFileSync(join(daemon.dataRoot, 'audit.log'), 'utf8');
     for (const value of ['plain value', 'outside value', Buffer.from('plain value').toString('base64')]) {
@@ -196,7 +208,10 @@ describe('the VolumeDriver protocol, call by call', { skip: cliMissing || (proce
   });
   after(() => daemon?.dispose());
   const v = (method: string, body: object) => call(socket, `VolumeDriver.${method}`, body).then((r) => r.json as Record<string, any>);
-  const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+  const mounted = (dir: string) =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === dir);
 
   test('Create, Get, List, Path, Mount twice, Unmount twice, Remove: the tmpfs lives from the first Mount to the last Unmount', async () => {
     assert.deepEqual(await v('Capabilities', {}), { Capabilities: { Scope: 'local' }, Err: '' });
@@ -205,13 +220,19 @@ describe('the VolumeDriver protocol, call by call', { skip: cliMissing || (proce
     assert.match((await v('Create', { Name: 'creds', Opts: { secret: 'app.one' } })).Err, /already exists with other options/);
     const got = await v('Get', { Name: 'creds' });
     assert.equal(got.Err, '');
-    assert.deepEqual({ ...got.Volume, CreatedAt: typeof got.Volume.CreatedAt }, {
-      Name: 'creds',
-      Mountpoint: '',
-      CreatedAt: 'string',
-      Status: { Secrets: 'app.one:one.txt', UID: 0, GID: 0, Mode: '0400', Mounts: 0 },
-    });
-    assert.deepEqual((await v('List', {})).Volumes.map((x: { Name: string }) => x.Name), ['creds']);
+    assert.deepEqual(
+      { ...got.Volume, CreatedAt: typeof got.Volume.CreatedAt },
+      {
+        Name: 'creds',
+        Mountpoint: '',
+        CreatedAt: 'string',
+        Status: { Secrets: 'app.one:one.txt', UID: 0, GID: 0, Mode: '0400', Mounts: 0 },
+      },
+    );
+    assert.deepEqual(
+      (await v('List', {})).Volumes.map((x: { Name: string }) => x.Name),
+      ['creds'],
+    );
     assert.deepEqual(await v('Path', { Name: 'creds' }), { Mountpoint: '', Err: '' });
     const first = await v('Mount', { Name: 'creds', ID: 'c1' });
     assert.equal(first.Err, '');
@@ -240,7 +261,13 @@ describe('the VolumeDriver protocol, call by call', { skip: cliMissing || (proce
     assert.ok(!mounted(join(daemon.dataRoot, 'volumes', 'mixed')));
     assert.deepEqual(await v('Path', { Name: 'mixed' }), { Mountpoint: '', Err: '' });
     const lines = auditOf(daemon).filter((l) => l.volume === 'mixed');
-    assert.deepEqual(lines.map((l) => [l.secret.name ?? l.secret.ref, l.result]), [['app.one', 'ok'], ['outside', 'not_found']]);
+    assert.deepEqual(
+      lines.map((l) => [l.secret.name ?? l.secret.ref, l.result]),
+      [
+        ['app.one', 'ok'],
+        ['outside', 'not_found'],
+      ],
+    );
     assert.deepEqual(await v('Remove', { Name: 'mixed' }), { Err: '' });
   });
 });

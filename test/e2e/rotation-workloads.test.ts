@@ -24,7 +24,7 @@ import { missing } from '../helpers/tools.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'secretd-rotation-workloads-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 const u = randomBytes(4).toString('hex');
-const notRoot = process.getuid?.() === 0 ? false : missing('mounting a volume\'s tmpfs needs root');
+const notRoot = process.getuid?.() === 0 ? false : missing("mounting a volume's tmpfs needs root");
 
 interface AuditLine {
   action: string;
@@ -40,7 +40,11 @@ describe('rotation reaches every delivery path of one daemon', () => {
   const socket = join(scratch, `rot-${u}.sock`);
   const cli = (args: string[], input?: string) => secretd(daemon.host, args, input === undefined ? {} : { input });
   const run = (args: string[], input?: string) => ok(cli(args, input), `secretd ${args.join(' ')}\n${daemon.logs.slice(-2000)}`);
-  const audit = (): AuditLine[] => readFileSync(join(daemon.dataRoot, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditLine);
+  const audit = (): AuditLine[] =>
+    readFileSync(join(daemon.dataRoot, 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditLine);
   const value = (name: string, query = '') =>
     daemon.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/value${query}`, headers: { Authorization: `Bearer ${token}` }, body: {} });
   const plugin = (method: string, body: unknown): Promise<RawResponse> => request(`unix://${socket}`, { method: 'POST', path: `/${method}`, body });
@@ -100,14 +104,19 @@ describe('rotation reaches every delivery path of one daemon', () => {
     run(['secret', 'rollback', name, '3']);
     assert.equal((await value(name)).text, 'third', 'a rollback is served at once');
     const lines = audit().filter((l) => l.action === 'secret.deliver' && l.secret.name === name && l.result === 'ok');
-    assert.deepEqual(lines.map((l) => l.version), [2, 2, 1, 1, 2, 1, 3], 'each delivery names the version it handed out');
+    assert.deepEqual(
+      lines.map((l) => l.version),
+      [2, 2, 1, 1, 2, 1, 3],
+      'each delivery names the version it handed out',
+    );
     assert.ok(audit().some((l) => l.action === 'secret.deliver' && l.secret.name === name && l.result === 'not_found'));
   });
 
   test('GetSecret serves the current version; com.secretd.version pins one; a pin not kept and a bad label are Err naming them', async () => {
     const name = `rot.gs${u}`;
     run(['secret', 'create', name, '-'], 'gs-1');
-    const get = async (labels?: Record<string, string>) => (await plugin('SecretProvider.GetSecret', { SecretName: name, ...(labels ? { SecretLabels: labels } : {}) })).json;
+    const get = async (labels?: Record<string, string>) =>
+      (await plugin('SecretProvider.GetSecret', { SecretName: name, ...(labels ? { SecretLabels: labels } : {}) })).json;
     const decoded = (a: { Value?: string; Err?: string }) => (a.Value ? Buffer.from(a.Value, 'base64').toString() : `Err: ${a.Err}`);
     assert.equal(decoded(await get()), 'gs-1');
     run(['secret', 'rotate', name, '-'], 'gs-2');
@@ -116,10 +125,19 @@ describe('rotation reaches every delivery path of one daemon', () => {
     assert.equal(decoded(await get({ 'com.secretd.version': '7' })), `Err: secret ${name} has no version 7`);
     assert.match(decoded(await get({ 'com.secretd.version': 'latest' })), /^Err: label com\.secretd\.version="latest": a version is a whole number from 1/);
     // The label naming another secretd secret and the pin work together.
-    assert.equal(decoded(await plugin('SecretProvider.GetSecret', { SecretName: 'swarm-name', SecretLabels: { 'com.secretd.secret': name, 'com.secretd.version': '1' } }).then((r) => r.json)), 'gs-1');
+    assert.equal(
+      decoded(
+        await plugin('SecretProvider.GetSecret', { SecretName: 'swarm-name', SecretLabels: { 'com.secretd.secret': name, 'com.secretd.version': '1' } }).then(
+          (r) => r.json,
+        ),
+      ),
+      'gs-1',
+    );
   });
 
-  test('a mounted volume shows each rotation and rollback within seconds, replaced whole under a reader in a loop; a pinned volume never changes', { skip: notRoot }, async (t) => {
+  test('a mounted volume shows each rotation and rollback within seconds, replaced whole under a reader in a loop; a pinned volume never changes', {
+    skip: notRoot,
+  }, async (t) => {
     const name = `rot.vol${u}`;
     // Large values: a file written in place would be caught half-written by the reader.
     const versions = Array.from({ length: 5 }, () => randomBytes(200_000).toString('base64'));
@@ -150,14 +168,22 @@ describe('rotation reaches every delivery path of one daemon', () => {
     })();
     const shows = async (expected: string, what: string) => {
       const started = Date.now();
-      await until(() => (readFileSync(file, 'utf8') === expected ? true : undefined), 10_000, () => `${what} in the volume\n${daemon.logs.slice(-2000)}`);
+      await until(
+        () => (readFileSync(file, 'utf8') === expected ? true : undefined),
+        10_000,
+        () => `${what} in the volume\n${daemon.logs.slice(-2000)}`,
+      );
       return Date.now() - started;
     };
     const inodes = new Set([statSync(file).ino]);
     const delays: number[] = [];
     try {
       for (let i = 1; i < versions.length; i++) {
-        const r = await daemon.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions`, body: { Data: Buffer.from(versions[i]!).toString('base64') } });
+        const r = await daemon.request({
+          method: 'POST',
+          path: `/_secretd/v1/secrets/${name}/versions`,
+          body: { Data: Buffer.from(versions[i]!).toString('base64') },
+        });
         assert.equal(r.status, 201, r.text);
         delays.push(await shows(versions[i]!, `version ${i + 1}`));
         inodes.add(statSync(file).ino);
@@ -176,8 +202,16 @@ describe('rotation reaches every delivery path of one daemon', () => {
     assert.equal(inodes.size, versions.length, 'each new value is a new file renamed into place');
     assert.equal(readFileSync(join(pinnedDir, 'value'), 'utf8'), versions[0], 'the pinned volume still holds version 1');
     // The file is renamed into place just before the tmpfs is made read-only again.
-    const superOptions = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === dir)?.split(' - ')[1] ?? '';
-    await until(() => (/^tmpfs secretd ro,/.test(superOptions()) ? true : undefined), 5000, () => `read-only again after the refreshes: ${superOptions()}`);
+    const superOptions = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .find((l) => l.split(' ')[4] === dir)
+        ?.split(' - ')[1] ?? '';
+    await until(
+      () => (/^tmpfs secretd ro,/.test(superOptions()) ? true : undefined),
+      5000,
+      () => `read-only again after the refreshes: ${superOptions()}`,
+    );
     assert.deepEqual(readdirSync(dir), ['value'], 'no temporary file is left');
 
     const state = readFileSync(join(daemon.dataRoot, 'plugin-volumes.json'), 'utf8');
@@ -185,9 +219,16 @@ describe('rotation reaches every delivery path of one daemon', () => {
     const saved = (JSON.parse(state) as { volumes: { name: string; written?: Record<string, { version?: number }> }[] }).volumes;
     assert.equal(saved.find((r) => r.name === `fol-${u}`)?.written?.value?.version, 3);
     assert.equal(saved.find((r) => r.name === `pin-${u}`)?.written?.value?.version, 1);
-    const refreshes = audit().filter((l) => l.volume === `fol-${u}` && l.result === 'ok').map((l) => l.version);
+    const refreshes = audit()
+      .filter((l) => l.volume === `fol-${u}` && l.result === 'ok')
+      .map((l) => l.version);
     assert.deepEqual(refreshes, [1, 2, 3, 4, 5, 3], 'each write into the volume is one audited delivery, naming its version');
-    assert.deepEqual(audit().filter((l) => l.volume === `pin-${u}`).map((l) => l.version), [1]);
+    assert.deepEqual(
+      audit()
+        .filter((l) => l.volume === `pin-${u}`)
+        .map((l) => l.version),
+      [1],
+    );
 
     await v('Unmount', { Name: `fol-${u}`, ID: 'c1' });
     await v('Unmount', { Name: `pin-${u}`, ID: 'c2' });
@@ -205,7 +246,7 @@ describe('rotation reaches every delivery path of one daemon', () => {
   });
 });
 
-describe('a rotation through another daemon on a shared etcd reaches this daemon\'s volume', { skip: notRoot || etcdMissing() }, () => {
+describe("a rotation through another daemon on a shared etcd reaches this daemon's volume", { skip: notRoot || etcdMissing() }, () => {
   let etcd: EtcdCluster;
   let here: Daemon;
   let there: Daemon;
@@ -242,12 +283,24 @@ describe('a rotation through another daemon on a shared etcd reaches this daemon
     await v('Create', { Name: `sh-${u}`, Opts: { secret: `${name}:v` } });
     const dir = (await v('Mount', { Name: `sh-${u}`, ID: 'c1' })).Mountpoint as string;
     // The secret was created through the other daemon: this one reads it from etcd.
-    await until(() => (readFileSync(join(dir, 'v'), 'utf8') === 'made there' ? true : undefined), 10_000, () => 'the first value');
+    await until(
+      () => (readFileSync(join(dir, 'v'), 'utf8') === 'made there' ? true : undefined),
+      10_000,
+      () => 'the first value',
+    );
 
-    const rotated = await there.request({ method: 'POST', path: `/_secretd/v1/secrets/${name}/versions`, body: { Data: Buffer.from('rotated there').toString('base64') } });
+    const rotated = await there.request({
+      method: 'POST',
+      path: `/_secretd/v1/secrets/${name}/versions`,
+      body: { Data: Buffer.from('rotated there').toString('base64') },
+    });
     assert.equal(rotated.status, 201, rotated.text);
     const started = Date.now();
-    await until(() => (readFileSync(join(dir, 'v'), 'utf8') === 'rotated there' ? true : undefined), 10_000, () => `the rotation in the volume\n${here.logs.slice(-2000)}`);
+    await until(
+      () => (readFileSync(join(dir, 'v'), 'utf8') === 'rotated there' ? true : undefined),
+      10_000,
+      () => `the rotation in the volume\n${here.logs.slice(-2000)}`,
+    );
     const delay = Date.now() - started;
     t.diagnostic(`a rotation through the other daemon reached the volume in ${delay} ms`);
     assert.ok(delay < 6000, `within seconds (the check runs every 2 s): ${delay} ms`);

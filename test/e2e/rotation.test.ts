@@ -86,11 +86,19 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
     assert.ok(Date.parse(now.UpdatedAt) >= Date.parse(before.UpdatedAt) && now.UpdatedAt !== before.UpdatedAt, 'and UpdatedAt');
 
     // Data stays immutable through the Engine API, with dockerd's message.
-    const update = await d.request({ method: 'POST', path: `/secrets/${now.ID}/update?version=${now.Version.Index}`, body: { Name: name, Labels: {}, Data: Buffer.from('three').toString('base64') } });
+    const update = await d.request({
+      method: 'POST',
+      path: `/secrets/${now.ID}/update?version=${now.Version.Index}`,
+      body: { Name: name, Labels: {}, Data: Buffer.from('three').toString('base64') },
+    });
     assert.equal(update.status, 400);
     assert.deepEqual(update.json, { message: 'rpc error: code = InvalidArgument desc = only updates to Labels are allowed' });
     // A label update with the Version.Index from before the rotation is stale.
-    const stale = await d.request({ method: 'POST', path: `/secrets/${now.ID}/update?version=${before.Version.Index}`, body: { Name: name, Labels: { x: 'y' } } });
+    const stale = await d.request({
+      method: 'POST',
+      path: `/secrets/${now.ID}/update?version=${before.Version.Index}`,
+      body: { Name: name, Labels: { x: 'y' } },
+    });
     assert.equal(stale.status, 500);
     assert.match(stale.text, /update out of sequence/);
 
@@ -100,7 +108,13 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Versions);
-    assert.deepEqual(json.map((v) => [v.Version, v.Current]), [[1, false], [2, true]]);
+    assert.deepEqual(
+      json.map((v) => [v.Version, v.Current]),
+      [
+        [1, false],
+        [2, true],
+      ],
+    );
     assert.deepEqual(Object.keys(json[0]!), ['Version', 'CreatedAt', 'Current']);
     assert.ok(!table.includes('one') && !table.includes('two'), 'versions never shows a value');
   });
@@ -109,7 +123,10 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
     const name = `${p}_keep`;
     ok(docker(d.host, ['secret', 'create', name, '-'], { input: 'v1' }), 'create');
     for (const n of [2, 3, 4, 5]) assert.equal(ok(cli(['secret', 'rotate', name, '-'], `v${n}`), 'rotate').trim(), String(n));
-    assert.deepEqual((await versionsOf(name)).map((v) => v.Version), [3, 4, 5]);
+    assert.deepEqual(
+      (await versionsOf(name)).map((v) => v.Version),
+      [3, 4, 5],
+    );
 
     const gone = cli(['secret', 'rollback', name, '1']);
     assert.equal(gone.status, 1);
@@ -118,11 +135,21 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
 
     assert.equal(ok(cli(['secret', 'rollback', name, '3']), 'rollback').trim(), '3');
     assert.equal(await value(name), 'v3');
-    assert.deepEqual((await versionsOf(name)).map((v) => [v.Version, v.Current]), [[3, true], [4, false], [5, false]]);
+    assert.deepEqual(
+      (await versionsOf(name)).map((v) => [v.Version, v.Current]),
+      [
+        [3, true],
+        [4, false],
+        [5, false],
+      ],
+    );
     assert.equal(ok(cli(['secret', 'rotate', name, '-'], 'v6'), 'rotate after rollback').trim(), '6');
     assert.equal(await value(name), 'v6');
     // Three kept: the current (6) and the newest others; the rolled-back-to 3 is the oldest.
-    assert.deepEqual((await versionsOf(name)).map((v) => v.Version), [4, 5, 6]);
+    assert.deepEqual(
+      (await versionsOf(name)).map((v) => v.Version),
+      [4, 5, 6],
+    );
   });
 
   test('--generate draws LENGTH characters from the classes asked for, each at least once', async () => {
@@ -165,7 +192,10 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
     const missing = await d.request({ method: 'POST', path: `${PREFIX}/secrets/${p}_nosuch/versions`, body: { Data: 'dHdv' } });
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.json, { message: `secret ${p}_nosuch not found` });
-    assert.deepEqual((await versionsOf(name)).map((v) => v.Version), [1]);
+    assert.deepEqual(
+      (await versionsOf(name)).map((v) => v.Version),
+      [1],
+    );
     assert.equal(await value(name), 'kept');
 
     // A driver supplies its secret's value: there is nothing to rotate here.
@@ -222,7 +252,13 @@ describe('rotation: versions, rollback, keep limit, the Engine API unchanged', {
     await d.kill9();
     d = await startDaemon({ dataRoot, args: ['--delivery', '--keep-versions', '3'] });
     assert.equal(await value(name), 'after');
-    assert.deepEqual((await versionsOf(name)).map((v) => [v.Version, v.Current]), [[1, false], [2, true]]);
+    assert.deepEqual(
+      (await versionsOf(name)).map((v) => [v.Version, v.Current]),
+      [
+        [1, false],
+        [2, true],
+      ],
+    );
     assert.equal(ok(cli(['secret', 'rollback', name, '1']), 'rollback').trim(), '1');
     assert.equal(await value(name), 'before');
   });
@@ -249,8 +285,14 @@ describe('the recovery window: rm keeps a secret restorable', { skip: dockerCliM
     assert.equal(docker(d.host, ['secret', 'inspect', name]).status, 1);
     assert.equal(ok(docker(d.host, ['secret', 'ls', '-q', '--filter', `name=${p}`]), 'ls').trim(), '');
 
-    const removed = ok(cli(['secret', 'removed', '--format', 'json']), 'removed').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(removed.map((r) => [r.ID, r.Name]), [[id, name]]);
+    const removed = ok(cli(['secret', 'removed', '--format', 'json']), 'removed')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      removed.map((r) => [r.ID, r.Name]),
+      [[id, name]],
+    );
     assert.ok(Date.parse(removed[0].PurgeAfter) - Date.parse(removed[0].RemovedAt) === 3_600_000);
 
     const reuse = ok(docker(d.host, ['secret', 'create', name, '-'], { input: 'other' }), 'create again').trim();
@@ -266,7 +308,10 @@ describe('the recovery window: rm keeps a secret restorable', { skip: dockerCliM
     assert.equal(back.ID, id);
     assert.deepEqual(back.Spec.Labels, { a: 'b' });
     assert.equal(await value(name), 'second');
-    assert.deepEqual(JSON.parse((await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).text).map((v: Versions) => v.Version), [1, 2]);
+    assert.deepEqual(
+      JSON.parse((await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).text).map((v: Versions) => v.Version),
+      [1, 2],
+    );
 
     assert.equal(ok(cli(['secret', 'purge', reuse]), 'purge').trim(), reuse);
     assert.equal(ok(cli(['secret', 'removed', '--format', 'json']), 'removed').trim(), '', 'nothing is left in recovery');
@@ -280,9 +325,17 @@ describe('the recovery window: rm keeps a secret restorable', { skip: dockerCliM
     const again = cli(['secret', 'restore', name]);
     assert.equal(again.status, 1);
     assert.equal(again.stderr.trim(), `Error response from daemon: secret ${name} not found`);
-    const lines = readFileSync(`${d.dataRoot}/audit.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+    const lines = readFileSync(`${d.dataRoot}/audit.log`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditLine);
     const mine = lines.filter((l) => l.secret?.name === name || l.secret?.ref === name).map((l) => [l.action, l.result]);
-    assert.deepEqual(mine, [['secret.create', 'ok'], ['secret.remove', 'ok'], ['secret.purge', 'ok'], ['secret.restore', 'not_found']]);
+    assert.deepEqual(mine, [
+      ['secret.create', 'ok'],
+      ['secret.remove', 'ok'],
+      ['secret.purge', 'ok'],
+      ['secret.restore', 'not_found'],
+    ]);
   });
 });
 
@@ -295,7 +348,10 @@ describe('the recovery window ends: expired secrets are purged in the background
       ok(docker(d.host, ['secret', 'rm', name]), 'rm');
       assert.match(ok(secretd(d.host, ['secret', 'removed']), 'removed'), new RegExp(name));
       await eventually('the removed secret is purged', () => !ok(secretd(d.host, ['secret', 'removed']), 'removed').includes(name));
-      const lines = readFileSync(`${d.dataRoot}/audit.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+      const lines = readFileSync(`${d.dataRoot}/audit.log`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditLine);
       const purge = lines.find((l) => l.action === 'secret.purge' && l.secret?.name === name);
       assert.equal(purge?.who.transport, 'daemon');
     } finally {
@@ -310,7 +366,11 @@ describe('kill -9 while rotations are in flight', { skip: dockerCliMissing() }, 
     const p = uniquePrefix('krot');
     const names = Array.from({ length: 6 }, (_, i) => `${p}_${i}`);
     try {
-      for (const name of names) assert.equal((await d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(`${name}-v1`).toString('base64') } })).status, 201);
+      for (const name of names)
+        assert.equal(
+          (await d.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(`${name}-v1`).toString('base64') } })).status,
+          201,
+        );
       // Each secret's writer rotates to `${name}-vN` (N the version it will get) until the kill.
       const acked = new Map<string, number>(names.map((n) => [n, 1]));
       let total = 0;
@@ -321,7 +381,11 @@ describe('kill -9 while rotations are in flight', { skip: dockerCliMissing() }, 
         while (!stop) {
           const next = acked.get(name)! + 1;
           try {
-            const res = await d.request({ method: 'POST', path: `${PREFIX}/secrets/${name}/versions`, body: { Data: Buffer.from(`${name}-v${next}`).toString('base64') } });
+            const res = await d.request({
+              method: 'POST',
+              path: `${PREFIX}/secrets/${name}/versions`,
+              body: { Data: Buffer.from(`${name}-v${next}`).toString('base64') },
+            });
             if (res.status !== 201) return;
             assert.equal(res.json.Version, next);
             acked.set(name, next);
@@ -331,7 +395,10 @@ describe('kill -9 while rotations are in flight', { skip: dockerCliMissing() }, 
           }
         }
       });
-      await Promise.race([reached, new Promise((_, reject) => setTimeout(() => reject(new Error('not enough rotations acknowledged in 60 s')), 60_000).unref())]);
+      await Promise.race([
+        reached,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('not enough rotations acknowledged in 60 s')), 60_000).unref()),
+      ]);
       await d.kill9();
       stop = true;
       await Promise.all(writers);
@@ -339,13 +406,16 @@ describe('kill -9 while rotations are in flight', { skip: dockerCliMissing() }, 
       d = await startDaemon({ dataRoot, args: ['--delivery', '--keep-versions', '4', '--log-level', 'warn'] });
       const token = (await d.request({ method: 'POST', path: `${PREFIX}/tokens`, body: { Allow: [`${p}*`] } })).json.Token as string;
       const read = async (name: string) => (await d.request({ path: `${PREFIX}/secrets/${name}/value`, headers: { Authorization: `Bearer ${token}` } })).text;
-      const lines = readFileSync(join(dataRoot, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+      const lines = readFileSync(join(dataRoot, 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditLine);
       for (const name of names) {
         const versions = (await d.request({ path: `${PREFIX}/secrets/${name}/versions` })).json as Versions[];
         const current = versions.find((v) => v.Current)!.Version;
         assert.ok(current >= acked.get(name)!, `${name}: version ${acked.get(name)} was acknowledged, ${current} is current`);
         assert.ok(versions.length <= 4);
-        assert.equal(await read(name), `${name}-v${current}`, 'the current value is whole and is its version\'s');
+        assert.equal(await read(name), `${name}-v${current}`, "the current value is whole and is its version's");
         const rotations = lines.filter((l) => l.action === 'secret.rotate' && l.secret?.name === name && l.result === 'ok').map((l) => l.versions!.version);
         for (let v = 2; v <= acked.get(name)!; v++) assert.ok(rotations.includes(v), `${name}: the audit line of acknowledged version ${v} is missing`);
       }

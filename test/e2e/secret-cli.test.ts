@@ -57,7 +57,10 @@ for (const target of TARGETS) {
 
     test('inspect prints one JSON array of every secret asked for', () => {
       const all = JSON.parse(ok(cli(['secret', 'inspect', names.value, names.stdin, names.tmpl]), 'inspect')) as Inspected[];
-      assert.deepEqual(all.map((s) => s.Spec.Name), [names.value, names.stdin, names.tmpl]);
+      assert.deepEqual(
+        all.map((s) => s.Spec.Name),
+        [names.value, names.stdin, names.tmpl],
+      );
       assert.deepEqual(all[0]!.Spec.Labels, { team: 'core', flag: '' });
       assert.equal(all[2]!.Spec.Templating?.Name, 'golang');
     });
@@ -65,23 +68,36 @@ for (const target of TARGETS) {
     test('inspect of a missing secret prints the others and the daemon’s error, exit 1', () => {
       const r = cli(['secret', 'inspect', names.value, `${p}_missing`]);
       assert.equal(r.status, 1);
-      assert.deepEqual((JSON.parse(r.stdout) as Inspected[]).map((s) => s.Spec.Name), [names.value]);
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as Inspected[]).map((s) => s.Spec.Name),
+        [names.value],
+      );
       assert.equal(r.stderr, `Error response from daemon: secret ${p}_missing not found\n`);
     });
 
     test('ls shows the docker table sorted by name, json lines, and IDs with -q', () => {
       const table = ok(cli(['secret', 'ls', '--filter', `name=${p}`]), 'ls').split('\n');
       assert.match(table[0]!, /^ID {26}NAME {2,}DRIVER {4}CREATED {2,}UPDATED$/);
-      assert.deepEqual(table.slice(1, -1).map((l) => l.split(/\s+/)[1]), Object.values(names).sort());
+      assert.deepEqual(
+        table.slice(1, -1).map((l) => l.split(/\s+/)[1]),
+        Object.values(names).sort(),
+      );
       assert.match(table[1]!, /^[a-z0-9]{25} {3}\S+ +(Less than a second|\d+ seconds?) ago +/);
 
-      const lines = ok(cli(['secret', 'ls', '-f', `label=team=core`, '-f', `name=${p}`, '--format', 'json']), 'ls json').trim().split('\n');
+      const lines = ok(cli(['secret', 'ls', '-f', `label=team=core`, '-f', `name=${p}`, '--format', 'json']), 'ls json')
+        .trim()
+        .split('\n');
       const rows = lines.map((l) => JSON.parse(l) as Record<string, string>);
-      assert.deepEqual(rows.map((r) => r.Name), [names.file, names.value]);
+      assert.deepEqual(
+        rows.map((r) => r.Name),
+        [names.file, names.value],
+      );
       assert.deepEqual(Object.keys(rows[0]!), ['CreatedAt', 'Driver', 'ID', 'Labels', 'Name', 'UpdatedAt']);
       assert.equal(rows[1]!.Labels, 'flag=,team=core');
 
-      const ids = ok(cli(['secret', 'ls', '-q', '--filter', `name=${names.value}`]), 'ls -q').trim().split('\n');
+      const ids = ok(cli(['secret', 'ls', '-q', '--filter', `name=${names.value}`]), 'ls -q')
+        .trim()
+        .split('\n');
       assert.equal(ids.length, 1);
       assert.match(ids[0]!, ID);
     });
@@ -94,7 +110,11 @@ for (const target of TARGETS) {
     });
 
     test('empty stdin or an unreadable file is refused before the daemon is asked, exit 1', () => {
-      assert.deepEqual(cli(['secret', 'create', `${p}_empty`, '-'], { input: '' }), { status: 1, stdout: '', stderr: 'error reading from STDIN: data is empty\n' });
+      assert.deepEqual(cli(['secret', 'create', `${p}_empty`, '-'], { input: '' }), {
+        status: 1,
+        stdout: '',
+        stderr: 'error reading from STDIN: data is empty\n',
+      });
       const missing = join(scratch, 'nope.txt');
       assert.deepEqual(cli(['secret', 'create', `${p}_empty`, missing]), {
         status: 1,
@@ -118,7 +138,11 @@ describe('secretd secret: command-line mistakes exit 2 without asking a daemon',
   const host = `unix://${join(scratch, 'no-daemon.sock')}`;
   const cases: [string, string[], string][] = [
     ['no value source', ['secret', 'create', 'x'], 'secret create needs a value: --value VALUE, -f FILE, - (stdin) or --from-literal KEY=VALUE'],
-    ['two value sources', ['secret', 'create', '--value', 'v', 'x', '-'], 'give the value one way only: --value, -f FILE, a FILE or - argument, or --from-literal'],
+    [
+      'two value sources',
+      ['secret', 'create', '--value', 'v', 'x', '-'],
+      'give the value one way only: --value, -f FILE, a FILE or - argument, or --from-literal',
+    ],
     ['a driver with a value (docker’s words)', ['secret', 'create', '-d', 'vault', '--value', 'v', 'x'], 'When using secret driver secret data must be empty'],
     ['a driver option without a driver', ['secret', 'create', '--driver-opt', 'a=b', '--value', 'v', 'x'], '--driver-opt needs --driver'],
     ['a malformed --from-literal', ['secret', 'create', '--from-literal', 'novalue', 'x'], '--from-literal novalue: expected KEY=VALUE'],

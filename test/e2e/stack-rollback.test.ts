@@ -28,7 +28,8 @@ const deploy = (compose: string) => {
   return secretd(daemon.host, ['stack', 'deploy', '-c', join(dir, 'compose.yml'), 'app']);
 };
 
-const labelsOf = (name: string) => (JSON.parse(ok(secretd(daemon.host, ['secret', 'inspect', name]), 'inspect')) as { Spec: { Labels: Record<string, string> } }[])[0]!.Spec.Labels;
+const labelsOf = (name: string) =>
+  (JSON.parse(ok(secretd(daemon.host, ['secret', 'inspect', name]), 'inspect')) as { Spec: { Labels: Record<string, string> } }[])[0]!.Spec.Labels;
 
 test('a secret the daemon refuses undoes the creates and label updates before it', () => {
   ok(deploy('secrets:\n  kept:\n    file: ./v.txt\n    labels: { v: "1" }\n'), 'first deploy');

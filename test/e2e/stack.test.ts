@@ -92,19 +92,31 @@ secrets:
       writeFileSync(join(dir, 'db_password.txt'), 'pa55\n');
       assert.equal(r.status, 1);
       assert.equal(r.stdout, `Updating secret ${stack}_db\n`);
-      assert.equal(r.stderr, `failed to update secret ${stack}_db: Error response from daemon: rpc error: code = InvalidArgument desc = only updates to Labels are allowed\n`);
+      assert.equal(
+        r.stderr,
+        `failed to update secret ${stack}_db: Error response from daemon: rpc error: code = InvalidArgument desc = only updates to Labels are allowed\n`,
+      );
     });
 
     test('a compose file with a wrong field is refused with its path, exit 1', () => {
       writeFileSync(join(dir, 'bad.yml'), 'secrets:\n  db:\n    fille: x\n');
-      assert.deepEqual(cli(['stack', 'deploy', '-c', join(dir, 'bad.yml'), stack]), { status: 1, stdout: '', stderr: 'secrets.db Additional property fille is not allowed\n' });
+      assert.deepEqual(cli(['stack', 'deploy', '-c', join(dir, 'bad.yml'), stack]), {
+        status: 1,
+        stdout: '',
+        stderr: 'secrets.db Additional property fille is not allowed\n',
+      });
     });
 
     test('stack rm removes every secret of the stack and nothing else; again, it finds nothing', () => {
       const r = cli(['stack', 'rm', stack]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, [`${stack}_api_key`, `${stack}_db`, `${stack}_shared`].map((n) => `Removing secret ${n}\n`).join(''));
-      assert.equal(ok(cli(['secret', 'ls', '-q', '--filter', `name=${pre}`]), 'ls').trim().split('\n').length, 1);
+      assert.equal(
+        ok(cli(['secret', 'ls', '-q', '--filter', `name=${pre}`]), 'ls')
+          .trim()
+          .split('\n').length,
+        1,
+      );
       assert.deepEqual(cli(['stack', 'rm', stack]), { status: 0, stdout: '', stderr: `Nothing found in stack: ${stack}\n` });
     });
   });
@@ -144,16 +156,28 @@ secrets:
   test('both create the same specs, each one’s stack rm removes the other’s secrets', () => {
     const theirs = docker(host, ['stack', 'deploy', '-c', join(dir, 'compose.yml'), stack]);
     assert.equal(theirs.status, 0, theirs.stderr);
-    const created = (out: string) => out.split('\n').filter((l) => l.startsWith('Creating secret')).sort();
+    const created = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('Creating secret'))
+        .sort();
     const dockerSpecs = specs();
-    assert.equal(ok(secretd(host, ['stack', 'rm', stack]), 'secretd stack rm').split('\n').filter(Boolean).length, 3);
+    assert.equal(
+      ok(secretd(host, ['stack', 'rm', stack]), 'secretd stack rm')
+        .split('\n')
+        .filter(Boolean).length,
+      3,
+    );
 
     const ours = ok(secretd(host, ['stack', 'deploy', '-c', join(dir, 'compose.yml'), stack]), 'secretd stack deploy');
     assert.deepEqual(created(ours), created(theirs.stdout));
     assert.deepEqual(specs(), dockerSpecs);
     const removed = docker(host, ['stack', 'rm', stack]);
     assert.equal(removed.status, 0, removed.stderr);
-    assert.deepEqual(removed.stdout.trim().split('\n').sort(), [`${stack}_a`, `${stack}_b`, `${stack}_custom`].map((n) => `Removing secret ${n}`));
+    assert.deepEqual(
+      removed.stdout.trim().split('\n').sort(),
+      [`${stack}_a`, `${stack}_b`, `${stack}_custom`].map((n) => `Removing secret ${n}`),
+    );
   });
 
   test('both accept a re-run with the same values and refuse a changed one with the same message', () => {
@@ -164,7 +188,11 @@ secrets:
     const ours = secretd(host, ['stack', 'deploy', '-c', join(dir, 'compose.yml'), stack]);
     assert.equal(theirs.status, 1);
     assert.equal(ours.status, 1);
-    const failure = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('failed to update secret'))?.replace(/secret \S+:/, 'secret X:');
+    const failure = (stderr: string) =>
+      stderr
+        .split('\n')
+        .find((l) => l.startsWith('failed to update secret'))
+        ?.replace(/secret \S+:/, 'secret X:');
     assert.equal(failure(ours.stderr), failure(theirs.stderr));
   });
 });

@@ -37,15 +37,21 @@ interface Hostile {
 }
 
 const deliver = (ref: string, body?: unknown) =>
-  daemon.request({ method: body ? 'POST' : 'GET', path: `/_secretd/v1/secrets/${encodeURIComponent(ref)}/value`, headers: { Authorization: `Bearer ${token}` }, body });
+  daemon.request({
+    method: body ? 'POST' : 'GET',
+    path: `/_secretd/v1/secrets/${encodeURIComponent(ref)}/value`,
+    headers: { Authorization: `Bearer ${token}` },
+    body,
+  });
 
 /** A scope pattern `*-*-*` against a long raw path segment (58 s through a backtracking RegExp). */
-const longSegment = fc.record({ n: fc.integer({ min: 1000, max: 8000 }), tail: fc.constantFrom('x', '-', 'a-b', '.-.') })
+const longSegment = fc
+  .record({ n: fc.integer({ min: 1000, max: 8000 }), tail: fc.constantFrom('x', '-', 'a-b', '.-.') })
   .map(({ n, tail }): Hostile => ({ kind: 'pattern vs long segment', expect: [404], send: () => deliver('-'.repeat(n) + tail) }));
 
 /** A create whose Labels map holds thousands of non-string values (41 s to word the error). */
-const badLabels = fc.record({ n: fc.integer({ min: 5000, max: 100_000 }), value: fc.constantFrom<unknown>(1, true, {}, [], 1.5) })
-  .map(({ n, value }): Hostile => ({
+const badLabels = fc.record({ n: fc.integer({ min: 5000, max: 100_000 }), value: fc.constantFrom<unknown>(1, true, {}, [], 1.5) }).map(
+  ({ n, value }): Hostile => ({
     kind: 'create with many bad labels',
     expect: [400],
     send: () => {
@@ -53,45 +59,64 @@ const badLabels = fc.record({ n: fc.integer({ min: 5000, max: 100_000 }), value:
       for (let i = 0; i < n; i++) labels[`k${i}`] = i % 2 === 0 ? value : 'ok';
       return daemon.request({ method: 'POST', path: '/secrets/create', body: { Name: `bad-${made++}-x`, Labels: labels } });
     },
-  }));
+  }),
+);
 
 /** A small template that doubles a value many times, then formats or escapes it (35 s, 2.3 GB). */
-const blowUp = fc.record({
-  seed: fc.constantFrom('"ab"', '"\\x00\\xff"', '"<&"', '"\\u00e9"'),
-  doublings: fc.integer({ min: 16, max: 30 }),
-  step: fc.constantFrom('print $x $x', 'printf "%s%s" $x $x', 'join "" $x $x'),
-  finish: fc.constantFrom(
-    '{{printf "%q" $x}}', '{{html $x}}{{html $x}}', '{{js $x}}', '{{urlquery $x}}', '{{print $x $x $x $x $x $x $x $x}}',
-    '{{join $x $x $x $x $x $x}}', '{{printf "% #x" $x}}', '{{printf "%0999999999d" 1}}', '{{slice $x 1}}',
-    '{{range .Service.Labels}}{{range $.Service.Labels}}{{range $.Service.Labels}}{{end}}{{end}}{{end}}',
-  ),
-}).map(({ seed, doublings, step, finish }): Hostile => ({
-  kind: 'template blow-up',
-  expect: [200, 422],
-  send: async () => {
-    const template = `{{$x := ${seed}}}${`{{$x = ${step}}}`.repeat(doublings)}${finish}`;
-    const name = `t-${made++}-x`;
-    const created = await daemon.request({ method: 'POST', path: '/secrets/create', body: { Name: name, Data: Buffer.from(template).toString('base64'), Templating: { Name: 'golang' } } });
-    assert.equal(created.status, 201, created.text);
-    const labels = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`l${i}`, 'v']));
-    return deliver(name, { Service: { Labels: labels } });
-  },
-}));
+const blowUp = fc
+  .record({
+    seed: fc.constantFrom('"ab"', '"\\x00\\xff"', '"<&"', '"\\u00e9"'),
+    doublings: fc.integer({ min: 16, max: 30 }),
+    step: fc.constantFrom('print $x $x', 'printf "%s%s" $x $x', 'join "" $x $x'),
+    finish: fc.constantFrom(
+      '{{printf "%q" $x}}',
+      '{{html $x}}{{html $x}}',
+      '{{js $x}}',
+      '{{urlquery $x}}',
+      '{{print $x $x $x $x $x $x $x $x}}',
+      '{{join $x $x $x $x $x $x}}',
+      '{{printf "% #x" $x}}',
+      '{{printf "%0999999999d" 1}}',
+      '{{slice $x 1}}',
+      '{{range .Service.Labels}}{{range $.Service.Labels}}{{range $.Service.Labels}}{{end}}{{end}}{{end}}',
+    ),
+  })
+  .map(
+    ({ seed, doublings, step, finish }): Hostile => ({
+      kind: 'template blow-up',
+      expect: [200, 422],
+      send: async () => {
+        const template = `{{$x := ${seed}}}${`{{$x = ${step}}}`.repeat(doublings)}${finish}`;
+        const name = `t-${made++}-x`;
+        const created = await daemon.request({
+          method: 'POST',
+          path: '/secrets/create',
+          body: { Name: name, Data: Buffer.from(template).toString('base64'), Templating: { Name: 'golang' } },
+        });
+        assert.equal(created.status, 201, created.text);
+        const labels = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`l${i}`, 'v']));
+        return deliver(name, { Service: { Labels: labels } });
+      },
+    }),
+  );
 
 /** Hundreds of values in one list filter (a 500 from SQLite's expression depth at ~1000). */
-const bigFilter = fc.record({ key: fc.constantFrom('name', 'id', 'names'), n: fc.integer({ min: 300, max: 700 }) })
-  .map(({ key, n }): Hostile => ({
+const bigFilter = fc.record({ key: fc.constantFrom('name', 'id', 'names'), n: fc.integer({ min: 300, max: 700 }) }).map(
+  ({ key, n }): Hostile => ({
     kind: 'filter list',
     expect: [200],
     send: () => {
       const values = Array.from({ length: n }, (_, i) => `z${i}`);
       return daemon.request({ path: `/secrets?filters=${encodeURIComponent(JSON.stringify({ [key]: values }))}` });
     },
-  }));
+  }),
+);
 
 /** Runs the pinger process until `fn` settles; resolves with what it measured. */
 async function whilePinging<T>(fn: () => Promise<T>): Promise<{ result: T; ping: { count: number; worstMs: number; failures: number } }> {
-  const pinger = spawn(process.execPath, [fileURLToPath(new URL('fixtures/ping-loop.mjs', import.meta.url)), daemon.socket], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const pinger = spawn(process.execPath, [fileURLToPath(new URL('fixtures/ping-loop.mjs', import.meta.url)), daemon.socket], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   pinger.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((resolve) => pinger.on('exit', () => resolve()));

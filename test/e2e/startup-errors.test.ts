@@ -54,7 +54,12 @@ const MISTAKES: Mistake[] = [
   { name: 'an unknown flag', args: () => ['--bogus'], names: () => '--bogus', fix: /see secretd --help/, status: 2 },
   { name: 'a flag without its value', args: () => ['--keyring'], names: () => '--keyring', fix: /needs a value: --keyring FILE/, status: 2 },
   { name: 'a stray argument', args: () => ['start'], names: () => '"start"', fix: /takes flags only/, status: 2 },
-  { name: 'a recovery window in words', args: () => ['--recovery-window', '3 days'], names: () => '--recovery-window "3 days"', fix: /use a duration such as 7d, 12h, 30m or 1h30m/ },
+  {
+    name: 'a recovery window in words',
+    args: () => ['--recovery-window', '3 days'],
+    names: () => '--recovery-window "3 days"',
+    fix: /use a duration such as 7d, 12h, 30m or 1h30m/,
+  },
   { name: 'no versions kept', args: () => ['--keep-versions', '0'], names: () => '--keep-versions 0', fix: /use a whole number from 1 to 1000/ },
   { name: 'a timeout in the wrong unit', args: () => ['--request-timeout', '0.5'], names: () => '--request-timeout 0.5', fix: /seconds from 1 to 3600/ },
   { name: 'an unknown log level', args: () => ['--log-level', 'loud'], names: () => '--log-level loud', fix: /use one of debug, info, warn, error, fatal/ },
@@ -104,7 +109,8 @@ const MISTAKES: Mistake[] = [
     asNobody: isRoot,
     prepare: (dir) => {
       mkdirSync(join(dir, 'locked'), { mode: 0o700 });
-      if (isRoot) chownSync(dir, NOBODY, NOBODY); // nobody may enter dir, not dir/locked
+      if (isRoot)
+        chownSync(dir, NOBODY, NOBODY); // nobody may enter dir, not dir/locked
       else chmodSync(join(dir, 'locked'), 0o500);
     },
     dataRoot: (dir) => join(dir, 'locked', 'data'),

@@ -100,7 +100,18 @@ describe('--tlsverify', () => {
   const verified = () => ({ DOCKER_HOST: tcpHost, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.goodClient });
 
   before(async () => {
-    d = await start(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--delivery']);
+    d = await start([
+      '-H',
+      'tcp://127.0.0.1:0',
+      '--tlsverify',
+      '--tlscacert',
+      certs.ca,
+      '--tlscert',
+      certs.serverCert,
+      '--tlskey',
+      certs.serverKey,
+      '--delivery',
+    ]);
     port = tcpPort(d);
     tcpHost = `tcp://127.0.0.1:${port}`;
   });
@@ -141,7 +152,11 @@ describe('--tlsverify', () => {
     assert.equal(await ping(port, good), 200, 'a certificate the CA signed is let in');
     const none = await ping(port, { ca: pem(certs.ca) });
     assert.ok(none instanceof Error, `no certificate: ${String(none)}`);
-    const stranger = await ping(port, { ca: pem(certs.ca), cert: pem(join(certs.strangerClient, 'cert.pem')), key: pem(join(certs.strangerClient, 'key.pem')) });
+    const stranger = await ping(port, {
+      ca: pem(certs.ca),
+      cert: pem(join(certs.strangerClient, 'cert.pem')),
+      key: pem(join(certs.strangerClient, 'key.pem')),
+    });
     assert.ok(stranger instanceof Error, `another CA: ${String(stranger)}`);
     const plain = await plainPing(port);
     assert.ok(plain instanceof Error, `plain HTTP: ${String(plain)}`);
@@ -169,7 +184,10 @@ describe('--tlsverify', () => {
     const info = (await secret.inspect()) as unknown as { Spec: { Name: string } };
     assert.equal(info.Spec.Name, 'tls_dockerode');
     const listed = (await client.listSecrets({ filters: { name: ['tls_dockerode'] } })) as unknown as { ID: string }[];
-    assert.deepEqual(listed.map((s) => s.ID), [created.id]);
+    assert.deepEqual(
+      listed.map((s) => s.ID),
+      [created.id],
+    );
     await secret.remove();
     const without = new Docker({ host: '127.0.0.1', port, protocol: 'https', ca: pem(certs.ca) });
     await assert.rejects(without.listSecrets());
@@ -186,7 +204,11 @@ describe('--tlsverify', () => {
     const plain = secretd(['get', '--token', token.stdout.trim(), 'app.tls'], { DOCKER_HOST: tcpHost });
     assert.equal(plain.status, 1);
     assert.match(plain.stderr, /Is it a TLS daemon\? Then set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH/);
-    const noCert = secretd(['get', '--token', token.stdout.trim(), 'app.tls'], { DOCKER_HOST: tcpHost, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.caOnly });
+    const noCert = secretd(['get', '--token', token.stdout.trim(), 'app.tls'], {
+      DOCKER_HOST: tcpHost,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: certs.caOnly,
+    });
     assert.equal(noCert.status, 1);
     assert.match(noCert.stderr, /TLS connection to tcp:\/\/127\.0\.0\.1:\d+ failed/);
     const noCa = secretd(['get', '--token', token.stdout.trim(), 'app.tls'], { DOCKER_HOST: tcpHost, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: scratch });
@@ -217,7 +239,10 @@ describe('listening off loopback', () => {
   test('without TLS, or with --tls alone, the start is refused with a message naming the loud flag', () => {
     const plain = npmStart(['-H', 'tcp://0.0.0.0:0']);
     assert.equal(plain.status, 1);
-    assert.match(plain.stderr, /refusing to listen on tcp:\/\/0\.0\.0\.0:0: the Engine API gives full control of every secret, and this listener has no TLS; use --tlsverify/);
+    assert.match(
+      plain.stderr,
+      /refusing to listen on tcp:\/\/0\.0\.0\.0:0: the Engine API gives full control of every secret, and this listener has no TLS; use --tlsverify/,
+    );
     assert.ok(plain.stderr.includes(`--${INSECURE_LISTEN_FLAG}`), plain.stderr);
     const tlsOnly = npmStart(['-H', 'tcp://0.0.0.0:0', '--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey]);
     assert.equal(tlsOnly.status, 1);
@@ -237,7 +262,10 @@ describe('listening off loopback', () => {
   test('the loud flag lets a plain listener start, with a loud warning in the log', async () => {
     const d = await start(['-H', 'tcp://0.0.0.0:0', `--${INSECURE_LISTEN_FLAG}`]);
     try {
-      assert.match(d.logs, /"level":40,.*"host":"tcp:\/\/0\.0\.0\.0:0".*"msg":"INSECURE: tcp:\/\/0\.0\.0\.0:0 lets in any client that reaches it, without a certificate: whoever can connect can read and change every secret/);
+      assert.match(
+        d.logs,
+        /"level":40,.*"host":"tcp:\/\/0\.0\.0\.0:0".*"msg":"INSECURE: tcp:\/\/0\.0\.0\.0:0 lets in any client that reaches it, without a certificate: whoever can connect can read and change every secret/,
+      );
       assert.equal(await plainPing(tcpPort(d)), 200);
     } finally {
       await d.stop(); // not a second longer than needed on every interface
@@ -247,7 +275,17 @@ describe('listening off loopback', () => {
 
 describe('TLS files', () => {
   test('a missing, malformed or mismatched file stops the start with a message naming it', () => {
-    const missing = npmStart(['-H', 'tcp://127.0.0.1:0', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', join(scratch, 'nope.pem')]);
+    const missing = npmStart([
+      '-H',
+      'tcp://127.0.0.1:0',
+      '--tlsverify',
+      '--tlscacert',
+      certs.ca,
+      '--tlscert',
+      certs.serverCert,
+      '--tlskey',
+      join(scratch, 'nope.pem'),
+    ]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, new RegExp(`secretd: --tlskey ${join(scratch, 'nope.pem')}: cannot read it \\(no such file\\)`));
     const garbage = join(scratch, 'garbage.pem');
@@ -281,8 +319,16 @@ describe('the web console over --tlsverify', () => {
       if (opts.form) headers['Content-Type'] = 'application/x-www-form-urlencoded';
       const req = https.request(
         {
-          host: '127.0.0.1', servername: 'localhost', port, path, method: opts.method ?? 'GET', agent: false, headers,
-          ca: pem(certs.ca), cert: pem(join(certs.goodClient, 'cert.pem')), key: pem(join(certs.goodClient, 'key.pem')),
+          host: '127.0.0.1',
+          servername: 'localhost',
+          port,
+          path,
+          method: opts.method ?? 'GET',
+          agent: false,
+          headers,
+          ca: pem(certs.ca),
+          cert: pem(join(certs.goodClient, 'cert.pem')),
+          key: pem(join(certs.goodClient, 'key.pem')),
         },
         (res) => {
           let text = '';
@@ -296,7 +342,18 @@ describe('the web console over --tlsverify', () => {
   }
 
   test('serves off loopback with client certificates: any Host name, https origins, no value in the page', async () => {
-    const d = await start(['-H', 'tcp://0.0.0.0:0', '--ui', '--tlsverify', '--tlscacert', certs.ca, '--tlscert', certs.serverCert, '--tlskey', certs.serverKey]);
+    const d = await start([
+      '-H',
+      'tcp://0.0.0.0:0',
+      '--ui',
+      '--tlsverify',
+      '--tlscacert',
+      certs.ca,
+      '--tlscert',
+      certs.serverCert,
+      '--tlskey',
+      certs.serverKey,
+    ]);
     assert.match(d.logs, /Web console: https:\/\/0\.0\.0\.0:\d+\/ui/);
     const port = tcpPort(d);
     const host = `secretd.example:${port}`;
@@ -315,9 +372,15 @@ describe('the web console over --tlsverify', () => {
     assert.match(detail.text, /console_tls/);
     assert.ok(!detail.text.includes('over-tls-7f1e'));
     // The console's in-process create is audited with the browser's connection and certificate.
-    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const line = audit.find((l) => l.action === 'secret.create' && l.secret?.name === 'console_tls');
-    assert.deepEqual({ ...line.who, address: undefined, port: undefined }, { transport: 'tls', address: undefined, port: undefined, certSubject: 'O=secretd-tests, CN=alice', via: 'console' });
+    assert.deepEqual(
+      { ...line.who, address: undefined, port: undefined },
+      { transport: 'tls', address: undefined, port: undefined, certSubject: 'O=secretd-tests, CN=alice', via: 'console' },
+    );
     assert.equal(line.who.address, '127.0.0.1');
   });
 

@@ -20,7 +20,9 @@ let daemon: Daemon;
 let token: string;
 
 function startKv(): Promise<string> {
-  kv = spawn(process.execPath, [join(PROJECT_ROOT, 'test/fixtures/kv-server.mjs'), '--port', '0', '--token', KV_TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kv = spawn(process.execPath, [join(PROJECT_ROOT, 'test/fixtures/kv-server.mjs'), '--port', '0', '--token', KV_TOKEN], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     kv.stdout!.once('data', (c: Buffer) => resolve(`http://127.0.0.1:${c.toString().trim()}`));
     kv.once('exit', (code) => reject(new Error(`kv-server exited with ${code}`)));
@@ -41,7 +43,15 @@ describe('a writable driver loaded with --driver', () => {
   before(async () => {
     kvUrl = await startKv();
     daemon = await startDaemon({
-      args: ['--delivery', '--driver', 'drivers/examples/http-kv.ts', '--driver-opt', `http-kv.url=${kvUrl}/secrets`, '--driver-opt', `http-kv.token=${KV_TOKEN}`],
+      args: [
+        '--delivery',
+        '--driver',
+        'drivers/examples/http-kv.ts',
+        '--driver-opt',
+        `http-kv.url=${kvUrl}/secrets`,
+        '--driver-opt',
+        `http-kv.token=${KV_TOKEN}`,
+      ],
     });
     token = (await daemon.request({ method: 'POST', path: '/_secretd/v1/tokens', body: { Allow: ['*'] } })).json.Token;
   });

@@ -29,12 +29,7 @@ export class Daemon {
   readonly dir: string;
   readonly dataRoot: string;
   readonly socket: string;
-  constructor(
-    proc: ChildProcess,
-    dir: string,
-    dataRoot: string,
-    socket: string,
-  ) {
+  constructor(proc: ChildProcess, dir: string, dataRoot: string, socket: string) {
     this.proc = proc;
     this.dir = dir;
     this.dataRoot = dataRoot;

@@ -31,7 +31,8 @@ function parseDirective(text: string, where: string): Directive {
   }
   if (words[0] === 'file') {
     const name = words[1] ?? '';
-    if (words.length !== 2 || !/^[\w.-]+(\/[\w.-]+)*$/.test(name) || name.split('/').includes('..')) throw new Error(`${where}: "file" needs one relative file name`);
+    if (words.length !== 2 || !/^[\w.-]+(\/[\w.-]+)*$/.test(name) || name.split('/').includes('..'))
+      throw new Error(`${where}: "file" needs one relative file name`);
     return { kind: 'file', name };
   }
   let stop = false;

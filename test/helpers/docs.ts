@@ -5,6 +5,8 @@ import { PROJECT_ROOT } from './daemon.ts';
 
 /** README.md, then every file in docs/ (sorted), then drivers/README.md: paths relative to the project. */
 export function docFiles(): string[] {
-  const docs = readdirSync(join(PROJECT_ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = readdirSync(join(PROJECT_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`), 'drivers/README.md'];
 }

@@ -52,15 +52,30 @@ export const NODE_FILTER_CASES: NodeFilterCase[] = [
     // Engine 25 words it in lower case, as for GET /secrets (the conformance case list-filter-unknown-key).
     target: { status: 400, message: "invalid filter 'bogus'" },
   },
-  { title: 'keys are case-sensitive', filters: '{"ID":["x"]}', error: { status: 400, message: "Invalid filter 'ID'" }, target: { status: 400, message: "invalid filter 'ID'" } },
+  {
+    title: 'keys are case-sensitive',
+    filters: '{"ID":["x"]}',
+    error: { status: 400, message: "Invalid filter 'ID'" },
+    target: { status: 400, message: "invalid filter 'ID'" },
+  },
   {
     title: 'an unknown key next to a known one',
     filters: '{"name":["x"],"bogus":["y"]}',
     error: { status: 400, message: "Invalid filter 'bogus'" },
     target: { status: 400, message: "invalid filter 'bogus'" },
   },
-  { title: 'an unknown role', filters: '{"role":["boss"]}', error: { status: 500, message: "Invalid role filter: 'boss'" }, target: { status: 400, message: "Invalid role filter: 'boss'" } },
-  { title: 'an unknown role, map encoding', filters: '{"role":{"boss":true}}', error: { status: 500, message: "Invalid role filter: 'boss'" }, target: { status: 400, message: "Invalid role filter: 'boss'" } },
+  {
+    title: 'an unknown role',
+    filters: '{"role":["boss"]}',
+    error: { status: 500, message: "Invalid role filter: 'boss'" },
+    target: { status: 400, message: "Invalid role filter: 'boss'" },
+  },
+  {
+    title: 'an unknown role, map encoding',
+    filters: '{"role":{"boss":true}}',
+    error: { status: 500, message: "Invalid role filter: 'boss'" },
+    target: { status: 400, message: "Invalid role filter: 'boss'" },
+  },
   {
     title: 'an unknown membership',
     filters: '{"membership":["x"]}',

@@ -16,10 +16,7 @@ export function passMissing(): string | false {
 export class PassStore {
   readonly dir: string;
   readonly env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string };
-  private constructor(
-    dir: string,
-    env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string },
-  ) {
+  private constructor(dir: string, env: { GNUPGHOME: string; PASSWORD_STORE_DIR: string }) {
     this.dir = dir;
     this.env = env;
   }

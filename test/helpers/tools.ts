@@ -38,17 +38,18 @@ export function dockerCliMissing(): string | false {
 /** Debian's python3-docker (docker-py) under the system python. */
 export const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 export function dockerPyMissing(): string | false {
-  return runs(SYSTEM_PYTHON, ['-c', 'import docker'])
-    ? false
-    : missing(`docker-py is not importable by ${SYSTEM_PYTHON} (apt-get install python3-docker)`);
+  return runs(SYSTEM_PYTHON, ['-c', 'import docker']) ? false : missing(`docker-py is not importable by ${SYSTEM_PYTHON} (apt-get install python3-docker)`);
 }
 
 /** A reference dockerd: REF_DOCKER_HOST, or the socket start-reference-dockerd.sh uses. */
 export function referenceDockerd(): { host: string } | { skip: string } {
   const host = process.env.REF_DOCKER_HOST ?? 'unix:///tmp/dockerd/docker.sock';
-  const why = !host.startsWith('unix://') || !existsSync(host.slice(7))
-    ? `no reference dockerd at ${host} (run ../shared/conformance/start-reference-dockerd.sh as root, or set REF_DOCKER_HOST)`
-    : runs('docker', ['-H', host, 'version']) ? false : `the reference dockerd at ${host} does not answer`;
+  const why =
+    !host.startsWith('unix://') || !existsSync(host.slice(7))
+      ? `no reference dockerd at ${host} (run ../shared/conformance/start-reference-dockerd.sh as root, or set REF_DOCKER_HOST)`
+      : runs('docker', ['-H', host, 'version'])
+        ? false
+        : `the reference dockerd at ${host} does not answer`;
   return why ? { skip: missing(why) as string } : { host };
 }
 

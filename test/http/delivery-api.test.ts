@@ -9,10 +9,14 @@ import { openTestCore, type CoreHandle } from '../helpers/core.ts';
 import { tokenParts } from '../helpers/tokens.ts';
 
 describe('without --delivery', () => {
-  test('the extension paths do not exist: dockerd\'s plain 404', async () => {
+  test("the extension paths do not exist: dockerd's plain 404", async () => {
     const core = await openTestCore();
     try {
-      for (const [method, path] of [['POST', '/_secretd/v1/tokens'], ['GET', '/_secretd/v1/tokens'], ['GET', '/_secretd/v1/secrets/x/value']] as const) {
+      for (const [method, path] of [
+        ['POST', '/_secretd/v1/tokens'],
+        ['GET', '/_secretd/v1/tokens'],
+        ['GET', '/_secretd/v1/secrets/x/value'],
+      ] as const) {
         const r = await core.call(method, path, method === 'POST' ? { Allow: ['*'] } : undefined);
         assert.equal(r.status, 404, `${method} ${path}`);
         assert.deepEqual(r.json, { message: 'page not found' });

@@ -17,7 +17,7 @@ const DOCKERD_500 = [/^rpc error: code = Unknown desc = update out of sequence$/
 
 const SEEDED = [
   { name: 'seed.alpha', value: 'fuzz-value-alpha-7c1e', labels: { a: '1' } },
-  { name: 'seed.beta', value: 'fuzz-value-beta-93d0', labels: { '__proto__': 'x', b: '' } },
+  { name: 'seed.beta', value: 'fuzz-value-beta-93d0', labels: { __proto__: 'x', b: '' } },
   { name: 'seed.gamma', value: 'fuzz-value-gamma-22af', labels: {} },
 ];
 
@@ -39,7 +39,10 @@ function checkAnswer(r: CoreResponse, what: string): void {
   assert.ok(r.status >= 200 && r.status < 600, `${what}: status ${r.status}`);
   if (r.status >= 500 && r.status !== 503) {
     const message = (r.json as { message?: string } | undefined)?.message ?? r.text;
-    assert.ok(DOCKERD_500.some((re) => re.test(message)), `${what}: unexpected ${r.status} ${message}`);
+    assert.ok(
+      DOCKERD_500.some((re) => re.test(message)),
+      `${what}: unexpected ${r.status} ${message}`,
+    );
   }
   for (const s of SEEDED) {
     for (const form of [s.value, b64(s.value)]) assert.ok(!r.text.includes(form), `${what}: the answer holds a seeded value`);
@@ -50,7 +53,25 @@ function checkAnswer(r: CoreResponse, what: string): void {
 const nasty = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '..', '../..', '%', '%00', '\u0000', '\ud800', '{}', '[]', 'null', '*', 'seed.alpha', 'SEED.ALPHA', 'seed', ''),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    '..',
+    '../..',
+    '%',
+    '%00',
+    '\u0000',
+    '\ud800',
+    '{}',
+    '[]',
+    'null',
+    '*',
+    'seed.alpha',
+    'SEED.ALPHA',
+    'seed',
+    '',
+  ),
 );
 
 const labelMap = fc.dictionary(nasty, nasty, { maxKeys: 8 });
@@ -95,7 +116,7 @@ before(async () => {
 after(() => api.dispose());
 
 describe('hostile input', () => {
-  test('create: any body is a 201, a 4xx or dockerd\'s own 500, and never reveals a value', async () => {
+  test("create: any body is a 201, a 4xx or dockerd's own 500, and never reveals a value", async () => {
     await fc.assert(
       fc.asyncProperty(anyBody, async (body) => {
         const r = await send('POST', '/secrets/create', body);
@@ -115,7 +136,7 @@ describe('hostile input', () => {
         async (name, version, body) => {
           const r = await send('POST', `/secrets/${encodeURIComponent(name)}/update?version=${encodeURIComponent(String(version))}`, body);
           checkAnswer(r, `update ${name} v=${version}`);
-          assert.notEqual(r.status, 200, 'no random version can match a seeded secret\'s current one by chance here');
+          assert.notEqual(r.status, 200, "no random version can match a seeded secret's current one by chance here");
         },
       ),
       { numRuns: RUNS },
@@ -126,7 +147,12 @@ describe('hostile input', () => {
     const filters = fc.oneof(
       fc.string({ maxLength: 60 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-      fc.dictionary(fc.constantFrom('name', 'names', 'id', 'label', 'bogus', '__proto__'), fc.oneof(fc.array(nasty, { maxLength: 3 }), fc.dictionary(nasty, fc.boolean(), { maxKeys: 3 }))).map((v) => JSON.stringify(v)),
+      fc
+        .dictionary(
+          fc.constantFrom('name', 'names', 'id', 'label', 'bogus', '__proto__'),
+          fc.oneof(fc.array(nasty, { maxLength: 3 }), fc.dictionary(nasty, fc.boolean(), { maxKeys: 3 })),
+        )
+        .map((v) => JSON.stringify(v)),
     );
     await fc.assert(
       fc.asyncProperty(filters, async (f) => {
@@ -158,8 +184,20 @@ describe('hostile input', () => {
   test('headers: any Content-Type, Content-Length-free body or Authorization is answered cleanly', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x')),
-        fc.oneof(fc.string({ maxLength: 80 }).filter((s) => /^[\x20-\x7e]*$/.test(s)), fc.constant(`Bearer ${'A'.repeat(100)}`)),
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.constantFrom(
+            'application/json',
+            'application/json; charset=utf-8',
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+          ),
+        ),
+        fc.oneof(
+          fc.string({ maxLength: 80 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+          fc.constant(`Bearer ${'A'.repeat(100)}`),
+        ),
         anyBody,
         async (contentType, authorization, body) => {
           const headers = { 'content-type': contentType.replace(/[^\x20-\x7e]/g, ''), authorization };

@@ -79,13 +79,32 @@ describe('parseJsonBody refuses a body without a value', () => {
     ['tabs, CR and LF only', '\t\r\n \t'],
   ];
   for (const [title, body] of empty) {
-    test(`refuses ${title} with "got EOF while reading request body"`, () =>
-      assertRefused(bytes(body), 'invalid JSON: got EOF while reading request body'));
+    test(`refuses ${title} with "got EOF while reading request body"`, () => assertRefused(bytes(body), 'invalid JSON: got EOF while reading request body'));
   }
 });
 
 describe('parseJsonBody refuses a truncated value with "unexpected EOF"', () => {
-  const truncated = ['{', '{"a"', '{"a":', '{"a":1', '{"a":1,', '[', '[1,', 'tru', 'nul', 'f', '"abc', '"\\', '"\\u12', '1.', '-', '1e', '1e+', 'fals', ' [ { '];
+  const truncated = [
+    '{',
+    '{"a"',
+    '{"a":',
+    '{"a":1',
+    '{"a":1,',
+    '[',
+    '[1,',
+    'tru',
+    'nul',
+    'f',
+    '"abc',
+    '"\\',
+    '"\\u12',
+    '1.',
+    '-',
+    '1e',
+    '1e+',
+    'fals',
+    ' [ { ',
+  ];
   for (const body of truncated) {
     test(`refuses ${JSON.stringify(body)}`, () => assertRefused(bytes(body), 'invalid JSON: unexpected EOF'));
   }

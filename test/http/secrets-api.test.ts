@@ -46,7 +46,10 @@ describe('create', () => {
     assert.deepEqual(Object.keys(got.json.Spec.Labels).sort(), ['', '__proto__', 'constructor', 'toString']);
     assert.equal(({} as any).x, undefined);
     const filtered = await api.call('GET', `/secrets?filters=${encodeURIComponent('{"label":["__proto__=x"]}')}`);
-    assert.deepEqual(filtered.json.map((s: any) => s.Spec.Name), ['c-proto']);
+    assert.deepEqual(
+      filtered.json.map((s: any) => s.Spec.Name),
+      ['c-proto'],
+    );
     const none = await api.call('GET', `/secrets?filters=${encodeURIComponent('{"label":["hasOwnProperty"]}')}`);
     assert.deepEqual(none.json, []);
   });
@@ -66,12 +69,29 @@ describe('create', () => {
     ['Driver as a string', { Name: 'c-x', Driver: 'p' }, 400, /Go struct field SecretSpec\.Driver of type swarm\.Driver$/],
     ['Driver without a name', { Name: 'c-x', Driver: { Options: { a: 'b' } } }, 400, /desc = secret driver must have a name$/],
     ['an unknown driver', { Name: 'c-x', Driver: { Name: 'nope' } }, 500, /^rpc error: code = Unknown desc = plugin "nope" not found$/],
-    ['Templating below API 1.37', { Name: 'c-x', Data: 'eA==', Templating: { Name: 'golang' } }, 400, /^secret templating is not supported on the specified API version: 1\.36$/],
+    [
+      'Templating below API 1.37',
+      { Name: 'c-x', Data: 'eA==', Templating: { Name: 'golang' } },
+      400,
+      /^secret templating is not supported on the specified API version: 1\.36$/,
+    ],
     ['malformed JSON', '{"Name":', 400, /^invalid JSON: unexpected EOF$/],
     ['trailing content', '{"Name":"c-x","Data":"eA=="} {}', 400, /^unexpected content after JSON$/],
     ['whitespace only', '   ', 400, /^invalid JSON: got EOF while reading request body$/],
-    ['a wrong Content-Type', { Name: 'c-x', Data: 'eA==' }, 400, /^unsupported Content-Type header \(text\/plain\): must be 'application\/json'$/, { 'content-type': 'text/plain' }],
-    ['a malformed Content-Type', { Name: 'c-x', Data: 'eA==' }, 400, /^malformed Content-Type header \(application\/json;;x\): mime: invalid media parameter$/, { 'content-type': 'application/json;;x' }],
+    [
+      'a wrong Content-Type',
+      { Name: 'c-x', Data: 'eA==' },
+      400,
+      /^unsupported Content-Type header \(text\/plain\): must be 'application\/json'$/,
+      { 'content-type': 'text/plain' },
+    ],
+    [
+      'a malformed Content-Type',
+      { Name: 'c-x', Data: 'eA==' },
+      400,
+      /^malformed Content-Type header \(application\/json;;x\): mime: invalid media parameter$/,
+      { 'content-type': 'application/json;;x' },
+    ],
     ['whitespace-only data that is not base64', { Name: 'c-x', Data: ' ' }, 400, /^invalid JSON: illegal base64 data at input byte 0$/],
     ['a name with a slash', { Name: 'c/x', Data: 'eA==' }, 400, /desc = invalid name, only 64/],
     ['data of 512000 bytes', { Name: 'c-x', Data: b64(Buffer.alloc(512000, 1)) }, 400, /desc = secret data must be larger than 0 and less than 512000 bytes$/],
@@ -235,7 +255,10 @@ describe('list filters', () => {
       for (const doc of [{ [key]: values }, { [key]: Object.fromEntries(values.map((v) => [v, true])) }]) {
         const res = await api.call('GET', `/secrets?filters=${encodeURIComponent(JSON.stringify(doc))}`);
         assert.equal(res.status, 200, res.text);
-        assert.deepEqual(res.json.map((s: { Spec: { Name: string } }) => s.Spec.Name), [`many-${key}`]);
+        assert.deepEqual(
+          res.json.map((s: { Spec: { Name: string } }) => s.Spec.Name),
+          [`many-${key}`],
+        );
       }
     });
   }

@@ -8,7 +8,7 @@ import { taskContext } from '../../src/plugin/secret-provider.ts';
 import { MAX_FILES, parseVolumeOptions, VolumeOptionError } from '../../src/plugin/volume-options.ts';
 
 describe('volume options', () => {
-  test('NAME and NAME:FILE entries, with Swarm\'s defaults', () => {
+  test("NAME and NAME:FILE entries, with Swarm's defaults", () => {
     assert.deepEqual(parseVolumeOptions({ secret: 'app.db_password:db.txt, app.api_key' }), {
       files: [
         { secret: 'app.db_password', file: 'db.txt' },
@@ -18,13 +18,21 @@ describe('volume options', () => {
       gid: 0,
       mode: 0o444,
     });
-    assert.deepEqual(parseVolumeOptions({ secret: 'a', uid: '1000', gid: '50', mode: '0440' }), { files: [{ secret: 'a', file: 'a' }], uid: 1000, gid: 50, mode: 0o440 });
+    assert.deepEqual(parseVolumeOptions({ secret: 'a', uid: '1000', gid: '50', mode: '0440' }), {
+      files: [{ secret: 'a', file: 'a' }],
+      uid: 1000,
+      gid: 50,
+      mode: 0o440,
+    });
     assert.equal(parseVolumeOptions({ secret: 'a', mode: '600' }).mode, 0o600);
   });
 
   test('version=N pins the one secret of the volume; without it no file is pinned', () => {
     assert.deepEqual(parseVolumeOptions({ secret: 'app.db:db.txt', version: '3' }).files, [{ secret: 'app.db', file: 'db.txt', version: 3 }]);
-    assert.ok(parseVolumeOptions({ secret: 'a,b' }).files.every((f) => !('version' in f)), 'an unpinned file has no version key (the state file compares options as JSON)');
+    assert.ok(
+      parseVolumeOptions({ secret: 'a,b' }).files.every((f) => !('version' in f)),
+      'an unpinned file has no version key (the state file compares options as JSON)',
+    );
   });
 
   for (const [opts, message] of [
@@ -47,7 +55,10 @@ describe('volume options', () => {
     [{ secret: 'a,b', version: '2' }, /version=2 pins one secret, and this volume holds 2/],
   ] as const) {
     test(`refused: ${JSON.stringify(opts)}`, () => {
-      assert.throws(() => parseVolumeOptions(opts as Record<string, string> | undefined), (e: unknown) => e instanceof VolumeOptionError && message.test(e.message));
+      assert.throws(
+        () => parseVolumeOptions(opts as Record<string, string> | undefined),
+        (e: unknown) => e instanceof VolumeOptionError && message.test(e.message),
+      );
     });
   }
 
@@ -61,7 +72,16 @@ describe('volume options', () => {
 
 describe('task context from GetSecret', () => {
   test('service, task and node as swarmkit names them; the slot comes from SERVICE.SLOT.TASKID', () => {
-    const c = taskContext({ SecretName: 's', ServiceName: 'web', ServiceID: 'sid', ServiceLabels: { a: 'b' }, TaskID: 'tid', TaskName: 'web.3.tid', TaskImage: 'img', NodeID: 'nid' });
+    const c = taskContext({
+      SecretName: 's',
+      ServiceName: 'web',
+      ServiceID: 'sid',
+      ServiceLabels: { a: 'b' },
+      TaskID: 'tid',
+      TaskName: 'web.3.tid',
+      TaskImage: 'img',
+      NodeID: 'nid',
+    });
     assert.deepEqual(c, {
       service: { ID: 'sid', Name: 'web', Labels: { a: 'b' }, Hostname: '' },
       node: { ID: 'nid', Hostname: '', Platform: { OS: '', Architecture: '' } },

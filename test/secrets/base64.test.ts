@@ -55,7 +55,7 @@ describe('decodeBase64 accepts what Go accepts', () => {
   }
 });
 
-describe('decodeBase64 refuses what Go refuses, at Go\'s byte offset', () => {
+describe("decodeBase64 refuses what Go refuses, at Go's byte offset", () => {
   const refused: [title: string, input: string, offset: number][] = [
     ['a character outside both alphabets', '!!!!', 0],
     ['a bad character in the first quantum', 'aGV$bG8=', 3],

@@ -35,8 +35,22 @@ describe('parseFilters', () => {
     ['the current encoding: value → true', '{"name":{"x":true}}', [['name', ['x']]]],
     ['the current encoding ignores the bool: false still filters', '{"name":{"x":false}}', [['name', ['x']]]],
     ['the legacy encoding: a list of values', '{"name":["x"]}', [['name', ['x']]]],
-    ['several keys and values in the current encoding', '{"name":{"a":true,"b":true},"label":{"k=v":true}}', [['name', ['a', 'b']], ['label', ['k=v']]]],
-    ['several keys and values in the legacy encoding', '{"id":["a","b"],"names":["n"]}', [['id', ['a', 'b']], ['names', ['n']]]],
+    [
+      'several keys and values in the current encoding',
+      '{"name":{"a":true,"b":true},"label":{"k=v":true}}',
+      [
+        ['name', ['a', 'b']],
+        ['label', ['k=v']],
+      ],
+    ],
+    [
+      'several keys and values in the legacy encoding',
+      '{"id":["a","b"],"names":["n"]}',
+      [
+        ['id', ['a', 'b']],
+        ['names', ['n']],
+      ],
+    ],
     ['an empty value map', '{"name":{}}', [['name', []]]],
     ['an empty value list', '{"name":[]}', [['name', []]]],
     ['a null value set', '{"name":null}', [['name', []]]],
@@ -72,7 +86,11 @@ describe('parseFilters', () => {
   // Go decodes every occurrence of a repeated key (JSON.parse keeps only the last): a real
   // dockerd refuses both of these documents.
   for (const raw of ['{"name":{"x":true},"name":["y"]}', '{"name":["x"],"name":{"y":true}}']) {
-    test(`parseFilters refuses ${raw}, a key repeated in both encodings`, { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' }, () => assertInvalid(() => parse(raw), 'invalid filter'));
+    test(
+      `parseFilters refuses ${raw}, a key repeated in both encodings`,
+      { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' },
+      () => assertInvalid(() => parse(raw), 'invalid filter'),
+    );
   }
 });
 

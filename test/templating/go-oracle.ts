@@ -17,7 +17,10 @@ export interface OracleCase {
   slot?: string;
 }
 /** Output as base64 (bytes exact) or Go's error string. */
-export interface OracleResult { out?: string; err?: string }
+export interface OracleResult {
+  out?: string;
+  err?: string;
+}
 
 /** Why the differential tests cannot run here, or undefined when `go` is usable. */
 export function goSkipReason(): string | undefined {
@@ -208,9 +211,16 @@ export function buildOracle(): string {
 
 /** Renders every case with real Go. */
 export function runOracle(cases: OracleCase[]): OracleResult[] {
-  const input = JSON.stringify(cases.map((c) => ({
-    Template: c.template, Labels: c.labels, Env: c.env, Secrets: c.secrets, Configs: c.configs, Slot: c.slot,
-  })));
+  const input = JSON.stringify(
+    cases.map((c) => ({
+      Template: c.template,
+      Labels: c.labels,
+      Env: c.env,
+      Secrets: c.secrets,
+      Configs: c.configs,
+      Slot: c.slot,
+    })),
+  );
   const r = spawnSync(buildOracle(), [], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`oracle failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as OracleResult[];

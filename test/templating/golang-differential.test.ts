@@ -12,17 +12,38 @@ import { goSkipReason, runOracle, type OracleCase } from './go-oracle.ts';
 
 /** Cases where matching Go is impossible or undesirable, and what we compare instead. */
 const DEVIATIONS: { template: string; why: string; expect: RegExp }[] = [
-  { template: '{{$}}', why: 'Go prints unexported PayloadContext fields, including a pointer address; we print the exported part', expect: /^\{\{\{svc-id web map\[.*\]\} \{node-id  \{ \}\} \{task-id web\.1\.task-id 1\}\}\}$/ },
-  { template: '{{range $i, $c := slice "abc" 0 0}}{{end}}', why: 'Go quotes the value (could be a secret); we name its type', expect: /range can't iterate over a value of type string$/ },
-  { template: '{{range .Service.Name}}{{end}}', why: 'Go quotes the value; we name its type', expect: /at <\.Service\.Name>: range can't iterate over a value of type string$/ },
+  {
+    template: '{{$}}',
+    why: 'Go prints unexported PayloadContext fields, including a pointer address; we print the exported part',
+    expect: /^\{\{\{svc-id web map\[.*\]\} \{node-id {2}\{ \}\} \{task-id web\.1\.task-id 1\}\}\}$/,
+  },
+  {
+    template: '{{range $i, $c := slice "abc" 0 0}}{{end}}',
+    why: 'Go quotes the value (could be a secret); we name its type',
+    expect: /range can't iterate over a value of type string$/,
+  },
+  {
+    template: '{{range .Service.Name}}{{end}}',
+    why: 'Go quotes the value; we name its type',
+    expect: /at <\.Service\.Name>: range can't iterate over a value of type string$/,
+  },
   { template: '{{range 5}}{{end}}', why: 'Go quotes the value; we name its type', expect: /range can't iterate over a value of type int$/ },
-  { template: '{{define "r"}}{{template "r"}}{{end}}{{template "r"}}', why: "Go's depth limit is 100000; ours is 1000 (JS stack)", expect: /executing "r" at <\{\{template "r"\}\}>: exceeded maximum template depth \(1000\)$/ },
-  { template: '{{eq .Service.Labels .Service.Labels}}', why: 'Go prints the map; we name its type', expect: /error calling eq: non-comparable type map\[string\]string$/ },
+  {
+    template: '{{define "r"}}{{template "r"}}{{end}}{{template "r"}}',
+    why: "Go's depth limit is 100000; ours is 1000 (JS stack)",
+    expect: /executing "r" at <\{\{template "r"\}\}>: exceeded maximum template depth \(1000\)$/,
+  },
+  {
+    template: '{{eq .Service.Labels .Service.Labels}}',
+    why: 'Go prints the map; we name its type',
+    expect: /error calling eq: non-comparable type map\[string\]string$/,
+  },
 ];
 
 function request(c: OracleCase): RenderRequest {
   return {
-    secretId: 'sid', secretName: 'name',
+    secretId: 'sid',
+    secretName: 'name',
     context: {
       Service: { ID: 'svc-id', Name: 'web', Labels: c.labels ?? {} },
       Node: { ID: 'node-id', Hostname: '', Platform: { OS: '', Architecture: '' } },
@@ -68,8 +89,11 @@ test('every corpus template renders or fails exactly as Go text/template does', 
       if (dev.expect) assert.match(got.err ?? Buffer.from(got.out ?? '', 'base64').toString(), dev.expect, c.template);
       continue;
     }
-    if (got.out === want.out && got.err === want.err) { matched++; continue; }
-    const show = (r: { out?: string; err?: string }) => r.err !== undefined ? `ERR ${r.err}` : JSON.stringify(Buffer.from(r.out!, 'base64').toString());
+    if (got.out === want.out && got.err === want.err) {
+      matched++;
+      continue;
+    }
+    const show = (r: { out?: string; err?: string }) => (r.err !== undefined ? `ERR ${r.err}` : JSON.stringify(Buffer.from(r.out!, 'base64').toString()));
     mismatches.push(`${JSON.stringify(c.template)}\n   go:   ${show(want)}\n   ours: ${show(got)}`);
   }
   t.diagnostic(`${matched}/${CORPUS.length} cases identical to Go, ${DEVIATIONS.length} documented deviations`);

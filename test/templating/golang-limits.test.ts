@@ -11,7 +11,8 @@ import { DEFAULT_MAX_ALLOC_BYTES, renderTemplate, TemplateError } from '../../sr
 
 function request(labels: Record<string, string> = {}): RenderRequest {
   return {
-    secretId: 'id', secretName: 'name',
+    secretId: 'id',
+    secretName: 'name',
     context: {
       Service: { ID: 'svc', Name: 'web', Labels: labels },
       Node: { ID: 'node', Hostname: 'h', Platform: { OS: 'linux', Architecture: 'amd64' } },
@@ -19,8 +20,12 @@ function request(labels: Record<string, string> = {}): RenderRequest {
     },
     functions: {
       env: () => '',
-      secret: async (t) => { throw new Error(`secret target ${t} not found`); },
-      config: async (t) => { throw new Error(`config target ${t} not found`); },
+      secret: async (t) => {
+        throw new Error(`secret target ${t} not found`);
+      },
+      config: async (t) => {
+        throw new Error(`config target ${t} not found`);
+      },
     },
     options: {},
   };
@@ -49,8 +54,18 @@ const hostile: [what: string, template: string, message: string, labels?: Record
   ['many million-wide fields', `{{$x := printf "${'%01000000d'.repeat(40)}" ${'1 '.repeat(40)}}}`, BUDGET],
   ['a million-wide field, over and over', `{{range $k, $v := .Service.Labels}}{{$y := printf "%01000000d" 1}}{{end}}`, BUDGET, labels(100)],
   ['print of a big map, over and over', `{{range .Service.Labels}}{{$y := print $.Service.Labels}}{{end}}`, BUDGET, labels(2000, 'v'.repeat(100))],
-  ['nested range over a big map', '{{range .Service.Labels}}{{range $.Service.Labels}}{{range $.Service.Labels}}{{end}}{{end}}{{end}}', 'execution stopped after 100000 steps', labels(5000)],
-  ['slice of a big value in a loop', `${doubled('"ab"', 20)}{{range .Service.Labels}}{{range $.Service.Labels}}{{$y := slice $x 1}}{{end}}{{end}}`, 'execution stopped after 100000 steps', labels(1000)],
+  [
+    'nested range over a big map',
+    '{{range .Service.Labels}}{{range $.Service.Labels}}{{range $.Service.Labels}}{{end}}{{end}}{{end}}',
+    'execution stopped after 100000 steps',
+    labels(5000),
+  ],
+  [
+    'slice of a big value in a loop',
+    `${doubled('"ab"', 20)}{{range .Service.Labels}}{{range $.Service.Labels}}{{$y := slice $x 1}}{{end}}{{end}}`,
+    'execution stopped after 100000 steps',
+    labels(1000),
+  ],
   ['Expand of a doubling template', `{{.Expand ${JSON.stringify(doubled('"ab"', 30))}}}`, BUDGET],
 ];
 
@@ -62,7 +77,10 @@ for (const [what, template, message, data] of hostile) {
   test(`${what}: a limit error in seconds, memory bounded`, async () => {
     const rss0 = process.memoryUsage().rss;
     const t0 = performance.now();
-    const err = await Promise.resolve(driver.render(Buffer.from(template, 'latin1'), request(data))).then(() => undefined, (e: unknown) => e);
+    const err = await Promise.resolve(driver.render(Buffer.from(template, 'latin1'), request(data))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const ms = performance.now() - t0;
     assert.ok(err instanceof TemplateError, `expected a TemplateError, got ${String(err)}`);
     assert.ok(err.limit, err.message);
@@ -92,7 +110,10 @@ test('the render deadline stops a loop of slow comparisons, and the event loop r
     ticks++;
   }, 5);
   try {
-    const err = await renderTemplate(template, data, {}, { name: 't', maxOutputBytes: 1000, timeoutMs: 400 }).then(() => undefined, (e: unknown) => e);
+    const err = await renderTemplate(template, data, {}, { name: 't', maxOutputBytes: 1000, timeoutMs: 400 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof TemplateError, String(err));
     assert.match(err.message, /execution stopped after 400 ms$/);
     assert.ok(err.limit);

@@ -12,7 +12,8 @@ const SECRET = 's3cr3t-value';
 
 function request(labels: Record<string, string> = { a: '1' }): RenderRequest {
   return {
-    secretId: 'id', secretName: 'name',
+    secretId: 'id',
+    secretName: 'name',
     context: {
       Service: { ID: 'svc', Name: 'web', Labels: labels },
       Node: { ID: 'node', Hostname: 'h', Platform: { OS: 'linux', Architecture: 'amd64' } },
@@ -25,7 +26,9 @@ function request(labels: Record<string, string> = { a: '1' }): RenderRequest {
         if (t === 'bin') return Uint8Array.of(0xff, 0x00, 0xfe);
         throw new Error(`secret target ${t} not found`);
       },
-      config: async (t) => { throw new Error(`config target ${t} not found`); },
+      config: async (t) => {
+        throw new Error(`config target ${t} not found`);
+      },
     },
     options: {},
   };
@@ -36,12 +39,15 @@ async function render(template: string | Uint8Array, req = request()): Promise<B
 }
 
 async function renderError(template: string, req = request()): Promise<TemplateError> {
-  const err = await render(template, req).then(() => undefined, (e: unknown) => e);
+  const err = await render(template, req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof TemplateError, `expected a TemplateError, got ${String(err)}`);
   return err;
 }
 
-test('the driver is the templating driver named golang, with swarmkit\'s template name and size limit', () => {
+test("the driver is the templating driver named golang, with swarmkit's template name and size limit", () => {
   assert.equal(driver.kind, 'templating');
   assert.equal(driver.name, 'golang');
   assert.equal(TEMPLATE_NAME, 'expansion');
@@ -82,13 +88,25 @@ test('a config reference fails as Docker does: secretd holds no configs', async 
 });
 
 const leaks = [
-  '{{range secret "db"}}{{end}}', '{{eq (secret "db") 1}}', '{{lt (secret "db") 1}}', '{{index (secret "db") 99}}',
-  '{{slice (secret "db") 99}}', '{{env (secret "db")}}', '{{secret (secret "db")}}', '{{(secret "db").Field}}',
-  '{{template (secret "db")}}', '{{$x := secret "db"}}{{$x.y}}', '{{call (secret "db")}}', '{{len (secret "db") | printf "%d" | secret}}',
+  '{{range secret "db"}}{{end}}',
+  '{{eq (secret "db") 1}}',
+  '{{lt (secret "db") 1}}',
+  '{{index (secret "db") 99}}',
+  '{{slice (secret "db") 99}}',
+  '{{env (secret "db")}}',
+  '{{secret (secret "db")}}',
+  '{{(secret "db").Field}}',
+  '{{template (secret "db")}}',
+  '{{$x := secret "db"}}{{$x.y}}',
+  '{{call (secret "db")}}',
+  '{{len (secret "db") | printf "%d" | secret}}',
 ];
 for (const template of leaks) {
   test(`the error for ${template} does not contain the secret value`, async () => {
-    const err = await render(template).then(() => undefined, (e: unknown) => e as Error);
+    const err = await render(template).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     if (err) {
       assert.ok(err instanceof TemplateError);
       assert.ok(!err.message.includes(SECRET), err.message);
@@ -121,8 +139,13 @@ test('deep nesting and recursion end in errors, not stack overflows', async () =
 });
 
 test('renderTemplate renders plain JSON-like data as Go maps, with caller functions', async () => {
-  const out = await renderTemplate('{{.a}} {{index .list 1}} {{range $k, $v := .m}}{{$k}}={{$v}} {{end}}{{up "x"}}', { a: 1.5, list: ['p', 'q'], m: { z: true, y: 2 } }, {
-    up: { params: 1, call: (s) => s.toUpperCase() },
-  }, { name: 't', maxOutputBytes: 1000 });
+  const out = await renderTemplate(
+    '{{.a}} {{index .list 1}} {{range $k, $v := .m}}{{$k}}={{$v}} {{end}}{{up "x"}}',
+    { a: 1.5, list: ['p', 'q'], m: { z: true, y: 2 } },
+    {
+      up: { params: 1, call: (s) => s.toUpperCase() },
+    },
+    { name: 't', maxOutputBytes: 1000 },
+  );
   assert.equal(Buffer.from(out).toString(), '1.5 q y=2 z=true X');
 });

@@ -101,7 +101,10 @@ describe('the console edge', () => {
 
   test('a valid POST creates the secret and redirects (303) to its page, which never shows the value', async () => {
     const { cookie, token } = await session();
-    const res = await send('POST', '/ui/new', { headers: { cookie, origin: ORIGIN, 'sec-fetch-site': 'same-origin' }, form: { csrf: token, kind: 'text', name: 'accepted', value: 'v4lue-accepted' } });
+    const res = await send('POST', '/ui/new', {
+      headers: { cookie, origin: ORIGIN, 'sec-fetch-site': 'same-origin' },
+      form: { csrf: token, kind: 'text', name: 'accepted', value: 'v4lue-accepted' },
+    });
     assert.equal(res.status, 303);
     const location = res.headers.get('location')!;
     assert.match(location, /^\/ui\/secrets\/[a-z0-9]{25}\?created=1$/);
@@ -113,7 +116,11 @@ describe('the console edge', () => {
 
   const refusals: [string, (s: { cookie: string; token: string }) => { headers: Record<string, string>; csrf?: string }, RegExp][] = [
     ['no token', (s) => ({ headers: { cookie: s.cookie, origin: ORIGIN } }), /no valid CSRF token/],
-    ['a forged token', (s) => ({ headers: { cookie: s.cookie, origin: ORIGIN }, csrf: s.token.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')) }), /no valid CSRF token/],
+    [
+      'a forged token',
+      (s) => ({ headers: { cookie: s.cookie, origin: ORIGIN }, csrf: s.token.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')) }),
+      /no valid CSRF token/,
+    ],
     ['a token of another session', (s) => ({ headers: { cookie: 'secretd_console=' + 'x'.repeat(43), origin: ORIGIN }, csrf: s.token }), /no valid CSRF token/],
     ['no session cookie', (s) => ({ headers: { origin: ORIGIN }, csrf: s.token }), /no valid CSRF token/],
     ['another origin', (s) => ({ headers: { cookie: s.cookie, origin: 'http://127.0.0.1:9999' }, csrf: s.token }), /another origin \(Origin\)/],
@@ -144,13 +151,16 @@ describe('the console edge', () => {
 
   test('a form over 4 MiB is refused before it is read', async () => {
     const { cookie, token } = await session();
-    const res = await send('POST', '/ui/new', { headers: { cookie, origin: ORIGIN }, form: { csrf: token, kind: 'text', name: 'big', value: 'x'.repeat(4 * 1024 * 1024 + 1) } });
+    const res = await send('POST', '/ui/new', {
+      headers: { cookie, origin: ORIGIN },
+      form: { csrf: token, kind: 'text', name: 'big', value: 'x'.repeat(4 * 1024 * 1024 + 1) },
+    });
     assert.equal(res.status, 413);
     assert.ok(!(await names()).includes('big'));
   });
 });
 
-describe('value versions on a secret\'s page', () => {
+describe("value versions on a secret's page", () => {
   let token: string;
   /** Every value sent in these tests: none may appear in any page. */
   const values: string[] = [];
@@ -175,7 +185,9 @@ describe('value versions on a secret\'s page', () => {
 
   /** The bytes delivery serves now: the current version. */
   async function delivered(id: string): Promise<Buffer> {
-    const r = await core.fetch(new Request(`http://secretd/_secretd/v1/secrets/${id}/value`, { headers: { authorization: `Bearer ${token}` } }), { listener: TEST_SOCKET });
+    const r = await core.fetch(new Request(`http://secretd/_secretd/v1/secrets/${id}/value`, { headers: { authorization: `Bearer ${token}` } }), {
+      listener: TEST_SOCKET,
+    });
     assert.equal(r.status, 200);
     return Buffer.from(await r.arrayBuffer());
   }
@@ -185,7 +197,11 @@ describe('value versions on a secret\'s page', () => {
   const current = async (id: string) => (await versionsOf(id)).find((v) => v.Current)?.Version;
 
   /** The rows of the page's versions table: [version, current]. */
-  const rows = (html: string) => [...html.matchAll(/<tr(?: class="current")?><td>(\d+)<\/td><td><time[^>]*>[^<]*<\/time><\/td><td>(current)?<\/td>/g)].map((m) => [Number(m[1]), m[2] === 'current']);
+  const rows = (html: string) =>
+    [...html.matchAll(/<tr(?: class="current")?><td>(\d+)<\/td><td><time[^>]*>[^<]*<\/time><\/td><td>(current)?<\/td>/g)].map((m) => [
+      Number(m[1]),
+      m[2] === 'current',
+    ]);
 
   /** A rotate form as the page sends it, from the record version `version`. */
   async function rotate(id: string, version: string, fields: Record<string, string>, s?: { cookie: string; token: string }, file?: Blob): Promise<Page> {
@@ -201,7 +217,7 @@ describe('value versions on a secret\'s page', () => {
     return send('POST', `/ui/secrets/${id}/versions/${to}/rollback`, { headers: { cookie, origin: ORIGIN }, form: { csrf, version } });
   }
 
-  test('a new secret\'s page lists version 1 as current, with no rollback, and the rotate form with its record version', async () => {
+  test("a new secret's page lists version 1 as current, with no rollback, and the rotate form with its record version", async () => {
     const id = await secret(unique('vfresh'), 'fresh-v4lue-1');
     const page = await send('GET', `/ui/secrets/${id}`);
     assert.equal(page.status, 200);
@@ -221,7 +237,10 @@ describe('value versions on a secret\'s page', () => {
     assert.equal((await delivered(id)).toString(), 'paste-v4lue-2\nline', 'CRLF from the textarea is stored as LF, as at create');
     const page = await send('GET', res.headers.get('location')!);
     assert.match(page.text, /Version 2 stored; it is the current value now\./);
-    assert.deepEqual(rows(page.text), [[1, false], [2, true]]);
+    assert.deepEqual(rows(page.text), [
+      [1, false],
+      [2, true],
+    ]);
     assert.match(page.text, new RegExp(`action="/ui/secrets/${id}/versions/1/rollback"`));
     assert.match(page.text, />Roll back to version 1</);
   });
@@ -258,7 +277,10 @@ describe('value versions on a secret\'s page', () => {
     assert.equal((await delivered(id)).toString(), 'roll-v4lue-1');
     const page = await send('GET', res.headers.get('location')!);
     assert.match(page.text, /Rolled back: version 1 is the current value again\./);
-    assert.deepEqual(rows(page.text), [[1, true], [2, false]]);
+    assert.deepEqual(rows(page.text), [
+      [1, true],
+      [2, false],
+    ]);
     assert.match(page.text, />Roll back to version 2</);
   });
 
@@ -277,7 +299,10 @@ describe('value versions on a secret\'s page', () => {
     assert.match(back.text, /update out of sequence/);
     assert.equal(await current(id), 2);
     assert.equal((await delivered(id)).toString(), 'stale-v4lue-2');
-    assert.deepEqual((await versionsOf(id)).map((v) => v.Version), [1, 2]);
+    assert.deepEqual(
+      (await versionsOf(id)).map((v) => v.Version),
+      [1, 2],
+    );
   });
 
   test('rotate and rollback without a valid CSRF token, or from another origin, are 403 and change nothing', async () => {
@@ -292,7 +317,10 @@ describe('value versions on a secret\'s page', () => {
     assert.match(r1.text, /no valid CSRF token/);
     const r2 = await rollback(id, 1, version, forged);
     assert.equal(r2.status, 403);
-    const r3 = await send('POST', `/ui/secrets/${id}/versions/1/rollback`, { headers: { cookie: s.cookie, 'sec-fetch-site': 'cross-site' }, form: { csrf: s.token, version } });
+    const r3 = await send('POST', `/ui/secrets/${id}/versions/1/rollback`, {
+      headers: { cookie: s.cookie, 'sec-fetch-site': 'cross-site' },
+      form: { csrf: s.token, version },
+    });
     assert.equal(r3.status, 403);
     assert.equal(await current(id), 2);
     assert.equal(await recordVersion(id), version);
@@ -310,7 +338,7 @@ describe('value versions on a secret\'s page', () => {
       const res = await rotate(id, await recordVersion(id), fields);
       assert.equal(res.status, 400, JSON.stringify(fields));
       assert.match(res.text, message);
-      assert.match(res.text, /<h1>v?err-/, 'the secret\'s page, with the error');
+      assert.match(res.text, /<h1>v?err-/, "the secret's page, with the error");
     }
     assert.equal(await current(id), 1);
   });
@@ -328,7 +356,7 @@ describe('value versions on a secret\'s page', () => {
     assert.equal((await delivered(id)).toString(), '{"user":"app","password":"kv-v4lue-2"}');
   });
 
-  test('a driver\'s secret has no versions table and no rotate form, and a rotate sent anyway is the daemon\'s refusal', async () => {
+  test("a driver's secret has no versions table and no rotate form, and a rotate sent anyway is the daemon's refusal", async () => {
     const name = unique('vdriver');
     const r = await core.call('POST', '/secrets/create', { Name: name, Labels: {}, Driver: { Name: 'env', Options: { name: 'SECRETD_UIT_X' } } });
     assert.equal(r.status, 201, r.text);
@@ -360,9 +388,13 @@ describe('value versions on a secret\'s page', () => {
   test('the console is admitted to the versions routes only: tokens and removed secrets refuse its in-process calls', async () => {
     const id = await secret(unique('vadmin'), 'admin-v4lue-1');
     // Exactly how the console's engine client calls (src/http/app.ts): on behalf of the browser's TCP connection.
-    const asConsole = (method: string, path: string) => core.fetch(new Request(`http://secretd${path}`, { method }), { onBehalfOf: { transport: 'tcp', address: '127.0.0.1', via: 'console' } });
+    const asConsole = (method: string, path: string) =>
+      core.fetch(new Request(`http://secretd${path}`, { method }), { onBehalfOf: { transport: 'tcp', address: '127.0.0.1', via: 'console' } });
     assert.equal((await asConsole('GET', `/_secretd/v1/secrets/${id}/versions`)).status, 200);
-    for (const [path, what] of [['/_secretd/v1/tokens', 'consumer tokens'], ['/_secretd/v1/removed-secrets', 'removed secrets']]) {
+    for (const [path, what] of [
+      ['/_secretd/v1/tokens', 'consumer tokens'],
+      ['/_secretd/v1/removed-secrets', 'removed secrets'],
+    ]) {
       const r = await asConsole('GET', path!);
       assert.equal(r.status, 403, path);
       assert.match(((await r.json()) as { message: string }).message, new RegExp(`^${what} are administered over the unix socket`));
@@ -380,8 +412,14 @@ describe('--ui and the listeners', () => {
   const config = (hosts: string[]) => buildConfig({ ui: true, host: hosts, 'data-root': '/tmp/secretd-ui-config' }, schemas);
 
   test('needs a TCP listener, and only loopback ones', () => {
-    assert.throws(() => config(['unix:///tmp/s.sock']), (e: unknown) => e instanceof ConfigError && /--ui needs a TCP listener/.test(e.message));
-    assert.throws(() => config(['tcp://0.0.0.0:2375']), (e: unknown) => e instanceof ConfigError && /off loopback only with --tlsverify/.test(e.message));
+    assert.throws(
+      () => config(['unix:///tmp/s.sock']),
+      (e: unknown) => e instanceof ConfigError && /--ui needs a TCP listener/.test(e.message),
+    );
+    assert.throws(
+      () => config(['tcp://0.0.0.0:2375']),
+      (e: unknown) => e instanceof ConfigError && /off loopback only with --tlsverify/.test(e.message),
+    );
     assert.equal(config(['unix:///tmp/s.sock', 'tcp://127.0.0.1:0', 'tcp://[::1]:0']).ui, true);
   });
 });

@@ -36,7 +36,11 @@ describe('TLS secrets', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('a matching pair is stored as the certificate block, then the key block, each ending in a newline', () => {
-    for (const [crt, key] of [['ec.crt', 'ec.key'], ['rsa.crt', 'rsa.key'], ['rsa.crt', 'rsa-traditional.key']] as const) {
+    for (const [crt, key] of [
+      ['ec.crt', 'ec.key'],
+      ['rsa.crt', 'rsa.key'],
+      ['rsa.crt', 'rsa-traditional.key'],
+    ] as const) {
       assert.equal(encodeTls(read(crt), read(key)), `${read(crt).trim()}\n${read(key).trim()}\n`, `${crt} + ${key}`);
     }
   });
@@ -53,7 +57,10 @@ describe('TLS secrets', () => {
 
   test('text that is not PEM, or a PEM block that does not parse, is refused with what is wrong', () => {
     refused(() => encodeTls('hello', read('ec.key')), /^the certificate is not PEM/);
-    refused(() => encodeTls('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n', read('ec.key')), /^the certificate is not a valid PEM certificate$/);
+    refused(
+      () => encodeTls('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n', read('ec.key')),
+      /^the certificate is not a valid PEM certificate$/,
+    );
     refused(() => encodeTls(`${read('ec.crt')}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`, read('ec.key')), /^certificate 2 of the chain/);
     refused(() => encodeTls(read('ec.crt') + read('ec.key'), read('ec.key')), /holds a "PRIVATE KEY" block/);
     refused(() => encodeTls(read('ec.crt'), 'no key here'), /^the key is not PEM/);
@@ -67,7 +74,12 @@ describe('TLS secrets', () => {
 describe('registry credentials and basic auth', () => {
   test('registry credentials are a .dockerconfigjson document with auth = base64(user:password)', () => {
     const doc = encodeRegistryAuth(' registry.example.com:5000 ', 'ci-bot', 'pä:ss');
-    assert.equal(doc, JSON.stringify({ auths: { 'registry.example.com:5000': { username: 'ci-bot', password: 'pä:ss', auth: Buffer.from('ci-bot:pä:ss').toString('base64') } } }));
+    assert.equal(
+      doc,
+      JSON.stringify({
+        auths: { 'registry.example.com:5000': { username: 'ci-bot', password: 'pä:ss', auth: Buffer.from('ci-bot:pä:ss').toString('base64') } },
+      }),
+    );
   });
 
   test('registry credentials need a registry, a user without ":" and a password', () => {
@@ -88,7 +100,11 @@ describe('registry credentials and basic auth', () => {
 
 describe('KEY=VALUE lines', () => {
   test('pairs keep their order, split at the first "=", and a bare key has an empty value', () => {
-    assert.deepEqual(Object.entries(parsePairs('b=2\r\n\n  a = x=y\nflag', 'labels')), [['b', '2'], ['a', ' x=y'], ['flag', '']]);
+    assert.deepEqual(Object.entries(parsePairs('b=2\r\n\n  a = x=y\nflag', 'labels')), [
+      ['b', '2'],
+      ['a', ' x=y'],
+      ['flag', ''],
+    ]);
     assert.equal(encodeKeyValue('user=app\nport=5432'), '{"user":"app","port":"5432"}');
   });
 
@@ -107,7 +123,9 @@ describe('the create form as a SecretSpec', () => {
   const form = (o: Record<string, string | File>) => new Map(Object.entries(o));
 
   test('a typed kind adds its type label; the value is base64 in Data; driver options become Options', async () => {
-    const spec = await specFromForm(form({ kind: 'basic-auth', name: ' web ', labels: 'env=prod', username: 'u', password: 'p', driver: '', templating: 'golang' }));
+    const spec = await specFromForm(
+      form({ kind: 'basic-auth', name: ' web ', labels: 'env=prod', username: 'u', password: 'p', driver: '', templating: 'golang' }),
+    );
     assert.deepEqual(spec, {
       Name: 'web',
       Labels: { env: 'prod', 'com.secretd.type': 'basic-auth' },

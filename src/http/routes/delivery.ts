@@ -51,7 +51,13 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       body = await readJsonBody(c);
     }
     const context = toContext(checkedBody(schemas, 'delivery-context.json', body ?? {}));
-    const { value, doNotReuse, version } = await delivery.deliver(authorization, c.req.param('id'), context, c.var.caller, pinnedVersion(c.req.query('version')));
+    const { value, doNotReuse, version } = await delivery.deliver(
+      authorization,
+      c.req.param('id'),
+      context,
+      c.var.caller,
+      pinnedVersion(c.req.query('version')),
+    );
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'no-store',

@@ -39,7 +39,9 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
     const spec = await decodeBody(c, schemas, 'swarm-spec.json');
     const raw = c.req.query('version') ?? '';
     if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
-      throw new InvalidRequest(`invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`);
+      throw new InvalidRequest(
+        `invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`,
+      );
     }
     const update = {
       version: Number(raw),

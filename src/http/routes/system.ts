@@ -77,20 +77,27 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
     const cluster = swarm.cluster;
     // A locked node shows what dockerd shows: its address, the lock as the error, no cluster.
     const swarmInfo = swarm.locked
-      ? { NodeID: '', NodeAddr: cluster!.advertiseAddr.replace(/:\d+$/, ''), LocalNodeState: 'locked', ControlAvailable: false, Error: new SwarmLocked().message, RemoteManagers: null }
-      : cluster
       ? {
-          NodeID: cluster.nodeId,
-          NodeAddr: cluster.advertiseAddr.replace(/:\d+$/, ''),
-          LocalNodeState: 'active',
-          ControlAvailable: true,
-          Error: '',
-          RemoteManagers: [{ NodeID: cluster.nodeId, Addr: cluster.advertiseAddr }],
-          Nodes: 1,
-          Managers: 1,
-          Cluster: clusterView(cluster),
+          NodeID: '',
+          NodeAddr: cluster!.advertiseAddr.replace(/:\d+$/, ''),
+          LocalNodeState: 'locked',
+          ControlAvailable: false,
+          Error: new SwarmLocked().message,
+          RemoteManagers: null,
         }
-      : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+      : cluster
+        ? {
+            NodeID: cluster.nodeId,
+            NodeAddr: cluster.advertiseAddr.replace(/:\d+$/, ''),
+            LocalNodeState: 'active',
+            ControlAvailable: true,
+            Error: '',
+            RemoteManagers: [{ NodeID: cluster.nodeId, Addr: cluster.advertiseAddr }],
+            Nodes: 1,
+            Managers: 1,
+            Cluster: clusterView(cluster),
+          }
+        : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
     return json(c, {
       ID: (!swarm.locked && cluster?.nodeId) || '',
       Containers: 0,

@@ -20,7 +20,7 @@ import { CreatePage, EMPTY_DRAFT, type CreateDraft } from '../../ui/create-form.
 import { Csrf, crossSiteReason, SESSION_COOKIE } from '../../ui/csrf.ts';
 import { DetailPage } from '../../ui/detail.tsx';
 import { field, specFromForm, type FormValues } from '../../ui/encode.ts';
-import { EngineClient, EngineError, type ValueVersionView } from '../../ui/engine.ts';
+import { type EngineClient, EngineError, type ValueVersionView } from '../../ui/engine.ts';
 import { FormError } from '../../ui/form-error.ts';
 import { kindInfo, kindOfLabels } from '../../ui/kinds.ts';
 import type { PageError } from '../../ui/layout.tsx';
@@ -56,7 +56,8 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
     const transport = c.env.listener?.transport;
     if (transport !== 'tcp' && transport !== 'tls') return pageNotFound();
     const tls = transport === 'tls';
-    const refuse = (status: ContentfulStatusCode, title: string, message: string) => withHeaders(render(c, status, <MessagePage title={title} error={{ status, message }} />));
+    const refuse = (status: ContentfulStatusCode, title: string, message: string) =>
+      withHeaders(render(c, status, <MessagePage title={title} error={{ status, message }} />));
     let session = Csrf.sessionFrom(getCookie(c, SESSION_COOKIE));
     if (c.req.method === 'POST') {
       const crossSite = crossSiteReason({ origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host'), tls });
@@ -110,7 +111,14 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
     render(
       c,
       error?.status ?? 200,
-      <CreatePage info={kindInfo(kind)} csrf={token(c)} secretDrivers={deps.secretDrivers} templatingDrivers={deps.templatingDrivers} draft={draft} error={error} />,
+      <CreatePage
+        info={kindInfo(kind)}
+        csrf={token(c)}
+        secretDrivers={deps.secretDrivers}
+        templatingDrivers={deps.templatingDrivers}
+        draft={draft}
+        error={error}
+      />,
     );
 
   ui.get('/ui/new', (c) => createPage(c, c.req.query('kind') ?? 'text', EMPTY_DRAFT));
@@ -150,7 +158,11 @@ export function uiRoutes(app: Hono<EdgeEnv>, deps: UiDeps): void {
       versions = engineError(e);
     }
     const source = rotateSource(kindOfLabels(secret.Spec.Labels), opts.source);
-    return render(c, opts.error?.status ?? 200, <DetailPage secret={secret} versions={versions} source={source} csrf={token(c)} notice={opts.notice} error={opts.error} />);
+    return render(
+      c,
+      opts.error?.status ?? 200,
+      <DetailPage secret={secret} versions={versions} source={source} csrf={token(c)} notice={opts.notice} error={opts.error} />,
+    );
   };
 
   ui.get('/ui/secrets/:id', (c) => detailPage(c, c.req.param('id'), { notice: detailNotice((name) => c.req.query(name)), source: c.req.query('rotate') }));
@@ -252,7 +264,8 @@ async function withHeaders(res: Response | Promise<Response>): Promise<Response>
 /** The body as form fields (multipart or urlencoded), first value per name, read within the size bound. */
 async function readForm(c: Context<UiEnv>): Promise<FormValues> {
   const type = c.req.header('content-type') ?? '';
-  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) throw new FormError('a form must be sent as multipart/form-data or application/x-www-form-urlencoded');
+  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type))
+    throw new FormError('a form must be sent as multipart/form-data or application/x-www-form-urlencoded');
   const bytes = await readBodyBytes(c);
   let data: FormData;
   try {

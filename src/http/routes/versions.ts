@@ -26,7 +26,10 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
 
   app.get(base, admin, async (c) => {
     const { versions: kept } = await versions.list(c.req.param('id'));
-    return json(c, kept.map((v) => ({ Version: v.version, CreatedAt: v.createdAt, Current: v.current })));
+    return json(
+      c,
+      kept.map((v) => ({ Version: v.version, CreatedAt: v.createdAt, Current: v.current })),
+    );
   });
 
   app.post(base, audited('secret.rotate', 'id'), admin, async (c) => {
@@ -43,7 +46,8 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
 
   app.post(`${base}/:version/rollback`, audited('secret.rollback', 'id'), admin, async (c) => {
     const text = c.req.param('version');
-    if (!schemas.validator('secret-rollback.json')(text)) throw new InvalidRequest(`invalid version ${JSON.stringify(text)}: a version is a whole number from 1`);
+    if (!schemas.validator('secret-rollback.json')(text))
+      throw new InvalidRequest(`invalid version ${JSON.stringify(text)}: a version is a whole number from 1`);
     const r = await versions.rollback(c.req.param('id'), Number(text), (s) => noteSecret(c, s));
     noteVersions(c, { version: r.version, previous: r.previous });
     return json(c, { ID: r.secret.id, Version: r.version, Previous: r.previous });
@@ -64,4 +68,3 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
     return empty(c, 204);
   });
 }
-

@@ -7,8 +7,23 @@ import { eq, ge, gt, le, lt, ne } from './compare.ts';
 import { htmlEscape, jsEscape, urlQueryEscape } from './escape.ts';
 import { sprint, sprintf, sprintln } from './fmt.ts';
 import {
-  BOOL, IFACE, INT, REFLECT_VALUE, STRING, UINT8, bool, canBeNil, indirect, int, isTrue, lengthOf,
-  typeString, zero, type GoType, type GoValue, type Value,
+  BOOL,
+  IFACE,
+  INT,
+  REFLECT_VALUE,
+  STRING,
+  UINT8,
+  bool,
+  canBeNil,
+  indirect,
+  int,
+  isTrue,
+  lengthOf,
+  typeString,
+  zero,
+  type GoType,
+  type GoValue,
+  type Value,
 } from './values.ts';
 
 /** A callable with a Go signature. `call` throws a plain Error for Go's returned error. */
@@ -44,13 +59,12 @@ function index(item: Value, indexes: Value[]): Value {
     if (isNil) throw new Error('index of nil pointer');
     const v = it as GoValue;
     switch (v.type.kind) {
-      case 'string': case 'slice': {
+      case 'string':
+      case 'slice': {
         const len = lengthOf(v);
         const x = indexArg(ix, len);
         if (x === len) throw new Error(`reflect: ${v.type.kind === 'string' ? 'string' : 'slice'} index out of range`);
-        item = v.type.kind === 'string'
-          ? { type: UINT8, v: BigInt((v.v as string).charCodeAt(x)) }
-          : (v.v as Value[])[x];
+        item = v.type.kind === 'string' ? { type: UINT8, v: BigInt((v.v as string).charCodeAt(x)) } : (v.v as Value[])[x];
         break;
       }
       case 'map': {
@@ -81,7 +95,9 @@ function slice(item: Value, indexes: Value[]): Value {
   if (kind !== 'string' && kind !== 'slice') throw new Error(`can't slice item of type ${typeString(item.type)}`);
   const len = lengthOf(item);
   const idx = [0, len, len];
-  indexes.forEach((ix, i) => { idx[i] = indexArg(ix, len); });
+  indexes.forEach((ix, i) => {
+    idx[i] = indexArg(ix, len);
+  });
   if (idx[0]! > idx[1]!) throw new Error(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (indexes.length === 3 && idx[1]! > idx[2]!) throw new Error(`invalid slice index: ${idx[1]} > ${idx[2]}`);
   if (kind === 'string') return { type: STRING, v: (item.v as string).slice(idx[0], idx[1]) };
@@ -121,7 +137,8 @@ const PLAIN: Record<string, GoFunc> = {
   index: { params: [RV], variadic: RV, call: ([a, ...rest]) => index(a, rest) },
   slice: { params: [RV], variadic: RV, call: ([a, ...rest]) => slice(a, rest) },
   call: {
-    params: [RV], variadic: RV,
+    params: [RV],
+    variadic: RV,
     call: ([fn]) => {
       if (fn === undefined) throw new Error('call of nil');
       throw new Error(`non-function of type ${typeString(fn.type)}`);

@@ -29,10 +29,19 @@ export function decodeRune(s: string, i: number): [number, number] {
   let need: number;
   let min: number;
   let r: number;
-  if (b0 >= 0xc2 && b0 <= 0xdf) { need = 1; min = 0x80; r = b0 & 0x1f; }
-  else if (b0 >= 0xe0 && b0 <= 0xef) { need = 2; min = 0x800; r = b0 & 0x0f; }
-  else if (b0 >= 0xf0 && b0 <= 0xf4) { need = 3; min = 0x10000; r = b0 & 0x07; }
-  else return [RUNE_ERROR, 1];
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    need = 1;
+    min = 0x80;
+    r = b0 & 0x1f;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    need = 2;
+    min = 0x800;
+    r = b0 & 0x0f;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    need = 3;
+    min = 0x10000;
+    r = b0 & 0x07;
+  } else return [RUNE_ERROR, 1];
   for (let k = 1; k <= need; k++) {
     const b = s.charCodeAt(i + k);
     if (Number.isNaN(b) || (b & 0xc0) !== 0x80) return [RUNE_ERROR, 1];
@@ -62,7 +71,7 @@ export function encodeRune(r: number): string {
 /** The runes of a byte string, each with its byte width. */
 export function runes(s: string): number[] {
   const out: number[] = [];
-  for (let i = 0; i < s.length;) {
+  for (let i = 0; i < s.length; ) {
     const [r, w] = decodeRune(s, i);
     out.push(r);
     i += w;
@@ -124,13 +133,20 @@ function escapeRune(r: number, quote: number, asciiOnly: boolean): string {
   if (r === quote || r === 0x5c) return '\\' + String.fromCharCode(r);
   if (asciiOnly ? r < 0x80 && isPrint(r) : isPrint(r)) return encodeRune(r);
   switch (r) {
-    case 7: return '\\a';
-    case 8: return '\\b';
-    case 12: return '\\f';
-    case 10: return '\\n';
-    case 13: return '\\r';
-    case 9: return '\\t';
-    case 11: return '\\v';
+    case 7:
+      return '\\a';
+    case 8:
+      return '\\b';
+    case 12:
+      return '\\f';
+    case 10:
+      return '\\n';
+    case 13:
+      return '\\r';
+    case 9:
+      return '\\t';
+    case 11:
+      return '\\v';
   }
   if (r < 0x20 || r === 0x7f) return '\\x' + hex(r, 2);
   if (r < 0x10000) return '\\u' + hex(r, 4);
@@ -198,7 +214,7 @@ export function quoteRune(r: number): string {
 
 /** strconv.CanBackquote. */
 export function canBackquote(s: string): boolean {
-  for (let i = 0; i < s.length;) {
+  for (let i = 0; i < s.length; ) {
     const [r, w] = decodeRune(s, i);
     if (w === 1 && r === RUNE_ERROR) return false;
     if (r === 0x60 || r === 0xfeff || (r < 0x20 && r !== 9) || r === 0x7f) return false;

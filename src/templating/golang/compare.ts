@@ -9,21 +9,31 @@ type Kind = 'invalid' | 'bool' | 'complex' | 'int' | 'float' | 'string' | 'uint'
 
 function basicKind(v: Value): Kind {
   switch (v?.type.kind) {
-    case 'bool': return 'bool';
-    case 'int': return 'int';
-    case 'uint8': return 'uint';
-    case 'float64': return 'float';
-    case 'complex128': return 'complex';
-    case 'string': return 'string';
+    case 'bool':
+      return 'bool';
+    case 'int':
+      return 'int';
+    case 'uint8':
+      return 'uint';
+    case 'float64':
+      return 'float';
+    case 'complex128':
+      return 'complex';
+    case 'string':
+      return 'string';
   }
   return 'invalid';
 }
 
 function comparable(t: GoType): boolean {
   switch (t.kind) {
-    case 'map': case 'slice': return false;
-    case 'struct': return t.fields.every((f) => comparable(f.type));
-    default: return true;
+    case 'map':
+    case 'slice':
+      return false;
+    case 'struct':
+      return t.fields.every((f) => comparable(f.type));
+    default:
+      return true;
   }
 }
 
@@ -35,7 +45,8 @@ function deepEqual(a: Value, b: Value): boolean {
     return Object.keys(ra).every((k) => deepEqual(ra[k], rb[k]));
   }
   if (a.type.kind === 'complex128') {
-    const ca = a.v as Complex; const cb = b.v as Complex;
+    const ca = a.v as Complex;
+    const cb = b.v as Complex;
     return ca.re === cb.re && ca.im === cb.im;
   }
   return a.v === b.v;

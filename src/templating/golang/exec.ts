@@ -14,8 +14,25 @@ import { formatValue } from './fmt.ts';
 import { OverBudget, type Budget } from './limits.ts';
 import type { Tree } from './parser.ts';
 import {
-  BOOL, COMPLEX128, FLOAT64, INT, REFLECT_VALUE, STRING, UINT8, canBeNil, findField, indirect, isTrue,
-  isUpperFirst, sortedEntries, typeString, zero, type GoType, type GoValue, type StructType, type Value,
+  BOOL,
+  COMPLEX128,
+  FLOAT64,
+  INT,
+  REFLECT_VALUE,
+  STRING,
+  UINT8,
+  canBeNil,
+  findField,
+  indirect,
+  isTrue,
+  isUpperFirst,
+  sortedEntries,
+  typeString,
+  zero,
+  type GoType,
+  type GoValue,
+  type StructType,
+  type Value,
 } from './values.ts';
 
 /** Go's limit is 100000; ours keeps the JS stack safe. */
@@ -38,8 +55,10 @@ export interface RunContext {
 /** An execution failure, carrying Go's message as a byte string; `limit` when a bound was hit. */
 export class ExecAbort extends Error {
   readonly limit: boolean;
-  constructor(message: string, limit: boolean = false) { super(message);
-    this.limit = limit; }
+  constructor(message: string, limit: boolean = false) {
+    super(message);
+    this.limit = limit;
+  }
 }
 class BreakSignal {}
 class ContinueSignal {}
@@ -47,7 +66,10 @@ class ContinueSignal {}
 const MISSING = Symbol('missing');
 type Final = Value | typeof MISSING;
 
-interface Var { name: string; value: Value }
+interface Var {
+  name: string;
+  value: Value;
+}
 
 class State {
   node: Node | null = null;
@@ -56,13 +78,7 @@ class State {
   readonly tmplName: string;
   private vars: Var[];
   private readonly depth: number;
-  constructor(
-    run: RunContext,
-    out: string[],
-    tmplName: string,
-    vars: Var[],
-    depth: number,
-  ) {
+  constructor(run: RunContext, out: string[], tmplName: string, vars: Var[], depth: number) {
     this.run = run;
     this.out = out;
     this.tmplName = tmplName;
@@ -82,7 +98,9 @@ class State {
     for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) line++;
     throw new ExecAbort(`template: ${this.run.name}:${line}:${col}: executing ${name} at <${nodeString(this.node)}>: ${msg}`, limit);
   }
-  private at(n: Node): void { this.node = n; }
+  private at(n: Node): void {
+    this.node = n;
+  }
   private step(): void {
     const b = this.run.budget;
     if (++b.steps > b.maxSteps) this.errorf(`execution stopped after ${b.maxSteps} steps`, true);
@@ -124,7 +142,10 @@ class State {
   }
   private setVar(name: string, value: Value): void {
     for (let i = this.vars.length - 1; i >= 0; i--) {
-      if (this.vars[i]!.name === name) { this.vars[i]!.value = value; return; }
+      if (this.vars[i]!.name === name) {
+        this.vars[i]!.value = value;
+        return;
+      }
     }
     this.errorf(`undefined variable: ${name}`);
   }
@@ -140,14 +161,25 @@ class State {
         if (node.pipe.decl.length === 0) this.printValue(node, val);
         return;
       }
-      case 'break': throw new BreakSignal();
-      case 'continue': throw new ContinueSignal();
-      case 'if': case 'with': return this.walkIfOrWith(node.type, dot, node.pipe, node.list, node.elseList);
-      case 'list': for (const n of node.nodes) await this.walk(dot, n); return;
-      case 'range': return this.walkRange(dot, node);
-      case 'template': return this.walkTemplate(dot, node);
-      case 'text': this.write(node.text); return;
-      default: this.errorf(`unknown node: ${nodeString(node)}`);
+      case 'break':
+        throw new BreakSignal();
+      case 'continue':
+        throw new ContinueSignal();
+      case 'if':
+      case 'with':
+        return this.walkIfOrWith(node.type, dot, node.pipe, node.list, node.elseList);
+      case 'list':
+        for (const n of node.nodes) await this.walk(dot, n);
+        return;
+      case 'range':
+        return this.walkRange(dot, node);
+      case 'template':
+        return this.walkTemplate(dot, node);
+      case 'text':
+        this.write(node.text);
+        return;
+      default:
+        this.errorf(`unknown node: ${nodeString(node)}`);
     }
   }
 
@@ -187,7 +219,10 @@ class State {
         // a nil value ranges like an empty map
       } else if (val.type.kind === 'slice') {
         const items = (val.v as Value[] | null) ?? [];
-        for (let i = 0; i < items.length; i++) { ran = true; await one({ type: INT, v: BigInt(i) }, items[i]); }
+        for (let i = 0; i < items.length; i++) {
+          ran = true;
+          await one({ type: INT, v: BigInt(i) }, items[i]);
+        }
       } else if (val.type.kind === 'map') {
         const keyType = (val.type as { key: GoType }).key;
         for (const [k, v] of sortedEntries((val.v as Map<string, Value> | null) ?? new Map())) {
@@ -209,7 +244,7 @@ class State {
   private async walkTemplate(dot: Value, t: Extract<Node, { type: 'template' }>): Promise<void> {
     this.at(t);
     const tree = this.run.trees.get(t.name);
-    if (!tree || !tree.root) this.errorf(`template ${quote(t.name)} not defined`);
+    if (!tree?.root) this.errorf(`template ${quote(t.name)} not defined`);
     if (this.depth >= MAX_TEMPLATE_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`, true);
     const newDot = await this.evalPipeline(dot, t.pipe);
     const inner = new State(this.run, this.out, t.name, [{ name: '$', value: newDot }], this.depth + 1);
@@ -219,7 +254,10 @@ class State {
   private printValue(n: Node, v: Value): void {
     this.at(n);
     const [iv] = v?.type.kind === 'ptr' ? indirect(v) : [v];
-    if (iv === undefined) { this.write('<no value>'); return; }
+    if (iv === undefined) {
+      this.write('<no value>');
+      return;
+    }
     const room = this.room(true);
     let text: string;
     try {
@@ -259,20 +297,31 @@ class State {
     await this.tick();
     const first = cmd.args[0]!;
     switch (first.type) {
-      case 'field': return this.evalFieldNode(dot, first, cmd.args, final);
-      case 'chain': return this.evalChainNode(dot, first, cmd.args, final);
-      case 'identifier': return this.evalFunction(dot, first, cmd, cmd.args, final);
-      case 'pipe': this.notAFunction(cmd.args, final); return this.evalPipeline(dot, first);
-      case 'variable': return this.evalVariableNode(dot, first, cmd.args, final);
+      case 'field':
+        return this.evalFieldNode(dot, first, cmd.args, final);
+      case 'chain':
+        return this.evalChainNode(dot, first, cmd.args, final);
+      case 'identifier':
+        return this.evalFunction(dot, first, cmd, cmd.args, final);
+      case 'pipe':
+        this.notAFunction(cmd.args, final);
+        return this.evalPipeline(dot, first);
+      case 'variable':
+        return this.evalVariableNode(dot, first, cmd.args, final);
     }
     this.at(first);
     this.notAFunction(cmd.args, final);
     switch (first.type) {
-      case 'bool': return { type: BOOL, v: first.value };
-      case 'dot': return dot;
-      case 'nil': this.errorf('nil is not a command');
-      case 'number': return this.idealConstant(first);
-      case 'string': return { type: STRING, v: first.text };
+      case 'bool':
+        return { type: BOOL, v: first.value };
+      case 'dot':
+        return dot;
+      case 'nil':
+        this.errorf('nil is not a command');
+      case 'number':
+        return this.idealConstant(first);
+      case 'string':
+        return { type: STRING, v: first.text };
     }
   }
 
@@ -302,7 +351,10 @@ class State {
   private async evalVariableNode(dot: Value, v: VariableNode, args: Arg[] | null, final: Final): Promise<Value> {
     this.at(v);
     const value = this.varValue(v.ident[0]!);
-    if (v.ident.length === 1) { this.notAFunction(args, final); return value; }
+    if (v.ident.length === 1) {
+      this.notAFunction(args, final);
+      return value;
+    }
     return this.evalFieldChain(dot, value, v, v.ident.slice(1), args, final);
   }
 
@@ -319,7 +371,17 @@ class State {
     if (!isNil && r.type.kind === 'struct') {
       const method = (r.type as StructType).methods?.[name];
       if (method) {
-        const fn: GoFunc = { params: Array(method.params).fill(STRING), fresh: true, call: async (a) => ({ type: STRING, v: await method.call(r, a.map((x) => x!.v as string)) }) };
+        const fn: GoFunc = {
+          params: Array(method.params).fill(STRING),
+          fresh: true,
+          call: async (a) => ({
+            type: STRING,
+            v: await method.call(
+              r,
+              a.map((x) => x!.v as string),
+            ),
+          }),
+        };
         return this.evalCall(dot, fn, false, node, name, args, final);
       }
     }
@@ -336,7 +398,7 @@ class State {
     } else if (r.type.kind === 'map') {
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`);
       const m = r.v as Map<string, Value> | null;
-      if (!m || !m.has(name)) this.errorf(`map has no entry for key ${quote(name)}`);
+      if (!m?.has(name)) this.errorf(`map has no entry for key ${quote(name)}`);
       return m.get(name);
     } else if (r.type.kind === 'ptr' && isNil) {
       const elem = (r.type as { elem: GoType }).elem;
@@ -385,7 +447,10 @@ class State {
     try {
       result = await fn.call(argv, this.room());
     } catch (e) {
-      if (e instanceof OverBudget) { this.at(node); this.overBudget(); }
+      if (e instanceof OverBudget) {
+        this.at(node);
+        this.overBudget();
+      }
       if ((e instanceof ExecAbort || e instanceof TemplateError) && e.limit) throw e;
       if (e instanceof BreakSignal || e instanceof ContinueSignal) throw e;
       this.at(node);
@@ -422,15 +487,21 @@ class State {
   private async evalArg(dot: Value, typ: GoType | null, n: Arg): Promise<Value> {
     this.at(n);
     switch (n.type) {
-      case 'dot': return this.validateType(dot, typ);
+      case 'dot':
+        return this.validateType(dot, typ);
       case 'nil':
         if (typ && canBeNil(typ)) return typ.kind === 'iface' || typ.kind === 'reflect.Value' ? undefined : zero(typ);
         this.errorf(`cannot assign nil to ${typ ? typeString(typ) : '<nil>'}`);
-      case 'field': return this.validateType(await this.evalFieldNode(dot, n, [n], MISSING), typ);
-      case 'variable': return this.validateType(await this.evalVariableNode(dot, n, null, MISSING), typ);
-      case 'pipe': return this.validateType(await this.evalPipeline(dot, n), typ);
-      case 'identifier': return this.validateType(await this.evalFunction(dot, n, n, null, MISSING), typ);
-      case 'chain': return this.validateType(await this.evalChainNode(dot, n, null, MISSING), typ);
+      case 'field':
+        return this.validateType(await this.evalFieldNode(dot, n, [n], MISSING), typ);
+      case 'variable':
+        return this.validateType(await this.evalVariableNode(dot, n, null, MISSING), typ);
+      case 'pipe':
+        return this.validateType(await this.evalPipeline(dot, n), typ);
+      case 'identifier':
+        return this.validateType(await this.evalFunction(dot, n, n, null, MISSING), typ);
+      case 'chain':
+        return this.validateType(await this.evalChainNode(dot, n, null, MISSING), typ);
     }
     switch (typ?.kind) {
       case 'bool':
@@ -445,7 +516,8 @@ class State {
       case 'float64':
         if (n.type === 'number' && n.num.isFloat) return { type: typ, v: n.num.float };
         this.errorf(`expected float; found ${nodeString(n)}`);
-      case 'iface': case 'reflect.Value':
+      case 'iface':
+      case 'reflect.Value':
         return this.evalEmptyInterface(dot, n);
       case 'string':
         if (n.type === 'string') return { type: typ, v: n.text };
@@ -454,12 +526,15 @@ class State {
     this.errorf(`can't handle ${nodeString(n)} for arg of type ${typ ? typeString(typ) : '<nil>'}`);
   }
 
-  private evalEmptyInterface(dot: Value, n: Arg): Value {
+  private evalEmptyInterface(_dot: Value, n: Arg): Value {
     this.at(n);
     switch (n.type) {
-      case 'bool': return { type: BOOL, v: n.value };
-      case 'number': return this.idealConstant(n);
-      case 'string': return { type: STRING, v: n.text };
+      case 'bool':
+        return { type: BOOL, v: n.value };
+      case 'number':
+        return this.idealConstant(n);
+      case 'string':
+        return { type: STRING, v: n.text };
     }
     this.errorf(`can't handle assignment of ${nodeString(n)} to empty interface argument`);
   }
@@ -470,7 +545,7 @@ export async function execute(run: RunContext, data: Value): Promise<string> {
   const out: string[] = [];
   const state: State = new State(run, out, run.name, [{ name: '$', value: data }], 0);
   const tree = run.trees.get(run.name);
-  if (!tree || !tree.root) state.errorf(`${quote(run.name)} is an incomplete or empty template`);
+  if (!tree?.root) state.errorf(`${quote(run.name)} is an incomplete or empty template`);
   await state.walk(data, tree.root);
   return out.join('');
 }

@@ -29,10 +29,18 @@ function roundDigits(v: number, n: number): { digits: string; dp: number } {
   const arr = kept.split('').map(Number);
   let i = arr.length - 1;
   for (; i >= 0; i--) {
-    if (arr[i]! < 9) { arr[i]!++; break; }
+    if (arr[i]! < 9) {
+      arr[i]!++;
+      break;
+    }
     arr[i] = 0;
   }
-  if (i < 0) { arr.unshift(1); arr.pop(); dp++; if (n === 0) return { digits: '1', dp }; }
+  if (i < 0) {
+    arr.unshift(1);
+    arr.pop();
+    dp++;
+    if (n === 0) return { digits: '1', dp };
+  }
   return { digits: arr.join(''), dp };
 }
 
@@ -54,9 +62,16 @@ function expForm(digits: string, dp: number, prec: number, upper: boolean): stri
 function fixedForm(digits: string, dp: number, prec: number): string {
   let intPart: string;
   let frac: string;
-  if (dp <= 0) { intPart = '0'; frac = '0'.repeat(-dp) + digits; }
-  else if (dp >= digits.length) { intPart = digits + '0'.repeat(dp - digits.length); frac = ''; }
-  else { intPart = digits.slice(0, dp); frac = digits.slice(dp); }
+  if (dp <= 0) {
+    intPart = '0';
+    frac = '0'.repeat(-dp) + digits;
+  } else if (dp >= digits.length) {
+    intPart = digits + '0'.repeat(dp - digits.length);
+    frac = '';
+  } else {
+    intPart = digits.slice(0, dp);
+    frac = digits.slice(dp);
+  }
   if (prec >= 0) frac = frac.padEnd(prec, '0').slice(0, prec);
   return frac.length > 0 ? `${intPart}.${frac}` : intPart;
 }
@@ -73,7 +88,10 @@ export function formatFloat(v: number, fmt: string, prec: number): string {
     return sign + expForm(digits, dp, prec, upper);
   }
   if (fmt === 'f' || fmt === 'F') {
-    if (prec < 0) { const { digits, dp } = shortestDigits(v); return sign + fixedForm(digits, dp, -1); }
+    if (prec < 0) {
+      const { digits, dp } = shortestDigits(v);
+      return sign + fixedForm(digits, dp, -1);
+    }
     if (v === 0) return sign + fixedForm('0', 1, prec);
     const probe = exactDigits(v);
     const { digits, dp } = roundDigits(v, probe.dp + prec);

@@ -10,8 +10,13 @@ import { fits } from './limits.ts';
 import { typeString, sortedEntries, type Complex, type GoValue, type Value, type StructType } from './values.ts';
 
 interface Flags {
-  plus: boolean; minus: boolean; sharp: boolean; space: boolean; zero: boolean;
-  width?: number; prec?: number;
+  plus: boolean;
+  minus: boolean;
+  sharp: boolean;
+  space: boolean;
+  zero: boolean;
+  width?: number;
+  prec?: number;
 }
 const NO_FLAGS: Flags = { plus: false, minus: false, sharp: false, space: false, zero: false };
 
@@ -28,7 +33,9 @@ function fmtInteger(v: bigint, verb: string, f: Flags, unsigned: boolean): strin
   let a = neg ? -v : v;
   if (unsigned && neg) a = (1n << 64n) + v;
   let base = 10;
-  if (verb === 'b') base = 2; else if (verb === 'o' || verb === 'O') base = 8; else if (verb === 'x' || verb === 'X') base = 16;
+  if (verb === 'b') base = 2;
+  else if (verb === 'o' || verb === 'O') base = 8;
+  else if (verb === 'x' || verb === 'X') base = 16;
   let digits = a.toString(base);
   if (verb === 'X') digits = digits.toUpperCase();
   let prec = f.prec;
@@ -75,9 +82,13 @@ function fmtComplex(c: Complex, verb: string, f: Flags): string {
 function fmtString(s: string, verb: string, f: Flags, room: number): string {
   if (f.prec !== undefined) s = truncateRunes(s, f.prec);
   switch (verb) {
-    case 'v': case 's': return pad(s, f);
-    case 'q': return pad(f.sharp && canBackquote(s) ? '`' + s + '`' : quote(s, f.plus, room), f);
-    case 'x': case 'X': {
+    case 'v':
+    case 's':
+      return pad(s, f);
+    case 'q':
+      return pad(f.sharp && canBackquote(s) ? '`' + s + '`' : quote(s, f.plus, room), f);
+    case 'x':
+    case 'X': {
       fits(s.length * 2, room); // at least two digits a byte
       const parts: string[] = [];
       let length = 0;
@@ -113,14 +124,25 @@ export function formatValue(v: Value, verb: string, f: Flags, depth: number, roo
   switch (t.kind) {
     case 'bool':
       return verb === 'v' || verb === 't' ? pad(v.v ? 'true' : 'false', f) : badVerb(v, verb, f, room);
-    case 'int': case 'uint8': {
+    case 'int':
+    case 'uint8': {
       const n = v.v as bigint;
       switch (verb) {
-        case 'v': case 'd': return fmtInteger(n, 'd', f, t.kind === 'uint8');
-        case 'b': case 'o': case 'O': case 'x': case 'X': return fmtInteger(n, verb, f, t.kind === 'uint8');
-        case 'c': return pad(encodeRune(Number(n)), f);
-        case 'q': return pad(quoteRune(Number(n)), f);
-        case 'U': return pad(f.sharp ? formatU(Number(n)) : 'U+' + n.toString(16).toUpperCase().padStart(4, '0'), f);
+        case 'v':
+        case 'd':
+          return fmtInteger(n, 'd', f, t.kind === 'uint8');
+        case 'b':
+        case 'o':
+        case 'O':
+        case 'x':
+        case 'X':
+          return fmtInteger(n, verb, f, t.kind === 'uint8');
+        case 'c':
+          return pad(encodeRune(Number(n)), f);
+        case 'q':
+          return pad(quoteRune(Number(n)), f);
+        case 'U':
+          return pad(f.sharp ? formatU(Number(n)) : 'U+' + n.toString(16).toUpperCase().padStart(4, '0'), f);
       }
       return badVerb(v, verb, f, room);
     }
@@ -222,7 +244,10 @@ export function sprintf(format: string, args: Value[], room = Infinity): string 
   let i = 0;
   const intArg = (): number | undefined => {
     const a = args[argNum];
-    if (a === undefined || (a.type.kind !== 'int' && a.type.kind !== 'uint8')) { argNum++; return undefined; }
+    if (a === undefined || (a.type.kind !== 'int' && a.type.kind !== 'uint8')) {
+      argNum++;
+      return undefined;
+    }
     argNum++;
     const n = Number(a.v as bigint);
     return Math.abs(n) > 1e6 ? undefined : n;
@@ -231,15 +256,20 @@ export function sprintf(format: string, args: Value[], room = Infinity): string 
   while (i < format.length) {
     emit();
     const pct = format.indexOf('%', i);
-    if (pct < 0) { out += format.slice(i); break; }
+    if (pct < 0) {
+      out += format.slice(i);
+      break;
+    }
     out += format.slice(i, pct);
     i = pct + 1;
     const f: Flags = { ...NO_FLAGS };
     for (; i < format.length; i++) {
       const c = format[i];
       if (c === '+') f.plus = true;
-      else if (c === '-') { f.minus = true; f.zero = false; }
-      else if (c === '#') f.sharp = true;
+      else if (c === '-') {
+        f.minus = true;
+        f.zero = false;
+      } else if (c === '#') f.sharp = true;
       else if (c === ' ') f.space = true;
       else if (c === '0') f.zero = !f.minus;
       else break;
@@ -248,10 +278,19 @@ export function sprintf(format: string, args: Value[], room = Infinity): string 
       i++;
       const w = intArg();
       if (w === undefined) out += '%!(BADWIDTH)';
-      else { f.width = Math.abs(w); if (w < 0) { f.minus = true; f.zero = false; } }
+      else {
+        f.width = Math.abs(w);
+        if (w < 0) {
+          f.minus = true;
+          f.zero = false;
+        }
+      }
     } else {
       const m = /^[0-9]+/.exec(format.slice(i));
-      if (m) { f.width = Math.min(Number(m[0]), 1e6); i += m[0].length; }
+      if (m) {
+        f.width = Math.min(Number(m[0]), 1e6);
+        i += m[0].length;
+      }
     }
     if (format[i] === '.') {
       i++;
@@ -266,16 +305,34 @@ export function sprintf(format: string, args: Value[], room = Infinity): string 
         i += m[0].length;
       }
     }
-    if (i >= format.length) { out += '%!(NOVERB)'; break; }
+    if (i >= format.length) {
+      out += '%!(NOVERB)';
+      break;
+    }
     const [r, w] = decodeRune(format, i);
     const verb = format.slice(i, i + w);
     i += w;
-    if (verb === '%') { out += '%'; continue; }
-    if (argNum >= args.length) { out += `%!${verb}(MISSING)`; continue; }
+    if (verb === '%') {
+      out += '%';
+      continue;
+    }
+    if (argNum >= args.length) {
+      out += `%!${verb}(MISSING)`;
+      continue;
+    }
     const a = args[argNum++];
-    if (verb === 'v' && f.sharp) { out += goSyntax(a, left()); continue; }
-    if (verb === 'T') { out += pad(a === undefined ? '<nil>' : typeString(a.type), f); continue; }
-    if (!/^[a-zA-Z]$/.test(verb) || r > 0x7f) { out += badVerb(a, verb, f, left()); continue; }
+    if (verb === 'v' && f.sharp) {
+      out += goSyntax(a, left());
+      continue;
+    }
+    if (verb === 'T') {
+      out += pad(a === undefined ? '<nil>' : typeString(a.type), f);
+      continue;
+    }
+    if (!/^[a-zA-Z]$/.test(verb) || r > 0x7f) {
+      out += badVerb(a, verb, f, left());
+      continue;
+    }
     out += formatValue(a, verb, f, 0, left());
   }
   emit();
@@ -292,14 +349,17 @@ export function sprintf(format: string, args: Value[], room = Infinity): string 
 function goSyntax(a: Value, room: number): string {
   if (a === undefined) return '<nil>';
   switch (a.type.kind) {
-    case 'string': return quote(a.v as string, false, room);
+    case 'string':
+      return quote(a.v as string, false, room);
     case 'map': {
       const parts = bounded(room);
       for (const [k, e] of sortedEntries((a.v as Map<string, Value>) ?? new Map())) parts.add(`${quote(k, false, parts.left())}:${goSyntax(e, parts.left())}`);
       return `${typeString(a.type)}{${parts.join(', ')}}`;
     }
-    case 'uint8': return '0x' + (a.v as bigint).toString(16);
-    default: return formatValue(a, 'v', NO_FLAGS, 0, room);
+    case 'uint8':
+      return '0x' + (a.v as bigint).toString(16);
+    default:
+      return formatValue(a, 'v', NO_FLAGS, 0, room);
   }
 }
 

@@ -77,16 +77,18 @@ export function goFuncs(funcs: Record<string, TemplateFunction>): Map<string, Go
 
 export function newBudget(opts: RenderOptions): Budget {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return opts.budget ?? {
-    steps: 0,
-    maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
-    outBytes: 0,
-    maxOutputBytes: opts.maxOutputBytes,
-    allocBytes: 0,
-    maxAllocBytes: opts.maxAllocBytes ?? DEFAULT_MAX_ALLOC_BYTES,
-    deadline: performance.now() + timeoutMs,
-    timeoutMs,
-  };
+  return (
+    opts.budget ?? {
+      steps: 0,
+      maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+      outBytes: 0,
+      maxOutputBytes: opts.maxOutputBytes,
+      allocBytes: 0,
+      maxAllocBytes: opts.maxAllocBytes ?? DEFAULT_MAX_ALLOC_BYTES,
+      deadline: performance.now() + timeoutMs,
+      timeoutMs,
+    }
+  );
 }
 
 /**

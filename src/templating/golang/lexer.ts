@@ -6,19 +6,64 @@ import { decodeRune, lastRuneWidth, isLetter, isDigit, formatU, quote, truncateR
 
 /** Go's itemType values, as a plain object (no enum: the code runs under type stripping). */
 export const T = {
-  Error: 0, Bool: 1, Char: 2, CharConstant: 3, Comment: 4, Complex: 5, Assign: 6, Declare: 7, EOF: 8,
-  Field: 9, Identifier: 10, LeftDelim: 11, LeftParen: 12, Number: 13, Pipe: 14, RawString: 15,
-  RightDelim: 16, RightParen: 17, Space: 18, String: 19, Text: 20, Variable: 21, Keyword: 22, Block: 23,
-  Break: 24, Continue: 25, Dot: 26, Define: 27, Else: 28, End: 29, If: 30, Nil: 31, Range: 32, Template: 33,
+  Error: 0,
+  Bool: 1,
+  Char: 2,
+  CharConstant: 3,
+  Comment: 4,
+  Complex: 5,
+  Assign: 6,
+  Declare: 7,
+  EOF: 8,
+  Field: 9,
+  Identifier: 10,
+  LeftDelim: 11,
+  LeftParen: 12,
+  Number: 13,
+  Pipe: 14,
+  RawString: 15,
+  RightDelim: 16,
+  RightParen: 17,
+  Space: 18,
+  String: 19,
+  Text: 20,
+  Variable: 21,
+  Keyword: 22,
+  Block: 23,
+  Break: 24,
+  Continue: 25,
+  Dot: 26,
+  Define: 27,
+  Else: 28,
+  End: 29,
+  If: 30,
+  Nil: 31,
+  Range: 32,
+  Template: 33,
   With: 34,
 } as const;
 export type T = (typeof T)[keyof typeof T];
 
-export interface Item { typ: T; pos: number; val: string; line: number }
+export interface Item {
+  typ: T;
+  pos: number;
+  val: string;
+  line: number;
+}
 
 const KEYWORDS: Record<string, T> = {
-  '.': T.Dot, block: T.Block, break: T.Break, continue: T.Continue, define: T.Define, else: T.Else,
-  end: T.End, if: T.If, range: T.Range, nil: T.Nil, template: T.Template, with: T.With,
+  '.': T.Dot,
+  block: T.Block,
+  break: T.Break,
+  continue: T.Continue,
+  define: T.Define,
+  else: T.Else,
+  end: T.End,
+  if: T.If,
+  range: T.Range,
+  nil: T.Nil,
+  template: T.Template,
+  with: T.With,
 };
 
 /** Go's item.String(): how a token appears in "unexpected X in Y". */
@@ -42,14 +87,14 @@ const SPACE_CHARS = /[ \t\r\n]/;
 type State = ((l: Lexer) => State) | null;
 
 export class Lexer {
-pos = 0;
-start = 0;
-atEOF = false;
-line = 1;
-startLine = 1;
-parenDepth = 0;
-state: State = lexText;
-queue: Item[] = [];
+  pos = 0;
+  start = 0;
+  atEOF = false;
+  line = 1;
+  startLine = 1;
+  parenDepth = 0;
+  state: State = lexText;
+  queue: Item[] = [];
 
   readonly input: string;
   constructor(input: string) {
@@ -66,13 +111,20 @@ queue: Item[] = [];
   }
 
   next(): number {
-    if (this.pos >= this.input.length) { this.atEOF = true; return EOF; }
+    if (this.pos >= this.input.length) {
+      this.atEOF = true;
+      return EOF;
+    }
     const [r, w] = decodeRune(this.input, this.pos);
     this.pos += w;
     if (r === 0x0a) this.line++;
     return r;
   }
-  peek(): number { const r = this.next(); this.backup(); return r; }
+  peek(): number {
+    const r = this.next();
+    this.backup();
+    return r;
+  }
   backup(): void {
     if (!this.atEOF && this.pos > 0) {
       const w = lastRuneWidth(this.input, this.pos);
@@ -173,10 +225,16 @@ queue: Item[] = [];
   }
   static rightDelim(l: Lexer): State {
     const trim = hasRightTrim(l.input, l.pos);
-    if (trim) { l.pos += 2; l.ignore(); }
+    if (trim) {
+      l.pos += 2;
+      l.ignore();
+    }
     l.pos += RIGHT.length;
     l.emit(T.RightDelim);
-    if (trim) { l.pos += leftTrimLength(l.input.slice(l.pos)); l.ignore(); }
+    if (trim) {
+      l.pos += leftTrimLength(l.input.slice(l.pos));
+      l.ignore();
+    }
     return Lexer.text;
   }
   static insideAction(l: Lexer): State {
@@ -187,18 +245,33 @@ queue: Item[] = [];
     }
     const r = l.next();
     if (r === EOF) return l.errorf('unclosed action');
-    if (isSpace(r)) { l.backup(); return Lexer.space; }
+    if (isSpace(r)) {
+      l.backup();
+      return Lexer.space;
+    }
     switch (r) {
-      case 0x3d: l.emit(T.Assign); return Lexer.insideAction;
+      case 0x3d:
+        l.emit(T.Assign);
+        return Lexer.insideAction;
       case 0x3a:
         if (l.next() !== 0x3d) return l.errorf('expected :=');
-        l.emit(T.Declare); return Lexer.insideAction;
-      case 0x7c: l.emit(T.Pipe); return Lexer.insideAction;
-      case 0x22: return Lexer.quote;
-      case 0x60: return Lexer.rawQuote;
-      case 0x24: return Lexer.variable;
-      case 0x27: return Lexer.char;
-      case 0x28: l.emit(T.LeftParen); l.parenDepth++; return Lexer.insideAction;
+        l.emit(T.Declare);
+        return Lexer.insideAction;
+      case 0x7c:
+        l.emit(T.Pipe);
+        return Lexer.insideAction;
+      case 0x22:
+        return Lexer.quote;
+      case 0x60:
+        return Lexer.rawQuote;
+      case 0x24:
+        return Lexer.variable;
+      case 0x27:
+        return Lexer.char;
+      case 0x28:
+        l.emit(T.LeftParen);
+        l.parenDepth++;
+        return Lexer.insideAction;
       case 0x29:
         l.emit(T.RightParen);
         l.parenDepth--;
@@ -209,14 +282,26 @@ queue: Item[] = [];
       const c = l.input.charCodeAt(l.pos);
       if (c < 0x30 || c > 0x39) return Lexer.field;
     }
-    if (r === 0x2e || r === 0x2b || r === 0x2d || (r >= 0x30 && r <= 0x39)) { l.backup(); return Lexer.number; }
-    if (isAlnum(r)) { l.backup(); return Lexer.identifier; }
-    if (r <= 0x7f && r >= 0x20 && r < 0x7f) { l.emit(T.Char); return Lexer.insideAction; }
+    if (r === 0x2e || r === 0x2b || r === 0x2d || (r >= 0x30 && r <= 0x39)) {
+      l.backup();
+      return Lexer.number;
+    }
+    if (isAlnum(r)) {
+      l.backup();
+      return Lexer.identifier;
+    }
+    if (r <= 0x7f && r >= 0x20 && r < 0x7f) {
+      l.emit(T.Char);
+      return Lexer.insideAction;
+    }
     return l.errorf(`unrecognized character in action: ${formatU(r)}`);
   }
   static space(l: Lexer): State {
     let n = 0;
-    while (isSpace(l.peek())) { l.next(); n++; }
+    while (isSpace(l.peek())) {
+      l.next();
+      n++;
+    }
     if (hasRightTrim(l.input, l.pos - 1) && l.input.startsWith(RIGHT, l.pos + 1)) {
       l.backup();
       if (n === 1) return Lexer.rightDelim;
@@ -239,9 +324,14 @@ queue: Item[] = [];
       return Lexer.insideAction;
     }
   }
-  static field(l: Lexer): State { return fieldOrVariable(l, T.Field); }
+  static field(l: Lexer): State {
+    return fieldOrVariable(l, T.Field);
+  }
   static variable(l: Lexer): State {
-    if (l.atTerminator()) { l.emit(T.Variable); return Lexer.insideAction; }
+    if (l.atTerminator()) {
+      l.emit(T.Variable);
+      return Lexer.insideAction;
+    }
     return fieldOrVariable(l, T.Variable);
   }
   static char(l: Lexer): State {
@@ -282,7 +372,10 @@ function fieldOrVariable(l: Lexer, typ: T): State {
   let r: number;
   for (;;) {
     r = l.next();
-    if (!isAlnum(r)) { l.backup(); break; }
+    if (!isAlnum(r)) {
+      l.backup();
+      break;
+    }
   }
   if (!l.atTerminator()) return l.errorf(`bad character ${formatU(r)}`);
   l.emit(typ);
@@ -299,10 +392,19 @@ function scanNumber(l: Lexer): boolean {
   }
   l.acceptRun(digits);
   if (l.accept('.')) l.acceptRun(digits);
-  if (digits.length === 11 && l.accept('eE')) { l.accept('+-'); l.acceptRun('0123456789_'); }
-  if (digits.length === 23 && l.accept('pP')) { l.accept('+-'); l.acceptRun('0123456789_'); }
+  if (digits.length === 11 && l.accept('eE')) {
+    l.accept('+-');
+    l.acceptRun('0123456789_');
+  }
+  if (digits.length === 23 && l.accept('pP')) {
+    l.accept('+-');
+    l.acceptRun('0123456789_');
+  }
   l.accept('i');
-  if (isAlnum(l.peek())) { l.next(); return false; }
+  if (isAlnum(l.peek())) {
+    l.next();
+    return false;
+  }
   return true;
 }
 

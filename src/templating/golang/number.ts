@@ -15,11 +15,22 @@ function underscoreOK(s: string): boolean {
   let i = 0;
   if (s[0] === '+' || s[0] === '-') s = s.slice(1);
   let hex = false;
-  if (s.length >= 2 && s[0] === '0' && /[bBoOxX]/.test(s[1]!)) { i = 2; saw = '0'; hex = /[xX]/.test(s[1]!); }
+  if (s.length >= 2 && s[0] === '0' && /[bBoOxX]/.test(s[1]!)) {
+    i = 2;
+    saw = '0';
+    hex = /[xX]/.test(s[1]!);
+  }
   for (; i < s.length; i++) {
     const c = s[i]!;
-    if (/[0-9]/.test(c) || (hex && /[a-fA-F]/.test(c))) { saw = '0'; continue; }
-    if (c === '_') { if (saw !== '0') return false; saw = '_'; continue; }
+    if (/[0-9]/.test(c) || (hex && /[a-fA-F]/.test(c))) {
+      saw = '0';
+      continue;
+    }
+    if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+      continue;
+    }
     if (saw === '_') return false;
     saw = '!';
   }
@@ -30,7 +41,10 @@ function underscoreOK(s: string): boolean {
 function parseInteger(text: string): bigint | undefined {
   let s = text;
   let neg = false;
-  if (s[0] === '+' || s[0] === '-') { neg = s[0] === '-'; s = s.slice(1); }
+  if (s[0] === '+' || s[0] === '-') {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
   if (s.includes('_') && !underscoreOK(text)) return undefined;
   const body = s.replace(/_/g, '');
   let m: RegExpMatchArray | null;
@@ -84,7 +98,7 @@ export function parseNumber(text: string, kind: 'char' | 'complex' | 'number'): 
   const n = blank(text);
   if (kind === 'char') {
     const [, r, next] = unquoteChar(text, 1, "'");
-        if (text.slice(next) !== "'") throw new Error(`malformed character constant: ${text}`);
+    if (text.slice(next) !== "'") throw new Error(`malformed character constant: ${text}`);
     n.int = n.uint = BigInt(r);
     n.float = r;
     n.isInt = n.isUint = n.isFloat = true;
@@ -110,18 +124,34 @@ export function parseNumber(text: string, kind: 'char' | 'complex' | 'number'): 
     }
   }
   const i = parseInteger(text);
-  if (i !== undefined && i >= 0n && i <= UINT64_MAX) { n.isUint = true; n.uint = i; }
-  if (i !== undefined && i >= INT64_MIN && i <= INT64_MAX) { n.isInt = true; n.int = i; }
-  if (n.isInt) { n.isFloat = true; n.float = Number(n.int); }
-  else if (n.isUint) { n.isFloat = true; n.float = Number(n.uint); }
-  else {
+  if (i !== undefined && i >= 0n && i <= UINT64_MAX) {
+    n.isUint = true;
+    n.uint = i;
+  }
+  if (i !== undefined && i >= INT64_MIN && i <= INT64_MAX) {
+    n.isInt = true;
+    n.int = i;
+  }
+  if (n.isInt) {
+    n.isFloat = true;
+    n.float = Number(n.int);
+  } else if (n.isUint) {
+    n.isFloat = true;
+    n.float = Number(n.uint);
+  } else {
     const f = parseFloat64(text);
     if (f !== undefined) {
       if (!/[.eEpP]/.test(text)) throw new Error(`integer overflow: ${JSON.stringify(text)}`);
       n.isFloat = true;
       n.float = f;
-      if (Number.isInteger(f) && BigInt(f) >= INT64_MIN && BigInt(f) <= INT64_MAX) { n.isInt = true; n.int = BigInt(f); }
-      if (Number.isInteger(f) && f >= 0 && BigInt(f) <= UINT64_MAX) { n.isUint = true; n.uint = BigInt(f); }
+      if (Number.isInteger(f) && BigInt(f) >= INT64_MIN && BigInt(f) <= INT64_MAX) {
+        n.isInt = true;
+        n.int = BigInt(f);
+      }
+      if (Number.isInteger(f) && f >= 0 && BigInt(f) <= UINT64_MAX) {
+        n.isUint = true;
+        n.uint = BigInt(f);
+      }
     }
   }
   if (!n.isInt && !n.isUint && !n.isFloat) throw new Error(`illegal number syntax: ${JSON.stringify(text)}`);

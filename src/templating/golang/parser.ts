@@ -13,7 +13,10 @@ import { quote } from './bytes.ts';
 /** Deepest nesting of blocks and parentheses accepted (Go 1.20+ uses 10000; we stay stack-safe). */
 export const MAX_PARSE_DEPTH = 1000;
 
-export interface Tree { name: string; root: ListNode | null }
+export interface Tree {
+  name: string;
+  root: ListNode | null;
+}
 
 class Abort extends Error {}
 
@@ -31,13 +34,7 @@ export class Parser {
   private readonly lex: Lexer;
   private readonly funcs: (name: string) => boolean;
   private readonly treeSet: Map<string, Tree>;
-  constructor(
-    name: string,
-    parseName: string,
-    lex: Lexer,
-    funcs: (name: string) => boolean,
-    treeSet: Map<string, Tree>,
-  ) {
+  constructor(name: string, parseName: string, lex: Lexer, funcs: (name: string) => boolean, treeSet: Map<string, Tree>) {
     this.name = name;
     this.parseName = parseName;
     this.lex = lex;
@@ -51,9 +48,18 @@ export class Parser {
     else this.token[0] = this.lex.nextItem();
     return this.token[this.peekCount]!;
   }
-  private backup(): void { this.peekCount++; }
-  private backup2(t1: Item): void { this.token[1] = t1; this.peekCount = 2; }
-  private backup3(t2: Item, t1: Item): void { this.token[1] = t1; this.token[2] = t2; this.peekCount = 3; }
+  private backup(): void {
+    this.peekCount++;
+  }
+  private backup2(t1: Item): void {
+    this.token[1] = t1;
+    this.peekCount = 2;
+  }
+  private backup3(t2: Item, t1: Item): void {
+    this.token[1] = t1;
+    this.token[2] = t2;
+    this.peekCount = 3;
+  }
   private peek(): Item {
     if (this.peekCount > 0) return this.token[this.peekCount - 1]!;
     this.peekCount = 1;
@@ -62,10 +68,15 @@ export class Parser {
   }
   private nextNonSpace(): Item {
     let t: Item;
-    do t = this.next(); while (t.typ === T.Space);
+    do t = this.next();
+    while (t.typ === T.Space);
     return t;
   }
-  private peekNonSpace(): Item { const t = this.nextNonSpace(); this.backup(); return t; }
+  private peekNonSpace(): Item {
+    const t = this.nextNonSpace();
+    this.backup();
+    return t;
+  }
 
   // ---- errors
   errorf(msg: string): never {
@@ -151,26 +162,41 @@ export class Parser {
   private textOrAction(): Node {
     const t = this.nextNonSpace();
     switch (t.typ) {
-      case T.Text: return { type: 'text', pos: t.pos, text: t.val };
+      case T.Text:
+        return { type: 'text', pos: t.pos, text: t.val };
       case T.LeftDelim: {
         this.actionLine = t.line;
-        try { return this.action(); } finally { this.actionLine = 0; }
+        try {
+          return this.action();
+        } finally {
+          this.actionLine = 0;
+        }
       }
-      default: this.unexpected(t, 'input');
+      default:
+        this.unexpected(t, 'input');
     }
   }
 
   private action(): Node {
     const t = this.nextNonSpace();
     switch (t.typ) {
-      case T.Block: return this.blockControl();
-      case T.Break: case T.Continue: return this.loopControl(t);
-      case T.Else: return this.elseControl();
-      case T.End: return { type: 'end', pos: this.expect(T.RightDelim, 'end').pos, line: t.line };
-      case T.If: return this.branch('if');
-      case T.Range: return this.branch('range');
-      case T.Template: return this.templateControl();
-      case T.With: return this.branch('with');
+      case T.Block:
+        return this.blockControl();
+      case T.Break:
+      case T.Continue:
+        return this.loopControl(t);
+      case T.Else:
+        return this.elseControl();
+      case T.End:
+        return { type: 'end', pos: this.expect(T.RightDelim, 'end').pos, line: t.line };
+      case T.If:
+        return this.branch('if');
+      case T.Range:
+        return this.branch('range');
+      case T.Template:
+        return this.templateControl();
+      case T.With:
+        return this.branch('with');
     }
     this.backup();
     const tok = this.peek();
@@ -188,7 +214,7 @@ export class Parser {
   private pipeline(context: string, end: T): Pipe {
     const first = this.peekNonSpace();
     const pipe: Pipe = { type: 'pipe', pos: first.pos, line: first.line, isAssign: false, decl: [], cmds: [] };
-    decls: for (;;) {
+    for (;;) {
       const v = this.peekNonSpace();
       if (v.typ !== T.Variable) break;
       this.next();
@@ -205,7 +231,7 @@ export class Parser {
         this.vars.push(v.val);
         if (context === 'range' && pipe.decl.length < 2) {
           const p = this.peekNonSpace().typ;
-          if (p === T.Variable || p === T.RightDelim || p === T.RightParen) continue decls;
+          if (p === T.Variable || p === T.RightDelim || p === T.RightParen) continue;
           this.errorf('range can only initialize variables');
         }
         this.errorf(`too many declarations in ${context}`);
@@ -222,8 +248,18 @@ export class Parser {
         case end:
           this.checkPipeline(pipe, context);
           return pipe;
-        case T.Bool: case T.CharConstant: case T.Complex: case T.Dot: case T.Field: case T.Identifier:
-        case T.Number: case T.Nil: case T.RawString: case T.String: case T.Variable: case T.LeftParen:
+        case T.Bool:
+        case T.CharConstant:
+        case T.Complex:
+        case T.Dot:
+        case T.Field:
+        case T.Identifier:
+        case T.Number:
+        case T.Nil:
+        case T.RawString:
+        case T.String:
+        case T.Variable:
+        case T.LeftParen:
           this.backup();
           pipe.cmds.push(this.command());
           break;
@@ -305,7 +341,11 @@ export class Parser {
   }
 
   private unquoteOrFail(lit: string): string {
-    try { return unquote(lit); } catch { this.errorf('invalid syntax'); }
+    try {
+      return unquote(lit);
+    } catch {
+      this.errorf('invalid syntax');
+    }
   }
 
   private command(): Command {
@@ -332,11 +372,18 @@ export class Parser {
     const fields: string[] = [];
     while (this.peek().typ === T.Field) fields.push(this.next().val.slice(1));
     switch (node.type) {
-      case 'field': return { type: 'field', pos, ident: [...node.ident, ...fields] };
-      case 'variable': return { type: 'variable', pos, ident: [...node.ident, ...fields] };
-      case 'bool': case 'string': case 'number': case 'nil': case 'dot':
+      case 'field':
+        return { type: 'field', pos, ident: [...node.ident, ...fields] };
+      case 'variable':
+        return { type: 'variable', pos, ident: [...node.ident, ...fields] };
+      case 'bool':
+      case 'string':
+      case 'number':
+      case 'nil':
+      case 'dot':
         this.errorf(`unexpected . after term ${quote(nodeText(node))}`);
-      default: return { type: 'chain', pos, node, field: fields };
+      default:
+        return { type: 'chain', pos, node, field: fields };
     }
   }
 
@@ -346,12 +393,19 @@ export class Parser {
       case T.Identifier:
         if (!this.funcs(t.val)) this.errorf(`function ${quote(t.val)} not defined`);
         return { type: 'identifier', pos: t.pos, ident: t.val };
-      case T.Dot: return { type: 'dot', pos: t.pos };
-      case T.Nil: return { type: 'nil', pos: t.pos };
-      case T.Variable: return this.useVar(t);
-      case T.Field: return { type: 'field', pos: t.pos, ident: t.val.slice(1).split('.') };
-      case T.Bool: return { type: 'bool', pos: t.pos, value: t.val === 'true' };
-      case T.CharConstant: case T.Complex: case T.Number: {
+      case T.Dot:
+        return { type: 'dot', pos: t.pos };
+      case T.Nil:
+        return { type: 'nil', pos: t.pos };
+      case T.Variable:
+        return this.useVar(t);
+      case T.Field:
+        return { type: 'field', pos: t.pos, ident: t.val.slice(1).split('.') };
+      case T.Bool:
+        return { type: 'bool', pos: t.pos, value: t.val === 'true' };
+      case T.CharConstant:
+      case T.Complex:
+      case T.Number: {
         const kind = t.typ === T.CharConstant ? 'char' : t.typ === T.Complex ? 'complex' : 'number';
         try {
           return { type: 'number', pos: t.pos, num: parseNumber(t.val, kind) };
@@ -365,7 +419,8 @@ export class Parser {
         this.depth--;
         return p;
       }
-      case T.String: case T.RawString:
+      case T.String:
+      case T.RawString:
         return { type: 'string', pos: t.pos, quoted: t.val, text: this.unquoteOrFail(t.val) };
     }
     this.backup();
@@ -385,11 +440,16 @@ function variable(t: Item): VariableNode {
 
 function nodeText(n: Arg): string {
   switch (n.type) {
-    case 'bool': return n.value ? 'true' : 'false';
-    case 'string': return n.quoted;
-    case 'number': return n.num.text;
-    case 'nil': return 'nil';
-    default: return '.';
+    case 'bool':
+      return n.value ? 'true' : 'false';
+    case 'string':
+      return n.quoted;
+    case 'number':
+      return n.num.text;
+    case 'nil':
+      return 'nil';
+    default:
+      return '.';
   }
 }
 

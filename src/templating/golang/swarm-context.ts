@@ -20,22 +20,56 @@ export interface Expanders {
 }
 
 const LABELS: GoType = { kind: 'map', key: STRING, elem: STRING };
-const PLATFORM: StructType = { kind: 'struct', name: 'template.Platform', fields: [{ name: 'Architecture', type: STRING }, { name: 'OS', type: STRING }] };
-const SERVICE: StructType = { kind: 'struct', fields: [{ name: 'ID', type: STRING }, { name: 'Name', type: STRING }, { name: 'Labels', type: LABELS }] };
-const NODE: StructType = { kind: 'struct', fields: [{ name: 'ID', type: STRING }, { name: 'Hostname', type: STRING }, { name: 'Platform', type: PLATFORM }] };
-const TASK: StructType = { kind: 'struct', fields: [{ name: 'ID', type: STRING }, { name: 'Name', type: STRING }, { name: 'Slot', type: STRING }] };
+const PLATFORM: StructType = {
+  kind: 'struct',
+  name: 'template.Platform',
+  fields: [
+    { name: 'Architecture', type: STRING },
+    { name: 'OS', type: STRING },
+  ],
+};
+const SERVICE: StructType = {
+  kind: 'struct',
+  fields: [
+    { name: 'ID', type: STRING },
+    { name: 'Name', type: STRING },
+    { name: 'Labels', type: LABELS },
+  ],
+};
+const NODE: StructType = {
+  kind: 'struct',
+  fields: [
+    { name: 'ID', type: STRING },
+    { name: 'Hostname', type: STRING },
+    { name: 'Platform', type: PLATFORM },
+  ],
+};
+const TASK: StructType = {
+  kind: 'struct',
+  fields: [
+    { name: 'ID', type: STRING },
+    { name: 'Name', type: STRING },
+    { name: 'Slot', type: STRING },
+  ],
+};
 
 const s = (x: string | undefined): GoValue => ({ type: STRING, v: toGo(x ?? '') });
 
 /** Builds the typed *template.PayloadContext for a task's context. */
 export function payloadContext(ctx: SwarmContext, expand: Expanders): GoValue {
   const contextType: StructType = {
-    kind: 'struct', name: 'template.Context',
-    fields: [{ name: 'Service', type: SERVICE }, { name: 'Node', type: NODE }, { name: 'Task', type: TASK }],
+    kind: 'struct',
+    name: 'template.Context',
+    fields: [
+      { name: 'Service', type: SERVICE },
+      { name: 'Node', type: NODE },
+      { name: 'Task', type: TASK },
+    ],
     methods: { Expand: { params: 1, call: (recv, [src]) => expand.plain(src!, { type: { kind: 'ptr', elem: contextType }, v: recv }) } },
   };
   const payloadType: StructType = {
-    kind: 'struct', name: 'template.PayloadContext',
+    kind: 'struct',
+    name: 'template.PayloadContext',
     fields: [
       { name: 'Context', type: contextType, embedded: true },
       // Unexported in Go: present so `.t` fails as Go fails ("unexported field"); never printed.
@@ -54,7 +88,8 @@ export function payloadContext(ctx: SwarmContext, expand: Expanders): GoValue {
       Node: {
         type: NODE,
         v: {
-          ID: s(ctx.Node?.ID), Hostname: s(ctx.Node?.Hostname),
+          ID: s(ctx.Node?.ID),
+          Hostname: s(ctx.Node?.Hostname),
           Platform: { type: PLATFORM, v: { Architecture: s(ctx.Node?.Platform?.Architecture), OS: s(ctx.Node?.Platform?.OS) } },
         },
       },
@@ -63,7 +98,13 @@ export function payloadContext(ctx: SwarmContext, expand: Expanders): GoValue {
   };
   const payload: GoValue = {
     type: payloadType,
-    v: { Context: context, t: { type: payloadType.fields[1]!.type, v: null }, restrictedSecrets: undefined, restrictedConfigs: undefined, sensitive: { type: { kind: 'bool' }, v: false } },
+    v: {
+      Context: context,
+      t: { type: payloadType.fields[1]!.type, v: null },
+      restrictedSecrets: undefined,
+      restrictedConfigs: undefined,
+      sensitive: { type: { kind: 'bool' }, v: false },
+    },
   };
   const root: GoValue = { type: { kind: 'ptr', elem: payloadType }, v: payload };
   return root;

@@ -5,7 +5,9 @@
 import { encodeRune, decodeRune } from './bytes.ts';
 
 export class SyntaxError_ extends Error {
-  constructor() { super('invalid syntax'); }
+  constructor() {
+    super('invalid syntax');
+  }
 }
 
 const SIMPLE: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 0x5c };
@@ -21,10 +23,15 @@ export function unquoteChar(s: string, i: number, quote: string): [string, numbe
   }
   const e = s[i + 1];
   if (e === undefined) throw new SyntaxError_();
-  if (e in SIMPLE) { const r = SIMPLE[e]!; return [String.fromCharCode(r), r, i + 2]; }
+  if (e in SIMPLE) {
+    const r = SIMPLE[e]!;
+    return [String.fromCharCode(r), r, i + 2];
+  }
   if (e === quote && (e === "'" || e === '"')) return [e, e.charCodeAt(0), i + 2];
   let n = 0;
-  if (e === 'x') n = 2; else if (e === 'u') n = 4; else if (e === 'U') n = 8;
+  if (e === 'x') n = 2;
+  else if (e === 'u') n = 4;
+  else if (e === 'U') n = 8;
   if (n > 0) {
     const digits = s.slice(i + 2, i + 2 + n);
     if (digits.length !== n || !/^[0-9a-fA-F]+$/.test(digits)) throw new SyntaxError_();
@@ -54,7 +61,7 @@ export function unquote(lit: string): string {
   }
   if (q !== '"') throw new SyntaxError_();
   let out = '';
-  for (let i = 0; i < body.length;) {
+  for (let i = 0; i < body.length; ) {
     if (body[i] === '\n') throw new SyntaxError_();
     const [v, , next] = unquoteChar(body, i, '"');
     out += v;

@@ -26,13 +26,20 @@ export interface GoMethod {
   call(receiver: GoValue, args: string[]): Promise<string>;
 }
 
-export interface Complex { re: number; im: number }
+export interface Complex {
+  re: number;
+  im: number;
+}
 
 /**
  * A valid Go value; `undefined` stands for Go's invalid (zero) reflect.Value. `secret` marks
  * values derived from a sensitive function (Swarm's `secret`), so errors can redact them.
  */
-export interface GoValue { type: GoType; v: unknown; secret?: boolean }
+export interface GoValue {
+  type: GoType;
+  v: unknown;
+  secret?: boolean;
+}
 export type Value = GoValue | undefined;
 
 export const STRING: GoType = { kind: 'string' };
@@ -51,14 +58,19 @@ export const bool = (b: boolean): GoValue => ({ type: BOOL, v: b });
 /** Go's reflect.Type.String(). */
 export function typeString(t: GoType): string {
   switch (t.kind) {
-    case 'iface': return 'interface {}';
-    case 'map': return `map[${typeString(t.key)}]${typeString(t.elem)}`;
-    case 'slice': return `[]${typeString(t.elem)}`;
-    case 'ptr': return `*${typeString(t.elem)}`;
+    case 'iface':
+      return 'interface {}';
+    case 'map':
+      return `map[${typeString(t.key)}]${typeString(t.elem)}`;
+    case 'slice':
+      return `[]${typeString(t.elem)}`;
+    case 'ptr':
+      return `*${typeString(t.elem)}`;
     case 'struct':
       if (t.name) return t.name;
       return t.fields.length === 0 ? 'struct {}' : `struct { ${t.fields.map((f) => `${f.name} ${typeString(f.type)}`).join('; ')} }`;
-    default: return t.kind;
+    default:
+      return t.kind;
   }
 }
 
@@ -78,13 +90,21 @@ export function canBeNil(t: GoType): boolean {
 /** Go's reflect.Zero for the kinds we model; nil-able kinds give a nil of that type. */
 export function zero(t: GoType): GoValue {
   switch (t.kind) {
-    case 'string': return { type: t, v: '' };
-    case 'int': case 'uint8': return { type: t, v: 0n };
-    case 'float64': return { type: t, v: 0 };
-    case 'complex128': return { type: t, v: { re: 0, im: 0 } };
-    case 'bool': return { type: t, v: false };
-    case 'struct': return { type: t, v: Object.fromEntries(t.fields.map((f) => [f.name, zero(f.type)])) };
-    default: return { type: t, v: null };
+    case 'string':
+      return { type: t, v: '' };
+    case 'int':
+    case 'uint8':
+      return { type: t, v: 0n };
+    case 'float64':
+      return { type: t, v: 0 };
+    case 'complex128':
+      return { type: t, v: { re: 0, im: 0 } };
+    case 'bool':
+      return { type: t, v: false };
+    case 'struct':
+      return { type: t, v: Object.fromEntries(t.fields.map((f) => [f.name, zero(f.type)])) };
+    default:
+      return { type: t, v: null };
   }
 }
 
@@ -113,14 +133,28 @@ export function lengthOf(v: GoValue): number {
 export function isTrue(v: Value): [boolean, boolean] {
   if (v === undefined) return [false, true];
   switch (v.type.kind) {
-    case 'string': case 'map': case 'slice': return [lengthOf(v) > 0, true];
-    case 'bool': return [v.v as boolean, true];
-    case 'int': case 'uint8': return [(v.v as bigint) !== 0n, true];
-    case 'float64': return [(v.v as number) !== 0, true];
-    case 'complex128': { const c = v.v as Complex; return [c.re !== 0 || c.im !== 0, true]; }
-    case 'ptr': case 'iface': return [v.v !== null, true];
-    case 'struct': return [true, true];
-    default: return [false, false];
+    case 'string':
+    case 'map':
+    case 'slice':
+      return [lengthOf(v) > 0, true];
+    case 'bool':
+      return [v.v as boolean, true];
+    case 'int':
+    case 'uint8':
+      return [(v.v as bigint) !== 0n, true];
+    case 'float64':
+      return [(v.v as number) !== 0, true];
+    case 'complex128': {
+      const c = v.v as Complex;
+      return [c.re !== 0 || c.im !== 0, true];
+    }
+    case 'ptr':
+    case 'iface':
+      return [v.v !== null, true];
+    case 'struct':
+      return [true, true];
+    default:
+      return [false, false];
   }
 }
 
@@ -167,8 +201,9 @@ export function fromJS(x: unknown, toGo: (s: string) => string): Value {
 }
 
 export function isGoValue(x: unknown): x is GoValue {
-  return typeof x === 'object' && x !== null && 'type' in x && 'v' in x &&
-    typeof (x as GoValue).type === 'object' && typeof (x as GoValue).type.kind === 'string';
+  return (
+    typeof x === 'object' && x !== null && 'type' in x && 'v' in x && typeof (x as GoValue).type === 'object' && typeof (x as GoValue).type.kind === 'string'
+  );
 }
 
 /** Whether a Go identifier is exported (its first rune is upper case). */
