@@ -1,9 +1,12 @@
 /**
  * The storage contract. A Store owns the two rules that must hold across concurrent writers
  * (and, with a distributed backend, across daemons): names are unique regardless of case, and
- * an update applies only to the version the caller saw. Every write takes the next value of one
- * store-wide, strictly increasing counter, as swarmkit's raft index does. A resolved write is
- * durable: on disk (or committed by a quorum) before the promise resolves.
+ * an update applies only to the version the caller saw. Versions come from one store-wide counter,
+ * as swarmkit's raft index does: a write takes a value larger than that of every write that
+ * resolved before it began, so a secret's version strictly increases and is never reused.
+ * Concurrent writes may share one value (one transaction, as objects changed in one swarmkit raft
+ * transaction share its index). A resolved write is durable: on disk (or committed by a quorum)
+ * before the promise resolves.
  */
 import type { TokenRecord } from './records.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
