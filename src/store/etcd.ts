@@ -84,6 +84,11 @@ export class EtcdStore implements Store {
   /** How many reads the cache answered, and how many read etcd directly (tests and debugging). */
   readonly reads = { cached: 0, direct: 0 };
   private readonly check: RevisionCheck;
+  /** The cache as it is, unchecked (Store.recentSecrets): what an update or delete starts from. */
+  readonly recentSecrets: Pick<Store, 'getSecret' | 'findSecrets'> = {
+    getSecret: async (id) => this.cache.get(id),
+    findSecrets: async (q) => this.cache.find(q),
+  };
   private readonly group: GroupCommit;
 
   private readonly client: Etcd3;

@@ -122,6 +122,14 @@ export interface Store extends KeyringCheckStore {
   findSecrets(query: SecretQuery): Promise<SecretRecord[]>;
 
   /**
+   * Optional: the secrets (without values) as this daemon last saw them, with no round trip to a
+   * quorum: possibly behind, never ahead (etcd's watch-fed cache). Only for picking the target of
+   * a write whose own transaction proves the secret still exists; the secrets service falls back
+   * to getSecret and findSecrets when that write finds it gone. Absent where reads are local.
+   */
+  readonly recentSecrets?: Pick<Store, 'getSecret' | 'findSecrets'>;
+
+  /**
    * Replaces the labels of secret `id` if its version is still `expectedVersion`.
    * Rejects with SecretNotFound if it is gone, OutOfSequence if the version moved on, NotInSwarm
    * as createSecret does.
