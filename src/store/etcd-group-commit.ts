@@ -4,7 +4,8 @@
  * each succeeds or fails exactly as it would alone, in one round trip and one raft entry. The
  * outer transaction puts the secrets' change marker once (etcd-keys.ts); the writes share its
  * revision, which is every changed secret's new version (as objects changed in one swarmkit raft
- * transaction share its index).
+ * transaction share its index). Should etcd refuse a grouped transaction as a whole (invalid
+ * request: nothing of it applied), each of its writes is sent again alone.
  *
  * etcd evaluates every nested compare against the state before the transaction, so writes that
  * touch a common secret or name never share one: such a write goes in a transaction of its own,
@@ -93,7 +94,17 @@ export class GroupCommit {
         else w.reject(new Error('etcd answered a grouped transaction without the nested response'));
       });
     } catch (e) {
-      for (const w of writes) w.reject(e);
+      // Only a refusal is certain to have changed nothing; after a timeout the group may have committed.
+      if (writes.length > 1 && refused(e)) for (const w of writes) void this.send([w]);
+      else for (const w of writes) w.reject(e);
     }
   }
+}
+
+/** etcd refused the request itself (gRPC INVALID_ARGUMENT: too many operations, too large, duplicate keys). */
+function refused(e: unknown): boolean {
+  for (let x = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; x && depth < 3; x = x.cause as typeof x, depth++) {
+    if (/INVALID_ARGUMENT|GRPCInvalidArgument|etcdserver: (too many operations|request is too large|duplicate key)/.test(String(x.message))) return true;
+  }
+  return false;
 }
