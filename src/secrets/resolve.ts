@@ -24,3 +24,16 @@ export async function resolveSecret(store: Store, input: string, visible: Visibl
   if (matches.length > 1) throw new AmbiguousPrefix(input, matches.length);
   return matches[0]!;
 }
+
+/**
+ * The secret a write would act on, as `recent` (Store.recentSecrets) knows it: by full ID or
+ * exact name only, the two answers a write can confirm by finding that secret still there (a
+ * prefix's uniqueness it cannot). Undefined when `recent` does not know; then resolveSecret.
+ */
+export async function resolveRecent(recent: Pick<Store, 'getSecret' | 'findSecrets'>, input: string): Promise<SecretRecord | undefined> {
+  // A full ID the view lacks might be a secret created since, which would win over any name.
+  if (looksLikeFullId(input)) return recent.getSecret(input);
+  if (input === '') return undefined;
+  const byName = await recent.findSecrets({ names: [input] });
+  return byName.length === 1 ? byName[0] : undefined;
+}

@@ -16,8 +16,8 @@ import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
 import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from '../core/errors.ts';
 import { checkFilterKeys, toSelection, type Filters } from './filters.ts';
 import { newId } from '../core/ids.ts';
-import { resolveSecret } from './resolve.ts';
-import { toView, type SecretSpecInput, type SecretView } from './types.ts';
+import { resolveRecent, resolveSecret } from './resolve.ts';
+import { toView, type SecretRecord, type SecretSpecInput, type SecretView } from './types.ts';
 
 const INVALID_NAME = 'invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end character must be [a-zA-Z0-9]';
 
@@ -106,30 +106,53 @@ export class SecretsService {
   async update(idOrName: string, version: number, spec: SecretSpecInput): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
-    const current = await resolveSecret(store, idOrName);
-    if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !(await this.sameValue(current.id, spec.data)))) {
-      throw new InvalidArgument('only updates to Labels are allowed');
-    }
-    await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
-    return { id: current.id, name: current.name };
+    return this.onResolved(idOrName, async (current) => {
+      if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !(await this.sameValue(current.id, spec.data)))) {
+        throw new InvalidArgument('only updates to Labels are allowed');
+      }
+      await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
+      return { id: current.id, name: current.name };
+    });
   }
 
   /** Resolves with the removed secret's ID and name (for the audit log). */
   async remove(idOrName: string): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
-    const secret = await resolveSecret(store, idOrName);
     const window = this.deps.recoveryWindowMs;
-    if (window) {
-      // Hidden, not deleted: a writable driver hears of it only when it is purged.
-      const now = Date.now();
-      const kept = await store.removeToRecovery(secret.id, new Date(now).toISOString(), new Date(now + window).toISOString());
-      if (!kept) throw new SecretNotFound(secret.id);
-      return { id: secret.id, name: secret.name };
-    }
-    if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
-    if (secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));
+    const secret = await this.onResolved(idOrName, async (secret) => {
+      if (window) {
+        // Hidden, not deleted: a writable driver hears of it only when it is purged.
+        const now = Date.now();
+        const kept = await store.removeToRecovery(secret.id, new Date(now).toISOString(), new Date(now + window).toISOString());
+        if (!kept) throw new SecretNotFound(secret.id);
+        return secret;
+      }
+      if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
+      return secret;
+    });
+    if (!window && secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));
     return { id: secret.id, name: secret.name };
+  }
+
+  /**
+   * Runs `write` on the secret `idOrName` resolves to. With a store's recent view it first tries
+   * the secret that view names, without a quorum read: a write that succeeds found the secret
+   * there (its transaction requires it), which is what a linearizable resolve would have found,
+   * since IDs and names never change. When the view was behind (the secret is gone, or a refusal
+   * rested on it), it resolves again, linearizably, and writes once more.
+   */
+  private async onResolved<T>(idOrName: string, write: (secret: SecretRecord) => Promise<T>): Promise<T> {
+    const { store } = this.deps;
+    const recent = store.recentSecrets && (await resolveRecent(store.recentSecrets, idOrName));
+    if (recent) {
+      try {
+        return await write(recent);
+      } catch (e) {
+        if (!(e instanceof SecretNotFound) && !(e instanceof InvalidArgument)) throw e;
+      }
+    }
+    return write(await resolveSecret(store, idOrName));
   }
 
   /** A writable driver hears of the delete; its failure is logged, since the secret is gone either way. */

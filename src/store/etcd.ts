@@ -5,7 +5,8 @@
  *
  * - Name uniqueness: a create requires the name's index key (lower-cased) to be absent.
  * - Version compare-and-set: an update requires the record's mod_revision to be the version
- *   the caller saw. Versions are etcd revisions, strictly increasing across all daemons.
+ *   the caller saw. Versions are etcd revisions, increasing across all daemons; the writes of
+ *   one turn of the event loop go in one transaction and share its revision (etcd-group-commit.ts).
  * - Swarm leave: every write requires the `left` marker absent; leaving deletes every secret
  *   and sets the marker in one transaction. Key layout: src/store/etcd-keys.ts.
  * - Value versions and the recovery window: a rotate, rollback, removal or restore reads what it
@@ -31,6 +32,7 @@ import { EtcdSecretsCache } from './etcd-cache.ts';
 import { decodeKept, decodeMeta, decodeRemoved, encodeKept, encodeMeta, encodeRemoved, EtcdKeys, prefixEnd } from './etcd-keys.ts';
 import { compactQuery } from './secret-query.ts';
 import { MAX_TXN_OPS, RevisionCheck } from './etcd-revision-check.ts';
+import { GroupCommit } from './etcd-group-commit.ts';
 import { labelsMatch } from './secret-index.ts';
 import type {
   KeptValue,
@@ -82,6 +84,12 @@ export class EtcdStore implements Store {
   /** How many reads the cache answered, and how many read etcd directly (tests and debugging). */
   readonly reads = { cached: 0, direct: 0 };
   private readonly check: RevisionCheck;
+  /** The cache as it is, unchecked (Store.recentSecrets): what an update or delete starts from. */
+  readonly recentSecrets: Pick<Store, 'getSecret' | 'findSecrets'> = {
+    getSecret: async (id) => this.cache.get(id),
+    findSecrets: async (q) => this.cache.find(q),
+  };
+  private readonly group: GroupCommit;
 
   private readonly client: Etcd3;
   private readonly keys: EtcdKeys;
@@ -99,6 +107,7 @@ export class EtcdStore implements Store {
     this.where = where;
     this.cache = new EtcdSecretsCache(client, keys, (fn) => this.call(fn));
     this.check = new RevisionCheck(keys.secretsMarker, (ops) => this.txn([], ops, []));
+    this.group = new GroupCommit(put(keys.secretsMarker, NOTHING), (c, s, f) => this.txn(c, s, f));
   }
 
   /** Connects and checks that etcd answers; rejects with StoreUnavailable when it does not. */
@@ -129,17 +138,16 @@ export class EtcdStore implements Store {
   async createSecret(s: NewSecret): Promise<SecretRecord> {
     return this.write(async () => {
       const k = this.keys;
-      const puts: IRequestOp[] = [
-        put(k.secret(s.id), encodeMeta({ ...s, updatedAt: s.createdAt })),
-        put(k.name(s.name), Buffer.from(s.id)),
-        put(k.secretsMarker, NOTHING),
-      ];
+      const meta = encodeMeta({ ...s, updatedAt: s.createdAt });
+      const puts: IRequestOp[] = [put(k.secret(s.id), meta), put(k.name(s.name), Buffer.from(s.id))];
       if (s.sealed) puts.push(put(k.sealed(s.id), Buffer.from(s.sealed)));
-      const res = await this.txn(
-        [absent(k.left), absent(k.name(s.name)), absent(k.secret(s.id))],
-        puts,
-        [get(k.left), get(k.name(s.name)), get(k.secret(s.id))],
-      );
+      const res = await this.group.commit({
+        compare: [absent(k.left), absent(k.name(s.name)), absent(k.secret(s.id))],
+        success: puts,
+        failure: [get(k.left), get(k.name(s.name)), get(k.secret(s.id))],
+        touches: [idTouch(s.id), nameTouch(s.name)],
+        bytes: meta.length + (s.sealed?.length ?? 0),
+      });
       if (!res.succeeded) {
         const [left, owner, mine] = res.responses.map(firstKv);
         if (left) throw new NotInSwarm();
@@ -200,14 +208,16 @@ export class EtcdStore implements Store {
         current = decodeMeta(id, expected, meta.value);
       }
       const next = encodeMeta({ ...current, labels, updatedAt });
-      const res = await this.txn(
-        [absent(k.left), { key: k.secret(id), target: 'Mod', result: 'Equal', mod_revision: expected }],
-        [put(k.secret(id), next), put(k.secretsMarker, NOTHING), get(k.sealed(id))],
-        [get(k.left), get(k.secret(id))],
-      );
+      const res = await this.group.commit({
+        compare: [absent(k.left), modIs(k.secret(id), expected)],
+        success: [put(k.secret(id), next), get(k.sealed(id))],
+        failure: [get(k.left), get(k.secret(id))],
+        touches: [idTouch(id)],
+        bytes: next.length,
+      });
       if (res.succeeded) {
         const updated: SecretRecord = { ...current, labels, updatedAt, version: Number(res.header.revision) };
-        const sealed = firstKv(res.responses[2]);
+        const sealed = firstKv(res.responses[1]);
         if (sealed) updated.sealed = sealed.value;
         return updated;
       }
@@ -230,11 +240,13 @@ export class EtcdStore implements Store {
       const meta = this.cache.get(id) ?? (await this.getMeta(id));
       if (!meta) return false;
       // Only while the record exists: the kept values of an ID in its recovery window are not ours.
-      const res = await this.txn(
-        [present(k.secret(id))],
-        [del(k.secret(id)), del(k.sealed(id)), delPrefix(k.keptOf(id)), this.dropName(meta.name, id), put(k.secretsMarker, NOTHING)],
-        [],
-      );
+      const res = await this.group.commit({
+        compare: [present(k.secret(id))],
+        success: [del(k.secret(id)), del(k.sealed(id)), delPrefix(k.keptOf(id)), this.dropName(meta.name, id)],
+        failure: [],
+        touches: [idTouch(id), nameTouch(meta.name)],
+        bytes: 0,
+      });
       return res.succeeded;
     });
   }
@@ -797,6 +809,9 @@ const present = (key: Buffer): ICompare => ({ key, target: 'Create', result: 'Gr
 /** The key is still at the revision read (0: still absent). */
 const modIs = (key: Buffer, revision: string | number): ICompare => ({ key, target: 'Mod', result: 'Equal', mod_revision: revision });
 const delPrefix = (key: Buffer): IRequestOp => ({ request_delete_range: prefixRange(key) });
+/** What a grouped write touches (etcd-group-commit.ts): a secret by ID, a name regardless of case. */
+const idTouch = (id: string) => `id:${id}`;
+const nameTouch = (name: string) => `name:${name.toLowerCase()}`;
 /** Kept version numbers are positive integers; anything else is simply not kept. */
 const isVersion = (v: number) => Number.isSafeInteger(v) && v > 0;
 

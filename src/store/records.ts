@@ -20,7 +20,7 @@ export interface SecretRecord {
   templating?: DriverRef;
   /** Sealed value (src/crypto/envelope.ts); absent for a driver-backed secret without data. */
   sealed?: Uint8Array;
-  /** Store-wide, strictly increasing: every write takes the next one. */
+  /** From one store-wide counter: above every version written before this write began; concurrent writes may share one (Store). */
   version: number;
   createdAt: string;
   updatedAt: string;

@@ -1,9 +1,12 @@
 /**
  * The storage contract. A Store owns the two rules that must hold across concurrent writers
  * (and, with a distributed backend, across daemons): names are unique regardless of case, and
- * an update applies only to the version the caller saw. Every write takes the next value of one
- * store-wide, strictly increasing counter, as swarmkit's raft index does. A resolved write is
- * durable: on disk (or committed by a quorum) before the promise resolves.
+ * an update applies only to the version the caller saw. Versions come from one store-wide counter,
+ * as swarmkit's raft index does: a write takes a value larger than that of every write that
+ * resolved before it began, so a secret's version strictly increases and is never reused.
+ * Concurrent writes may share one value (one transaction, as objects changed in one swarmkit raft
+ * transaction share its index). A resolved write is durable: on disk (or committed by a quorum)
+ * before the promise resolves.
  */
 import type { TokenRecord } from './records.ts';
 import type { StoreCheckpoint } from './acknowledged.ts';
@@ -117,6 +120,14 @@ export interface Store extends KeyringCheckStore {
 
   /** Matching secrets in ascending ID order, without their sealed values (lists never need them). */
   findSecrets(query: SecretQuery): Promise<SecretRecord[]>;
+
+  /**
+   * Optional: the secrets (without values) as this daemon last saw them, with no round trip to a
+   * quorum: possibly behind, never ahead (etcd's watch-fed cache). Only for picking the target of
+   * a write whose own transaction proves the secret still exists; the secrets service falls back
+   * to getSecret and findSecrets when that write finds it gone. Absent where reads are local.
+   */
+  readonly recentSecrets?: Pick<Store, 'getSecret' | 'findSecrets'>;
 
   /**
    * Replaces the labels of secret `id` if its version is still `expectedVersion`.

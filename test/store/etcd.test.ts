@@ -167,6 +167,40 @@ describe('EtcdStore only', { skip: missing }, () => {
     }
   });
 
+
+  test('writes of one turn share one transaction, each with its own outcome; writes on one secret or name do not share one', async () => {
+    const store = await connect();
+    try {
+      const taken = await store.createSecret({ id: newId(), name: 'taken', labels: {}, createdAt: rfc3339Nano() });
+      const doomed = await store.createSecret({ id: newId(), name: 'doomed', labels: {}, createdAt: rfc3339Nano() });
+      const fresh = (name: string) => ({ id: newId(), name, labels: {}, sealed: Buffer.from(name), createdAt: rfc3339Nano() });
+      // Issued together: the creates and the update go in one transaction; the conflict and the
+      // stale update fail inside it without undoing the others.
+      const results = await Promise.allSettled([
+        store.createSecret(fresh('g-one')),
+        store.createSecret(fresh('TAKEN')),
+        store.createSecret(fresh('g-two')),
+        store.updateSecretLabels(taken.id, taken.version + 1, { v: 'stale' }, rfc3339Nano()),
+        store.updateSecretLabels(taken.id, taken.version, { v: 'new' }, rfc3339Nano()),
+        store.deleteSecret(doomed.id),
+        store.createSecret(fresh('DOOMED')),
+      ]);
+      const outcome = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
+      assert.deepEqual(outcome, ['ok', 'name_conflict', 'ok', 'out_of_sequence', 'ok', 'ok', outcome[6]]);
+      const version = (i: number) => (results[i] as PromiseFulfilledResult<{ version: number }>).value.version;
+      assert.equal(version(0), version(2), 'the two creates did not share a transaction');
+      assert.equal(version(0), version(4), 'the update did not share the creates\' transaction');
+      // The delete and the create of its name touch one name: they never share a transaction,
+      // so the create either saw the name taken or free, never both.
+      const names = (await store.findSecrets({})).map((s) => s.name).sort();
+      assert.deepEqual(names, outcome[6] === 'ok' ? ['DOOMED', 'g-one', 'g-two', 'taken'] : ['g-one', 'g-two', 'taken']);
+      assert.deepEqual((await store.getSecret(taken.id))?.labels, { v: 'new' });
+      const one = await store.findSecrets({ names: ['g-one'] });
+      assert.ok(one[0] && (await store.getSecret(one[0].id))?.sealed, 'a grouped create lost its value');
+    } finally {
+      await store.close();
+    }
+  });
   test('different prefixes are different deployments', async () => {
     const [a, b] = [await connect(), await connect()];
     try {
