@@ -5,6 +5,7 @@
  * and `UpdatedAt`, which every change advances (docs/rotation.md): the value stays immutable
  * there, as Swarm has it. Version numbers are never reused, and at most `keep` versions are kept.
  */
+import { randomInt } from 'node:crypto';
 import type { KeyService } from '../crypto/keys.ts';
 import type { Store, ValueVersionInfo } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
@@ -15,8 +16,12 @@ import { valueContext } from '../crypto/seal-binding.ts';
 import { MAX_SECRET_SIZE } from '../drivers/kit.ts';
 import type { SecretRecord } from './types.ts';
 
-/** Rotates that lose the race for a version number seal again this many times before giving up. */
-const ROTATE_ATTEMPTS = 8;
+/**
+ * Rotates that lose the race for a version number seal again, up to this many times. Each loss
+ * is another rotate's win, so N racing rotates all finish within N attempts; the bound is only
+ * against a pathological writer, and a short random pause spreads the retries out.
+ */
+const ROTATE_ATTEMPTS = 100;
 
 export interface VersionsDeps {
   store: Store;
@@ -89,6 +94,7 @@ export class SecretVersions {
       } catch (e) {
         // Another rotate took this number first: seal again under the next one.
         if (!isSecretdError(e) || e.code !== 'out_of_sequence' || attempt >= ROTATE_ATTEMPTS) throw e;
+        await new Promise((r) => setTimeout(r, randomInt(Math.min(attempt, 10) * 2 + 1)));
         secret = await resolveSecret(store, secret.id);
       }
     }
