@@ -21,11 +21,16 @@ function walk(dir) {
 const all = walk(testDir).sort();
 const areas = process.argv.slice(2);
 const isE2e = (f) => relative(testDir, f).startsWith('e2e');
-const files = areas.length === 0 ? all : all.filter((f) => areas.some((a) => {
-  if (a === 'unit') return !isE2e(f);
-  const target = join(testDir, a);
-  return f === target || f === `${target}.test.ts` || f.startsWith(`${target}/`);
-}));
+const files =
+  areas.length === 0
+    ? all
+    : all.filter((f) =>
+        areas.some((a) => {
+          if (a === 'unit') return !isE2e(f);
+          const target = join(testDir, a);
+          return f === target || f === `${target}.test.ts` || f.startsWith(`${target}/`);
+        }),
+      );
 if (files.length === 0) {
   console.error(`no test files for ${areas.join(' ') || 'all'}`);
   process.exit(1);

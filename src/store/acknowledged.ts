@@ -53,10 +53,7 @@ export function parseCheckpoint(value: unknown): StoreCheckpoint | undefined {
 export class CheckpointFile {
   readonly file: string;
   private readonly fd: number;
-  private constructor(
-    file: string,
-    fd: number,
-  ) {
+  private constructor(file: string, fd: number) {
     this.file = file;
     this.fd = fd;
   }

@@ -50,11 +50,7 @@ export class EtcdSecretsCache {
   private readonly keys: EtcdKeys;
   private readonly call: <T>(fn: () => Promise<T>) => Promise<T>;
   /** `call` runs one etcd call under the store's deadline. */
-  constructor(
-    client: Etcd3,
-    keys: EtcdKeys,
-    call: <T>(fn: () => Promise<T>) => Promise<T>,
-  ) {
+  constructor(client: Etcd3, keys: EtcdKeys, call: <T>(fn: () => Promise<T>) => Promise<T>) {
     this.client = client;
     this.keys = keys;
     this.call = call;
@@ -165,9 +161,7 @@ export class EtcdSecretsCache {
     let revision = 0;
     let from = this.keys.secretsMarker;
     for (;;) {
-      const res = await this.call(() =>
-        this.client.kv.range({ key: from, range_end: this.rangeEnd, limit: PAGE, ...(revision ? { revision } : {}) }),
-      );
+      const res = await this.call(() => this.client.kv.range({ key: from, range_end: this.rangeEnd, limit: PAGE, ...(revision ? { revision } : {}) }));
       if (revision === 0) revision = Number(res.header.revision);
       for (const kv of res.kvs) {
         const id = this.idOf(kv.key);

@@ -41,10 +41,7 @@ export class GroupCommit {
   private readonly marker: IRequestOp;
   private readonly txn: (compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]) => Promise<ITxnResponse>;
   /** `marker` is put by every transaction sent; `txn` sends one under the store's deadline. */
-  constructor(
-    marker: IRequestOp,
-    txn: (compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]) => Promise<ITxnResponse>,
-  ) {
+  constructor(marker: IRequestOp, txn: (compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]) => Promise<ITxnResponse>) {
     this.marker = marker;
     this.txn = txn;
   }
@@ -64,9 +61,7 @@ export class GroupCommit {
     this.queue = [];
     const groups: { writes: Queued[]; touched: Set<string>; bytes: number }[] = [];
     for (const w of queued) {
-      const fits = groups.find(
-        (g) => g.writes.length < MAX_WRITES && g.bytes + w.bytes <= MAX_BYTES && !w.touches.some((t) => g.touched.has(t)),
-      );
+      const fits = groups.find((g) => g.writes.length < MAX_WRITES && g.bytes + w.bytes <= MAX_BYTES && !w.touches.some((t) => g.touched.has(t)));
       if (fits) {
         fits.writes.push(w);
         fits.bytes += w.bytes;

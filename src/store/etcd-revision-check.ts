@@ -37,10 +37,7 @@ export class RevisionCheck {
   private readonly marker: Buffer;
   private readonly readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>;
   /** `readOnlyTxn` runs a read-only, linearizable transaction of the given ranges. */
-  constructor(
-    marker: Buffer,
-    readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>,
-  ) {
+  constructor(marker: Buffer, readOnlyTxn: (ops: IRequestOp[]) => Promise<ITxnResponse>) {
     this.marker = marker;
     this.readOnlyTxn = readOnlyTxn;
   }

@@ -95,12 +95,7 @@ export class EtcdStore implements Store {
   private readonly keys: EtcdKeys;
   private readonly timeoutMs: number;
   private readonly where: string;
-  private constructor(
-    client: Etcd3,
-    keys: EtcdKeys,
-    timeoutMs: number,
-    where: string,
-  ) {
+  private constructor(client: Etcd3, keys: EtcdKeys, timeoutMs: number, where: string) {
     this.client = client;
     this.keys = keys;
     this.timeoutMs = timeoutMs;
@@ -255,7 +250,11 @@ export class EtcdStore implements Store {
     return this.read(async () => {
       if (id === '') return undefined;
       const k = this.keys;
-      const res = await this.txn([], [get(k.secret(id)), { request_range: { key: k.sealed(id), keys_only: true } }, { request_range: prefixRange(k.keptOf(id)) }], []);
+      const res = await this.txn(
+        [],
+        [get(k.secret(id)), { request_range: { key: k.sealed(id), keys_only: true } }, { request_range: prefixRange(k.keptOf(id)) }],
+        [],
+      );
       const [meta, sealed] = res.responses.map(firstKv);
       if (!meta) return undefined;
       const out: ValueVersionInfo[] = res.responses[2]!.response_range.kvs.map((kv) => ({
@@ -288,7 +287,11 @@ export class EtcdStore implements Store {
       const k = this.keys;
       let tried: number[] | undefined; // what the last attempt would have dropped
       for (;;) {
-        const seen = await this.txn([], [get(k.left), get(k.secret(id)), get(k.sealed(id)), { request_range: { ...prefixRange(k.keptOf(id)), keys_only: true } }], []);
+        const seen = await this.txn(
+          [],
+          [get(k.left), get(k.secret(id)), get(k.sealed(id)), { request_range: { ...prefixRange(k.keptOf(id)), keys_only: true } }],
+          [],
+        );
         const [left, meta, sealed] = seen.responses.map(firstKv);
         if (left) throw new NotInSwarm();
         if (!meta) throw new SecretNotFound(id);
@@ -334,7 +337,13 @@ export class EtcdStore implements Store {
         const back = decodeKept(kept.value);
         const ops = [del(keptKey)];
         if (sealed) ops.push(put(k.kept(id, current.version), encodeKept({ createdAt: current.createdAt, secretCreatedAt: record.createdAt }, sealed.value)));
-        const updated: SecretRecord = { ...record, valueVersion: version, latestValueVersion: record.latestValueVersion ?? 1, valueCreatedAt: back.createdAt, updatedAt };
+        const updated: SecretRecord = {
+          ...record,
+          valueVersion: version,
+          latestValueVersion: record.latestValueVersion ?? 1,
+          valueCreatedAt: back.createdAt,
+          updatedAt,
+        };
         ops.push(put(k.secret(id), encodeMeta(updated)), put(k.sealed(id), back.sealed), put(k.secretsMarker, NOTHING));
         const res = await this.txn(
           [absent(k.left), modIs(k.secret(id), meta.mod_revision), modIs(k.sealed(id), sealed?.mod_revision ?? 0), modIs(keptKey, kept.mod_revision)],
@@ -458,7 +467,12 @@ export class EtcdStore implements Store {
         const value = keptKv && decodeKept(keptKv.value).sealed;
         if (value) ops.push(put(k.sealed(id), value), del(k.kept(id, current.version)));
         const res = await this.txn(
-          [absent(k.left), modIs(k.removed(id), removedKv.mod_revision), absent(k.name(secret.name)), modIs(k.kept(id, current.version), keptKv?.mod_revision ?? 0)],
+          [
+            absent(k.left),
+            modIs(k.removed(id), removedKv.mod_revision),
+            absent(k.name(secret.name)),
+            modIs(k.kept(id, current.version), keptKv?.mod_revision ?? 0),
+          ],
           ops,
           [get(k.left), get(k.name(secret.name)), get(k.secret(id))],
         );
@@ -582,17 +596,21 @@ export class EtcdStore implements Store {
     const k = this.keys;
     await this.write(
       () =>
-        this.txn([], [
-          { request_delete_range: prefixRange(k.secrets()) },
-          { request_delete_range: prefixRange(k.sealedAll()) },
-          { request_delete_range: prefixRange(k.name('')) },
-          delPrefix(k.keptOf()),
-          delPrefix(k.removed('')),
-          delPrefix(k.removedName('')),
-          delPrefix(k.removedDue('')),
-          put(k.secretsMarker, NOTHING),
-          ...this.swarmOps(left),
-        ], []),
+        this.txn(
+          [],
+          [
+            { request_delete_range: prefixRange(k.secrets()) },
+            { request_delete_range: prefixRange(k.sealedAll()) },
+            { request_delete_range: prefixRange(k.name('')) },
+            delPrefix(k.keptOf()),
+            delPrefix(k.removed('')),
+            delPrefix(k.removedName('')),
+            delPrefix(k.removedDue('')),
+            put(k.secretsMarker, NOTHING),
+            ...this.swarmOps(left),
+          ],
+          [],
+        ),
       true,
     );
   }

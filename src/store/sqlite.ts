@@ -78,7 +78,8 @@ interface PendingWrite {
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
 const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
 /** What a removed secret keeps of its row: everything but the sealed value, which moves to kept_values. */
-const REMOVED_COLUMNS = 'id, name, name_key, labels, driver, templating, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
+const REMOVED_COLUMNS =
+  'id, name, name_key, labels, driver, templating, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
 const SECRET_COLUMNS = `${REMOVED_COLUMNS}, sealed`;
 
 // Above every character a name or ID may hold: `prefix <= x < prefix + HIGH` is a prefix range.
@@ -148,9 +149,7 @@ export class SqliteStore implements Store {
       throw e;
     }
     this.stmt = {
-      nextVersion: this.db.prepare<[], { value: number }>(
-        "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
-      ),
+      nextVersion: this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value"),
       insert: this.db.prepare(
         `INSERT INTO secrets (${SECRET_COLUMNS})
          VALUES (@id, @name, @name_key, @labels, @driver, @templating, @version, @created_at, @updated_at,
@@ -161,10 +160,12 @@ export class SqliteStore implements Store {
       metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
       // One text for the whole list (no JavaScript string per row); a row left to toView is its
       // ID between two NULs, which JSON text never holds raw.
-      rendered: this.db.prepare<[], string | null>(
-        `SELECT group_concat(CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || id || char(0) END, ',')
+      rendered: this.db
+        .prepare<[], string | null>(
+          `SELECT group_concat(CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || id || char(0) END, ',')
          FROM (SELECT id, name, labels, driver, templating, version, created_at, updated_at FROM secrets INDEXED BY secrets_listing ORDER BY id)`,
-      ).pluck(),
+        )
+        .pluck(),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -196,20 +197,14 @@ export class SqliteStore implements Store {
       keptPage: this.db.prepare<[string, number, number], KeptRow>(
         'SELECT * FROM kept_values WHERE (secret_id, version) > (?, ?) ORDER BY secret_id, version LIMIT ?',
       ),
-      replaceKept: this.db.prepare<[Buffer, string, number, Buffer]>(
-        'UPDATE kept_values SET sealed = ? WHERE secret_id = ? AND version = ? AND sealed = ?',
-      ),
+      replaceKept: this.db.prepare<[Buffer, string, number, Buffer]>('UPDATE kept_values SET sealed = ? WHERE secret_id = ? AND version = ? AND sealed = ?'),
       insertRemoved: this.db.prepare<[string, string, string]>(
         `INSERT INTO removed_secrets (${REMOVED_COLUMNS}, removed_at, purge_after)
          SELECT ${REMOVED_COLUMNS}, ?, ? FROM secrets WHERE id = ?`,
       ),
       removedById: this.db.prepare<[string], RemovedRow>('SELECT * FROM removed_secrets WHERE id = ?'),
-      removedByRef: this.db.prepare<[string, string], RemovedRow>(
-        'SELECT * FROM removed_secrets WHERE id = ? OR name_key = ? ORDER BY removed_at DESC, id',
-      ),
-      expiredRemoved: this.db.prepare<[string, number], RemovedRow>(
-        'SELECT * FROM removed_secrets WHERE purge_after <= ? ORDER BY purge_after, id LIMIT ?',
-      ),
+      removedByRef: this.db.prepare<[string, string], RemovedRow>('SELECT * FROM removed_secrets WHERE id = ? OR name_key = ? ORDER BY removed_at DESC, id'),
+      expiredRemoved: this.db.prepare<[string, number], RemovedRow>('SELECT * FROM removed_secrets WHERE purge_after <= ? ORDER BY purge_after, id LIMIT ?'),
       deleteRemoved: this.db.prepare<[string]>('DELETE FROM removed_secrets WHERE id = ?'),
       deleteAllKept: this.db.prepare('DELETE FROM kept_values'),
       deleteAllRemoved: this.db.prepare('DELETE FROM removed_secrets'),
@@ -339,7 +334,9 @@ export class SqliteStore implements Store {
       const [key, value] = inSql[driver]!;
       const others = inSql.filter((_, i) => i !== driver);
       const params = value === '' ? [key] : [key, value];
-      found = this.labelStatement('labels', value === '' ? '' : 'v', others).all(...params, ...labelParams(others)).map(fromRow);
+      found = this.labelStatement('labels', value === '' ? '' : 'v', others)
+        .all(...params, ...labelParams(others))
+        .map(fromRow);
     } else {
       found = this.lookups(c, inSql, labelParams(inSql));
     }
@@ -367,7 +364,9 @@ export class SqliteStore implements Store {
    */
   private lookups(c: ReturnType<typeof compactQuery>, labels: [string, string][], params: string[]): SecretRecord[] {
     const found = new Map<string, SecretRow>();
-    const keep = (rows: SecretRow[]) => rows.forEach((r) => found.set(r.id, r));
+    const keep = (rows: SecretRow[]) => {
+      for (const r of rows) found.set(r.id, r);
+    };
     const stmt = (lookup: Lookup, plain: Database.Statement<[string], SecretRow> | Database.Statement<[string, string], SecretRow>) =>
       labels.length === 0 ? (plain as Database.Statement<unknown[], SecretRow>) : this.labelStatement(lookup, '', labels);
     const byName = stmt('name', this.stmt.byNameKey);

@@ -276,7 +276,6 @@ export interface Store extends KeyringCheckStore {
 
   /** Calls `listener` after every commit, before any write of it is answered. */
   onCommit?(listener: (checkpoint: StoreCheckpoint) => void): void;
-
 }
 
 /**

@@ -37,7 +37,10 @@ let waiting: (() => void)[] = [];
 let syncing = false;
 
 function durably(record: unknown, answer: () => void): void {
-  if (fd === undefined) return answer();
+  if (fd === undefined) {
+    answer();
+    return;
+  }
   writeSync(fd, `${JSON.stringify(record)}\n`);
   waiting.push(answer);
   if (!syncing) {
@@ -84,9 +87,7 @@ function list(query: URLSearchParams): Stored[] {
   const names = Object.keys(filters['name'] ?? {});
   const labels = Object.keys(filters['label'] ?? {}).map((l) => l.split('='));
   const pool = names.length === 1 && byName.has(names[0]!) ? [byName.get(names[0]!)!] : [...byId.values()];
-  return pool.filter(
-    (s) => (names.length === 0 || names.some((n) => s.Spec.Name.startsWith(n))) && labels.every(([k, v]) => s.Spec.Labels[k!] === v),
-  );
+  return pool.filter((s) => (names.length === 0 || names.some((n) => s.Spec.Name.startsWith(n))) && labels.every(([k, v]) => s.Spec.Labels[k!] === v));
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -103,7 +104,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     byName.set(spec.Name, s);
     return durably({ op: 'create', s }, () => send(res, 201, { ID: s.ID }));
   }
-  if (req.method === 'GET' && path === '/secrets') return send(res, 200, list(url.searchParams).map(({ Spec: { Data: _, ...spec }, ...s }) => ({ ...s, Spec: spec })));
+  if (req.method === 'GET' && path === '/secrets')
+    return send(
+      res,
+      200,
+      list(url.searchParams).map(({ Spec: { Data: _, ...spec }, ...s }) => ({ ...s, Spec: spec })),
+    );
   const m = /^\/secrets\/([^/]+)(\/update)?$/.exec(path);
   const key = m ? decodeURIComponent(m[1]!) : '';
   const s = byId.get(key) ?? byName.get(key);

@@ -576,7 +576,10 @@ async function main(argv: string[]): Promise<number> {
     await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
     if ('host' in reference) await openSide(run, sides, 'dockerd', 'd', reference.host, false);
     if (cfg.ceilings) {
-      for (const [name, letter, durable] of [['bare', 'b', false], ['bare+fdatasync', 'f', true]] as const) {
+      for (const [name, letter, durable] of [
+        ['bare', 'b', false],
+        ['bare+fdatasync', 'f', true],
+      ] as const) {
         const ceiling = await startCeiling(durable);
         ceilings.push(ceiling);
         await openSide(run, sides, name, letter, ceiling.host, true);
@@ -745,8 +748,7 @@ function writeJson(
   summaries: OpSummary[],
   outcome: { ok: boolean; error?: string },
 ): void {
-  const describe = (side: Side | undefined) =>
-    side ? { host: side.client.hostUrl, version: side.version, apiVersion: side.apiVersion } : null;
+  const describe = (side: Side | undefined) => (side ? { host: side.client.hostUrl, version: side.version, apiVersion: side.apiVersion } : null);
   const rounds = (secretd?.rounds ?? []).map((s, i) => ({ round: i + 1, secretd: s, dockerd: dockerd?.rounds[i] ?? null }));
   const sweep = Object.fromEntries(sides.map((side) => [side.name, Object.fromEntries(side.sweep)]));
   const ceilings = Object.fromEntries(sides.filter((side) => side.name.startsWith('bare')).map((side) => [side.name, side.rounds]));

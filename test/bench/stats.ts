@@ -26,10 +26,7 @@ export function geometricMean(values: number[]): number {
 /** Right-aligns every column but the first; `rule` rows become a dashed line. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-      .join(' | ');
+  const line = (cells: string[]) => cells.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join(' | ');
   const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
   return [line(header), rule, ...rows.map(line)].join('\n');
 }

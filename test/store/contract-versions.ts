@@ -136,7 +136,10 @@ export function versionsContract(name: string, open: OpenStore): void {
             times.push(next.createdAt);
           }
           const versions = await store.listValueVersions(created.id);
-          assert.deepEqual(versions, [1, 2, 3, 4].map((v) => ({ version: v, createdAt: times[v - 1], current: v === 4 })));
+          assert.deepEqual(
+            versions,
+            [1, 2, 3, 4].map((v) => ({ version: v, createdAt: times[v - 1], current: v === 4 })),
+          );
           for (let v = 1; v <= 4; v++) {
             const got = await store.valueVersion(created.id, v);
             assert.ok(got && same(got.sealed, values[v - 1]), `version ${v}`);
@@ -204,7 +207,9 @@ export function versionsContract(name: string, open: OpenStore): void {
           const created = await store.createSecret(newSecret('one'));
           const { dropped } = await rotateNext(store, created.id, 1);
           assert.deepEqual(dropped, [1]);
-          assert.deepEqual(await store.listValueVersions(created.id), [{ version: 2, createdAt: (await store.getSecret(created.id))!.valueCreatedAt, current: true }]);
+          assert.deepEqual(await store.listValueVersions(created.id), [
+            { version: 2, createdAt: (await store.getSecret(created.id))!.valueCreatedAt, current: true },
+          ]);
           assert.deepEqual(await keptOf(store, created.id), []);
         }));
 
@@ -399,7 +404,10 @@ export function versionsContract(name: string, open: OpenStore): void {
           await rotateNext(store, created.id);
           const tos = [randomBytes(24), randomBytes(24), randomBytes(24)];
           const applied = await Promise.all(tos.map((to) => store.replaceKeptValues([{ secretId: created.id, version: 1, from: created.sealed!, to }])));
-          assert.equal(applied.reduce((a, b) => a + b, 0), 1);
+          assert.equal(
+            applied.reduce((a, b) => a + b, 0),
+            1,
+          );
           const now = (await store.valueVersion(created.id, 1))!.sealed;
           assert.equal(tos.filter((t) => same(t, now)).length, 1);
         }));
@@ -457,15 +465,25 @@ export function versionsContract(name: string, open: OpenStore): void {
           await store.removeToRecovery(other.id, at(-5), at(55));
           const live = await store.createSecret(newSecret('aPp'));
           const found = await store.findRemoved('App');
-          assert.deepEqual(found.map((r) => r.secret), [listed(second), listed(firstRotated)]);
+          assert.deepEqual(
+            found.map((r) => r.secret),
+            [listed(second), listed(firstRotated)],
+          );
           assert.ok(found[0]!.removedAt > found[1]!.removedAt);
-          assert.deepEqual((await store.findRemoved(first.id)).map((r) => r.secret.id), [first.id]);
+          assert.deepEqual(
+            (await store.findRemoved(first.id)).map((r) => r.secret.id),
+            [first.id],
+          );
           assert.deepEqual(await store.findRemoved(first.id.slice(0, 10)), [], 'no ID prefixes');
           assert.deepEqual(await store.findRemoved('ap'), [], 'no name prefixes');
           assert.deepEqual(await store.findRemoved(live.id), [], 'a live secret is not removed');
           assert.deepEqual(await store.findRemoved(''), []);
           const all = await store.findRemoved(undefined);
-          assert.deepEqual(all.map((r) => r.secret.id), [other.id, second.id, first.id], 'undefined: every removed secret, newest removal first');
+          assert.deepEqual(
+            all.map((r) => r.secret.id),
+            [other.id, second.id, first.id],
+            'undefined: every removed secret, newest removal first',
+          );
         }));
 
       test('findRemoved returns removedAt and purgeAfter as given', () =>
@@ -496,7 +514,10 @@ export function versionsContract(name: string, open: OpenStore): void {
           assert.deepEqual(await store.listValueVersions(created.id), versions);
           assert.deepEqual(await Promise.all([1, 2, 3].map((v) => store.valueVersion(created.id, v))), bytes);
           assert.deepEqual(numbers(await keptOf(store, created.id)), [1, 3], 'the current value is live again, not kept apart');
-          assert.deepEqual((await store.sealedPage('', 10)).map((e) => e.id), [created.id]);
+          assert.deepEqual(
+            (await store.sealedPage('', 10)).map((e) => e.id),
+            [created.id],
+          );
           assert.deepEqual(await store.findRemoved(created.id), []);
           await rejectsWith(store.createSecret(newSecret('Back')), 'name_conflict');
           await rejectsWith(store.restoreRemoved(created.id, rfc3339Nano()), 'not_found');
@@ -545,7 +566,7 @@ export function versionsContract(name: string, open: OpenStore): void {
           await rotateNext(store, live.id);
           await store.removeToRecovery(created.id, at(0), at(60));
           assert.equal(await store.purgeRemoved(live.id), false, 'a live secret is not purged');
-          assert.deepEqual(numbers(await keptOf(store, live.id)), [1], "and keeps its values");
+          assert.deepEqual(numbers(await keptOf(store, live.id)), [1], 'and keeps its values');
           assert.equal(await store.purgeRemoved(created.id), true);
           assert.deepEqual(await store.findRemoved(created.id), []);
           assert.deepEqual(await store.findRemoved('purge'), []);
@@ -559,7 +580,12 @@ export function versionsContract(name: string, open: OpenStore): void {
       test('expiredRemoved returns only the removed secrets that are due, soonest first, up to the limit', () =>
         withStore(async (store) => {
           const due = new Map<string, string>();
-          for (const [n, s] of [['late', 30], ['first', 10], ['second', 20], ['kept-live', 0]] as const) {
+          for (const [n, s] of [
+            ['late', 30],
+            ['first', 10],
+            ['second', 20],
+            ['kept-live', 0],
+          ] as const) {
             const created = await store.createSecret(newSecret(n));
             if (n === 'kept-live') continue;
             due.set(n, at(s));
@@ -660,7 +686,10 @@ export function versionsContract(name: string, open: OpenStore): void {
 
     test('random rotate, rollback, remove, restore and purge agree with a simple model', () =>
       withStore(async (store) => {
-        await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 14 }), (ops) => modelRun(store, ops)), { numRuns: 30 });
+        await fc.assert(
+          fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 14 }), (ops) => modelRun(store, ops)),
+          { numRuns: 30 },
+        );
       }));
   });
 }
@@ -698,7 +727,11 @@ async function modelRun(store: Store, ops: Operation[]): Promise<void> {
   }
   for (const o of ops) {
     const m = secrets[o.who]!;
-    const code = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+    const code = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? String(e),
+      );
     switch (o.op) {
       case 'rotate': {
         const next = value(m.latest + 1);
@@ -769,8 +802,14 @@ async function agrees(store: Store, secrets: Modelled[]): Promise<void> {
       assert.equal(got.latestValueVersion ?? 1, m.latest);
       const listedVersions = (await store.listValueVersions(m.id))!;
       assert.deepEqual(numbers(listedVersions), versions);
-      assert.deepEqual(listedVersions.filter((v) => v.current).map((v) => v.version), [m.current]);
-      assert.deepEqual(numbers(mine), versions.filter((v) => v !== m.current));
+      assert.deepEqual(
+        listedVersions.filter((v) => v.current).map((v) => v.version),
+        [m.current],
+      );
+      assert.deepEqual(
+        numbers(mine),
+        versions.filter((v) => v !== m.current),
+      );
       assert.deepEqual(removed, []);
     } else {
       assert.equal(got, undefined);
@@ -781,6 +820,9 @@ async function agrees(store: Store, secrets: Modelled[]): Promise<void> {
     for (const k of mine) assert.ok(same(k.sealed, m.values.get(k.version)), `bytes of ${m.id} v${k.version}`);
     const named = await store.findSecrets({ names: [m.name] });
     const owner = m.state === 'live' ? m.id : m.squatter;
-    assert.deepEqual(named.map((s) => s.id), owner ? [owner] : []);
+    assert.deepEqual(
+      named.map((s) => s.id),
+      owner ? [owner] : [],
+    );
   }
 }

@@ -242,7 +242,12 @@ export function storeContract(name: string, open: OpenStore): void {
         withStore(async (store) => {
           const r = await seed(store);
           const all = await store.findSecrets({});
-          assert.deepEqual(all.map((s) => s.id), Object.values(r).sort(byId).map((s) => s.id));
+          assert.deepEqual(
+            all.map((s) => s.id),
+            Object.values(r)
+              .sort(byId)
+              .map((s) => s.id),
+          );
           assert.deepEqual(all, Object.values(r).sort(byId).map(listed));
         }));
 
@@ -284,7 +289,11 @@ export function storeContract(name: string, open: OpenStore): void {
         ['a whole ID is its own prefix', (r) => ({ idPrefixes: [r.beta.id] }), ['beta']],
         ['an empty ID prefix matches every secret', () => ({ idPrefixes: [''] }), ['axb', 'alpha', 'Alphabet', 'beta', 'a_b']],
         ['several criteria are OR-ed, in ID order', () => ({ names: ['beta'], idPrefixes: ['0d'] }), ['axb', 'beta']],
-        ['a secret matching several criteria is listed once', (r) => ({ names: ['alpha'], namePrefixes: ['al', 'ALPHA'], idPrefixes: [r.alpha.id, 'aa'] }), ['alpha', 'Alphabet']],
+        [
+          'a secret matching several criteria is listed once',
+          (r) => ({ names: ['alpha'], namePrefixes: ['al', 'ALPHA'], idPrefixes: [r.alpha.id, 'aa'] }),
+          ['alpha', 'Alphabet'],
+        ],
         ['criteria that match nothing give nothing', () => ({ names: ['zeta'], namePrefixes: ['zz'], idPrefixes: ['zz'] }), []],
       ];
       // dockerd takes any number of filter values; an OR of ~1000 terms was a 500 on SQLite
@@ -312,11 +321,16 @@ export function storeContract(name: string, open: OpenStore): void {
           await fc.assert(
             fc.asyncProperty(list, list, list, async (names_, namePrefixes, idPrefixes) => {
               const none = (names_?.length ?? 0) + (namePrefixes?.length ?? 0) + (idPrefixes?.length ?? 0) === 0;
-              const want = r.filter((s) => none ||
-                  names_?.some((n) => n.toLowerCase() === s.name.toLowerCase()) ||
-                  namePrefixes?.some((p) => s.name.toLowerCase().startsWith(p.toLowerCase())) ||
-                  idPrefixes?.some((p) => s.id.startsWith(p)))
-                .sort(byId).map((s) => s.name);
+              const want = r
+                .filter(
+                  (s) =>
+                    none ||
+                    names_?.some((n) => n.toLowerCase() === s.name.toLowerCase()) ||
+                    namePrefixes?.some((p) => s.name.toLowerCase().startsWith(p.toLowerCase())) ||
+                    idPrefixes?.some((p) => s.id.startsWith(p)),
+                )
+                .sort(byId)
+                .map((s) => s.name);
               assert.deepEqual(names(await store.findSecrets({ names: names_, namePrefixes, idPrefixes })), want);
             }),
             { numRuns: 150 },
@@ -369,7 +383,11 @@ export function storeContract(name: string, open: OpenStore): void {
             const r = await seed(store);
             const found = await store.findSecrets(query(r));
             assert.deepEqual([...names(found)].sort(), [...expected].sort());
-            assert.deepEqual(found.map((s) => s.id), found.map((s) => s.id).sort(), 'in ascending ID order');
+            assert.deepEqual(
+              found.map((s) => s.id),
+              found.map((s) => s.id).sort(),
+              'in ascending ID order',
+            );
             for (const s of found) assert.equal(s.sealed, undefined, `${s.name} listed with its sealed value`);
           }));
       }
@@ -461,7 +479,8 @@ export function storeContract(name: string, open: OpenStore): void {
                   model.set(created.id, listed(created));
                 } else if (live.length > 0) {
                   const target = live[op.pick % live.length]!;
-                  if (op.kind === 'update') model.set(target.id, listed(await store.updateSecretLabels(target.id, target.version, { ...op.labels }, rfc3339Nano())));
+                  if (op.kind === 'update')
+                    model.set(target.id, listed(await store.updateSecretLabels(target.id, target.version, { ...op.labels }, rfc3339Nano())));
                   else {
                     assert.equal(await store.deleteSecret(target.id), true);
                     model.delete(target.id);
@@ -472,9 +491,12 @@ export function storeContract(name: string, open: OpenStore): void {
                 const labels = new Map(q.labels);
                 const selects = (q.names?.length ?? 0) + (q.namePrefixes?.length ?? 0) > 0;
                 const want = [...model.values()]
-                  .filter((s) => !selects ||
-                    q.names?.some((n) => n.toLowerCase() === s.name.toLowerCase()) ||
-                    q.namePrefixes?.some((p) => s.name.toLowerCase().startsWith(p.toLowerCase())))
+                  .filter(
+                    (s) =>
+                      !selects ||
+                      q.names?.some((n) => n.toLowerCase() === s.name.toLowerCase()) ||
+                      q.namePrefixes?.some((p) => s.name.toLowerCase().startsWith(p.toLowerCase())),
+                  )
                   .filter((s) => [...labels].every(([k, v]) => Object.hasOwn(s.labels, k) && (v === '' || s.labels[k] === v)))
                   .sort(byId);
                 assert.deepEqual(await store.findSecrets({ names: q.names, namePrefixes: q.namePrefixes, labels }), want);
@@ -726,7 +748,10 @@ export function storeContract(name: string, open: OpenStore): void {
           const counts = await Promise.all(
             Array.from({ length: 5 }, (_, i) => store.replaceSealed([{ id: a.id, from: a.sealed!, to: Buffer.from(`winner-${i}`) }])),
           );
-          assert.equal(counts.reduce((x, y) => x + y, 0), 1);
+          assert.equal(
+            counts.reduce((x, y) => x + y, 0),
+            1,
+          );
           assert.match(Buffer.from((await store.getSecret(a.id))!.sealed!).toString(), /^winner-\d$/);
         }));
 
@@ -806,7 +831,10 @@ export function storeContract(name: string, open: OpenStore): void {
           await store.createToken(a);
           await store.createToken(b);
           assert.deepEqual(await store.getToken(a.id), a);
-          assert.deepEqual(await store.listTokens(), [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)));
+          assert.deepEqual(
+            await store.listTokens(),
+            [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)),
+          );
           assert.equal(await store.deleteToken(a.id), true);
           assert.equal(await store.getToken(a.id), undefined);
           assert.equal(await store.deleteToken(a.id), false);

@@ -25,13 +25,21 @@ async function writeThenRead(a: EtcdStore, b: EtcdStore, label: string): Promise
   assert.ok(got, `${name}: B does not see the create acknowledged through A`);
   assert.equal(got.version, created.version);
   assert.ok(got.sealed && Buffer.from(got.sealed).equals(Buffer.from(name)));
-  assert.deepEqual((await b.findSecrets({ names: [name] })).map((s) => s.id), [created.id], `${name}: not found by name through B`);
+  assert.deepEqual(
+    (await b.findSecrets({ names: [name] })).map((s) => s.id),
+    [created.id],
+    `${name}: not found by name through B`,
+  );
 
   const updated = await a.updateSecretLabels(created.id, created.version, { step: 'updated' }, rfc3339Nano());
   const afterUpdate = await b.getSecret(created.id);
   assert.equal(afterUpdate?.version, updated.version, `${name}: B reads a version older than the update acknowledged through A`);
   const byLabel = await b.findSecrets({ namePrefixes: [name], labels: new Map([['step', 'updated']]) });
-  assert.deepEqual(byLabel.map((s) => s.version), [updated.version], `${name}: B's label filter misses the update`);
+  assert.deepEqual(
+    byLabel.map((s) => s.version),
+    [updated.version],
+    `${name}: B's label filter misses the update`,
+  );
 
   assert.equal(await a.deleteSecret(created.id), true);
   assert.equal(await b.getSecret(created.id), undefined, `${name}: B still reads a secret deleted through A`);
@@ -55,9 +63,11 @@ describe('EtcdStore: linearizable reads through another store', { skip: missing 
       for (let i = 0; i < 300; i++) await writeThenRead(a, b, `seq${i}`);
       // Concurrent reads share revision checks: one that joins while a check is in flight must
       // still see a write acknowledged before it started.
-      await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-        for (let i = 0; i < 40; i++) await writeThenRead(a, b, `w${w}-${i}`);
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = 0; i < 40; i++) await writeThenRead(a, b, `w${w}-${i}`);
+        }),
+      );
       // The reads were the cache's (a store that read etcd every time would pass trivially).
       assert.ok(b.reads.cached > 0.9 * (b.reads.cached + b.reads.direct), `B answered ${b.reads.cached} reads from its cache, ${b.reads.direct} from etcd`);
     } finally {

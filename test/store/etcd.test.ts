@@ -80,7 +80,10 @@ describe('EtcdStore only', { skip: missing }, () => {
       const s = await store.createSecret({ id: newId(), name: 'Layout', labels: { a: 'b' }, sealed, createdAt: rfc3339Nano() });
       await store.writeSwarm(active());
       const keys = await dump(prefix);
-      assert.deepEqual(keys.map((k) => k.key).sort(), [`${prefix}/names/layout`, `${prefix}/sealed/${s.id}`, `${prefix}/secrets`, `${prefix}/secrets/${s.id}`, `${prefix}/swarm`].sort());
+      assert.deepEqual(
+        keys.map((k) => k.key).sort(),
+        [`${prefix}/names/layout`, `${prefix}/sealed/${s.id}`, `${prefix}/secrets`, `${prefix}/secrets/${s.id}`, `${prefix}/swarm`].sort(),
+      );
       assert.ok(keys.find((k) => k.key.endsWith(`/sealed/${s.id}`))!.value.equals(sealed));
       assert.equal(keys.find((k) => k.key.endsWith('/names/layout'))!.value.toString(), s.id);
       const meta = keys.find((k) => k.key.endsWith(`/secrets/${s.id}`))!.value.toString();
@@ -103,17 +106,26 @@ describe('EtcdStore only', { skip: missing }, () => {
       const purgeAfter = '2026-12-31T00:00:00.000Z';
       await store.removeToRecovery(s.id, '2026-12-01T00:00:00.000Z', purgeAfter);
       const keys = await dump(prefix);
-      assert.deepEqual(keys.map((k) => k.key).sort(), [
-        `${prefix}/kept/${s.id}/0000000001`,
-        `${prefix}/kept/${s.id}/0000000002`,
-        `${prefix}/removed-due/${purgeAfter}/${s.id}`,
-        `${prefix}/removed-names/kept/${s.id}`,
-        `${prefix}/removed/${s.id}`,
-        `${prefix}/secrets`,
-      ].sort());
+      assert.deepEqual(
+        keys.map((k) => k.key).sort(),
+        [
+          `${prefix}/kept/${s.id}/0000000001`,
+          `${prefix}/kept/${s.id}/0000000002`,
+          `${prefix}/removed-due/${purgeAfter}/${s.id}`,
+          `${prefix}/removed-names/kept/${s.id}`,
+          `${prefix}/removed/${s.id}`,
+          `${prefix}/secrets`,
+        ].sort(),
+      );
       const kept = keys.find((k) => k.key.endsWith('/0000000002'))!.value;
       assert.ok(kept.subarray(kept.indexOf(0x0a) + 1).equals(v2), 'the sealed bytes follow the header as given');
-      assert.ok(!keys.find((k) => k.key.endsWith(`/removed/${s.id}`))!.value.toString().includes('opaque'), 'the removed record carries no value');
+      assert.ok(
+        !keys
+          .find((k) => k.key.endsWith(`/removed/${s.id}`))!
+          .value.toString()
+          .includes('opaque'),
+        'the removed record carries no value',
+      );
     } finally {
       await store.close();
     }
@@ -130,7 +142,9 @@ describe('EtcdStore only', { skip: missing }, () => {
       assert.deepEqual(await b.getSecret(created.id), secret);
       const { sealed: _, ...listedSecret } = secret;
       assert.deepEqual(await b.findSecrets({ names: ['both'] }), [listedSecret]);
-      await assert.rejects(b.rotateValue(created.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2b') }, 5, rfc3339Nano()), { code: 'out_of_sequence' });
+      await assert.rejects(b.rotateValue(created.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2b') }, 5, rfc3339Nano()), {
+        code: 'out_of_sequence',
+      });
       const back = await b.rollbackValue(created.id, 1, rfc3339Nano());
       assert.deepEqual(await a.getSecret(created.id), back);
       assert.equal(await a.removeToRecovery(created.id, rfc3339Nano(), rfc3339Nano()), true);
@@ -167,7 +181,6 @@ describe('EtcdStore only', { skip: missing }, () => {
     }
   });
 
-
   test('writes of one turn share one transaction, each with its own outcome; writes on one secret or name do not share one', async () => {
     const store = await connect();
     try {
@@ -189,7 +202,7 @@ describe('EtcdStore only', { skip: missing }, () => {
       assert.deepEqual(outcome, ['ok', 'name_conflict', 'ok', 'out_of_sequence', 'ok', 'ok', outcome[6]]);
       const version = (i: number) => (results[i] as PromiseFulfilledResult<{ version: number }>).value.version;
       assert.equal(version(0), version(2), 'the two creates did not share a transaction');
-      assert.equal(version(0), version(4), 'the update did not share the creates\' transaction');
+      assert.equal(version(0), version(4), "the update did not share the creates' transaction");
       // The delete and the create of its name touch one name: they never share a transaction,
       // so the create either saw the name taken or free, never both.
       const names = (await store.findSecrets({})).map((s) => s.name).sort();
@@ -238,7 +251,10 @@ describe('EtcdStore only', { skip: missing }, () => {
       await a.leaveSwarm({ state: 'inactive' });
       const deadline = Date.now() + 5000;
       while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(seen.map((s) => s.state), ['active', 'inactive']);
+      assert.deepEqual(
+        seen.map((s) => s.state),
+        ['active', 'inactive'],
+      );
       assert.equal(seen[0]!.cluster?.version, version);
     } finally {
       await a.close();

@@ -16,19 +16,26 @@ const short = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'A', '_'), maxLen
 
 test('SortedStrings keeps the order and the prefix runs of a sorted array, across chunk splits', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.boolean(), fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd'), maxLength: 6 })), { maxLength: 3000 }), short, (ops, prefix) => {
-      const set = new SortedStrings();
-      const model = new Set<string>();
-      for (const [add, s] of ops) {
-        assert.equal(add ? set.add(s) : set.delete(s), add ? !model.has(s) : model.has(s));
-        if (add) model.add(s);
-        else model.delete(s);
-      }
-      const sorted = [...model].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-      assert.equal(set.size, model.size);
-      assert.deepEqual([...set.withPrefix('')], sorted);
-      assert.deepEqual([...set.withPrefix(prefix.toLowerCase())], sorted.filter((s) => s.startsWith(prefix.toLowerCase())));
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd'), maxLength: 6 })), { maxLength: 3000 }),
+      short,
+      (ops, prefix) => {
+        const set = new SortedStrings();
+        const model = new Set<string>();
+        for (const [add, s] of ops) {
+          assert.equal(add ? set.add(s) : set.delete(s), add ? !model.has(s) : model.has(s));
+          if (add) model.add(s);
+          else model.delete(s);
+        }
+        const sorted = [...model].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+        assert.equal(set.size, model.size);
+        assert.deepEqual([...set.withPrefix('')], sorted);
+        assert.deepEqual(
+          [...set.withPrefix(prefix.toLowerCase())],
+          sorted.filter((s) => s.startsWith(prefix.toLowerCase())),
+        );
+      },
+    ),
     { numRuns: 60 },
   );
 });
@@ -57,7 +64,12 @@ test('SecretIndex.find answers what filtering every record answers, after puts a
     fc.property(
       fc.uniqueArray(fc.tuple(short, short, fc.array(labelPair, { maxLength: 3 })), { selector: ([, name]) => name.toLowerCase(), maxLength: 40 }),
       fc.array(fc.nat(), { maxLength: 10 }),
-      fc.record({ names: fc.array(short, { maxLength: 3 }), namePrefixes: fc.array(short, { maxLength: 2 }), idPrefixes: fc.array(short, { maxLength: 2 }), labels: fc.array(labelPair, { maxLength: 2 }) }),
+      fc.record({
+        names: fc.array(short, { maxLength: 3 }),
+        namePrefixes: fc.array(short, { maxLength: 2 }),
+        idPrefixes: fc.array(short, { maxLength: 2 }),
+        labels: fc.array(labelPair, { maxLength: 2 }),
+      }),
       (rows, removals, q) => {
         const index = new SecretIndex();
         const records = rows.map(([idTail, name, labels], i) => record(`${i.toString(36)}${idTail}`, name, Object.fromEntries(labels)));

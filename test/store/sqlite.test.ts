@@ -68,7 +68,10 @@ describe('SqliteStore only', () => {
       const store = new SqliteStore(file);
       try {
         assert.equal(store.kind, 'sqlite');
-        assert.equal(peek(file, (db) => db.pragma('journal_mode', { simple: true })), 'wal');
+        assert.equal(
+          peek(file, (db) => db.pragma('journal_mode', { simple: true })),
+          'wal',
+        );
       } finally {
         await store.close();
       }
@@ -148,7 +151,10 @@ describe('SqliteStore only', () => {
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
       assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 4\)/);
       // The refusal must leave the file as it was.
-      assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 99);
+      assert.equal(
+        peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
+        99,
+      );
     }));
 
   test('reopening a file of the current schema does not migrate it again', () =>
@@ -159,7 +165,10 @@ describe('SqliteStore only', () => {
       const second = new SqliteStore(file);
       try {
         assert.equal((await second.findSecrets({})).length, 1);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
+        assert.equal(
+          peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
+          4,
+        );
       } finally {
         await second.close();
       }
@@ -176,8 +185,14 @@ describe('SqliteStore only', () => {
       try {
         assert.deepEqual(await second.getSecret(kept.id), kept);
         assert.deepEqual(await second.listTokens(), []);
-        assert.deepEqual((await second.findSecrets({ labels: new Map([['a', 'b']]) })).map((s) => s.id), [kept.id]);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
+        assert.deepEqual(
+          (await second.findSecrets({ labels: new Map([['a', 'b']]) })).map((s) => s.id),
+          [kept.id],
+        );
+        assert.equal(
+          peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
+          4,
+        );
       } finally {
         await second.close();
       }
@@ -199,7 +214,10 @@ describe('SqliteStore only', () => {
         const { secret } = await second.rotateValue(kept.id, { version: 2, createdAt: rfc3339Nano(), sealed: Buffer.from('v2') }, 5, rfc3339Nano());
         assert.equal(secret.valueVersion, 2);
         assert.equal(await second.removeToRecovery(kept.id, rfc3339Nano(), rfc3339Nano()), true);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
+        assert.equal(
+          peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
+          4,
+        );
       } finally {
         await second.close();
       }
@@ -245,8 +263,14 @@ describe('SqliteStore only', () => {
         assert.deepEqual((await ids(['team', ''])).sort(), [a.id, b.id].sort());
         assert.deepEqual(await ids(['__proto__', 'p'], ['', 'e'], ['k', '']), [a.id]);
         assert.deepEqual(await second.getSecret(a.id), a);
-        assert.equal(peek(file, (db) => db.prepare('SELECT count(*) FROM secret_labels').pluck().get()), 5);
-        assert.equal(peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()), 4);
+        assert.equal(
+          peek(file, (db) => db.prepare('SELECT count(*) FROM secret_labels').pluck().get()),
+          5,
+        );
+        assert.equal(
+          peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
+          4,
+        );
       } finally {
         await second.close();
       }
@@ -256,26 +280,47 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       const store = new SqliteStore(file);
       try {
-        const odd = JSON.parse('{"10":"ten","2":"two","__proto__":"p","":"","q\\"uote":"back\\\\slash","nl":"a\\nb\\u0001\\u001f","sep":"\\u2028\\u2029","ключ":"🔑","lone":"\\ud800"}') as Record<string, string>;
+        const odd = JSON.parse(
+          '{"10":"ten","2":"two","__proto__":"p","":"","q\\"uote":"back\\\\slash","nl":"a\\nb\\u0001\\u001f","sep":"\\u2028\\u2029","ключ":"🔑","lone":"\\ud800"}',
+        ) as Record<string, string>;
         const plain = [
           await store.createSecret({ id: newId(), name: 'plain', labels: {}, createdAt: rfc3339Nano() }),
           await store.createSecret({ id: newId(), name: 'Odd.Labels_1-x', labels: odd, sealed: Buffer.from('s'), createdAt: rfc3339Nano() }),
           // The store takes any text (the API never sends these): json_quote escapes as JSON.stringify.
-          await store.createSecret({ id: `I"D\\${newId().slice(4)}`, name: 'we"ird\\\u2028\u0000\b\f\n\r\t\u001f\u007f é🔑\ud800', labels: {}, createdAt: '2026-01-01T00:00:00.1Z\n' }),
+          await store.createSecret({
+            id: `I"D\\${newId().slice(4)}`,
+            name: 'we"ird\\\u2028\u0000\b\f\n\r\t\u001f\u007f é🔑\ud800',
+            labels: {},
+            createdAt: '2026-01-01T00:00:00.1Z\n',
+          }),
         ];
         const relabelled = await store.updateSecretLabels(plain[0]!.id, plain[0]!.version, { a: 'b' }, rfc3339Nano());
         // Left to toView: drivers and templating (their views drop empty fields).
         // IDs first, last and next to each other in ID order: the rendered text is cut around them.
         const others = [
           await store.createSecret({ id: `000${newId().slice(3)}`, name: 'driven', labels: { a: 'b' }, driver: { Name: '' }, createdAt: rfc3339Nano() }),
-          await store.createSecret({ id: `zzz${newId().slice(3)}`, name: 'tpl', labels: {}, templating: { Name: 'golang', Options: {} }, createdAt: rfc3339Nano() }),
+          await store.createSecret({
+            id: `zzz${newId().slice(3)}`,
+            name: 'tpl',
+            labels: {},
+            templating: { Name: 'golang', Options: {} },
+            createdAt: rfc3339Nano(),
+          }),
           await store.createSecret({ id: `zzy${newId().slice(3)}`, name: 'tpl2', labels: {}, templating: { Name: 'golang' }, createdAt: rfc3339Nano() }),
-          await store.createSecret({ id: `m${newId().slice(1)}`, name: 'mid', labels: {}, driver: { Name: 'd', Options: { o: '1' } }, createdAt: rfc3339Nano() }),
+          await store.createSecret({
+            id: `m${newId().slice(1)}`,
+            name: 'mid',
+            labels: {},
+            driver: { Name: 'd', Options: { o: '1' } },
+            createdAt: rfc3339Nano(),
+          }),
         ];
         const parts = await store.renderedList();
         const text = `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
         assert.equal(text, JSON.stringify((await store.findSecrets({})).map(toView)));
-        const rendered = new Set(parts.filter((p): p is string => typeof p === 'string').flatMap((p) => (JSON.parse(`[${p}]`) as { ID: string }[]).map((v) => v.ID)));
+        const rendered = new Set(
+          parts.filter((p): p is string => typeof p === 'string').flatMap((p) => (JSON.parse(`[${p}]`) as { ID: string }[]).map((v) => v.ID)),
+        );
         assert.deepEqual([...rendered].sort(), [relabelled.id, plain[1]!.id, plain[2]!.id].sort(), 'the rows without drivers are rendered in SQL');
         const records = parts.filter((p) => typeof p !== 'string');
         assert.deepEqual(records.map((r) => r.id).sort(), others.map((r) => r.id).sort());
@@ -292,7 +337,10 @@ describe('SqliteStore only', () => {
         assert.deepEqual(await store.renderedList(), []);
         const a = await store.createSecret({ id: newId(), name: 'a', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
         const b = await store.createSecret({ id: newId(), name: 'b', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
-        assert.deepEqual(await store.renderedList(), [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)));
+        assert.deepEqual(
+          await store.renderedList(),
+          [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)),
+        );
       } finally {
         await store.close();
       }
