@@ -126,13 +126,16 @@ export function damageOf(
     if (!found) return refuse(`the store ${storeFile} is missing, but ${w.source} records ${commits} commits of acknowledged writes to it`);
     if (id !== found.id) {
       return refuse(
-        `the store ${storeFile} is not the database ${w.source} records (it was deleted and recreated, or replaced by another copy; ${commits} commits of acknowledged writes are not in it)`,
+        `the store ${storeFile} is not the database ${w.source} records ` +
+          `(it was deleted and recreated, or replaced by another copy; ${commits} commits of acknowledged writes are not in it)`,
       );
     }
     if (found.commits < commits) {
       const missing = commits - found.commits;
       return refuse(
-        `the store ${storeFile} holds ${found.commits} commits, but ${w.source} records ${commits}: the last ${missing} ${missing === 1 ? 'commit' : 'commits'} of acknowledged writes ${missing === 1 ? 'is' : 'are'} missing (a truncated or lost WAL, or an older copy restored?)`,
+        `the store ${storeFile} holds ${found.commits} commits, but ${w.source} records ${commits}: ` +
+          `the last ${missing} ${missing === 1 ? 'commit' : 'commits'} of acknowledged writes ${missing === 1 ? 'is' : 'are'} missing ` +
+          '(a truncated or lost WAL, or an older copy restored?)',
       );
     }
   }

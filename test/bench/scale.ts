@@ -91,8 +91,8 @@ export async function runScale(cfg: ScaleConfig): Promise<number> {
     );
     const fillRate = cfg.count / ((performance.now() - fillStarted) / 1000);
 
-    const filter = (f: Record<string, string[]>) =>
-      `/secrets?filters=${encodeURIComponent(JSON.stringify(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]))))}`;
+    const asMaps = (f: Record<string, string[]>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]));
+    const filter = (f: Record<string, string[]>) => `/secrets?filters=${encodeURIComponent(JSON.stringify(asMaps(f)))}`;
     const labelList = await timed(client, 21, (i) => filter({ label: [`team=t${(i * 37) % 100}`] }));
     const all = await timed(client, 5, () => '/secrets');
     const inspect = await timed(client, 200, (i) => `/secrets/${name((i * 7919) % cfg.count)}`);

@@ -281,7 +281,8 @@ describe('SqliteStore only', () => {
       const store = new SqliteStore(file);
       try {
         const odd = JSON.parse(
-          '{"10":"ten","2":"two","__proto__":"p","":"","q\\"uote":"back\\\\slash","nl":"a\\nb\\u0001\\u001f","sep":"\\u2028\\u2029","ключ":"🔑","lone":"\\ud800"}',
+          '{"10":"ten","2":"two","__proto__":"p","":"","q\\"uote":"back\\\\slash",' +
+            '"nl":"a\\nb\\u0001\\u001f","sep":"\\u2028\\u2029","ключ":"🔑","lone":"\\ud800"}',
         ) as Record<string, string>;
         const plain = [
           await store.createSecret({ id: newId(), name: 'plain', labels: {}, createdAt: rfc3339Nano() }),
