@@ -123,7 +123,10 @@ function defaultsOf(root: Schema): string {
   const entries = Object.entries((root.properties ?? {}) as Record<string, Schema>).filter(([, p]) => p.default !== undefined);
   if (entries.length === 0) return '';
   const body = entries.map(([name, p]) => `  ${key(name)}: ${literal(p.default)},`).join('\n');
-  return `\n/** The \`default\` of each property of ${root.$id} that has one. */\nexport const ${root.title}Defaults = {\n${body}\n} as const satisfies Partial<${root.title}>;\n`;
+  return (
+    `\n/** The \`default\` of each property of ${root.$id} that has one. */\n` +
+    `export const ${root.title}Defaults = {\n${body}\n} as const satisfies Partial<${root.title}>;\n`
+  );
 }
 
 /** The module for one schema file. */
@@ -153,7 +156,10 @@ function indexModule(all: Map<string, Schema>): string {
   const files = [...all.keys()];
   const imports = files.map((f) => `import type { ${all.get(f)!.title} } from './${moduleOf(f)}';\n`).join('');
   const rows = files.map((f) => `  '${f}': ${all.get(f)!.title};`).join('\n');
-  return `/** Generated from spec/ by \`npm run gen:types\` (tools/gen-spec-types.ts): the type each schema describes, by $id. */\n${imports}\nexport interface SpecTypes {\n${rows}\n}\n\nexport type SpecId = keyof SpecTypes;\n`;
+  return (
+    '/** Generated from spec/ by `npm run gen:types` (tools/gen-spec-types.ts): the type each schema describes, by $id. */\n' +
+    `${imports}\nexport interface SpecTypes {\n${rows}\n}\n\nexport type SpecId = keyof SpecTypes;\n`
+  );
 }
 
 /** Every module's text by file name under src/spec-types/, from the schemas in `specDir`. */
