@@ -103,6 +103,26 @@ describe('types generated from spec/ (src/spec-types)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a description too long for one line becomes a doc block wrapped at spaces; one that fits stays on its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secretd-spec-types-'));
+    try {
+      const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+      const fits = `${'x'.repeat(140)} fits`;
+      const schema = { $id: 'wide.json', title: 'Wide', type: 'object', description: long, properties: { Fits: { type: 'string', description: fits } } };
+      writeFileSync(join(dir, 'wide.json'), JSON.stringify(schema));
+      const text = generateAll(dir).get('wide.ts')!;
+      const block = /\n\/\*\*\n((?: \* .*\n)+) \*\/\nexport interface Wide /.exec(text);
+      assert.ok(block, text);
+      const lines = block[1]!.trimEnd().split('\n');
+      assert.ok(lines.length > 1, text);
+      assert.equal(lines.map((l) => l.slice(' * '.length)).join(' '), `spec/wide.json: ${long}`, 'the same words in the same order');
+      assert.match(text, new RegExp(` {2}/\\*\\* ${fits} \\*/\n {2}Fits\\?: string;\n`));
+      for (const line of text.split('\n')) assert.ok(line.length <= 160, `${line.length} characters: ${line}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the object name rule (secret-spec.json#/$defs/name)', () => {

@@ -24,15 +24,42 @@ const pascal = (s: string) => s.replace(/(^|[^a-zA-Z0-9])([a-zA-Z0-9])/g, (_, __
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const key = (k: string) => (IDENTIFIER.test(k) ? k : `'${k.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
 
-/** A doc comment from a schema's description and default, indented; empty when it has neither. */
-function doc(s: Schema, indent: string): string {
+/** The most a generated line may hold, as everywhere in the code (biome.json, test/line-width.test.ts). */
+const LINE_WIDTH = 160;
+/** Where a doc comment too long for one line wraps: the width the hand-written comments keep. */
+const COMMENT_WIDTH = 100;
+
+/** `text` in lines of at most `width` characters, broken at spaces (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
-  if (typeof s.description === 'string') lines.push(...s.description.split('\n'));
-  if (s.default !== undefined) lines.push(`@default ${JSON.stringify(s.default)}`);
+  let line: string | undefined;
+  for (const word of text.split(' ')) {
+    if (line === undefined) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  return [...lines, line ?? ''];
+}
+
+/**
+ * A doc comment from a schema's description and default, indented; empty when it has neither.
+ * It stays on one line while that fits LINE_WIDTH; otherwise each description line longer than
+ * LINE_WIDTH wraps at COMMENT_WIDTH (the shorter ones are kept as written).
+ */
+function doc(s: Schema, indent: string): string {
+  const safe = (l: string) => l.replace(/\*\//g, '*\\/');
+  const text = typeof s.description === 'string' ? s.description.split('\n').map(safe) : [];
+  const tags = s.default !== undefined ? [safe(`@default ${JSON.stringify(s.default)}`)] : [];
+  const lines = [...text, ...tags];
   if (lines.length === 0) return '';
-  const safe = lines.map((l) => l.replace(/\*\//g, '*\\/'));
-  if (safe.length === 1) return `${indent}/** ${safe[0]} */\n`;
-  return `${indent}/**\n${safe.map((l) => `${indent} * ${l}`).join('\n')}\n${indent} */\n`;
+  const one = `${indent}/** ${lines[0]} */`;
+  if (lines.length === 1 && one.length <= LINE_WIDTH) return `${one}\n`;
+  const prefix = `${indent} * `;
+  const body = [...text.flatMap((l) => (prefix.length + l.length <= LINE_WIDTH ? [l] : wrap(l, COMMENT_WIDTH - prefix.length))), ...tags];
+  return `${indent}/**\n${body.map((l) => `${prefix}${l}`).join('\n')}\n${indent} */\n`;
 }
 
 interface Context {
@@ -123,7 +150,10 @@ function defaultsOf(root: Schema): string {
   const entries = Object.entries((root.properties ?? {}) as Record<string, Schema>).filter(([, p]) => p.default !== undefined);
   if (entries.length === 0) return '';
   const body = entries.map(([name, p]) => `  ${key(name)}: ${literal(p.default)},`).join('\n');
-  return `\n/** The \`default\` of each property of ${root.$id} that has one. */\nexport const ${root.title}Defaults = {\n${body}\n} as const satisfies Partial<${root.title}>;\n`;
+  return (
+    `\n/** The \`default\` of each property of ${root.$id} that has one. */\n` +
+    `export const ${root.title}Defaults = {\n${body}\n} as const satisfies Partial<${root.title}>;\n`
+  );
 }
 
 /** The module for one schema file. */
@@ -153,7 +183,10 @@ function indexModule(all: Map<string, Schema>): string {
   const files = [...all.keys()];
   const imports = files.map((f) => `import type { ${all.get(f)!.title} } from './${moduleOf(f)}';\n`).join('');
   const rows = files.map((f) => `  '${f}': ${all.get(f)!.title};`).join('\n');
-  return `/** Generated from spec/ by \`npm run gen:types\` (tools/gen-spec-types.ts): the type each schema describes, by $id. */\n${imports}\nexport interface SpecTypes {\n${rows}\n}\n\nexport type SpecId = keyof SpecTypes;\n`;
+  return (
+    '/** Generated from spec/ by `npm run gen:types` (tools/gen-spec-types.ts): the type each schema describes, by $id. */\n' +
+    `${imports}\nexport interface SpecTypes {\n${rows}\n}\n\nexport type SpecId = keyof SpecTypes;\n`
+  );
 }
 
 /** Every module's text by file name under src/spec-types/, from the schemas in `specDir`. */

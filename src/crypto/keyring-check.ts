@@ -47,7 +47,8 @@ export async function refuseMissingKeyring(store: Store, usesKeyringFile: boolea
     ? 'copy the keyring file the other daemons use there, or point --keyring at it'
     : 'restore the file from a backup or point --keyring at it';
   throw new KeyringMissing(
-    `the keyring ${ctx.keyringFile} is missing, but the store ${ctx.storeName} holds values sealed with its keys: ${fix} (a new keyring would leave every stored value unreadable)`,
+    `the keyring ${ctx.keyringFile} is missing, but the store ${ctx.storeName} holds values sealed with its keys: ${fix} ` +
+      '(a new keyring would leave every stored value unreadable)',
   );
 }
 

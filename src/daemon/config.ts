@@ -67,9 +67,15 @@ function wordSchemaError(e: ErrorObject, flags: ParsedFlags, hosts: readonly str
     case 'keepVersions':
       return `--keep-versions ${shown(flags['keep-versions'])}: use a whole number from ${rule.minimum} to ${rule.maximum}`;
     case 'recoveryWindowMs':
-      return `--recovery-window ${shown(flags['recovery-window'])}: use a duration such as 7d, 12h, 30m or 1h30m (whole numbers with d, h, m or s), at most ${rule.maximum / DAY_MS}d`;
+      return (
+        `--recovery-window ${shown(flags['recovery-window'])}: use a duration such as 7d, 12h, 30m or 1h30m ` +
+        `(whole numbers with d, h, m or s), at most ${rule.maximum / DAY_MS}d`
+      );
     case 'store':
-      return `--store ${shown(flags.store)}: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')`;
+      return (
+        `--store ${shown(flags.store)}: use sqlite or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] ` +
+        "(a port on every endpoint; a prefix of letters, digits, '.', '_' and '-')"
+      );
     case 'drivers':
       return `--driver ${shown(flags.driver?.[Number(index)])}: name a module file (.ts, .js) or an installed package`;
     default:

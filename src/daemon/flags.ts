@@ -72,7 +72,9 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'store',
     type: 'string',
     arg: 'URL',
-    help: 'Where secrets live: sqlite (DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcd v3; daemons on one etcd and prefix form one swarm)',
+    help:
+      'Where secrets live: sqlite (DATA_ROOT/secretd.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] ' +
+      '(etcd v3; daemons on one etcd and prefix form one swarm)',
     default: D.store,
   },
   { name: 'etcd-cacert', type: 'string', arg: 'FILE', help: 'CA bundle (PEM) to verify the etcd servers; giving any --etcd-* file dials etcd over TLS' },
@@ -82,14 +84,18 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'keyring',
     type: 'string',
     arg: 'FILE',
-    help: 'The key-encryption keys file (created if missing; encrypted under the unlock key while autolock is on); daemons sharing an etcd need copies of one file',
+    help:
+      'The key-encryption keys file (created if missing; encrypted under the unlock key while autolock is on); ' +
+      'daemons sharing an etcd need copies of one file',
     default: `DATA_ROOT/${IN_DATA_ROOT.keyring}`,
   },
   {
     name: 'kek-provider',
     type: 'string',
     arg: 'MODULE',
-    help: 'Hold the key-encryption keys in a key-provider module instead of the keyring file: a path to a .ts/.js module or an installed package (settings: --driver-opt NAME.KEY=VALUE)',
+    help:
+      'Hold the key-encryption keys in a key-provider module instead of the keyring file: ' +
+      'a path to a .ts/.js module or an installed package (settings: --driver-opt NAME.KEY=VALUE)',
   },
   {
     name: 'request-timeout',
@@ -115,7 +121,9 @@ export const FLAGS: readonly FlagSpec[] = [
     type: 'string',
     multiple: true,
     arg: 'MODULE',
-    help: 'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; repeat for several (every module in drivers/ is always loaded)',
+    help:
+      'Load one more driver: a path to a .ts/.js module or an installed package that default-exports a driver; ' +
+      'repeat for several (every module in drivers/ is always loaded)',
   },
   {
     name: 'driver-opt',
@@ -129,13 +137,17 @@ export const FLAGS: readonly FlagSpec[] = [
     type: 'string',
     multiple: true,
     arg: 'DIR',
-    help: 'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins',
+    help:
+      'One more folder to look for Docker secret-provider plugins in (*.sock, *.spec, *.json), ' +
+      'before /run/docker/plugins, /etc/docker/plugins and /usr/lib/docker/plugins',
   },
   {
     name: 'plugin-listen',
     type: 'string',
     arg: 'PATH',
-    help: "Serve Docker's plugin protocols (secretprovider, VolumeDriver) on this unix socket, e.g. /run/docker/plugins/secretd.sock (mode 0600; the plugin's name is the file's base name)",
+    help:
+      "Serve Docker's plugin protocols (secretprovider, VolumeDriver) on this unix socket, e.g. /run/docker/plugins/secretd.sock " +
+      "(mode 0600; the plugin's name is the file's base name)",
   },
   {
     name: 'plugin-allow',
@@ -181,7 +193,9 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'accept-store-loss',
     type: 'boolean',
-    help: 'Start even though the SQLite store holds fewer writes than were acknowledged (a truncated WAL, a deleted or older database): continue with what it holds, and record that in the audit log',
+    help:
+      'Start even though the SQLite store holds fewer writes than were acknowledged (a truncated WAL, a deleted or older database): ' +
+      'continue with what it holds, and record that in the audit log',
   },
   { name: 'help', short: 'h', type: 'boolean', help: 'Print this help and exit' },
   { name: 'version', short: 'v', type: 'boolean', help: 'Print the version and exit' },

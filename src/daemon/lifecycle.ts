@@ -309,7 +309,8 @@ function warnIfTooFewDescriptors(config: Config, log: Logger): void {
   if (Number.isFinite(limit) && limit < needed) {
     log.warn(
       { limit, needed },
-      `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket`,
+      `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: ` +
+        'lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket',
     );
   }
 }

@@ -1,6 +1,11 @@
 /** Generated from spec/compose-secrets.json by `npm run gen:types` (tools/gen-spec-types.ts): edit the schema, not this file. */
 
-/** spec/compose-secrets.json: The part of a compose file `secretd stack deploy` reads: the top-level `secrets:` section, shaped as the compose specification's `secret` definition (compose-spec schema/compose-spec.json). Other top-level sections (services, networks…) are allowed and ignored. */
+/**
+ * spec/compose-secrets.json: The part of a compose file `secretd stack deploy` reads: the top-level
+ * `secrets:` section, shaped as the compose specification's `secret` definition (compose-spec
+ * schema/compose-spec.json). Other top-level sections (services, networks…) are allowed and
+ * ignored.
+ */
 export interface ComposeSecrets {
   /** Declared for backward compatibility; ignored. */
   version?: string | number;

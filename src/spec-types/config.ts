@@ -1,6 +1,10 @@
 /** Generated from spec/config.json by `npm run gen:types` (tools/gen-spec-types.ts): edit the schema, not this file. */
 
-/** spec/config.json: The daemon's configuration after flags and defaults are applied; validated once at start-up, then frozen. Each `default` is the one place a setting's default is stated: src/daemon/config.ts applies it and --help shows it. */
+/**
+ * spec/config.json: The daemon's configuration after flags and defaults are applied; validated once
+ * at start-up, then frozen. Each `default` is the one place a setting's default is stated:
+ * src/daemon/config.ts applies it and --help shows it.
+ */
 export interface DaemonConfig {
   hosts: string[];
   dataRoot: string;

@@ -1,6 +1,9 @@
 /** Generated from spec/delivery-context.json by `npm run gen:types` (tools/gen-spec-types.ts): edit the schema, not this file. */
 
-/** spec/delivery-context.json: POST /_secretd/v1/secrets/{id}/value (secretd extension): the task a value is for. Every field is optional; it feeds a driver's GetSecret request and templating. */
+/**
+ * spec/delivery-context.json: POST /_secretd/v1/secrets/{id}/value (secretd extension): the task a
+ * value is for. Every field is optional; it feeds a driver's GetSecret request and templating.
+ */
 export interface DeliveryContext {
   Service?: {
     ID?: Text;

@@ -1,6 +1,10 @@
 /** Generated from spec/secret-spec.json by `npm run gen:types` (tools/gen-spec-types.ts): edit the schema, not this file. */
 
-/** spec/secret-spec.json: Body of POST /secrets/create and POST /secrets/{id}/update, after keys are matched to these property names case-insensitively (as Go's encoding/json does). null anywhere means the zero value. x-go-type names the Go type dockerd decodes into, for its error messages. */
+/**
+ * spec/secret-spec.json: Body of POST /secrets/create and POST /secrets/{id}/update, after keys are
+ * matched to these property names case-insensitively (as Go's encoding/json does). null anywhere
+ * means the zero value. x-go-type names the Go type dockerd decodes into, for its error messages.
+ */
 export type SecretSpec = {
   Name?: string | null;
   Labels?: StringMap;

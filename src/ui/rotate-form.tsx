@@ -42,7 +42,10 @@ export const RotateForm: FC<RotateProps> = ({ secret, kind, source, csrf }) => {
         <input type="hidden" name="version" value={String(secret.Version.Index)} />
         <input type="hidden" name="source" value={source} />
         <SourceFields kind={kind} source={source} />
-        <small class="hint">{`Stored as a new version and made current, only if nobody changed the secret since version ${secret.Version.Index}. Services and consumers get it on their next read.`}</small>
+        <small class="hint">
+          {`Stored as a new version and made current, only if nobody changed the secret since version ${secret.Version.Index}. ` +
+            'Services and consumers get it on their next read.'}
+        </small>
         <button type="submit">Rotate</button>
       </form>
     </>

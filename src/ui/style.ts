@@ -1,3 +1,15 @@
+// The rules too long for one source line, each written in parts and placed below by name.
+const FIELDS =
+  'input[type=text], input[type=password], input[type=search], input[type=number], textarea, select ' +
+  '{ display: block; width: 100%; margin-top: .25rem; padding: .4rem .5rem; ' +
+  'font: inherit; font-weight: normal; border: 1px solid var(--line); border-radius: 4px; }';
+const BUTTONS =
+  'button, .button { display: inline-block; padding: .45rem 1rem; font: inherit; border-radius: 4px; ' +
+  'border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; }';
+const LABEL_PILLS =
+  'a.label { display: inline-block; padding: .05rem .45rem; border-radius: 999px; background: var(--bg-soft); ' +
+  'border: 1px solid var(--line); font-size: .85em; text-decoration: none; color: var(--fg); }';
+
 /** The console's one stylesheet, served at /ui/style.css (the CSP allows no inline style). */
 export const STYLE = `
 :root { color-scheme: light; --fg: #1d2330; --muted: #5d6678; --line: #d9dee7; --accent: #1f5fbf; --danger: #b3261e; --bg-soft: #f4f6fa; }
@@ -18,10 +30,10 @@ code { font-size: .9em; }
 .hint, small, .count { color: var(--muted); }
 form label { display: block; margin: .8rem 0; font-weight: 600; }
 form label small { display: block; font-weight: normal; }
-input[type=text], input[type=password], input[type=search], input[type=number], textarea, select { display: block; width: 100%; margin-top: .25rem; padding: .4rem .5rem; font: inherit; font-weight: normal; border: 1px solid var(--line); border-radius: 4px; }
+${FIELDS}
 textarea.pem { font-family: ui-monospace, monospace; font-size: .85em; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
-button, .button { display: inline-block; padding: .45rem 1rem; font: inherit; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; }
+${BUTTONS}
 .danger { background: var(--danger); border-color: var(--danger); color: #fff; }
 .confirm { display: flex; gap: 1rem; align-items: center; }
 .filters { display: flex; gap: 1rem; align-items: flex-end; flex-wrap: wrap; }
@@ -30,7 +42,7 @@ table.secrets { width: 100%; border-collapse: collapse; margin-top: .5rem; }
 table.secrets th, table.secrets td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.secrets th { background: var(--bg-soft); font-size: .85em; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 ul.labels { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem; }
-a.label { display: inline-block; padding: .05rem .45rem; border-radius: 999px; background: var(--bg-soft); border: 1px solid var(--line); font-size: .85em; text-decoration: none; color: var(--fg); }
+${LABEL_PILLS}
 .tabs { display: flex; gap: .3rem; border-bottom: 1px solid var(--line); margin-bottom: 1rem; flex-wrap: wrap; }
 .tab { padding: .4rem .8rem; text-decoration: none; border: 1px solid transparent; border-bottom: none; border-radius: 4px 4px 0 0; }
 .tab.current { border-color: var(--line); background: #fff; font-weight: 600; color: var(--fg); margin-bottom: -1px; }

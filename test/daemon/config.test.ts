@@ -78,7 +78,8 @@ const REFUSED: { argv: string[]; kind: typeof FlagError | typeof ConfigError; me
     argv: ['--ui', '-H', 'tcp://0.0.0.0:2375'],
     kind: ConfigError,
     message:
-      '--ui with -H tcp://0.0.0.0:2375: the console is served off loopback only with --tlsverify (client certificates); use tcp://127.0.0.1:PORT or add --tlsverify',
+      '--ui with -H tcp://0.0.0.0:2375: the console is served off loopback only with --tlsverify (client certificates); ' +
+      'use tcp://127.0.0.1:PORT or add --tlsverify',
   },
   {
     argv: ['--plugin-listen', '/run/docker/plugins/secretd'],

@@ -36,13 +36,15 @@ const CASES: [title: string, err: unknown, cfg: typeof config | undefined, line:
     "the keyring's temporary file is named as the keyring",
     errno('EACCES', `/nonexistent-secretd-test/k/keyring.json.new-1.tmp-1`),
     config,
-    `--keyring /nonexistent-secretd-test/k/keyring.json: permission denied on /nonexistent-secretd-test/k/keyring.json: let user ${process.getuid?.()} read and write it (chown/chmod), or choose another path (EACCES)`,
+    '--keyring /nonexistent-secretd-test/k/keyring.json: permission denied on /nonexistent-secretd-test/k/keyring.json: ' +
+      `let user ${process.getuid?.()} read and write it (chown/chmod), or choose another path (EACCES)`,
   ],
   [
     'a missing folder on the way to the keyring',
     errno('ENOENT', '/nonexistent-secretd-test/k/keyring.json'),
     config,
-    '--keyring /nonexistent-secretd-test/k/keyring.json: the folder /nonexistent-secretd-test/k does not exist: create it (mkdir -p /nonexistent-secretd-test/k), or choose another path (ENOENT)',
+    '--keyring /nonexistent-secretd-test/k/keyring.json: the folder /nonexistent-secretd-test/k does not exist: ' +
+      'create it (mkdir -p /nonexistent-secretd-test/k), or choose another path (ENOENT)',
   ],
   [
     'a file in the data root',

@@ -300,7 +300,8 @@ export default { kind: 'secret', name: 'logs-value',
     module: () =>
       secretModule(
         'bad-init.ts',
-        `export default { kind: 'secret', name: 'bad-init', init() { throw new Error('setting "url" is required'); }, get: () => ({ value: enc('x') }) } satisfies SecretDriver;`,
+        `export default { kind: 'secret', name: 'bad-init', init() { throw new Error('setting "url" is required'); }, ` +
+          `get: () => ({ value: enc('x') }) } satisfies SecretDriver;`,
       ),
     rule: 'init(settings) succeeds',
     why: /setting "url" is required/,

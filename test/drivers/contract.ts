@@ -110,8 +110,11 @@ function moduleSuite(target: string, options: ContractOptions): void {
       const log = collectingLog(logged);
       const outcome = await attempt(() => loaded.init?.({ settings: { ...options.settings }, dataRoot: dataRoot!, log }), ms);
       expectAnswer(outcome, 'init');
-      if (outcome.kind === 'error')
-        assert.fail(`init refused the settings (keys: ${Object.keys(options.settings ?? {}).join(', ') || 'none'}): ${describeError(outcome.error)}`); // values may be tokens
+      // The keys only: values may be tokens.
+      if (outcome.kind === 'error') {
+        const keys = Object.keys(options.settings ?? {}).join(', ') || 'none';
+        assert.fail(`init refused the settings (keys: ${keys}): ${describeError(outcome.error)}`);
+      }
       lifecycle.started = true;
     });
 
@@ -292,7 +295,8 @@ function secretDriverTests(current: () => SecretDriver | undefined, ready: (t: T
     if (unknownAnswer.kind === 'value') {
       rememberValue(unknownAnswer.value, samples);
       assert.fail(
-        `get of the unknown secret ${JSON.stringify(samples.unknown.SecretName)} must reject, but it resolved (pass --unknown-secret/--unknown-label for a request your driver refuses)`,
+        `get of the unknown secret ${JSON.stringify(samples.unknown.SecretName)} must reject, but it resolved ` +
+          '(pass --unknown-secret/--unknown-label for a request your driver refuses)',
       );
     }
   });

@@ -249,7 +249,8 @@ describe('the docker-plugins provider against a real plugin', () => {
     await plugin({ unix: join(f.run, 'volumes.sock'), implements: ['VolumeDriver'] });
     const prov = provider(f.base);
     const msg =
-      'rpc error: code = Unknown desc = legacy plugin: Plugin does not implement the requested driver: plugin="volumes", requested implementation="secretprovider"';
+      'rpc error: code = Unknown desc = legacy plugin: Plugin does not implement the requested driver: ' +
+      'plugin="volumes", requested implementation="secretprovider"';
     await rejectsWith(Promise.resolve(prov.resolve('volumes')), 'plugin_unusable', msg);
     await rejectsWith(Promise.resolve(prov.resolve('volumes')), 'plugin_unusable', msg);
   });

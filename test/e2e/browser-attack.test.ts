@@ -75,7 +75,9 @@ describe('a hostile web page in Chromium', { skip }, () => {
   test('a cross-origin form POST (text/plain) to /swarm/leave?force=1 is refused and erases nothing', async () => {
     const before = await state();
     assert.deepEqual(before.secrets, ['precious']);
-    attackPage = `<form method="post" action="http://127.0.0.1:${port}/v1.44/swarm/leave?force=1" enctype="text/plain"><input name='{"a":"' value='"}'><button>win a prize</button></form>`;
+    attackPage =
+      `<form method="post" action="http://127.0.0.1:${port}/v1.44/swarm/leave?force=1" enctype="text/plain">` +
+      `<input name='{"a":"' value='"}'><button>win a prize</button></form>`;
     // From another port of the same host (same-site) and from another host name (cross-site).
     for (const origin of [`http://127.0.0.1:${evilPort}`, `http://localhost:${evilPort}`]) {
       const seen = logged('POST', '/v1.44/swarm/leave').length;

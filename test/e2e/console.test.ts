@@ -220,7 +220,8 @@ describe('the web console in Chromium', { skip }, () => {
     await create('text', { name: 'bad name!', value: 'x' });
     assert.equal(
       await errorText(),
-      'Error 400 rpc error: code = InvalidArgument desc = invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end character must be [a-zA-Z0-9]',
+      'Error 400 rpc error: code = InvalidArgument desc = invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, ' +
+        'and the start and end character must be [a-zA-Z0-9]',
     );
     await create('text', { name: 'ui-plain', value: 'again', labels: 'env=dup' });
     assert.equal(await errorText(), 'Error 409 rpc error: code = AlreadyExists desc = secret ui-plain already exists');
@@ -436,7 +437,9 @@ describe('the web console in Chromium', { skip }, () => {
     const evil = http.createServer((_req, res) => {
       res.setHeader('Content-Type', 'text/html');
       res.end(
-        `<form method="post" action="${base}/new" enctype="multipart/form-data"><input name="csrf" value="guess"><input name="kind" value="text"><input name="name" value="ui-forged"><input name="value" value="x"><button>win a prize</button></form>`,
+        `<form method="post" action="${base}/new" enctype="multipart/form-data">` +
+          '<input name="csrf" value="guess"><input name="kind" value="text"><input name="name" value="ui-forged"><input name="value" value="x">' +
+          '<button>win a prize</button></form>',
       );
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));

@@ -80,49 +80,53 @@ async function count(d: Daemon): Promise<number> {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('store damage', () => {
-  test('a WAL cut in half after kill -9 is refused, naming the missing commits; nothing changes; --accept-store-loss starts with what is left and audits it', async (t) => {
-    const d = await start();
-    // Few enough writes that SQLite never checkpoints (1000 WAL pages): the WAL then holds every
-    // commit in order, and its second half the last ones.
-    await createN(d, 'wal', 60);
-    await d.kill9();
-    const wal = join(d.dataRoot, 'secretd.db-wal');
-    truncateSync(wal, Math.floor(statSync(wal).size / 2));
-    const before = snapshot(d.dataRoot);
+  test(
+    'a WAL cut in half after kill -9 is refused, naming the missing commits; nothing changes; ' + '--accept-store-loss starts with what is left and audits it',
+    async (t) => {
+      const d = await start();
+      // Few enough writes that SQLite never checkpoints (1000 WAL pages): the WAL then holds every
+      // commit in order, and its second half the last ones.
+      await createN(d, 'wal', 60);
+      await d.kill9();
+      const wal = join(d.dataRoot, 'secretd.db-wal');
+      truncateSync(wal, Math.floor(statSync(wal).size / 2));
+      const before = snapshot(d.dataRoot);
 
-    const line = assertOneLineRefusal(
-      refusedStart(d.dataRoot),
-      new RegExp(
-        `the store ${escapeRegExp(join(d.dataRoot, 'secretd.db'))} holds \\d+ commits, but the (audit log|checkpoint file) .* records \\d+: the last \\d+ commits of acknowledged writes are missing .*--accept-store-loss`,
-      ),
-    );
-    const [, held, recorded] = /holds (\d+) commits, but .* records (\d+)/.exec(line)!;
-    assert.ok(Number(held) < Number(recorded), line);
-    const after1 = snapshot(d.dataRoot);
-    // The pid file is the refused daemon's; the -shm file is SQLite's index of the WAL, rebuilt
-    // from it by any reader (data lives in the database and the WAL).
-    for (const m of [before, after1]) for (const n of ['secretd.pid', 'secretd.db-shm']) m.delete(n);
-    assert.deepEqual(after1, before, 'the refused start changed nothing (no WAL recovery, no checkpoint)');
+      const line = assertOneLineRefusal(
+        refusedStart(d.dataRoot),
+        new RegExp(
+          `the store ${escapeRegExp(join(d.dataRoot, 'secretd.db'))} holds \\d+ commits, but the (audit log|checkpoint file) .* records \\d+: ` +
+            'the last \\d+ commits of acknowledged writes are missing .*--accept-store-loss',
+        ),
+      );
+      const [, held, recorded] = /holds (\d+) commits, but .* records (\d+)/.exec(line)!;
+      assert.ok(Number(held) < Number(recorded), line);
+      const after1 = snapshot(d.dataRoot);
+      // The pid file is the refused daemon's; the -shm file is SQLite's index of the WAL, rebuilt
+      // from it by any reader (data lives in the database and the WAL).
+      for (const m of [before, after1]) for (const n of ['secretd.pid', 'secretd.db-shm']) m.delete(n);
+      assert.deepEqual(after1, before, 'the refused start changed nothing (no WAL recovery, no checkpoint)');
 
-    const accepted = await start(d.dataRoot, ['--accept-store-loss']);
-    const left = await count(accepted);
-    assert.ok(left < 200, `only ${left} of 200 secrets are left`);
-    t.diagnostic(`store held ${held} of ${recorded} commits; ${left} of 200 secrets left after accepting the loss`);
-    assert.match(accepted.logs, /--accept-store-loss: starting with what the store holds/);
-    await accepted.stop();
-    const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    const loss = audit.find((r) => r.action === 'store.loss_accepted');
-    assert.ok(loss, 'the loss is in the audit log');
-    assert.equal(loss.acknowledged.commits, Number(recorded));
-    assert.equal(loss.store.commits, Number(held));
-    // From then on the witnesses follow the store: a plain start works.
-    const plain = await start(d.dataRoot);
-    assert.equal(await count(plain), left);
-    await plain.stop();
-  });
+      const accepted = await start(d.dataRoot, ['--accept-store-loss']);
+      const left = await count(accepted);
+      assert.ok(left < 200, `only ${left} of 200 secrets are left`);
+      t.diagnostic(`store held ${held} of ${recorded} commits; ${left} of 200 secrets left after accepting the loss`);
+      assert.match(accepted.logs, /--accept-store-loss: starting with what the store holds/);
+      await accepted.stop();
+      const audit = readFileSync(join(d.dataRoot, 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const loss = audit.find((r) => r.action === 'store.loss_accepted');
+      assert.ok(loss, 'the loss is in the audit log');
+      assert.equal(loss.acknowledged.commits, Number(recorded));
+      assert.equal(loss.store.commits, Number(held));
+      // From then on the witnesses follow the store: a plain start works.
+      const plain = await start(d.dataRoot);
+      assert.equal(await count(plain), left);
+      await plain.stop();
+    },
+  );
 
   test('a deleted database is refused while the audit log and the checkpoint file know it, and no empty one is made', async () => {
     const d = await start();
@@ -131,7 +135,10 @@ describe('store damage', () => {
     for (const n of readdirSync(d.dataRoot)) if (n.startsWith('secretd.db') && !n.endsWith('.checkpoint')) unlinkSync(join(d.dataRoot, n));
     assertOneLineRefusal(
       refusedStart(d.dataRoot),
-      /the store .*secretd\.db is missing, but the (audit log|checkpoint file) .* records \d+ commits of acknowledged writes to it: restore .* or start with --accept-store-loss/,
+      new RegExp(
+        /the store .*secretd\.db is missing, but the (audit log|checkpoint file) .* records \d+ commits of acknowledged writes to it: /.source +
+          /restore .* or start with --accept-store-loss/.source,
+      ),
     );
     assert.equal(existsSync(join(d.dataRoot, 'secretd.db')), false);
     // With the checkpoint file gone too, the audit log alone still knows.

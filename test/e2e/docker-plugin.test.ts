@@ -264,7 +264,9 @@ describe('the same plugin used by secretd', { skip: cliMissing || pluginDirUnusa
     await pluginAt(PLUGIN_DIR, other, ['VolumeDriver']);
     const r = docker(daemon.host, ['secret', 'create', '--driver', other, unique('s')]);
     assert.notEqual(r.status, 0);
-    const v25 = `Error response from daemon: rpc error: code = Unknown desc = legacy plugin: Plugin does not implement the requested driver: plugin="${other}", requested implementation="secretprovider"`;
+    const v25 =
+      'Error response from daemon: rpc error: code = Unknown desc = legacy plugin: Plugin does not implement the requested driver: ' +
+      `plugin="${other}", requested implementation="secretprovider"`;
     assert.equal(r.stderr.trim(), v25);
     if (dockerdSaid.notImplemented) assert.ok(v25.startsWith(dockerdSaid.notImplemented.replaceAll('NAME', other)), 'v25 extends the 20.10 text');
   });

@@ -147,7 +147,8 @@ describe('bounded resources', () => {
     assert.ok(shedLines >= 1 && shedLines <= 20, `${shedLines} lines for ${IDLE} shed connections`);
     assert.ok(tlsLines <= 20, `${tlsLines} lines for the refused handshakes`);
     console.log(
-      `# ${IDLE + 5} idle peers, cap ${CAP}: unix /_ping in ${ping.ms} ms, TLS /_ping in ${tls.join(', ')} ms; ${stillOpen} still open; ${shedLines} shed + ${tlsLines} handshake log lines`,
+      `# ${IDLE + 5} idle peers, cap ${CAP}: unix /_ping in ${ping.ms} ms, TLS /_ping in ${tls.join(', ')} ms; ` +
+        `${stillOpen} still open; ${shedLines} shed + ${tlsLines} handshake log lines`,
     );
     for (const s of sockets.splice(0)) s.destroy();
   });
@@ -193,7 +194,8 @@ describe('bounded resources', () => {
         const s = await open({ port });
         const status = statusOn(s, 15_000);
         s.write(
-          `POST /_secretd/v1/secrets/x/value HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+          `POST /_secretd/v1/secrets/x/value HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
         );
         s.write(chunk); // then nothing more: the body stalls
         return status;
@@ -239,7 +241,8 @@ describe('bounded resources', () => {
     }
     assert.equal(created, 201, 'the budget is given back once the stalled bodies are gone');
     console.log(
-      `# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`,
+      `# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); ` +
+        `RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`,
     );
   });
 });

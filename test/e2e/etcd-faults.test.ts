@@ -201,6 +201,7 @@ test('under load: losing an etcd follower, then the leader, then a daemon loses 
   const worst = Math.max(...dark.map((o) => o.ms));
   process.stderr.write(
     `# ${acked.length} acknowledged creates checked; ok/all per phase: steady ${count('steady')}, follower down ${count('follower down')}, ` +
-      `no quorum ${count('no quorum')} then ${count('no quorum (settled)')} (slowest 503: ${worst} ms), quorum back ${count('quorum back')}, daemon down ${count('daemon down')}\n`,
+      `no quorum ${count('no quorum')} then ${count('no quorum (settled)')} (slowest 503: ${worst} ms), ` +
+      `quorum back ${count('quorum back')}, daemon down ${count('daemon down')}\n`,
   );
 });

@@ -95,7 +95,8 @@ describe('the keyring check', () => {
     assertOneLineRefusal(
       r,
       new RegExp(
-        `the keyring ${keyring.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing, but the store .*secretd\\.db holds values sealed with its keys: restore the file`,
+        `the keyring ${keyring.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing, ` +
+          'but the store .*secretd\\.db holds values sealed with its keys: restore the file',
       ),
     );
     assert.equal(r.status, 1);
@@ -125,7 +126,10 @@ describe('the keyring check', () => {
     const r = refusedStart(a.dataRoot, ['--keyring', join(b.dataRoot, 'keyring.json')]);
     assertOneLineRefusal(
       r,
-      /the keyring .*keyring\.json does not hold the keys that sealed the values in the store .*secretd\.db: start with the keyring that sealed them \(--keyring FILE\)/,
+      new RegExp(
+        /the keyring .*keyring\.json does not hold the keys that sealed the values in the store .*secretd\.db: /.source +
+          /start with the keyring that sealed them \(--keyring FILE\)/.source,
+      ),
     );
     assert.deepEqual(snapshot(a.dataRoot), before);
   });
@@ -187,7 +191,10 @@ describe('the keyring check', () => {
     const before = snapshot(d.dataRoot);
     assertOneLineRefusal(
       refusedStart(d.dataRoot, args),
-      /the key provider kek-command cannot open the values in the store .*secretd\.db: start with the --kek-provider \(and --driver-opt settings\) that sealed them/,
+      new RegExp(
+        /the key provider kek-command cannot open the values in the store .*secretd\.db: /.source +
+          /start with the --kek-provider \(and --driver-opt settings\) that sealed them/.source,
+      ),
     );
     assert.deepEqual(snapshot(d.dataRoot), before);
 

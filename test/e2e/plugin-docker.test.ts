@@ -271,7 +271,8 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
       '  app:',
       `    image: ${tag}`,
       '    hostname: "{{.Task.ID}}"',
-      '    command: ["/bin/sh", "-c", "h=$$(cat /etc/hostname) && cp /run/secrets/db /out/$$h.db && cp /run/secrets/pinned /out/$$h.pinned && touch /out/$$h.done && sleep 600"]',
+      '    command: ["/bin/sh", "-c", "h=$$(cat /etc/hostname) && cp /run/secrets/db /out/$$h.db ' +
+        '&& cp /run/secrets/pinned /out/$$h.pinned && touch /out/$$h.done && sleep 600"]',
       '    secrets: [{source: db, target: db}, {source: pinned, target: pinned}]',
       `    volumes: [{type: bind, source: ${out}, target: /out}]`,
       '    deploy: {restart_policy: {condition: none}}',
@@ -427,7 +428,8 @@ describe('secretd serving Docker plugin protocols to a real dockerd', { skip }, 
       tag,
       '/bin/sh',
       '-c',
-      'stat -c "%n %u %g %a" /run/secrets/* > /out/stat; grep " /run/secrets " /proc/mounts > /out/mounts; cp /run/secrets/* /out/; touch /run/secrets/x 2> /out/write; true',
+      'stat -c "%n %u %g %a" /run/secrets/* > /out/stat; grep " /run/secrets " /proc/mounts > /out/mounts; ' +
+        'cp /run/secrets/* /out/; touch /run/secrets/x 2> /out/write; true',
     ]);
     cleanup.push(['volume', 'rm', '-f', vol]);
     assert.equal(run.status, 0, `docker run: ${run.stderr}\n${daemon.logs.slice(-2000)}`);

@@ -35,7 +35,8 @@ test('a secret the daemon refuses undoes the creates and label updates before it
   ok(deploy('secrets:\n  kept:\n    file: ./v.txt\n    labels: { v: "1" }\n'), 'first deploy');
 
   const refused = deploy(
-    'secrets:\n  kept:\n    file: ./v.txt\n    labels: { v: "2" }\n  fresh:\n    file: ./v.txt\n  broken:\n    driver: no-such-driver\n  after:\n    file: ./v.txt\n',
+    'secrets:\n  kept:\n    file: ./v.txt\n    labels: { v: "2" }\n' +
+      '  fresh:\n    file: ./v.txt\n  broken:\n    driver: no-such-driver\n  after:\n    file: ./v.txt\n',
   );
   assert.equal(refused.status, 1, refused.stderr);
   assert.equal(refused.stdout, 'Updating secret app_kept\nCreating secret app_fresh\nCreating secret app_broken\n');

@@ -264,7 +264,10 @@ describe('listening off loopback', () => {
     try {
       assert.match(
         d.logs,
-        /"level":40,.*"host":"tcp:\/\/0\.0\.0\.0:0".*"msg":"INSECURE: tcp:\/\/0\.0\.0\.0:0 lets in any client that reaches it, without a certificate: whoever can connect can read and change every secret/,
+        new RegExp(
+          /"level":40,.*"host":"tcp:\/\/0\.0\.0\.0:0".*"msg":"INSECURE: tcp:\/\/0\.0\.0\.0:0 lets in any client that reaches it, /.source +
+            /without a certificate: whoever can connect can read and change every secret/.source,
+        ),
       );
       assert.equal(await plainPing(tcpPort(d)), 200);
     } finally {
