@@ -20,15 +20,32 @@ export function privateDockerd(): { host: string } | { skip: string } {
   if (process.getuid?.() !== 0) return { skip: missing('the plugin tests need root (dockerd and its plugin folder /run/docker/plugins do)') as string };
   const noScript = fileMissing(START_SCRIPT, 'the shared conformance folder');
   if (noScript) return { skip: noScript };
-  const env = {
-    ...process.env,
-    REF_DOCKERD_DIR: process.env.PLUGIN_REF_DOCKERD_DIR ?? '/tmp/dockerd-plugin',
-    REF_SWARM_PORT: process.env.PLUGIN_REF_SWARM_PORT ?? '2477',
-  };
-  const r = spawnSync('bash', [START_SCRIPT], { env, encoding: 'utf8', timeout: 240_000 });
+  const dir = process.env.PLUGIN_REF_DOCKERD_DIR ?? '/tmp/dockerd-plugin';
+  const env = { ...process.env, REF_DOCKERD_DIR: dir, REF_SWARM_PORT: process.env.PLUGIN_REF_SWARM_PORT ?? '2477' };
+  const start = () => spawnSync('bash', [START_SCRIPT], { env, encoding: 'utf8', timeout: 240_000 });
+  let r = start();
+  if (r.status === 0 && leftFromEarlierRuns(`unix://${dir}/docker.sock`)) {
+    // Volumes of plugins that are gone (an earlier run's secretd, killed or crashed before its
+    // clean-up) make dockerd retry each of them on every volume listing, so that a `docker-compose
+    // down` times out: start this private dockerd afresh instead.
+    spawnSync('bash', [START_SCRIPT, '--stop'], { env, encoding: 'utf8', timeout: 120_000 });
+    rmSync(join(dir, 'data'), { recursive: true, force: true });
+    rmSync(join(dir, 'exec'), { recursive: true, force: true });
+    r = start();
+  }
   const socket = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !socket.startsWith('/')) return { skip: missing(`the private reference dockerd did not start: ${r.stderr.slice(-500)}`) as string };
   return { host: `unix://${socket}` };
+}
+
+/** True when the dockerd at `host` holds volumes of a secretd plugin whose socket is gone. */
+function leftFromEarlierRuns(host: string): boolean {
+  const r = docker(host, ['volume', 'ls', '--format', '{{.Driver}}']);
+  if (r.status !== 0) return false;
+  return r.stdout
+    .split('\n')
+    .filter((driver) => driver.startsWith('secretd-'))
+    .some((driver) => !existsSync(join('/run/docker/plugins', `${driver}.sock`)));
 }
 
 /** The commands the test containers run. */
