@@ -99,7 +99,7 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
   const sqliteFile = !config.store || config.store === 'sqlite' ? join(config.dataRoot, 'secretd.db') : undefined;
   try {
     if (config.kekProvider) provider = await loadKeyProvider(config.kekProvider, config.driverSettings ?? {});
-    if (config.audit) audit = await AuditLog.open(config.auditLog ?? join(config.dataRoot, 'audit.log'), (message) => log.error(message));
+    if (config.audit) audit = await AuditLog.prepare(config.auditLog ?? join(config.dataRoot, 'audit.log'), (message) => log.error(message));
     const witnesses = sqliteFile ? witnessesOf(sqliteFile, audit) : [];
     // Judged before the store is opened for writing: a deleted database is not replaced by an
     // empty one, and a damaged one is left exactly as it was found (no WAL recovery).
@@ -113,6 +113,12 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     if (loss && !config.acceptStoreLoss) {
       await store.close();
       throw loss.refusal;
+    }
+    try {
+      await audit?.begin(store.journal);
+    } catch (e) {
+      await store.close();
+      throw e;
     }
   } catch (e) {
     await audit?.close();
@@ -128,10 +134,10 @@ export async function openCore(config: CoreConfig, schemas: SchemaRegistry, log:
     await recovery?.stop();
     await rotation?.stop();
     await drivers.close((name, e) => log.warn({ driver: name, err: (e as Error)?.name }, 'driver failed to close'));
+    await audit?.close(); // before the store: its last lines are copied from the store's journal
     await store.close();
     checkpointFile?.close();
     await (keys ? keys.close() : provider?.close?.());
-    await audit?.close();
   };
   try {
     // The keys must be the ones that sealed the store's values: never a new keyring in place of

@@ -20,7 +20,7 @@ export function auditor(log: AuditLog | undefined): Audited {
   return (action, ref) =>
     async function audited(c, next) {
       if (!log) return next();
-      await next();
+      await log.whileRecordFollows(next); // its writes are flushed with the line recorded below
       const notes = c.var.audit;
       const event: AuditEvent = { who: c.var.caller, action, result: resultOf(c), status: c.res.status };
       const given = ref === undefined ? undefined : c.req.param(ref);

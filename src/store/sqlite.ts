@@ -27,9 +27,11 @@ import type {
   ValueVersionInfo,
 } from './types.ts';
 import { WalSync } from './wal-sync.ts';
+import { durabilityDeferred } from './deferred-durability.ts';
+import { SqliteAuditJournal } from './sqlite-journal.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 interface SecretRow {
   id: string;
@@ -73,6 +75,8 @@ interface PendingWrite {
   fn: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** Resolved once committed, before the flush: a journal line flushed later covers it (src/store/deferred-durability.ts). */
+  deferred: boolean;
 }
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
@@ -132,6 +136,7 @@ export class SqliteStore implements Store {
   private durableCommits: number;
   private readonly bumpCommits;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
+  readonly journal: SqliteAuditJournal;
 
   readonly file: string;
   constructor(file: string) {
@@ -237,6 +242,11 @@ export class SqliteStore implements Store {
     this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
     this.durableCommits = this.commits;
     this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
+    this.journal = new SqliteAuditJournal(
+      this.db,
+      (fn) => this.write(fn, false),
+      () => this.wal.committed(),
+    );
   }
 
   /**
@@ -672,10 +682,11 @@ export class SqliteStore implements Store {
    * and so one fsync. Each runs in its own savepoint, so one that throws (a name conflict, a
    * stale version) is undone alone. Every promise settles only after the commit is on disk.
    */
-  private write<T>(fn: () => T): Promise<T> {
+  private write<T>(fn: () => T, mayDefer = true): Promise<T> {
     this.ensureOpen();
+    const deferred = mayDefer && durabilityDeferred();
     return new Promise<T>((resolve, reject) => {
-      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject }) === 1) setImmediate(() => this.flush());
+      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred }) === 1) setImmediate(() => this.flush());
     });
   }
 
@@ -708,20 +719,31 @@ export class SqliteStore implements Store {
       return;
     }
     this.commits = commits;
-    const settle = () => {
-      // A witness (checkpoint file, audit stamp) names this commit only once it is on disk.
-      this.durableCommits = Math.max(this.durableCommits, commits);
-      this.commitListener?.(this.checkpoint());
+    const settle = (deferred: boolean) =>
       batch.forEach((w, i) => {
+        if (w.deferred !== deferred) return;
         const o = outcomes[i]!;
         if (o.ok) w.resolve(o.value);
         else w.reject(o.error);
       });
-    };
-    // Committed, and visible to reads; resolved only once the WAL is on disk.
-    this.wal.committed().then(settle, (error: unknown) => {
-      for (const w of batch) w.reject(new StoreUnavailable(`the database could not be made durable: ${(error as NodeJS.ErrnoException).code ?? 'I/O error'}`));
-    });
+    // Committed, and visible to reads. Deferred writes are answered now: their journal line
+    // comes in a later commit, whose flush covers this one. The others wait for the WAL's flush.
+    settle(true);
+    if (batch.every((w) => w.deferred)) return;
+    this.wal.committed().then(
+      () => {
+        // A witness (checkpoint file, audit stamp) names this commit only once it is on disk.
+        this.durableCommits = Math.max(this.durableCommits, commits);
+        this.commitListener?.(this.checkpoint());
+        settle(false);
+      },
+      (error: unknown) => {
+        const failed = new StoreUnavailable(`the database could not be made durable: ${(error as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+        batch.forEach((w) => {
+          if (!w.deferred) w.reject(failed);
+        });
+      },
+    );
   }
 
   private ensureOpen(): void {
@@ -842,6 +864,10 @@ function migrate(db: Database.Database): void {
         CREATE INDEX secrets_listing ON secrets (id, name, labels, driver, templating, version, created_at, updated_at);
         INSERT INTO secret_labels (secret_id, key, value) SELECT s.id, j.key, j.value FROM secrets s, json_each(s.labels) j;
       `);
+    }
+    if (current < 5) {
+      // The audit journal (src/store/sqlite-journal.ts): lines committed with the changes they record.
+      db.exec('CREATE TABLE audit_journal (seq INTEGER PRIMARY KEY, line TEXT NOT NULL) STRICT');
     }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();

@@ -276,6 +276,35 @@ export interface Store extends KeyringCheckStore {
 
   /** Calls `listener` after every commit, before any write of it is answered. */
   onCommit?(listener: (checkpoint: StoreCheckpoint) => void): void;
+
+  /** Present when the store can carry the audit log's lines in its own commits (SQLite). */
+  readonly journal?: AuditJournal;
+}
+
+/**
+ * Audit lines kept in the store's own commits (src/audit/log.ts), so a change and its line are
+ * made durable by one flush instead of two in a row. The audit file is written from them once
+ * they are durable, and they are dropped only once the file holding them is on disk.
+ */
+export interface AuditJournal {
+  /** Queues the line into the next commit; resolves once that commit, and every earlier one, is on disk. */
+  append(seq: number, line: string): Promise<void>;
+
+  /** Resolves once every commit made so far is on disk. */
+  flushed(): Promise<void>;
+
+  /** The lines kept with seq above `seq`, in order (a start copies those its file lacks). */
+  linesAfter(seq: number): { seq: number; line: string }[];
+
+  /** Drops the lines up to and including `seq`: the audit file holds them on disk. */
+  trim(seq: number): Promise<void>;
+
+  /**
+   * Runs `work`; the writes it makes resolve once committed, before their flush, because the
+   * caller appends a line when `work` ends and that line's flush covers them. Only for work
+   * whose every outcome is followed by an `append`.
+   */
+  deferDurability<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**

@@ -35,9 +35,9 @@ async function openTemp() {
 storeContract('sqlite', openTemp);
 versionsContract('sqlite', openTemp);
 
-/** What migration 3 added, taken out again: a file as schema 2 left it. */
+/** What migrations 3 to 5 added, taken out again: a file as schema 2 left it. */
 const SCHEMA_3_UNDONE = `
-  DROP TABLE secret_labels; DROP INDEX secrets_listing;
+  DROP TABLE audit_journal; DROP TABLE secret_labels; DROP INDEX secrets_listing;
   DROP TABLE kept_values; DROP TABLE removed_secrets;
   ALTER TABLE secrets DROP COLUMN value_version; ALTER TABLE secrets DROP COLUMN latest_value_version;
   ALTER TABLE secrets DROP COLUMN value_created_at;`;
@@ -149,7 +149,7 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       await new SqliteStore(file).close();
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
-      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 4\)/);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 5\)/);
       // The refusal must leave the file as it was.
       assert.equal(
         peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
@@ -167,7 +167,7 @@ describe('SqliteStore only', () => {
         assert.equal((await second.findSecrets({})).length, 1);
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          4,
+          5,
         );
       } finally {
         await second.close();
@@ -191,7 +191,7 @@ describe('SqliteStore only', () => {
         );
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          4,
+          5,
         );
       } finally {
         await second.close();
@@ -216,7 +216,7 @@ describe('SqliteStore only', () => {
         assert.equal(await second.removeToRecovery(kept.id, rfc3339Nano(), rfc3339Nano()), true);
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          4,
+          5,
         );
       } finally {
         await second.close();
@@ -254,7 +254,12 @@ describe('SqliteStore only', () => {
       const b = await first.createSecret({ id: newId(), name: 'b', labels: { team: 'b' }, createdAt: rfc3339Nano() });
       await first.createSecret({ id: newId(), name: 'none', labels: {}, createdAt: rfc3339Nano() });
       await first.close();
-      peek(file, (db) => db.exec("DROP TABLE secret_labels; DROP INDEX secrets_listing; UPDATE meta SET value = 3 WHERE key = 'schema_version'"), false);
+      peek(
+        file,
+        (db) =>
+          db.exec("DROP TABLE audit_journal; DROP TABLE secret_labels; DROP INDEX secrets_listing; UPDATE meta SET value = 3 WHERE key = 'schema_version'"),
+        false,
+      );
       const second = new SqliteStore(file);
       try {
         const ids = async (...pairs: [string, string][]) => (await second.findSecrets({ labels: new Map(pairs) })).map((s) => s.id);
@@ -269,7 +274,7 @@ describe('SqliteStore only', () => {
         );
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          4,
+          5,
         );
       } finally {
         await second.close();
