@@ -21,6 +21,8 @@ export interface ScaleConfig {
   valueBytes: number;
   timeoutMs: number;
   secretdArgs: string[];
+  /** A dockerd to fill and read the same way, beside secretd (--scale-ref URL): one of its own, since it keeps the N secrets. */
+  scaleRef: string | undefined;
 }
 
 interface Running {
@@ -63,59 +65,83 @@ async function timed(client: BenchClient, times: number, path: (i: number) => st
   return out;
 }
 
+/** What one daemon showed: the fill rate and the read latencies. */
+interface Measured {
+  fillRate: number;
+  labelList: number[];
+  all: number[];
+  inspect: number[];
+}
+
+/** Fills `client`'s daemon with N secrets, then times the reads (module comment). */
+async function fillAndRead(client: BenchClient, cfg: ScaleConfig, who: string): Promise<Measured> {
+  const version = client.parse(await client.send('GET', '/version', 200, undefined, true), 'GET', '/version') as { ApiVersion: string };
+  client.prefix = `/v${version.ApiVersion}`;
+  const value = Buffer.alloc(cfg.valueBytes, 7).toString('base64');
+  const width = String(cfg.count - 1).length;
+  const name = (i: number) => `scale-${String(i).padStart(width, '0')}`;
+
+  log(`scale: filling ${who} with ${cfg.count} secrets, ${cfg.concurrency} clients`);
+  let next = 0;
+  const fillStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: cfg.concurrency }, async () => {
+      for (let i = next++; i < cfg.count; i = next++) {
+        const body = { Name: name(i), Labels: { team: `t${i % 100}`, env: i % 2 ? 'prod' : 'dev' }, Data: value };
+        await client.send('POST', '/secrets/create', 201, Buffer.from(JSON.stringify(body)));
+        if ((i + 1) % 10_000 === 0) log(`  ${i + 1} created`);
+      }
+    }),
+  );
+  const fillRate = cfg.count / ((performance.now() - fillStarted) / 1000);
+
+  const asMaps = (f: Record<string, string[]>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]));
+  const filter = (f: Record<string, string[]>) => `/secrets?filters=${encodeURIComponent(JSON.stringify(asMaps(f)))}`;
+  const labelList = await timed(client, 21, (i) => filter({ label: [`team=t${(i * 37) % 100}`] }));
+  const all = await timed(client, 5, () => '/secrets');
+  const inspect = await timed(client, 200, (i) => `/secrets/${name((i * 7919) % cfg.count)}`);
+  return { fillRate, labelList, all, inspect };
+}
+
 export async function runScale(cfg: ScaleConfig): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-scale-'));
   const socket = join(dir, 'secretd.sock');
   const dataRoot = join(dir, 'data');
   const client = new BenchClient('secretd', `unix://${socket}`, cfg.concurrency, cfg.timeoutMs);
+  const refClient = cfg.scaleRef ? new BenchClient('dockerd', cfg.scaleRef, cfg.concurrency, cfg.timeoutMs) : undefined;
   let daemon: Running | undefined;
   try {
     daemon = await startNode(socket, dataRoot, cfg.secretdArgs, client);
-    const version = client.parse(await client.send('GET', '/version', 200, undefined, true), 'GET', '/version') as { ApiVersion: string };
-    client.prefix = `/v${version.ApiVersion}`;
-    const value = Buffer.alloc(cfg.valueBytes, 7).toString('base64');
-    const width = String(cfg.count - 1).length;
-    const name = (i: number) => `scale-${String(i).padStart(width, '0')}`;
-
-    log(`scale: filling ${cfg.count} secrets with ${cfg.concurrency} clients`);
-    let next = 0;
-    const fillStarted = performance.now();
-    await Promise.all(
-      Array.from({ length: cfg.concurrency }, async () => {
-        for (let i = next++; i < cfg.count; i = next++) {
-          const body = { Name: name(i), Labels: { team: `t${i % 100}`, env: i % 2 ? 'prod' : 'dev' }, Data: value };
-          await client.send('POST', '/secrets/create', 201, Buffer.from(JSON.stringify(body)));
-          if ((i + 1) % 10_000 === 0) log(`  ${i + 1} created`);
-        }
-      }),
-    );
-    const fillRate = cfg.count / ((performance.now() - fillStarted) / 1000);
-
-    const asMaps = (f: Record<string, string[]>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]));
-    const filter = (f: Record<string, string[]>) => `/secrets?filters=${encodeURIComponent(JSON.stringify(asMaps(f)))}`;
-    const labelList = await timed(client, 21, (i) => filter({ label: [`team=t${(i * 37) % 100}`] }));
-    const all = await timed(client, 5, () => '/secrets');
-    const inspect = await timed(client, 200, (i) => `/secrets/${name((i * 7919) % cfg.count)}`);
+    const ours = await fillAndRead(client, cfg, 'secretd');
     const rss = rssMb(daemon.proc.pid!);
 
     daemon.proc.kill('SIGTERM');
     await daemon.exited;
     daemon = await startNode(socket, dataRoot, cfg.secretdArgs, client);
     const restartMs = daemon.readyMs;
+    const ref = refClient && (await fillAndRead(refClient, cfg, `dockerd at ${cfg.scaleRef}`));
 
+    const ms = (xs: number[]) => `${fmtMs(median(xs))} ms`;
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
     const rows = [
-      ['fill', `${fmtRate(fillRate)} creates/s`],
-      ['list, label filter matching 1 % (median of 21)', `${fmtMs(median(labelList))} ms`],
-      ['list of all (median of 5)', `${fmtMs(median(all))} ms`],
-      ['inspect by name (median of 200)', `${fmtMs(median(inspect))} ms`],
-      ['daemon RSS after those reads', `${rss.toFixed(0)} MB`],
-      ['restart to first /_ping', `${fmtMs(restartMs)} ms`],
+      ['fill (creates/s)', fmtRate(ours.fillRate), ref ? fmtRate(ref.fillRate) : '-', ref ? ratio(ours.fillRate, ref.fillRate) : '-'],
+      ...(
+        [
+          ['list, label filter matching 1 % (median of 21)', 'labelList'],
+          ['list of all (median of 5)', 'all'],
+          ['inspect by name (median of 200)', 'inspect'],
+        ] as const
+      ).map(([what, k]) => [what, ms(ours[k]), ref ? ms(ref[k]) : '-', ref ? ratio(median(ref[k]), median(ours[k])) : '-']),
+      ['daemon RSS after those reads', `${rss.toFixed(0)} MB`, '-', '-'],
+      ['restart to first /_ping', `${fmtMs(restartMs)} ms`, '-', '-'],
     ];
-    process.stdout.write(`\nsecretd at ${cfg.count} secrets (${cfg.valueBytes}-byte values, ${cfg.concurrency} clients for the fill)\n\n`);
-    process.stdout.write(`${formatTable(['measure', 'value'], rows)}\n`);
+    process.stdout.write(`\nsecretd at ${cfg.count} secrets (${cfg.valueBytes}-byte values, ${cfg.concurrency} clients for the fill)`);
+    process.stdout.write(ref ? `, beside dockerd at ${cfg.scaleRef}; speedup = how many times faster secretd is\n\n` : '\n\n');
+    process.stdout.write(`${formatTable(['measure', 'secretd', 'dockerd', 'speedup'], rows)}\n`);
     return 0;
   } finally {
     client.close();
+    refClient?.close();
     if (daemon && daemon.proc.exitCode === null) {
       daemon.proc.kill('SIGTERM');
       await daemon.exited;

@@ -68,6 +68,8 @@ Options:
   --no-ceilings        do not start the two bare ceiling servers
   --scale N            instead: fill a fresh secretd (one node process) with N secrets and report
                        fill rate, filtered-list, list-all and inspect latency, RSS and restart time
+  --scale-ref URL      with --scale: fill and read this dockerd the same way, beside secretd (give it
+                       a dockerd of its own: it keeps the N secrets)
   --store URL          run secretd on this store: sqlite (default), etcd://HOST:PORT[,...][/PREFIX]
                        (each run uses its own prefix below it, so runs never share names or
                        keyrings), or etcd to start a temporary single-member etcd for the run
@@ -102,6 +104,7 @@ interface Config {
   sweep: number[];
   ceilings: boolean;
   scale: number | undefined;
+  scaleRef: string | undefined;
 }
 
 class UsageError extends Error {}
@@ -142,6 +145,7 @@ function parseConfig(argv: string[]): Config | 'help' {
         sweep: { type: 'string', default: '1,16,64' },
         'no-ceilings': { type: 'boolean', default: false },
         scale: { type: 'string' },
+        'scale-ref': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -179,6 +183,7 @@ function parseConfig(argv: string[]): Config | 'help' {
     sweep: v.sweep === 'none' ? [] : v.sweep.split(',').map((c) => positiveInt('sweep', c.trim())),
     ceilings: !v['no-ceilings'],
     scale: v.scale === undefined ? undefined : positiveInt('scale', v.scale),
+    scaleRef: v['scale-ref'],
   };
 }
 
