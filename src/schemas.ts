@@ -8,10 +8,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { PACKAGE_ROOT } from './core/package-root.ts';
 
-export const SPEC_DIR = fileURLToPath(new URL('../spec/', import.meta.url));
+export const SPEC_DIR = join(PACKAGE_ROOT, 'spec');
 
 type Schema = Record<string, any>;
 

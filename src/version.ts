@@ -1,7 +1,9 @@
 /** What this daemon says it is: its own version and the Docker Engine API it speaks. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './core/package-root.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 export const SECRETD_VERSION = pkg.version;
 

@@ -5,9 +5,7 @@
  * settings such as file.root) mean what it means in the user's shell, as with the installed command.
  */
 import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { PACKAGE_ROOT } from '../core/package-root.ts';
 
 /**
  * chdir to INIT_CWD when npm started this as the package's `start` script, from its own folder.

@@ -8,10 +8,12 @@ import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StartupError } from '../core/errors.ts';
+import { BUILD_DIR, PACKAGE_ROOT, RUNNING_BUILT } from '../core/package-root.ts';
+import { typeScriptLoaded } from './typescript-hooks.ts';
 import type { Driver } from './types.ts';
 
-/** The built-in drivers' folder. */
-export const BUILTIN_DRIVERS_DIR = fileURLToPath(new URL('../../drivers/', import.meta.url));
+/** The built-in drivers' folder: their TypeScript, or their build when the daemon runs from it. */
+export const BUILTIN_DRIVERS_DIR = join(RUNNING_BUILT ? BUILD_DIR : PACKAGE_ROOT, 'drivers');
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs']);
 
@@ -49,8 +51,8 @@ export function driverFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => {
       if (e.isFile()) return MODULE_EXTENSIONS.has(extname(e.name)) && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [];
-      const index = join(dir, e.name, 'index.ts');
-      return e.isDirectory() && existsSync(index) ? [index] : [];
+      const index = ['index.ts', 'index.js'].map((n) => join(dir, e.name, n)).find((f) => existsSync(f));
+      return e.isDirectory() && index ? [index] : [];
     })
     .sort();
 }
@@ -72,6 +74,7 @@ export async function importDefault(specifier: string, cwd: string, what: string
   const url = isPath ? pathToFileURL(resolve(cwd, specifier)).href : resolvePackage(specifier, cwd, what);
   let mod: unknown;
   try {
+    if (/\.[cm]?ts$/.test(new URL(url).pathname)) await typeScriptLoaded();
     mod = await import(url);
   } catch (e) {
     throw new DriverLoadError(`${what} ${specifier} failed to load: ${(e as Error).message}`);

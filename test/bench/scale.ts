@@ -4,8 +4,9 @@
  * label-filtered list matching 1 %, of a list of all and of an inspect by name, the daemon's
  * RSS after those reads, and the time from a restart to its first answered `/_ping`.
  *
- * The daemon runs as one `node` process (`node --import tsx src/main.ts`, no npm or shell in
- * between), so the RSS is that process's and the restart time is the daemon's own.
+ * The daemon runs as the installed command does, one `node` process running the build
+ * (`node bin/secretd.mjs`, no npm, shell or tsx in between), so the RSS is that process's and
+ * the restart time is the daemon's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,7 +39,7 @@ async function startNode(socket: string, dataRoot: string, args: string[], clien
   const started = performance.now();
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(PROJECT_ROOT, 'src/main.ts'), '-H', `unix://${socket}`, '--data-root', dataRoot, '--log-level', 'error', ...args],
+    [join(PROJECT_ROOT, 'bin/secretd.mjs'), '-H', `unix://${socket}`, '--data-root', dataRoot, '--log-level', 'error', ...args],
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

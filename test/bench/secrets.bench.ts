@@ -15,10 +15,12 @@
  * writes, bare for reads), and one round per side at each concurrency of the sweep.
  * Everything a run creates carries a per-run tag and is deleted again, on failure and Ctrl-C too.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
@@ -530,6 +532,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // What users run: the build (bin/secretd.mjs runs it while it is current), made afresh here.
+  const built = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'tools/build.ts')], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (built.status !== 0) throw new Error('npm run build failed');
   if (cfg.scale !== undefined) return runScale({ ...cfg, count: cfg.scale });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -42,7 +42,7 @@ async function startAndWait(
   cwd: string,
   socket: string,
   env: NodeJS.ProcessEnv = {},
-): Promise<{ stop: () => Promise<void>; logs: () => string }> {
+): Promise<{ stop: () => Promise<void>; logs: () => string; pid: number }> {
   const childEnv = { ...process.env, ...env };
   if (cmd === installed) for (const k of ['INIT_CWD', 'npm_lifecycle_event', 'npm_package_json']) delete childEnv[k];
   const proc = spawn(cmd, args, { cwd, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -58,7 +58,7 @@ async function startAndWait(
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`${cmd} exited ${proc.exitCode}:\n${out}`);
     const res = await request(`unix://${socket}`, { path: '/_ping' }).catch(() => undefined);
-    if (res?.status === 200) return { stop, logs: () => out };
+    if (res?.status === 200) return { stop, logs: () => out, pid: proc.pid! };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
@@ -113,6 +113,8 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
     const files = ok(run('tar', ['tzf', tarball]), 'tar').split('\n');
     for (const f of [
       'package/bin/secretd.mjs',
+      'package/dist/src/main.js',
+      'package/dist/drivers/file.js',
       'package/src/main.ts',
       'package/spec/secret-spec.json',
       'package/drivers/file.ts',
@@ -127,6 +129,23 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
       [],
     );
     assert.ok(statSync(installed).isFile());
+  });
+
+  test('runs its build as one node process: no npm, shell or tsx (whose compiler would be a child process)', async () => {
+    const socket = join(scratch, 'plain.sock');
+    const daemon = await startAndWait(installed, ['-H', `unix://${socket}`, '--data-root', join(scratch, 'plain-data')], '/', socket);
+    try {
+      const cmdline = readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8').split('\0');
+      assert.match(cmdline[0]!, /(^|\/)node$/, `the command is node itself: ${cmdline.join(' ')}`);
+      const children = readdirSync(`/proc/${daemon.pid}/task`).flatMap((t) =>
+        readFileSync(`/proc/${daemon.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+      );
+      assert.deepEqual(children, [], 'no child process (tsx runs esbuild as one)');
+      const status = await request(`unix://${socket}`, { path: '/_ping' });
+      assert.equal(status.status, 200);
+    } finally {
+      await daemon.stop();
+    }
   });
 
   test('runs from /, loads a .ts and a .js driver from the user folder by relative paths, serves docker secret create --driver', async () => {
