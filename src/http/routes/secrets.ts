@@ -30,7 +30,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
     return json(c, { ID: id }, 201);
   });
 
-  app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
+  app.get('/secrets/:id', v, async (c) => jsonText(c, await secrets.inspectJson(c.req.param('id'))));
 
   app.delete('/secrets/:id', audited('secret.remove', 'id'), v, async (c) => {
     noteSecret(c, await secrets.remove(c.req.param('id')));
