@@ -98,14 +98,24 @@ export class SecretsService {
   }
 
   /**
-   * The list as JSON text (what JSON.stringify(list(filters)) gives): a list of all comes
-   * rendered by the store where it can (Store.renderedList), the rest through toView.
+   * The list as JSON text (what JSON.stringify(list(filters)) gives) for the filters `raw`
+   * parses to: a list of all comes rendered by the store where it can (Store.renderedList), the
+   * rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
+   * passed the key check, and would again, so then only the manager check is left to run.
    */
-  async listJson(filters: Filters): Promise<string> {
+  async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<string> {
     const { store, swarm, schemas } = this.deps;
+    const key = `l${raw ?? ''}`;
+    const generation = store.readGeneration?.();
+    const kept = generation === undefined ? undefined : this.answers.get(generation, key);
+    if (kept !== undefined) {
+      swarm.requireManager();
+      return kept;
+    }
+    const filters = parse(raw); // dockerd: an invalid filter is refused before the manager check
     swarm.requireManager();
     checkFilterKeys(filters, schemas);
-    return this.answered(`l${JSON.stringify([...filters])}`, async () => {
+    return this.answered(key, async () => {
       if (filters.size > 0 || !store.renderedList) return JSON.stringify(await this.list(filters));
       const parts = await store.renderedList();
       return `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
