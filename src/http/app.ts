@@ -15,7 +15,7 @@ import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { EngineClient } from '../ui/engine.ts';
 import { auditor } from './audit.ts';
-import { browserGuard } from './browser-guard.ts';
+import { refuseBrowsers } from './browser-guard.ts';
 import { callerOf } from './connection.ts';
 import { parseTarget, type EdgeEnv, type FetchHandler } from './env.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
@@ -53,10 +53,10 @@ export function createApp(deps: AppDeps): FetchHandler {
   const app = new Hono<EdgeEnv>({ getPath: (_req, options) => options?.env?.target.routed ?? '/' });
   const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url) });
 
-  app.use('*', identify());
-  app.use('*', requestLog(deps.log));
-  app.use('*', browserGuard());
-  app.use('*', headOnlyForPing());
+  // Two middlewares, not four: each step of Hono's chain costs on every request. The second is
+  // its own step so that a refusal it throws is answered (onError) before the first logs it.
+  app.use('*', identifiedAndLogged(deps.log));
+  app.use('*', refusingBrowsersAndHead());
 
   const audited = auditor(deps.audit);
   systemRoutes(app, deps.swarm, deps.system);
@@ -76,35 +76,34 @@ export function createApp(deps: AppDeps): FetchHandler {
   return entry;
 }
 
-/** Who sent the request, once, for every guard, log line and audit record after it. */
-function identify(): MiddlewareHandler<EdgeEnv> {
-  return async function identify(c, next) {
-    c.set('caller', callerOf(c.env));
-    c.set('audit', {});
-    await next();
-  };
-}
-
 /**
- * One line per request: method, path (never the query: dockerode puts the spec there), status,
+ * Who sent the request, once, for every guard, log line and audit record after it; then one
+ * line per request: method, path (never the query: dockerode puts the spec there), status,
  * time, and over --tlsverify who sent it (the client certificate's subject, as the audit log has it).
  */
-function requestLog(log: Logger): MiddlewareHandler<EdgeEnv> {
-  return async function requestLog(c, next) {
+function identifiedAndLogged(log: Logger): MiddlewareHandler<EdgeEnv> {
+  return async function identifiedAndLogged(c, next) {
+    const caller = callerOf(c.env);
+    c.set('caller', caller);
+    c.set('audit', {});
     if (!log.isLevelEnabled('info')) return next();
     const start = performance.now();
     await next();
-    const peer = c.var.caller.certSubject;
+    const peer = caller.certSubject;
     const ms = Math.round((performance.now() - start) * 100) / 100;
     log.info({ method: c.req.method, path: c.env.target.path, status: c.res.status, ms, ...(peer ? { peer } : {}) }, 'request');
   };
 }
 
-/** Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only, whose answer says Content-Length: 0. */
-function headOnlyForPing(): MiddlewareHandler<EdgeEnv> {
-  return async function headOnlyForPing(c, next) {
+/**
+ * Web pages are refused (src/http/browser-guard.ts). Hono answers HEAD from GET routes; dockerd
+ * has a HEAD route for /_ping only, whose answer says Content-Length: 0.
+ */
+function refusingBrowsersAndHead(): MiddlewareHandler<EdgeEnv> {
+  return async function refusingBrowsersAndHead(c, next) {
+    refuseBrowsers(c);
     if (c.req.method !== 'HEAD') return next();
-    if (c.req.path !== '/_ping') return pageNotFound();
+    if (c.env.target.routed !== '/_ping') return pageNotFound();
     await next();
     c.res.headers.set('Content-Length', '0');
   };
