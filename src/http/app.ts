@@ -5,7 +5,7 @@
  * Before any route: the caller is computed (src/http/connection.ts), the request is logged, and
  * web pages are refused (src/http/browser-guard.ts). Errors are mapped once, in src/http/errors.ts.
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler, type Next } from 'hono';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { DeliveryService } from '../delivery/deliver.ts';
@@ -15,9 +15,9 @@ import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { EngineClient } from '../ui/engine.ts';
 import { auditor } from './audit.ts';
-import { browserGuard } from './browser-guard.ts';
+import { refuseBrowsers } from './browser-guard.ts';
 import { callerOf } from './connection.ts';
-import { parseTarget, type EdgeEnv, type FetchHandler } from './env.ts';
+import { parseTarget, type Caller, type EdgeEnv, type FetchHandler } from './env.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
@@ -53,10 +53,18 @@ export function createApp(deps: AppDeps): FetchHandler {
   const app = new Hono<EdgeEnv>({ getPath: (_req, options) => options?.env?.target.routed ?? '/' });
   const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url) });
 
-  app.use('*', identify());
-  app.use('*', requestLog(deps.log));
-  app.use('*', browserGuard());
-  app.use('*', headOnlyForPing());
+  // Each step of Hono's chain costs on every request, so the edge is one middleware; two when
+  // requests are logged (the level is fixed at start), so that a refusal the guard throws is
+  // answered (onError) before its line is written.
+  if (deps.log.isLevelEnabled('info')) {
+    app.use('*', identifiedAndLogged(deps.log));
+    app.use('*', (c, next) => refusingBrowsersAndHead(c, next));
+  } else {
+    app.use('*', (c, next) => {
+      identify(c);
+      return refusingBrowsersAndHead(c, next);
+    });
+  }
 
   const audited = auditor(deps.audit);
   systemRoutes(app, deps.swarm, deps.system);
@@ -77,37 +85,38 @@ export function createApp(deps: AppDeps): FetchHandler {
 }
 
 /** Who sent the request, once, for every guard, log line and audit record after it. */
-function identify(): MiddlewareHandler<EdgeEnv> {
-  return async function identify(c, next) {
-    c.set('caller', callerOf(c.env));
-    c.set('audit', {});
-    await next();
-  };
+function identify(c: Context<EdgeEnv>): Caller {
+  const caller = callerOf(c.env);
+  c.set('caller', caller);
+  c.set('audit', {});
+  return caller;
 }
 
 /**
- * One line per request: method, path (never the query: dockerode puts the spec there), status,
- * time, and over --tlsverify who sent it (the client certificate's subject, as the audit log has it).
+ * `identify`, then one line per request: method, path (never the query: dockerode puts the spec
+ * there), status, time, and over --tlsverify who sent it (the client certificate's subject, as
+ * the audit log has it).
  */
-function requestLog(log: Logger): MiddlewareHandler<EdgeEnv> {
-  return async function requestLog(c, next) {
-    if (!log.isLevelEnabled('info')) return next();
+function identifiedAndLogged(log: Logger): MiddlewareHandler<EdgeEnv> {
+  return async function identifiedAndLogged(c, next) {
+    const peer = identify(c).certSubject;
     const start = performance.now();
     await next();
-    const peer = c.var.caller.certSubject;
     const ms = Math.round((performance.now() - start) * 100) / 100;
     log.info({ method: c.req.method, path: c.env.target.path, status: c.res.status, ms, ...(peer ? { peer } : {}) }, 'request');
   };
 }
 
-/** Hono answers HEAD from GET routes; dockerd has a HEAD route for /_ping only, whose answer says Content-Length: 0. */
-function headOnlyForPing(): MiddlewareHandler<EdgeEnv> {
-  return async function headOnlyForPing(c, next) {
-    if (c.req.method !== 'HEAD') return next();
-    if (c.req.path !== '/_ping') return pageNotFound();
-    await next();
-    c.res.headers.set('Content-Length', '0');
-  };
+/**
+ * Web pages are refused (src/http/browser-guard.ts). Hono answers HEAD from GET routes; dockerd
+ * has a HEAD route for /_ping only, whose answer says Content-Length: 0.
+ */
+async function refusingBrowsersAndHead(c: Context<EdgeEnv>, next: Next): ReturnType<MiddlewareHandler<EdgeEnv>> {
+  refuseBrowsers(c);
+  if (c.req.method !== 'HEAD') return next();
+  if (c.env.target.routed !== '/_ping') return pageNotFound();
+  await next();
+  c.res.headers.set('Content-Length', '0');
 }
 
 /** Only the error's class, code and stack frames reach the log: messages of foreign errors may quote input. */

@@ -16,7 +16,7 @@
  * DOCKER_HOST, so they pass. Unix sockets and in-process calls are not checked: no browser
  * reaches them. A refusal is a 403 `{"message": …}` that names no header value.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { Forbidden } from '../core/errors.ts';
 import type { EdgeEnv, ListenerInfo } from './env.ts';
 import { hostOfHeader, isLoopback } from './hosts.ts';
@@ -43,18 +43,14 @@ export function browserRefusal(
   return undefined;
 }
 
-/** The middleware: refuses before any route, and so before any change. */
-export function browserGuard(): MiddlewareHandler<EdgeEnv> {
-  return async function browserGuard(c, next) {
-    const listener = c.env.listener;
-    if (listener && listener.transport !== 'unix') {
-      const why = browserRefusal(
-        listener,
-        { host: c.req.header('host'), origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site') },
-        c.env.incoming?.socket.localAddress?.replace(/^::ffff:/, ''),
-      );
-      if (why) throw new Forbidden(`refused: ${why}; nothing was changed`);
-    }
-    await next();
-  };
+/** Throws Forbidden for a request a web page may have sent: run before any route, and so before any change. */
+export function refuseBrowsers(c: Context<EdgeEnv>): void {
+  const listener = c.env.listener;
+  if (!listener || listener.transport === 'unix') return;
+  const why = browserRefusal(
+    listener,
+    { host: c.req.header('host'), origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site') },
+    c.env.incoming?.socket.localAddress?.replace(/^::ffff:/, ''),
+  );
+  if (why) throw new Forbidden(`refused: ${why}; nothing was changed`);
 }

@@ -55,6 +55,8 @@ export interface EdgeEnv {
     caller: Caller;
     /** The version the URL named, once the version middleware accepted it. */
     apiVersion: string | undefined;
+    /** Set once the version middleware accepted the request: every answer carries dockerd's headers (src/http/respond.ts). */
+    engineHeaders: boolean | undefined;
     audit: AuditNotes;
   };
 }

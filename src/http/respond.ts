@@ -1,6 +1,18 @@
-/** Responses as dockerd writes them: Go's JSON encoder output plus a newline, exact Content-Type. */
+/**
+ * Responses as dockerd writes them: Go's JSON encoder output plus a newline, exact Content-Type,
+ * and on Engine routes (once src/http/api-version.ts accepted the version) dockerd's headers.
+ */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { API_VERSION, ENGINE_VERSION } from '../version.ts';
+import type { EdgeEnv } from './env.ts';
+
+export const SERVER_HEADER = `Docker/${ENGINE_VERSION} (linux)`;
+
+/** dockerd's headers on every Engine answer. */
+const ENGINE_HEADERS: Record<string, string> = { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: SERVER_HEADER };
+
+const JSON_TYPE = { 'Content-Type': 'application/json' };
 
 // Go escapes U+2028 and U+2029 even with HTML escaping off; JSON.stringify does not.
 const SEPARATORS = /[\u2028\u2029]/g;
@@ -14,16 +26,51 @@ export function goJsonText(text: string): string {
   return text.replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029')) + '\n';
 }
 
-export function json(c: Context, value: unknown, status: ContentfulStatusCode = 200): Response {
+export function json(c: Context<EdgeEnv>, value: unknown, status: ContentfulStatusCode = 200): Response {
   return jsonText(c, JSON.stringify(value), status);
 }
 
 /** `json` for a value already stringified (JSON.stringify's text). */
-export function jsonText(c: Context, text: string, status: ContentfulStatusCode = 200): Response {
-  return c.body(goJsonText(text), status, { 'Content-Type': 'application/json' });
+export function jsonText(c: Context<EdgeEnv>, text: string, status: ContentfulStatusCode = 200): Response {
+  return answer(c, goJsonText(text), status, JSON_TYPE);
 }
 
 /** 200/204 with no body and no Content-Type (update, delete, swarm leave). */
-export function empty(c: Context, status: 200 | 204 = 200): Response {
-  return c.body(null, status);
+export function empty(c: Context<EdgeEnv>, status: 200 | 204 = 200): Response {
+  return answer(c, null, status, NO_HEADERS);
+}
+
+const NO_HEADERS: Record<string, string> = {};
+
+/**
+ * An answer with `headers` (a body's must name its Content-Type), and on Engine routes dockerd's
+ * too: Engine routes set headers only here, never with c.header. Served over HTTP, an Engine
+ * answer's headers go as one plain object, exactly as Hono and @hono/node-server write them from
+ * a Headers object (lower-case names in order, then Content-Length), which the adapter writes as
+ * it is: no Headers object is built, filled and read back on every request.
+ */
+export function answer(c: Context<EdgeEnv>, body: string | null, status: ContentfulStatusCode | 204, headers: Record<string, string>): Response {
+  if (!c.get('engineHeaders')) return viaHono(c, body, status, headers === NO_HEADERS ? undefined : headers);
+  if (!c.env.incoming) return viaHono(c, body, status, { ...ENGINE_HEADERS, ...headers });
+  const written = engineWritten(headers);
+  return new Response(body, { status, headers: body === null ? written : { ...written, 'Content-Length': String(Buffer.byteLength(body)) } });
+}
+
+/** In-process calls and non-Engine routes: as Hono answers. */
+function viaHono(c: Context<EdgeEnv>, body: string | null, status: ContentfulStatusCode | 204, headers: Record<string, string> | undefined): Response {
+  return body === null ? c.body(null, status, headers) : c.body(body, status as ContentfulStatusCode, headers);
+}
+
+/** The headers of route headers `own` (constant objects are worked out once). */
+const writtenOf = new WeakMap<Record<string, string>, Record<string, string>>();
+
+function engineWritten(own: Record<string, string>): Record<string, string> {
+  let written = writtenOf.get(own);
+  if (!written) {
+    const byName = new Map<string, string>();
+    for (const set of [ENGINE_HEADERS, own]) for (const [name, value] of Object.entries(set)) byName.set(name.toLowerCase(), value);
+    written = Object.fromEntries([...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (own === JSON_TYPE || own === NO_HEADERS) writtenOf.set(own, written);
+  }
+  return written;
 }

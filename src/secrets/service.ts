@@ -14,6 +14,7 @@ import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from '../core/clock.ts';
 import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
 import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from '../core/errors.ts';
+import { AnswerCache } from './answer-cache.ts';
 import { checkFilterKeys, toSelection, type Filters } from './filters.ts';
 import { newId } from '../core/ids.ts';
 import { resolveRecent, resolveSecret } from './resolve.ts';
@@ -34,6 +35,7 @@ export interface SecretsDeps {
 
 export class SecretsService {
   private readonly deps: SecretsDeps;
+  private readonly answers = new AnswerCache();
   constructor(deps: SecretsDeps) {
     this.deps = deps;
   }
@@ -80,6 +82,12 @@ export class SecretsService {
     return toView(await resolveSecret(this.deps.store, idOrName));
   }
 
+  /** The inspect answer as JSON text (what JSON.stringify(inspect(idOrName)) gives), kept while the store is unchanged. */
+  async inspectJson(idOrName: string): Promise<string> {
+    this.deps.swarm.requireManager();
+    return this.answered(`i${idOrName}`, async () => JSON.stringify(toView(await resolveSecret(this.deps.store, idOrName))));
+  }
+
   async list(filters: Filters): Promise<SecretView[]> {
     const { store, swarm, schemas } = this.deps;
     swarm.requireManager();
@@ -90,15 +98,43 @@ export class SecretsService {
   }
 
   /**
-   * The list as JSON text (what JSON.stringify(list(filters)) gives): a list of all comes
-   * rendered by the store where it can (Store.renderedList), the rest through toView.
+   * The list as JSON text (what JSON.stringify(list(filters)) gives) for the filters `raw`
+   * parses to: a list of all comes rendered by the store where it can (Store.renderedList), the
+   * rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
+   * passed the key check, and would again, so then only the manager check is left to run.
    */
-  async listJson(filters: Filters): Promise<string> {
-    const { store, swarm } = this.deps;
-    if (filters.size > 0 || !store.renderedList) return JSON.stringify(await this.list(filters));
+  async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<string> {
+    const { store, swarm, schemas } = this.deps;
+    const key = `l${raw ?? ''}`;
+    const generation = store.readGeneration?.();
+    const kept = generation === undefined ? undefined : this.answers.get(generation, key);
+    if (kept !== undefined) {
+      swarm.requireManager();
+      return kept;
+    }
+    const filters = parse(raw); // dockerd: an invalid filter is refused before the manager check
     swarm.requireManager();
-    const parts = await store.renderedList();
-    return `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
+    checkFilterKeys(filters, schemas);
+    return this.answered(key, async () => {
+      if (filters.size > 0 || !store.renderedList) return JSON.stringify(await this.list(filters));
+      const parts = await store.renderedList();
+      return `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
+    });
+  }
+
+  /**
+   * `read`'s answer, or the one it gave for `key` while the store has not changed since. An
+   * answer is kept only if no write committed while it was read, so none is ever older than
+   * the generation it is kept under.
+   */
+  private async answered(key: string, read: () => Promise<string>): Promise<string> {
+    const generation = this.deps.store.readGeneration?.();
+    if (generation === undefined) return read();
+    const kept = this.answers.get(generation, key);
+    if (kept !== undefined) return kept;
+    const text = await read();
+    if (this.deps.store.readGeneration?.() === generation) this.answers.set(generation, key, text);
+    return text;
   }
 
   /** Only labels change; the name must stay and any data sent must equal the stored value. */

@@ -328,6 +328,11 @@ export class SqliteStore implements Store {
     return this.read(() => this.findRows(q));
   }
 
+  /** The count of committed write transactions: every write to the database commits through flush, which counts it. */
+  readGeneration(): number | undefined {
+    return this.closed ? undefined : this.commits;
+  }
+
   private findRows(q: SecretQuery): SecretRecord[] {
     const c = compactQuery(q);
     const wanted = [...(q.labels ?? [])];

@@ -122,6 +122,14 @@ export interface Store extends KeyringCheckStore {
   findSecrets(query: SecretQuery): Promise<SecretRecord[]>;
 
   /**
+   * Optional: a number that changes whenever a committed write may change what getSecret,
+   * findSecrets or renderedList return, so answers read at one generation may be kept until it
+   * changes (src/secrets/answer-cache.ts). Undefined when it cannot say (closed). Absent where
+   * other processes write (etcd).
+   */
+  readGeneration?(): number | undefined;
+
+  /**
    * Optional: the secrets (without values) as this daemon last saw them, with no round trip to a
    * quorum: possibly behind, never ahead (etcd's watch-fed cache). Only for picking the target of
    * a write whose own transaction proves the secret still exists; the secrets service falls back

@@ -231,6 +231,47 @@ describe('inspect, update and delete', () => {
   });
 });
 
+describe('repeated reads', () => {
+  // Answers are kept while the store is unchanged (src/secrets/answer-cache.ts): every write must show at once.
+  test('an inspect or a list answered before a create, update or delete is never answered after it', async () => {
+    const filter = `/secrets?filters=${encodeURIComponent('{"name":{"rr-":true}}')}`;
+    const names = async () => (await api.call('GET', filter)).json.map((s: any) => `${s.Spec.Name}@${s.Version.Index}:${JSON.stringify(s.Spec.Labels)}`);
+    assert.equal((await api.call('GET', '/secrets/rr-a')).status, 404);
+    assert.deepEqual(await names(), []);
+    const a = (await api.call('POST', '/secrets/create', { Name: 'rr-a', Data: b64('x'), Labels: { k: '1' } })).json.ID as string;
+    const v1 = (await api.call('GET', '/secrets/rr-a')).json;
+    assert.equal(v1.ID, a);
+    assert.deepEqual(await names(), [`rr-a@${v1.Version.Index}:{"k":"1"}`]);
+    // An ID prefix's answer names how many secrets share it: one more, then one fewer.
+    const p = a[0]!;
+    const prefixAnswer = async () => {
+      const res = await api.call('GET', `/secrets/${p}`);
+      return res.status === 200 ? res.json.ID : res.json.message;
+    };
+    const sharing = async () => (await api.call('GET', '/secrets')).json.filter((s: any) => s.ID.startsWith(p)).length;
+    const expected = (n: number) => (n === 1 ? a : `secret ${p} is ambiguous (${n} matches found)`);
+    const before = await sharing();
+    assert.equal(await prefixAnswer(), expected(before));
+    let b = '';
+    for (let i = 0; b === ''; i++) {
+      const id = (await api.call('POST', '/secrets/create', { Name: `rr-b${i}`, Data: b64('x') })).json.ID as string;
+      if (id.startsWith(p)) b = id;
+      else assert.equal((await api.call('DELETE', `/secrets/${id}`)).status, 204);
+    }
+    assert.equal(await prefixAnswer(), expected(before + 1));
+    assert.equal((await api.call('DELETE', `/secrets/${b}`)).status, 204);
+    assert.equal(await prefixAnswer(), expected(before));
+    assert.equal((await api.call('POST', `/secrets/${a}/update?version=${v1.Version.Index}`, { Name: 'rr-a', Labels: { k: '2' } })).status, 200);
+    const v2 = (await api.call('GET', '/secrets/rr-a')).json;
+    assert.deepEqual(v2.Spec.Labels, { k: '2' });
+    assert.deepEqual(await names(), [`rr-a@${v2.Version.Index}:{"k":"2"}`]);
+    assert.equal((await api.call('DELETE', '/secrets/rr-a')).status, 204);
+    assert.equal((await api.call('GET', '/secrets/rr-a')).status, 404);
+    assert.equal((await api.call('GET', `/secrets/${a}`)).status, 404);
+    assert.deepEqual(await names(), []);
+  });
+});
+
 describe('list filters', () => {
   test('refuses unknown keys and malformed filters with 400', async () => {
     for (const [filters, message] of [

@@ -624,6 +624,34 @@ export function storeContract(name: string, open: OpenStore): void {
         }));
     });
 
+    describe('readGeneration', () => {
+      test('changes with every committed write that changes a secret, never with reads; undefined once closed', () =>
+        withStore(async (store) => {
+          if (!store.readGeneration) return; // a store other processes write cannot say
+          const seen = [store.readGeneration()];
+          const changed = (what: string) => {
+            const now = store.readGeneration!();
+            assert.ok(!seen.includes(now), `${what} left the generation at ${now}`);
+            seen.push(now);
+          };
+          const unchanged = (what: string) => assert.equal(store.readGeneration!(), seen.at(-1), what);
+          const created = await store.createSecret(newSecret('gen'));
+          changed('createSecret');
+          await store.getSecret(created.id);
+          await store.findSecrets({ names: ['gen'] });
+          unchanged('reads');
+          await assert.rejects(store.createSecret(newSecret('GEN')));
+          const updated = await store.updateSecretLabels(created.id, created.version, { a: 'b' }, rfc3339Nano());
+          changed('updateSecretLabels');
+          await assert.rejects(store.updateSecretLabels(created.id, created.version, { a: 'c' }, rfc3339Nano()));
+          assert.deepEqual(await store.getSecret(created.id), updated, 'a refused write changes nothing it could have kept');
+          assert.equal(await store.deleteSecret(created.id), true);
+          changed('deleteSecret');
+          await store.close();
+          assert.equal(store.readGeneration(), undefined);
+        }));
+    });
+
     describe('round trips', () => {
       test('labels with __proto__, constructor, an empty key and unicode keys round-trip unchanged', () =>
         withStore(async (store) => {

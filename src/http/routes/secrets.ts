@@ -16,7 +16,7 @@ const MAX_UINT64 = 18446744073709551615n;
 export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schemas: SchemaRegistry, audited: Audited): void {
   const v = apiVersion();
 
-  app.get('/secrets', v, async (c) => jsonText(c, await secrets.listJson(parseFilters(c.req.query('filters'), schemas))));
+  app.get('/secrets', v, async (c) => jsonText(c, await secrets.listJson(c.req.query('filters'), (raw) => parseFilters(raw, schemas))));
 
   app.post('/secrets/create', audited('secret.create'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas);
@@ -30,7 +30,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
     return json(c, { ID: id }, 201);
   });
 
-  app.get('/secrets/:id', v, async (c) => json(c, await secrets.inspect(c.req.param('id'))));
+  app.get('/secrets/:id', v, async (c) => jsonText(c, await secrets.inspectJson(c.req.param('id'))));
 
   app.delete('/secrets/:id', audited('secret.remove', 'id'), v, async (c) => {
     noteSecret(c, await secrets.remove(c.req.param('id')));

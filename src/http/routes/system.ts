@@ -6,7 +6,7 @@ import type { SwarmService } from '../../swarm/service.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
 import { apiVersion } from '../api-version.ts';
 import type { EdgeEnv } from '../env.ts';
-import { json } from '../respond.ts';
+import { answer, json } from '../respond.ts';
 import { clusterView } from './swarm.ts';
 
 export interface SystemInfo {
@@ -35,7 +35,7 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
   const v = apiVersion();
 
   app.get('/_ping', v, (c) =>
-    c.body('OK', 200, {
+    answer(c, 'OK', 200, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
       Pragma: 'no-cache',
