@@ -77,6 +77,8 @@ interface PendingWrite {
   reject: (error: unknown) => void;
   /** Resolved once committed, before the flush: a journal line flushed later covers it (src/store/deferred-durability.ts). */
   deferred: boolean;
+  /** An audit line or a trim of them (src/store/sqlite-journal.ts): no secret changes. */
+  journal: boolean;
 }
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
@@ -132,6 +134,8 @@ export class SqliteStore implements Store {
   /** This database's identity and its count of committed write transactions (src/store/acknowledged.ts). */
   private readonly storeId: string;
   private commits: number;
+  /** Commits that held more than audit journal lines: what readGeneration counts. */
+  private changes = 0;
   /** The commits known to be on disk (the WAL flushed): what a witness may name. */
   private durableCommits: number;
   private readonly bumpCommits;
@@ -244,7 +248,7 @@ export class SqliteStore implements Store {
     this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
     this.journal = new SqliteAuditJournal(
       this.db,
-      (fn) => this.write(fn, false),
+      (fn) => this.write(fn, 'journal'),
       () => this.wal.committed(),
     );
   }
@@ -330,7 +334,7 @@ export class SqliteStore implements Store {
 
   /** The count of committed write transactions: every write to the database commits through flush, which counts it. */
   readGeneration(): number | undefined {
-    return this.closed ? undefined : this.commits;
+    return this.closed ? undefined : this.changes;
   }
 
   private findRows(q: SecretQuery): SecretRecord[] {
@@ -687,11 +691,12 @@ export class SqliteStore implements Store {
    * and so one fsync. Each runs in its own savepoint, so one that throws (a name conflict, a
    * stale version) is undone alone. Every promise settles only after the commit is on disk.
    */
-  private write<T>(fn: () => T, mayDefer = true): Promise<T> {
+  private write<T>(fn: () => T, kind: 'change' | 'journal' = 'change'): Promise<T> {
     this.ensureOpen();
-    const deferred = mayDefer && durabilityDeferred();
+    const journal = kind === 'journal';
+    const deferred = !journal && durabilityDeferred();
     return new Promise<T>((resolve, reject) => {
-      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred }) === 1) setImmediate(() => this.flush());
+      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal }) === 1) setImmediate(() => this.flush());
     });
   }
 
@@ -724,6 +729,7 @@ export class SqliteStore implements Store {
       return;
     }
     this.commits = commits;
+    if (!batch.every((w) => w.journal)) this.changes++;
     const settle = (deferred: boolean) =>
       batch.forEach((w, i) => {
         if (w.deferred !== deferred) return;

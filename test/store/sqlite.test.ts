@@ -77,6 +77,24 @@ describe('SqliteStore only', () => {
       }
     }));
 
+  test('audit journal lines are kept and trimmed without changing the read generation; a secret change does change it', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const before = store.readGeneration();
+        await store.journal.append(1, '{"seq":1}');
+        await store.journal.append(2, '{"seq":2}');
+        assert.deepEqual(store.journal.linesAfter(1), [{ seq: 2, line: '{"seq":2}' }]);
+        await store.journal.trim(1);
+        assert.deepEqual(store.journal.linesAfter(0), [{ seq: 2, line: '{"seq":2}' }]);
+        assert.equal(store.readGeneration(), before, 'journal lines change no answer');
+        await store.createSecret({ id: 'a'.repeat(25), name: 'journaled', labels: {}, createdAt: '2026-01-01T00:00:00Z', sealed: Buffer.from('x') });
+        assert.notEqual(store.readGeneration(), before);
+      } finally {
+        await store.close();
+      }
+    }));
+
   test('the store connection runs with synchronous=NORMAL: the WAL is flushed by WalSync, off the event loop', () =>
     withFile(async (file) => {
       const store = new SqliteStore(file);
