@@ -16,7 +16,7 @@ import type { KeyProvider } from '../crypto/types.ts';
 import { DeliveryService } from '../delivery/deliver.ts';
 import { ValueResolver, type DeliveryEvent } from '../delivery/resolve-value.ts';
 import { TokenService } from '../delivery/tokens.ts';
-import { BUILTIN_DRIVERS_DIR, driverFiles, loadDriver } from '../drivers/load.ts';
+import { BUILTIN_DRIVERS_DIR, builtinDriverSource, driverFiles, loadDriver } from '../drivers/load.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
 import { createApp, type AppDeps, type FetchHandler } from '../http/app.ts';
 import { listen, type Listener, type ListenOptions } from '../http/listen.ts';
@@ -249,7 +249,7 @@ async function loadDrivers(extra: readonly string[]): Promise<DriverRegistry> {
   const registry = new DriverRegistry();
   for (const file of driverFiles(BUILTIN_DRIVERS_DIR)) {
     const { driver } = await loadDriver(file);
-    registry.register(driver, `drivers/${file.slice(BUILTIN_DRIVERS_DIR.length)}`);
+    registry.register(driver, builtinDriverSource(file));
   }
   for (const specifier of extra) {
     const { driver, source } = await loadDriver(specifier);

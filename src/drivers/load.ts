@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, isAbsolute, join, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StartupError } from '../core/errors.ts';
 import { BUILD_DIR, PACKAGE_ROOT, RUNNING_BUILT } from '../core/package-root.ts';
@@ -14,6 +14,12 @@ import type { Driver } from './types.ts';
 
 /** The built-in drivers' folder: their TypeScript, or their build when the daemon runs from it. */
 export const BUILTIN_DRIVERS_DIR = join(RUNNING_BUILT ? BUILD_DIR : PACKAGE_ROOT, 'drivers');
+
+/** How messages name a built-in driver's module: its source, `drivers/file.ts`, also when its build runs. */
+export function builtinDriverSource(file: string): string {
+  const source = `drivers/${relative(BUILTIN_DRIVERS_DIR, file)}`;
+  return RUNNING_BUILT ? source.replace(/\.js$/, '.ts') : source;
+}
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs']);
 

@@ -23,7 +23,12 @@ export function goJson(value: unknown): string {
 
 /** JSON.stringify's text as Go's encoder writes the same value. */
 export function goJsonText(text: string): string {
-  return text.replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029')) + '\n';
+  return goEscaped(text) + '\n';
+}
+
+/** Go's escapes in a piece of JSON text (any piece: the separators are single UTF-16 units). */
+function goEscaped(text: string): string {
+  return text.replace(SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
 }
 
 export function json(c: Context<EdgeEnv>, value: unknown, status: ContentfulStatusCode = 200): Response {
@@ -33,6 +38,30 @@ export function json(c: Context<EdgeEnv>, value: unknown, status: ContentfulStat
 /** `json` for a value already stringified (JSON.stringify's text). */
 export function jsonText(c: Context<EdgeEnv>, text: string, status: ContentfulStatusCode = 200): Response {
   return answer(c, goJsonText(text), status, JSON_TYPE);
+}
+
+/**
+ * `jsonText` for a text given whole or in pieces (src/secrets/list-text.ts): pieces are written as
+ * they come, chunked, as Go writes an answer too long for its buffer. Abandoned (the client went
+ * away), the pieces' source is told to stop.
+ */
+export function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterable<string>): Response {
+  if (typeof text === 'string') return jsonText(c, text);
+  const pieces = text[Symbol.asyncIterator]();
+  const utf8 = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await pieces.next();
+      if (next.done) {
+        controller.enqueue(utf8.encode('\n'));
+        controller.close();
+      } else controller.enqueue(utf8.encode(goEscaped(next.value)));
+    },
+    async cancel() {
+      await pieces.return?.();
+    },
+  });
+  return answer(c, body, 200, JSON_TYPE);
 }
 
 /** 200/204 with no body and no Content-Type (update, delete, swarm leave). */
@@ -49,15 +78,19 @@ const NO_HEADERS: Record<string, string> = {};
  * a Headers object (lower-case names in order, then Content-Length), which the adapter writes as
  * it is: no Headers object is built, filled and read back on every request.
  */
-export function answer(c: Context<EdgeEnv>, body: string | null, status: ContentfulStatusCode | 204, headers: Record<string, string>): Response {
+export function answer(c: Context<EdgeEnv>, body: Body, status: ContentfulStatusCode | 204, headers: Record<string, string>): Response {
   if (!c.get('engineHeaders')) return viaHono(c, body, status, headers === NO_HEADERS ? undefined : headers);
   if (!c.env.incoming) return viaHono(c, body, status, { ...ENGINE_HEADERS, ...headers });
   const written = engineWritten(headers);
-  return new Response(body, { status, headers: body === null ? written : { ...written, 'Content-Length': String(Buffer.byteLength(body)) } });
+  // A stream has no length up front: it goes chunked.
+  return new Response(body, { status, headers: typeof body !== 'string' ? written : { ...written, 'Content-Length': String(Buffer.byteLength(body)) } });
 }
 
+/** A whole text, none, or a stream of bytes. */
+type Body = string | null | ReadableStream<Uint8Array>;
+
 /** In-process calls and non-Engine routes: as Hono answers. */
-function viaHono(c: Context<EdgeEnv>, body: string | null, status: ContentfulStatusCode | 204, headers: Record<string, string> | undefined): Response {
+function viaHono(c: Context<EdgeEnv>, body: Body, status: ContentfulStatusCode | 204, headers: Record<string, string> | undefined): Response {
   return body === null ? c.body(null, status, headers) : c.body(body, status as ContentfulStatusCode, headers);
 }
 

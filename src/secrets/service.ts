@@ -15,6 +15,7 @@ import { rfc3339Nano } from '../core/clock.ts';
 import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
 import { DriverFailed, DriverNotFound, InvalidArgument, InvalidRequest, isSecretdError, SecretNotFound } from '../core/errors.ts';
 import { AnswerCache } from './answer-cache.ts';
+import { listText, type ListText } from './list-text.ts';
 import { checkFilterKeys, toSelection, type Filters } from './filters.ts';
 import { newId } from '../core/ids.ts';
 import { resolveRecent, resolveSecret } from './resolve.ts';
@@ -103,7 +104,7 @@ export class SecretsService {
    * rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
    * passed the key check, and would again, so then only the manager check is left to run.
    */
-  async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<string> {
+  async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<ListText> {
     const { store, swarm, schemas } = this.deps;
     const key = `l${raw ?? ''}`;
     const generation = store.readGeneration?.();
@@ -115,11 +116,12 @@ export class SecretsService {
     const filters = parse(raw); // dockerd: an invalid filter is refused before the manager check
     swarm.requireManager();
     checkFilterKeys(filters, schemas);
-    return this.answered(key, async () => {
-      if (filters.size > 0 || !store.renderedList) return JSON.stringify(await this.list(filters));
-      const parts = await store.renderedList();
-      return `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
-    });
+    if (filters.size > 0 || !store.renderedList) return this.answered(key, async () => JSON.stringify(await this.list(filters)));
+    // A list of all that is one page is kept as any answer; a longer one is streamed, never kept.
+    const before = store.readGeneration?.();
+    const text = await listText(store.renderedList());
+    if (typeof text === 'string' && before !== undefined && store.readGeneration?.() === before) this.answers.set(before, key, text);
+    return text;
   }
 
   /**

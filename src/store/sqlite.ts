@@ -29,6 +29,7 @@ import type {
 import { WalSync } from './wal-sync.ts';
 import { durabilityDeferred } from './deferred-durability.ts';
 import { SqliteAuditJournal } from './sqlite-journal.ts';
+import { SqliteListing } from './sqlite-listing.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
 const SCHEMA_VERSION = 5;
@@ -100,17 +101,6 @@ const SQL_LABEL_TERMS = 32;
 /** A label condition matching at most this many secrets is small enough to drive a lookup. */
 const DRIVER_PROBE = 1000;
 
-/**
- * renderedList: a row is rendered in SQL unless it has a driver or templating (their views drop
- * empty fields). json_quote writes every string as JSON.stringify does (checked over every code
- * point; lone surrogates never reach SQLite's UTF-8), and the labels column is JSON.stringify's
- * own text. The listing index holds every column used, in ID order, so the walk reads compact
- * pages front to back instead of one table lookup per row.
- */
-const RENDERABLE = 'driver IS NULL AND templating IS NULL';
-const RENDERED = `'{"ID":' || json_quote(id) || ',"Version":{"Index":' || version || '},"CreatedAt":' || json_quote(created_at)
-  || ',"UpdatedAt":' || json_quote(updated_at) || ',"Spec":{"Name":' || json_quote(name) || ',"Labels":' || labels || '}}'`;
-
 /** How a findSecrets lookup selects rows, before its label conditions. */
 type Lookup = 'name' | 'namePrefix' | 'idPrefix' | 'labels';
 
@@ -141,6 +131,7 @@ export class SqliteStore implements Store {
   private readonly bumpCommits;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
   readonly journal: SqliteAuditJournal;
+  private readonly listing: SqliteListing<SecretRecord>;
 
   readonly file: string;
   constructor(file: string) {
@@ -167,14 +158,6 @@ export class SqliteStore implements Store {
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
       metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
-      // One text for the whole list (no JavaScript string per row); a row left to toView is its
-      // ID between two NULs, which JSON text never holds raw.
-      rendered: this.db
-        .prepare<[], string | null>(
-          `SELECT group_concat(CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || id || char(0) END, ',')
-         FROM (SELECT id, name, labels, driver, templating, version, created_at, updated_at FROM secrets INDEXED BY secrets_listing ORDER BY id)`,
-        )
-        .pluck(),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -246,6 +229,12 @@ export class SqliteStore implements Store {
     this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
     this.durableCommits = this.commits;
     this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
+    const metaById = new WeakMap<Database.Database, Database.Statement<[string], SecretRow>>();
+    this.listing = new SqliteListing(file, this.db, (db, id) => {
+      let stmt = metaById.get(db);
+      if (!stmt) metaById.set(db, (stmt = db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`)));
+      return fromRow(stmt.get(id)!);
+    });
     this.journal = new SqliteAuditJournal(
       this.db,
       (fn) => this.write(fn, 'journal'),
@@ -363,17 +352,9 @@ export class SqliteStore implements Store {
   }
 
   /** Every secret as its `Secret` document's JSON, or its record where SQL does not render it (see RENDERABLE). */
-  async renderedList(): Promise<(string | SecretRecord)[]> {
+  renderedList(): AsyncIterable<(string | SecretRecord)[]> {
     this.ensureOpen();
-    const text = this.stmt.rendered.get();
-    if (text == null) return [];
-    if (!text.includes('\0')) return [text];
-    // Between the NULs: IDs of rows for toView; the commas that joined them to their neighbours go.
-    return text.split('\0').flatMap<string | SecretRecord>((part, i) => {
-      if (i % 2 === 1) return [fromRow(this.stmt.metaById.get(part)!)];
-      const trimmed = part.replace(/^,|,$/g, '');
-      return trimmed === '' ? [] : [trimmed];
-    });
+    return this.listing.pages();
   }
 
   /**

@@ -263,9 +263,10 @@ export interface Store extends KeyringCheckStore {
    * one or more consecutive `Secret` documents joined by commas, exactly as
    * JSON.stringify(toView(record)) writes each; a record (without its sealed value) is one the
    * store does not render. Joined with commas, the parts make the array's contents. SQLite
-   * renders the list in SQL, so a list of all needs no JavaScript object per secret.
+   * renders the list in SQL, so a list of all needs no JavaScript object per secret. The parts
+   * come a page at a time, all from one snapshot; a list abandoned midway is ended with `return`.
    */
-  renderedList?(): Promise<(string | SecretRecord)[]>;
+  renderedList?(): AsyncIterable<(string | SecretRecord)[]>;
 
   // Optional hooks of a store that remembers its last complete key walk (SQLite), so a start
   // need not walk every value again (src/secrets/key-rotation.ts). Shared stores leave them out:

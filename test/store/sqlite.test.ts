@@ -12,6 +12,8 @@ import { rfc3339Nano } from '../../src/core/clock.ts';
 import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
+import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
+import type { SecretRecord } from '../../src/store/records.ts';
 import { storeContract } from './contract.ts';
 import { versionsContract } from './contract-versions.ts';
 
@@ -339,7 +341,7 @@ describe('SqliteStore only', () => {
             createdAt: rfc3339Nano(),
           }),
         ];
-        const parts = await store.renderedList();
+        const parts = await allParts(store);
         const text = `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
         assert.equal(text, JSON.stringify((await store.findSecrets({})).map(toView)));
         const rendered = new Set(
@@ -358,15 +360,71 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       const store = new SqliteStore(file);
       try {
-        assert.deepEqual(await store.renderedList(), []);
+        assert.deepEqual(await allParts(store), []);
         const a = await store.createSecret({ id: newId(), name: 'a', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
         const b = await store.createSecret({ id: newId(), name: 'b', labels: {}, driver: { Name: 'x' }, createdAt: rfc3339Nano() });
         assert.deepEqual(
-          await store.renderedList(),
+          await allParts(store),
           [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)),
         );
       } finally {
         await store.close();
       }
     }));
+
+  test('a list of all longer than a page comes in pages, all from the snapshot of its start, while writes go on', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const n = PAGE_ROWS * 2 + 7;
+        const made = await Promise.all(
+          Array.from({ length: n }, (_, i) => store.createSecret({ id: newId(), name: `p${i}`, labels: { i: String(i) }, createdAt: rfc3339Nano() })),
+        );
+        const expected = JSON.stringify((await store.findSecrets({})).map(toView));
+        const pages: string[][] = [];
+        let changed = false;
+        for await (const page of store.renderedList()) {
+          pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))));
+          if (!changed) {
+            // Between pages: a create, a delete and a relabel, each committed.
+            changed = true;
+            await store.createSecret({ id: newId(), name: 'late', labels: {}, createdAt: rfc3339Nano() });
+            // On the last page, which is read after them: the highest IDs.
+            const [last, nextToLast] = [...made].sort((a, b) => (a.id < b.id ? 1 : -1));
+            await store.deleteSecret(last!.id);
+            await store.updateSecretLabels(nextToLast!.id, nextToLast!.version, { moved: 'yes' }, rfc3339Nano());
+          }
+        }
+        assert.ok(pages.length >= 3, `${pages.length} pages`);
+        assert.equal(`[${pages.map((p) => p.join(',')).join(',')}]`, expected, 'the list is the one of its start');
+        assert.equal((await store.findSecrets({})).length, n, 'the writes between pages did commit');
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('a long list abandoned after its first page ends its read; the store goes on and closes', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        await Promise.all(
+          Array.from({ length: PAGE_ROWS + 1 }, (_, i) => store.createSecret({ id: newId(), name: `q${i}`, labels: {}, createdAt: rfc3339Nano() })),
+        );
+        for await (const page of store.renderedList()) {
+          assert.ok(page.length > 0);
+          break; // return(): the reading connection closes
+        }
+        await store.createSecret({ id: newId(), name: 'after', labels: {}, createdAt: rfc3339Nano() });
+        assert.equal((await allParts(store)).length > 0, true);
+      } finally {
+        await store.close();
+      }
+    }));
 });
+
+/** Every part of the list of all, pages joined. */
+async function allParts(store: SqliteStore): Promise<(string | SecretRecord)[]> {
+  const out: (string | SecretRecord)[] = [];
+  for await (const page of store.renderedList()) out.push(...page);
+  return out;
+}
