@@ -46,6 +46,16 @@ function running(pid: number): boolean {
   }
 }
 
+/** True once `pid` is gone (or a zombie), waiting up to 5 s: a SIGKILL takes effect a moment after it is sent. */
+async function gone(pid: number): Promise<boolean> {
+  const deadline = Date.now() + 5000;
+  while (running(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
 function pids(file: string): number[] {
   return readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
 }
@@ -201,7 +211,7 @@ describe('exec driver', () => {
     assert.ok(Date.now() - started < 3000, 'the timeout did not wait for the command');
     const list = pids(pidFile);
     assert.equal(list.length, 2);
-    for (const pid of list) assert.equal(running(pid), false, `process ${pid} survived`);
+    for (const pid of list) assert.equal(await gone(pid), true, `process ${pid} survived`);
   });
 
   test('cuts off and kills a command printing more than max-bytes', async () => {
@@ -211,7 +221,7 @@ describe('exec driver', () => {
       async () => d.get(request('flood')),
       (e: Error) => /printed more than 1000 bytes \(killed\)/.test(e.message) && !e.message.includes('SECRET-FLOOD'),
     );
-    for (const pid of pids(pidFile)) assert.equal(running(pid), false, `process ${pid} survived`);
+    for (const pid of pids(pidFile)) assert.equal(await gone(pid), true, `process ${pid} survived`);
   });
 
   test('accepts output of exactly max-bytes', async () => {
@@ -242,6 +252,6 @@ describe('exec driver', () => {
     while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') await new Promise((r) => setTimeout(r, 20));
     await d.close!();
     await assert.rejects(pending, /killed by SIGKILL/);
-    for (const pid of pids(pidFile)) assert.equal(running(pid), false);
+    for (const pid of pids(pidFile)) assert.equal(await gone(pid), true, `process ${pid} survived`);
   });
 });
