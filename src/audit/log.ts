@@ -63,6 +63,8 @@ export class AuditLog {
   private journal: AuditJournal | undefined;
   /** Journal appends not settled yet (close waits for them). */
   private appending = new Set<Promise<void>>();
+  /** The last journaled line written to the file. */
+  private written = 0;
   private fileFlush: { timer: NodeJS.Timeout | undefined; running: Promise<void> | undefined } = { timer: undefined, running: undefined };
   /** What start-up found: an unfinished last line, and the head file, settled by `begin`. */
   private found: { unfinished: Buffer | undefined; head: Head | undefined; warn: (message: string) => void } | undefined;
@@ -144,7 +146,8 @@ export class AuditLog {
     if (!found) throw new Error('the audit log has begun already');
     this.found = undefined;
     let torn = false;
-    const kept = journal?.linesAfter(this.seq) ?? [];
+    const journaled = journal?.linesAfter(0) ?? [];
+    const kept = journaled.filter((k) => k.seq > this.seq);
     let copy = kept;
     if (found.unfinished) {
       const first = kept[0];
@@ -169,7 +172,7 @@ export class AuditLog {
     this.journal = journal;
     // Lines the file holds on disk leave the journal with the next file flush (not now: a commit
     // of its own here would move the store's checkpoint before a loss is recorded against it).
-    if (journal?.linesAfter(0).length) this.flushFileSoon(this.seq);
+    if (journaled.length > 0) this.flushFileSoon(this.seq);
     if (found.head && found.head.seq > this.seq) {
       found.warn(`audit log ${this.file} ends at seq ${this.seq} but ${this.file}.head records seq ${found.head.seq}: lines were removed from its end`);
       await this.record({ who: { transport: 'daemon' }, action: 'audit.truncated', result: 'ok', head: found.head });
@@ -303,9 +306,6 @@ export class AuditLog {
     }, FILE_FLUSH_DELAY_MS);
     this.fileFlush.timer.unref();
   }
-
-  /** The last journaled line written to the file. */
-  private written = 0;
 
   private async flushFile(): Promise<void> {
     const upTo = this.written;

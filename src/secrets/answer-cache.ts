@@ -7,7 +7,7 @@
 
 /** Enough for every secret's inspect by ID and by name, and then some lists. */
 const MAX_ENTRIES = 8192;
-/** Characters kept in all: a list of all can be large, and is cheap to render again. */
+/** Characters kept in all, keys (a filter's text) and answers: a list of all can be large, and is cheap to render again. */
 const MAX_CHARS = 16 * 1024 * 1024;
 
 export class AnswerCache {
@@ -28,14 +28,15 @@ export class AnswerCache {
       this.chars = 0;
       this.generation = generation;
     }
-    if (text.length > MAX_CHARS) return;
-    if (this.answers.size >= MAX_ENTRIES || this.chars + text.length > MAX_CHARS) {
+    const size = key.length + text.length;
+    if (size > MAX_CHARS) return;
+    if (this.answers.size >= MAX_ENTRIES || this.chars + size > MAX_CHARS) {
       this.answers.clear();
       this.chars = 0;
     }
     const before = this.answers.get(key);
-    if (before !== undefined) this.chars -= before.length;
+    if (before !== undefined) this.chars -= key.length + before.length;
     this.answers.set(key, text);
-    this.chars += text.length;
+    this.chars += size;
   }
 }

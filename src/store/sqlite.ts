@@ -157,7 +157,6 @@ export class SqliteStore implements Store {
       ),
       byId: this.db.prepare<[string], SecretRow>('SELECT * FROM secrets WHERE id = ?'),
       all: this.db.prepare<[], SecretRow>(`SELECT ${METADATA} FROM secrets ORDER BY id`),
-      metaById: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`),
       byNameKey: this.db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key = ?`),
       byNamePrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE name_key >= ? AND name_key < ?`),
       byIdPrefix: this.db.prepare<[string, string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id >= ? AND id < ?`),
@@ -321,7 +320,7 @@ export class SqliteStore implements Store {
     return this.read(() => this.findRows(q));
   }
 
-  /** The count of committed write transactions: every write to the database commits through flush, which counts it. */
+  /** The count of commits that changed secrets (not audit journal lines only): every write commits through flush, which counts it. */
   readGeneration(): number | undefined {
     return this.closed ? undefined : this.changes;
   }
