@@ -100,8 +100,8 @@ export class SecretsService {
 
   /**
    * The list as JSON text (what JSON.stringify(list(filters)) gives) for the filters `raw`
-   * parses to: a list of all comes rendered by the store where it can (Store.renderedList), the
-   * rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
+   * parses to: a list of all or by labels alone comes rendered by the store where it can
+   * (Store.renderedList), the rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
    * passed the key check, and would again, so then only the manager check is left to run.
    */
   async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<ListText> {
@@ -116,10 +116,13 @@ export class SecretsService {
     const filters = parse(raw); // dockerd: an invalid filter is refused before the manager check
     swarm.requireManager();
     checkFilterKeys(filters, schemas);
-    if (filters.size > 0 || !store.renderedList) return this.answered(key, async () => JSON.stringify(await this.list(filters)));
-    // A list of all that is one page is kept as any answer; a longer one is streamed, never kept.
+    // A list of all, or by labels alone, comes rendered where the store can: one page is kept as
+    // any answer; a longer one is streamed, never kept.
+    const byLabelsOnly = [...filters.keys()].every((k) => k === 'label');
     const before = store.readGeneration?.();
-    const text = await listText(store.renderedList());
+    const rendered = byLabelsOnly ? store.renderedList?.(toSelection(filters).labels) : undefined;
+    if (!rendered) return this.answered(key, async () => JSON.stringify(await this.list(filters)));
+    const text = await listText(rendered);
     if (typeof text === 'string' && before !== undefined && store.readGeneration?.() === before) this.answers.set(before, key, text);
     return text;
   }

@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
   private readonly bumpCommits;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
   readonly journal: SqliteAuditJournal;
-  private readonly listing: SqliteListing<SecretRecord>;
+  private readonly listing: SqliteListing;
 
   readonly file: string;
   constructor(file: string) {
@@ -228,12 +228,7 @@ export class SqliteStore implements Store {
     this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
     this.durableCommits = this.commits;
     this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
-    const metaById = new WeakMap<Database.Database, Database.Statement<[string], SecretRow>>();
-    this.listing = new SqliteListing(file, this.db, (db, id) => {
-      let stmt = metaById.get(db);
-      if (!stmt) metaById.set(db, (stmt = db.prepare<[string], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE id = ?`)));
-      return fromRow(stmt.get(id)!);
-    });
+    this.listing = new SqliteListing(file, this.db);
     this.journal = new SqliteAuditJournal(
       this.db,
       (fn) => this.write(fn, 'journal'),
@@ -336,7 +331,7 @@ export class SqliteStore implements Store {
     const rest = new Map(wanted.slice(SQL_LABEL_TERMS));
     let found: SecretRecord[];
     if (c.all) {
-      const driver = this.driverCondition(inSql);
+      const driver = this.driverCondition(inSql).index;
       if (driver < 0) return []; // a condition nothing matches
       const [key, value] = inSql[driver]!;
       const others = inSql.filter((_, i) => i !== driver);
@@ -350,10 +345,22 @@ export class SqliteStore implements Store {
     return rest.size === 0 ? found : found.filter((r) => labelsMatch(r, rest));
   }
 
-  /** Every secret as its `Secret` document's JSON, or its record where SQL does not render it (see RENDERABLE). */
-  renderedList(): AsyncIterable<(string | SecretRecord)[]> {
+  /**
+   * Every secret, or those with `labels`, as `Secret` documents' JSON, or records where SQL does
+   * not render them (sqlite-listing.ts). Undefined for more label conditions than SQL takes.
+   */
+  renderedList(labels?: ReadonlyMap<string, string>): AsyncIterable<(string | SecretRecord)[]> | undefined {
     this.ensureOpen();
-    return this.listing.pages();
+    if (!labels || labels.size === 0) return this.listing.pages();
+    if (labels.size > SQL_LABEL_TERMS) return undefined;
+    const wanted = [...labels];
+    const driver = this.read(() => this.driverCondition(wanted));
+    if (driver.index < 0) return this.listing.matching('0', [], false); // a condition nothing matches
+    const [key, value] = wanted[driver.index]!;
+    const others = wanted.filter((_, i) => i !== driver.index);
+    const where = labelWhere('labels', value === '' ? '' : 'v', others);
+    const params = [...(value === '' ? [key] : [key, value]), ...labelParams(others)];
+    return this.listing.matching(where, params, driver.matches >= DRIVER_PROBE); // below the probe's cap: one page
   }
 
   /**
@@ -378,19 +385,19 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The index of the label condition that matches the fewest secrets (counted up to
-   * DRIVER_PROBE, so the probe never reads far), or -1 if one matches none.
+   * The index of the label condition that matches the fewest secrets, and how many it matches,
+   * counted up to DRIVER_PROBE so the probe never reads far; index -1 if one matches none.
    */
-  private driverCondition(labels: [string, string][]): number {
+  private driverCondition(labels: [string, string][]): { index: number; matches: number } {
     let best = 0;
     let bestCount = Infinity;
     for (const [i, [key, value]] of labels.entries()) {
       const limit = Math.min(bestCount, DRIVER_PROBE);
       const n = (value === '' ? this.stmt.countKey.get(key, limit) : this.stmt.countLabel.get(key, value, limit))!.n;
-      if (n === 0) return -1;
+      if (n === 0) return { index: -1, matches: 0 };
       if (n < bestCount) [best, bestCount] = [i, n];
     }
-    return best;
+    return { index: best, matches: bestCount };
   }
 
   /**
@@ -401,11 +408,7 @@ export class SqliteStore implements Store {
     const shape = `${lookup}:${driverValue}:${labels.map(([, v]) => (v === '' ? 'k' : 'v')).join('')}`;
     let stmt = this.labelStmts.get(shape);
     if (!stmt) {
-      let where = LOOKUP_WHERE[lookup];
-      if (driverValue) where = where.replace('key = ?)', 'key = ? AND value = ?)');
-      for (const [, value] of labels) {
-        where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_id = secrets.id AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
-      }
+      const where = labelWhere(lookup, driverValue, labels);
       stmt = this.db.prepare<unknown[], SecretRow>(`SELECT ${METADATA} FROM secrets WHERE ${where} ORDER BY id`);
       if (this.labelStmts.size >= 256) this.labelStmts.clear(); // shapes are few in practice; never unbounded
       this.labelStmts.set(shape, stmt);
@@ -911,6 +914,19 @@ function fromRow(row: SecretRow): SecretRecord {
   if (row.latest_value_version !== null) r.latestValueVersion = row.latest_value_version;
   if (row.value_created_at !== null) r.valueCreatedAt = row.value_created_at;
   return r;
+}
+
+/**
+ * The condition of a lookup with label conditions: the lookup (LOOKUP_WHERE; for `labels` its
+ * driving condition, with a value when `driverValue`), and an indexed EXISTS per other label.
+ */
+function labelWhere(lookup: Lookup, driverValue: '' | 'v', labels: [string, string][]): string {
+  let where = LOOKUP_WHERE[lookup];
+  if (driverValue) where = where.replace('key = ?)', 'key = ? AND value = ?)');
+  for (const [, value] of labels) {
+    where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_id = secrets.id AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
+  }
+  return where;
 }
 
 /** The parameters of label conditions, in order: the key, then the value unless "" (key only). */

@@ -259,14 +259,16 @@ export interface Store extends KeyringCheckStore {
   watchSwarm?(onChange: (swarm: SwarmRecord) => void): Promise<void>;
 
   /**
-   * Every secret in ascending ID order, for the Engine API's list of all, in parts: a text holds
-   * one or more consecutive `Secret` documents joined by commas, exactly as
-   * JSON.stringify(toView(record)) writes each; a record (without its sealed value) is one the
-   * store does not render. Joined with commas, the parts make the array's contents. SQLite
-   * renders the list in SQL, so a list of all needs no JavaScript object per secret. The parts
-   * come a page at a time, all from one snapshot; a list abandoned midway is ended with `return`.
+   * Every secret in ascending ID order, or every one with `labels` (as SecretQuery.labels), for
+   * the Engine API's lists, in parts: a text holds one or more consecutive `Secret` documents
+   * joined by commas, exactly as JSON.stringify(toView(record)) writes each; a record (without
+   * its sealed value, perhaps without its value versions) is one the store does not render.
+   * Joined with commas, the parts make the array's contents. SQLite renders lists in SQL, so a
+   * list needs no JavaScript object per secret. The parts come a page at a time, all from one
+   * snapshot; a list abandoned midway is ended with `return`. Undefined for label conditions
+   * the store cannot render (findSecrets then answers).
    */
-  renderedList?(): AsyncIterable<(string | SecretRecord)[]>;
+  renderedList?(labels?: ReadonlyMap<string, string>): AsyncIterable<(string | SecretRecord)[]> | undefined;
 
   // Optional hooks of a store that remembers its last complete key walk (SQLite), so a start
   // need not walk every value again (src/secrets/key-rotation.ts). Shared stores leave them out:

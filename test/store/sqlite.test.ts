@@ -383,7 +383,7 @@ describe('SqliteStore only', () => {
         const expected = JSON.stringify((await store.findSecrets({})).map(toView));
         const pages: string[][] = [];
         let changed = false;
-        for await (const page of store.renderedList()) {
+        for await (const page of store.renderedList()!) {
           pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))));
           if (!changed) {
             // Between pages: a create, a delete and a relabel, each committed.
@@ -410,7 +410,7 @@ describe('SqliteStore only', () => {
         await Promise.all(
           Array.from({ length: PAGE_ROWS + 1 }, (_, i) => store.createSecret({ id: newId(), name: `q${i}`, labels: {}, createdAt: rfc3339Nano() })),
         );
-        for await (const page of store.renderedList()) {
+        for await (const page of store.renderedList()!) {
           assert.ok(page.length > 0);
           break; // return(): the reading connection closes
         }
@@ -420,11 +420,103 @@ describe('SqliteStore only', () => {
         await store.close();
       }
     }));
+
+  test('renderedList by labels writes what findSecrets finds with them, rendered as toView, for every shape of condition', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const made: SecretRecord[] = [];
+        for (let i = 0; i < 60; i++) {
+          const labels: Record<string, string> = { team: `t${i % 3}` };
+          if (i % 2) labels.env = 'prod';
+          if (i % 5 === 0) labels.tier = '';
+          const driver = { Name: 'd', Options: { o: String(i) } };
+          const extra = i % 7 === 0 ? { driver } : i % 11 === 0 ? { templating: { Name: 'golang' } } : {};
+          made.push(await store.createSecret({ id: newId(), name: `l${i}`, labels, ...extra, createdAt: rfc3339Nano() }));
+        }
+        const shapes: [string, string][][] = [
+          [['team', 't1']],
+          [['env', '']],
+          [
+            ['team', 't2'],
+            ['env', 'prod'],
+          ],
+          [
+            ['env', ''],
+            ['tier', ''],
+          ],
+          [
+            ['tier', ''],
+            ['team', 't0'],
+            ['env', 'prod'],
+          ],
+          [['team', 'nobody']],
+          [['absent', '']],
+          [
+            ['team', 't1'],
+            ['team2', ''],
+          ],
+        ];
+        for (const shape of shapes) {
+          const labels = new Map(shape);
+          const parts: (string | SecretRecord)[] = [];
+          for await (const page of store.renderedList(labels)!) parts.push(...page);
+          const text = `[${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`;
+          const found = await store.findSecrets({ labels });
+          assert.equal(text, JSON.stringify(found.map(toView)), JSON.stringify(shape));
+          if (shape[0]![1] === 't1' && shape.length === 1)
+            assert.ok(found.length > 10 && found.some((r) => r.driver), 'a shape with drivers among its matches');
+        }
+        const many = new Map(Array.from({ length: 33 }, (_, i) => [`k${i}`, ''] as [string, string]));
+        assert.equal(store.renderedList(many), undefined, 'more label conditions than SQL takes are left to findSecrets');
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('a label list longer than a page comes in pages from the snapshot of its start, and an abandoned one ends its read', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const n = PAGE_ROWS * 2 + 3;
+        const made = await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            store.createSecret({ id: newId(), name: `m${i}`, labels: { all: 'yes', half: String(i % 2) }, createdAt: rfc3339Nano() }),
+          ),
+        );
+        const labels = new Map([['all', 'yes']]);
+        const expected = JSON.stringify((await store.findSecrets({ labels })).map(toView));
+        const pages: string[] = [];
+        for await (const page of store.renderedList(labels)!) {
+          pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(','));
+          if (pages.length === 1) {
+            const [last] = [...made].sort((a, b) => (a.id < b.id ? 1 : -1));
+            await store.deleteSecret(last!.id);
+            await store.createSecret({ id: `zzzz${newId().slice(4)}`, name: 'late', labels: { all: 'yes' }, createdAt: rfc3339Nano() });
+          }
+        }
+        assert.equal(pages.length, 3);
+        assert.equal(`[${pages.join(',')}]`, expected, 'the list is the one of its start');
+        assert.equal((await store.findSecrets({ labels })).length, n, 'the writes between pages did commit');
+        for await (const page of store.renderedList(
+          new Map([
+            ['all', 'yes'],
+            ['half', '1'],
+          ]),
+        )!) {
+          assert.ok(page.length > 0);
+          break; // return(): the reading connection closes
+        }
+        await store.createSecret({ id: newId(), name: 'after', labels: { all: 'yes' }, createdAt: rfc3339Nano() });
+      } finally {
+        await store.close();
+      }
+    }));
 });
 
 /** Every part of the list of all, pages joined. */
 async function allParts(store: SqliteStore): Promise<(string | SecretRecord)[]> {
   const out: (string | SecretRecord)[] = [];
-  for await (const page of store.renderedList()) out.push(...page);
+  for await (const page of store.renderedList()!) out.push(...page);
   return out;
 }
