@@ -101,8 +101,9 @@ export class SecretsService {
   /**
    * The list as JSON text (what JSON.stringify(list(filters)) gives) for the filters `raw`
    * parses to: a list of all or by labels alone comes rendered by the store where it can
-   * (Store.renderedList), the rest through toView. Kept by `raw` while the store is unchanged: a text kept once parsed and
-   * passed the key check, and would again, so then only the manager check is left to run.
+   * (Store.renderedList), the rest through toView. Kept by `raw` while the store is unchanged:
+   * a text kept once parsed and passed the key check, and would again, so then only the manager
+   * check is left to run.
    */
   async listJson(raw: string | undefined, parse: (raw: string | undefined) => Filters): Promise<ListText> {
     const { store, swarm, schemas } = this.deps;

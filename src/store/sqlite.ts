@@ -331,13 +331,10 @@ export class SqliteStore implements Store {
     const rest = new Map(wanted.slice(SQL_LABEL_TERMS));
     let found: SecretRecord[];
     if (c.all) {
-      const driver = this.driverCondition(inSql).index;
-      if (driver < 0) return []; // a condition nothing matches
-      const [key, value] = inSql[driver]!;
-      const others = inSql.filter((_, i) => i !== driver);
-      const params = value === '' ? [key] : [key, value];
-      found = this.labelStatement('labels', value === '' ? '' : 'v', others)
-        .all(...params, ...labelParams(others))
+      const driven = this.drivenByLabels(inSql);
+      if (!driven) return []; // a condition nothing matches
+      found = this.labelStatement('labels', driven.driverValue, driven.others)
+        .all(...driven.params)
         .map(fromRow);
     } else {
       found = this.lookups(c, inSql, labelParams(inSql));
@@ -353,14 +350,25 @@ export class SqliteStore implements Store {
     this.ensureOpen();
     if (!labels || labels.size === 0) return this.listing.pages();
     if (labels.size > SQL_LABEL_TERMS) return undefined;
-    const wanted = [...labels];
-    const driver = this.read(() => this.driverCondition(wanted));
-    if (driver.index < 0) return this.listing.matching('0', [], false); // a condition nothing matches
-    const [key, value] = wanted[driver.index]!;
-    const others = wanted.filter((_, i) => i !== driver.index);
-    const where = labelWhere('labels', value === '' ? '' : 'v', others);
+    const driven = this.read(() => this.drivenByLabels([...labels]));
+    if (!driven) return this.listing.matching('0', [], false); // a condition nothing matches
+    const where = labelWhere('labels', driven.driverValue, driven.others);
+    return this.listing.matching(where, driven.params, driven.matches >= DRIVER_PROBE); // below the probe's cap: one page
+  }
+
+  /**
+   * A lookup by labels alone, driven by the condition that matches fewest (driverCondition): its
+   * shape, the other conditions, every parameter in order, and the driver's capped count.
+   * Undefined when a condition matches nothing.
+   */
+  private drivenByLabels(labels: [string, string][]) {
+    const driver = this.driverCondition(labels);
+    if (driver.index < 0) return undefined;
+    const [key, value] = labels[driver.index]!;
+    const others = labels.filter((_, i) => i !== driver.index);
+    const driverValue: '' | 'v' = value === '' ? '' : 'v';
     const params = [...(value === '' ? [key] : [key, value]), ...labelParams(others)];
-    return this.listing.matching(where, params, driver.matches >= DRIVER_PROBE); // below the probe's cap: one page
+    return { driverValue, others, params, matches: driver.matches };
   }
 
   /**
