@@ -19,7 +19,8 @@
  * does not open. The header after the format byte is not part of it, so a re-wrap can replace
  * the wrapped key; a wrapped key moved from another record fails the provider's own check.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { freshRandomBytes } from '../core/random.ts';
 
 export const FORMAT = 2;
 export const LEGACY_FORMAT = 1;
@@ -38,12 +39,12 @@ export interface Envelope {
 }
 
 export function newDataKey(): Buffer {
-  return randomBytes(DATA_KEY_BYTES);
+  return freshRandomBytes(DATA_KEY_BYTES);
 }
 
 /** Seals `plaintext` under `dataKey`; `kekId` and `wrappedKey` say how to recover the data key. */
 export function sealEnvelope(dataKey: Buffer, kekId: string, wrappedKey: Buffer, plaintext: Uint8Array, context: string): Buffer {
-  const nonce = randomBytes(NONCE);
+  const nonce = freshRandomBytes(NONCE);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG });
   cipher.setAAD(dataAad(context));
   const body = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);

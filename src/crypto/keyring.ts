@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { StartRefused } from '../core/errors.ts';
 import { createFileDurably, openOwnFile, SymlinkRefused, writeFileDurably } from '../durable-files.ts';
 import { lockPayload, parseUnlockKey, unlockPayload, type LockedPayload } from './autolock.ts';
+import { freshRandomBytes } from '../core/random.ts';
 import { EnvelopeError } from './envelope.ts';
 import type { SealingKey } from './legacy-envelope.ts';
 import type { KeyProvider } from './types.ts';
@@ -139,7 +140,7 @@ export class Keyring implements KeyProvider {
 
   wrap(dataKey: Buffer, context: string): { keyId: string; wrapped: Buffer } {
     const keyId = this.current;
-    const nonce = randomBytes(NONCE);
+    const nonce = freshRandomBytes(NONCE);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(keyId)!.key, nonce, { authTagLength: TAG });
     cipher.setAAD(wrapAad(keyId, context));
     return { keyId, wrapped: Buffer.concat([nonce, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]) };

@@ -129,6 +129,15 @@ export class SqliteStore implements Store {
   /** The commits known to be on disk (the WAL flushed): what a witness may name. */
   private durableCommits: number;
   private readonly bumpCommits;
+  /**
+   * The last version handed out, and the last one saved: versions are counted here and saved
+   * once per commit, with it (a write undone leaves a gap, as swarmkit's raft indexes do).
+   */
+  private version: number;
+  private savedVersion: number;
+  private readonly saveVersion;
+  /** Whether the stored swarm state lets secrets be written; undefined until read, and after any swarm write. */
+  private swarmActive: boolean | undefined;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
   readonly journal: SqliteAuditJournal;
   private readonly listing: SqliteListing;
@@ -149,7 +158,6 @@ export class SqliteStore implements Store {
       throw e;
     }
     this.stmt = {
-      nextVersion: this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value"),
       insert: this.db.prepare(
         `INSERT INTO secrets (${SECRET_COLUMNS})
          VALUES (@id, @name, @name_key, @labels, @driver, @templating, @version, @created_at, @updated_at,
@@ -228,6 +236,9 @@ export class SqliteStore implements Store {
     this.commits = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'commits'").get()!.value;
     this.durableCommits = this.commits;
     this.bumpCommits = this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'commits' RETURNING value");
+    this.version = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'version'").get()!.value;
+    this.savedVersion = this.version;
+    this.saveVersion = this.db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'version'");
     this.listing = new SqliteListing(file, this.db);
     this.journal = new SqliteAuditJournal(
       this.db,
@@ -607,6 +618,7 @@ export class SqliteStore implements Store {
 
   async writeSwarm(swarm: SwarmRecord): Promise<number> {
     return this.write(() => {
+      this.swarmActive = undefined;
       const version = this.nextVersion();
       const saved = swarm.cluster ? { ...swarm, cluster: { ...swarm.cluster, version } } : swarm;
       this.stmt.writeSwarm.run(JSON.stringify(saved));
@@ -616,6 +628,7 @@ export class SqliteStore implements Store {
 
   async leaveSwarm(left: SwarmRecord): Promise<void> {
     await this.write(() => {
+      this.swarmActive = undefined;
       this.stmt.deleteAll.run();
       this.stmt.deleteAllKept.run();
       this.stmt.deleteAllRemoved.run();
@@ -660,8 +673,11 @@ export class SqliteStore implements Store {
 
   /** A write that raced a swarm leave must not outlive it: checked inside the transaction. */
   private ensureInSwarm(): void {
-    const row = this.stmt.readSwarm.get();
-    if (row && (JSON.parse(row.value) as SwarmRecord).state !== 'active') throw new NotInSwarm();
+    if (this.swarmActive === undefined) {
+      const row = this.stmt.readSwarm.get();
+      this.swarmActive = !row || (JSON.parse(row.value) as SwarmRecord).state === 'active';
+    }
+    if (!this.swarmActive) throw new NotInSwarm();
   }
 
   /** Moves the current value of `row` (if it has one) among the kept values, inside the caller's write. */
@@ -672,7 +688,7 @@ export class SqliteStore implements Store {
   }
 
   private nextVersion(): number {
-    return this.stmt.nextVersion.get()!.value;
+    return ++this.version;
   }
 
   private pending: PendingWrite[] = [];
@@ -712,9 +728,12 @@ export class SqliteStore implements Store {
             }
           }
           commits = this.bumpCommits.get()!.value; // counted with the writes, in the same commit
+          if (this.version !== this.savedVersion) this.saveVersion.run(this.version);
         })
         .immediate();
+      this.savedVersion = this.version;
     } catch (error) {
+      this.swarmActive = undefined; // a swarm write of the batch, read back by a later one, was undone
       const failed = unavailable(error) ?? error;
       for (const w of batch) w.reject(failed); // the commit itself failed: nothing was written
       return;
