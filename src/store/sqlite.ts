@@ -72,6 +72,8 @@ interface TokenRow {
   created_at: string;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface PendingWrite {
   fn: () => unknown;
   resolve: (value: unknown) => void;
@@ -136,6 +138,12 @@ export class SqliteStore implements Store {
   private version: number;
   private savedVersion: number;
   private readonly saveVersion;
+  /**
+   * A batch's transaction (BEGIN IMMEDIATE ... COMMIT) and a write's savepoint inside it, each
+   * wrapped once: better-sqlite3 builds four functions and their properties at every wrap.
+   */
+  private readonly inBatch: (batch: PendingWrite[]) => { outcomes: Outcome[]; commits: number };
+  private readonly inSavepoint: (fn: () => unknown) => unknown;
   /** Whether the stored swarm state lets secrets be written; undefined until read, and after any swarm write. */
   private swarmActive: boolean | undefined;
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
@@ -239,6 +247,8 @@ export class SqliteStore implements Store {
     this.version = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'version'").get()!.value;
     this.savedVersion = this.version;
     this.saveVersion = this.db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'version'");
+    this.inSavepoint = this.db.transaction((fn: () => unknown) => fn());
+    this.inBatch = this.db.transaction((batch: PendingWrite[]) => this.runBatch(batch)).immediate;
     this.listing = new SqliteListing(file, this.db);
     this.journal = new SqliteAuditJournal(
       this.db,
@@ -714,23 +724,10 @@ export class SqliteStore implements Store {
       for (const w of batch) w.reject(new StoreUnavailable('the store is closed'));
       return;
     }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    let commits = this.commits;
+    let outcomes: Outcome[];
+    let commits: number;
     try {
-      this.db
-        .transaction(() => {
-          for (const w of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.db.transaction(w.fn)() }); // a savepoint
-            } catch (error) {
-              if (unavailable(error)) throw error; // the database, not this write: the whole batch rolls back
-              outcomes.push({ ok: false, error });
-            }
-          }
-          commits = this.bumpCommits.get()!.value; // counted with the writes, in the same commit
-          if (this.version !== this.savedVersion) this.saveVersion.run(this.version);
-        })
-        .immediate();
+      ({ outcomes, commits } = this.inBatch(batch));
       this.savedVersion = this.version;
     } catch (error) {
       this.swarmActive = undefined; // a swarm write of the batch, read back by a later one, was undone
@@ -765,6 +762,22 @@ export class SqliteStore implements Store {
         });
       },
     );
+  }
+
+  /** The body of a batch's transaction: each write in its own savepoint, then the counters. */
+  private runBatch(batch: PendingWrite[]): { outcomes: Outcome[]; commits: number } {
+    const outcomes: Outcome[] = [];
+    for (const w of batch) {
+      try {
+        outcomes.push({ ok: true, value: this.inSavepoint(w.fn) });
+      } catch (error) {
+        if (unavailable(error)) throw error; // the database, not this write: the whole batch rolls back
+        outcomes.push({ ok: false, error });
+      }
+    }
+    const commits = this.bumpCommits.get()!.value; // counted with the writes, in the same commit
+    if (this.version !== this.savedVersion) this.saveVersion.run(this.version);
+    return { outcomes, commits };
   }
 
   private ensureOpen(): void {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rfc3339Nano } from '../../src/core/clock.ts';
+import { nowNs, rfc3339Nano } from '../../src/core/clock.ts';
 import { ID_LENGTH, looksLikeFullId, newId } from '../../src/core/ids.ts';
 
 const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
@@ -81,5 +81,15 @@ describe('rfc3339Nano', () => {
       previous = ns;
     }
     assert.ok(previous >= before && previous <= BigInt(Date.now() + 1000) * 1_000_000n, 'close to the wall clock');
+  });
+
+  test('the current time agrees with nowNs, printed through the BigInt path', () => {
+    for (let i = 0; i < 1000; i++) {
+      const printed = parseNs(rfc3339Nano());
+      const later = nowNs();
+      assert.ok(printed <= later && later - printed < 1_000_000_000n, `${printed} then ${later}`);
+      const ns = nowNs();
+      assert.equal(parseNs(rfc3339Nano(ns)), ns);
+    }
   });
 });
