@@ -35,12 +35,18 @@ interface Running {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * The environment contrib/systemd/secretd.service gives the daemon: glibc's malloc held some 35 MB
+ * more after large lists in arenas of other threads (docs/benchmark.md). A value set already wins.
+ */
+export const DAEMON_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+
 async function startNode(socket: string, dataRoot: string, args: string[], client: BenchClient): Promise<Running> {
   const started = performance.now();
   const proc = spawn(
     process.execPath,
     [join(PROJECT_ROOT, 'bin/secretd.mjs'), '-H', `unix://${socket}`, '--data-root', dataRoot, '--log-level', 'error', ...args],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...DAEMON_ENV } },
   );
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const deadline = Date.now() + 120_000;

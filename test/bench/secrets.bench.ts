@@ -24,7 +24,7 @@ import { PROJECT_ROOT, startDaemon, type Daemon } from '../helpers/daemon.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
-import { runScale } from './scale.ts';
+import { DAEMON_ENV, runScale } from './scale.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
 
@@ -582,7 +582,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const args = ['--log-level', 'error', ...storeArgs, ...cfg.secretdArgs];
       log(`starting secretd (npm start -- ... ${args.join(' ')})`);
-      daemon = await startDaemon({ args });
+      daemon = await startDaemon({ args, env: DAEMON_ENV });
       secretdHost = daemon.host;
     }
     if (interrupted) throw new Interrupted();

@@ -218,6 +218,7 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
       'StateDirectoryMode=0700',
       'UMask=0077',
       'RuntimeDirectory=secretd',
+      'Environment=MALLOC_ARENA_MAX=2',
     ]) {
       assert.match(unit, new RegExp(`^${line}$`, 'm'), `the unit lacks ${line}`);
     }
