@@ -11,8 +11,8 @@
  * json_quote writes every string as JSON.stringify does (checked over every code point; lone
  * surrogates never reach SQLite's UTF-8), and the labels column is JSON.stringify's own text.
  * The listing index holds every column used, in ID order: the list of all walks its compact
- * pages front to back, and a label list looks each match up there, one search per row instead
- * of two (the ID's index, then the table that holds the sealed values).
+ * pages front to back. A label list finds its matches by seq in the label index (label rows
+ * name a secret by its row's place in writing order, so writes append to them: migration 6).
  */
 import Database from 'better-sqlite3';
 import type { DriverRef, SecretRecord } from './records.ts';
@@ -75,12 +75,13 @@ export class SqliteListing {
 
   /**
    * The parts of the list of the secrets that `where` (over the secrets table, with `params`)
-   * selects, in ID order, a page at a time; `long` when it may exceed a page, which reads it
-   * from a snapshot of its own. The matches are found once: the statement is walked as it goes.
+   * selects, in ID order, a page at a time. `short`: one page at most. Longer lists are read from
+   * a snapshot of their own, the statement walked as it goes: `sort` fetches the matches by seq
+   * and sorts them by ID, `walk` reads the listing index in ID order (for very many matches).
    */
-  async *matching(where: string, params: unknown[], long: boolean): AsyncGenerator<Parts> {
-    const sql = `SELECT ${ROW} FROM secrets INDEXED BY secrets_listing WHERE ${where} ORDER BY id`;
-    if (!long) {
+  async *matching(where: string, params: unknown[], how: 'short' | 'sort' | 'walk'): AsyncGenerator<Parts> {
+    const sql = `SELECT ${ROW} FROM secrets ${how === 'walk' ? 'INDEXED BY secrets_listing ' : ''}WHERE ${where} ORDER BY id`;
+    if (how === 'short') {
       let stmt = this.shortLists.get(sql);
       if (!stmt) {
         if (this.shortLists.size >= 256) this.shortLists.clear(); // never unbounded

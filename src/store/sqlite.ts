@@ -32,7 +32,7 @@ import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 interface SecretRow {
   id: string;
@@ -103,6 +103,13 @@ const SQL_LABEL_TERMS = 32;
 /** A label condition matching at most this many secrets is small enough to drive a lookup. */
 const DRIVER_PROBE = 1000;
 
+/**
+ * A rendered list whose driving condition matches at least this many secrets walks the listing
+ * index in ID order; fewer are fetched by seq and sorted by ID, which costs less until the sort
+ * outgrows SQLite's memory for it (some MB at the default cache size) and spills to a temp file.
+ */
+export const SORT_BELOW = 20_000;
+
 /** How a findSecrets lookup selects rows, before its label conditions. */
 type Lookup = 'name' | 'namePrefix' | 'idPrefix' | 'labels';
 
@@ -111,7 +118,7 @@ const LOOKUP_WHERE: Record<Lookup, string> = {
   namePrefix: 'name_key >= ? AND name_key < ?',
   idPrefix: 'id >= ? AND id < ?',
   // Driven by the label condition that matches fewest (its (key, value) index), the rest as EXISTS.
-  labels: 'id IN (SELECT secret_id FROM secret_labels WHERE key = ?)',
+  labels: 'seq IN (SELECT secret_seq FROM secret_labels WHERE key = ?)',
 };
 
 export class SqliteStore implements Store {
@@ -179,10 +186,10 @@ export class SqliteStore implements Store {
       updateLabels: this.db.prepare<[string, number, string, string, number], SecretRow>(
         'UPDATE secrets SET labels = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING *',
       ),
-      exists: this.db.prepare<[string], { id: string }>('SELECT id FROM secrets WHERE id = ?'),
-      delete: this.db.prepare<[string]>('DELETE FROM secrets WHERE id = ?'),
-      insertLabel: this.db.prepare<[string, string, string]>('INSERT INTO secret_labels (secret_id, key, value) VALUES (?, ?, ?)'),
-      deleteLabels: this.db.prepare<[string]>('DELETE FROM secret_labels WHERE secret_id = ?'),
+      seqOf: this.db.prepare<[string], number>('SELECT seq FROM secrets WHERE id = ?').pluck(),
+      delete: this.db.prepare<[string], number>('DELETE FROM secrets WHERE id = ? RETURNING seq').pluck(),
+      insertLabel: this.db.prepare<[number, string, string]>('INSERT INTO secret_labels (secret_seq, key, value) VALUES (?, ?, ?)'),
+      deleteLabels: this.db.prepare<[number]>('DELETE FROM secret_labels WHERE secret_seq = ?'),
       deleteAllLabels: this.db.prepare('DELETE FROM secret_labels'),
       countKey: this.db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM secret_labels WHERE key = ? LIMIT ?)'),
       countLabel: this.db.prepare<[string, string, number], { n: number }>(
@@ -316,13 +323,7 @@ export class SqliteStore implements Store {
       this.ensureInSwarm();
       const version = this.nextVersion();
       const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
-      try {
-        this.stmt.insert.run(toRow(record));
-      } catch (e) {
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(s.name);
-        throw e;
-      }
-      this.insertLabels(record.id, record.labels);
+      this.insertSecret(record);
       return record;
     });
   }
@@ -372,9 +373,11 @@ export class SqliteStore implements Store {
     if (!labels || labels.size === 0) return this.listing.pages();
     if (labels.size > SQL_LABEL_TERMS) return undefined;
     const driven = this.read(() => this.drivenByLabels([...labels]));
-    if (!driven) return this.listing.matching('0', [], false); // a condition nothing matches
+    if (!driven) return this.listing.matching('0', [], 'short'); // a condition nothing matches
     const where = labelWhere('labels', driven.driverValue, driven.others);
-    return this.listing.matching(where, driven.params, driven.matches >= DRIVER_PROBE); // below the probe's cap: one page
+    if (driven.matches < DRIVER_PROBE) return this.listing.matching(where, driven.params, 'short'); // below the probe's cap: one page
+    const many = this.read(() => this.countMatches(driven.key, driven.value, SORT_BELOW)) >= SORT_BELOW;
+    return this.listing.matching(where, driven.params, many ? 'walk' : 'sort');
   }
 
   /**
@@ -389,7 +392,7 @@ export class SqliteStore implements Store {
     const others = labels.filter((_, i) => i !== driver.index);
     const driverValue: '' | 'v' = value === '' ? '' : 'v';
     const params = [...(value === '' ? [key] : [key, value]), ...labelParams(others)];
-    return { driverValue, others, params, matches: driver.matches };
+    return { key, value, driverValue, others, params, matches: driver.matches };
   }
 
   /**
@@ -422,11 +425,16 @@ export class SqliteStore implements Store {
     let bestCount = Infinity;
     for (const [i, [key, value]] of labels.entries()) {
       const limit = Math.min(bestCount, DRIVER_PROBE);
-      const n = (value === '' ? this.stmt.countKey.get(key, limit) : this.stmt.countLabel.get(key, value, limit))!.n;
+      const n = this.countMatches(key, value, limit);
       if (n === 0) return { index: -1, matches: 0 };
       if (n < bestCount) [best, bestCount] = [i, n];
     }
     return { index: best, matches: bestCount };
+  }
+
+  /** How many secrets have label `key` (with `value` unless ""), counted up to `limit`. */
+  private countMatches(key: string, value: string, limit: number): number {
+    return (value === '' ? this.stmt.countKey.get(key, limit) : this.stmt.countLabel.get(key, value, limit))!.n;
   }
 
   /**
@@ -445,28 +453,46 @@ export class SqliteStore implements Store {
     return stmt;
   }
 
-  /** The label rows of a new or relabelled secret, in the same savepoint as its row. */
-  private insertLabels(id: string, labels: Record<string, string>): void {
-    for (const key of Object.keys(labels)) this.stmt.insertLabel.run(id, key, labels[key]!);
+  /**
+   * A new row and its label rows, in the caller's savepoint. The ID is checked here: no index
+   * holds IDs alone (the listing index finds them), so none enforces it (migration 6).
+   */
+  private insertSecret(record: SecretRecord): void {
+    if (this.stmt.seqOf.get(record.id) !== undefined) throw new Error(`a secret with ID ${record.id} exists already`);
+    let seq: number;
+    try {
+      seq = Number(this.stmt.insert.run(toRow(record)).lastInsertRowid);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(record.name);
+      throw e;
+    }
+    this.insertLabels(seq, record.labels);
+  }
+
+  /** The label rows of a new or relabelled secret (its row's seq), in the same savepoint as its row. */
+  private insertLabels(seq: number, labels: Record<string, string>): void {
+    for (const key of Object.keys(labels)) this.stmt.insertLabel.run(seq, key, labels[key]!);
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
     return this.write(() => {
       this.ensureInSwarm();
-      if (!this.stmt.exists.get(id)) throw new SecretNotFound(id);
+      const seq = this.stmt.seqOf.get(id);
+      if (seq === undefined) throw new SecretNotFound(id);
       const version = this.nextVersion();
       const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
       if (!row) throw new OutOfSequence(); // rolls back the version we took
-      this.stmt.deleteLabels.run(id);
-      this.insertLabels(id, labels);
+      this.stmt.deleteLabels.run(seq);
+      this.insertLabels(seq, labels);
       return fromRow(row);
     });
   }
 
   async deleteSecret(id: string): Promise<boolean> {
     return this.write(() => {
-      if (this.stmt.delete.run(id).changes === 0) return false; // a removed secret's values are not ours to drop
-      this.stmt.deleteLabels.run(id);
+      const seq = this.stmt.delete.get(id);
+      if (seq === undefined) return false; // a removed secret's values are not ours to drop
+      this.stmt.deleteLabels.run(seq);
       this.stmt.dropKeptOf.run(id);
       return true;
     });
@@ -555,8 +581,7 @@ export class SqliteStore implements Store {
       if (!row) return false;
       this.stmt.insertRemoved.run(removedAt, purgeAfter, id);
       this.keepCurrent(row);
-      this.stmt.deleteLabels.run(id); // a removed secret is in no label lookup; restore puts them back
-      this.stmt.delete.run(id);
+      this.stmt.deleteLabels.run(this.stmt.delete.get(id)!); // a removed secret is in no label lookup; restore puts them back
       return true;
     });
   }
@@ -578,13 +603,7 @@ export class SqliteStore implements Store {
       const kept = this.stmt.kept.get(id, current.version);
       const record: SecretRecord = { ...secret, version: this.nextVersion(), updatedAt };
       if (kept) record.sealed = kept.sealed;
-      try {
-        this.stmt.insert.run(toRow(record));
-      } catch (e) {
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameConflict(secret.name); // undoes the version taken
-        throw e;
-      }
-      this.insertLabels(id, record.labels);
+      this.insertSecret(record); // a NameConflict undoes the version taken
       this.stmt.dropKept.run(id, current.version);
       this.stmt.deleteRemoved.run(id);
       return record;
@@ -903,6 +922,44 @@ function migrate(db: Database.Database): void {
       // The audit journal (src/store/sqlite-journal.ts): lines committed with the changes they record.
       db.exec('CREATE TABLE audit_journal (seq INTEGER PRIMARY KEY, line TEXT NOT NULL) STRICT');
     }
+    if (current < 6) {
+      // Writes append instead of landing at random: IDs are random, so every index keyed by
+      // one dirties a page of its own per create, and a commit writes each dirty page to the
+      // WAL. Label rows now name a secret by `seq`, the order rows were written in, so the
+      // label tables grow at their ends; and the ID has no index of its own beside the listing
+      // index, which begins with it and finds it as fast (insertSecret checks it is unused).
+      db.exec(`
+        CREATE TABLE secrets_next (
+          seq                  INTEGER PRIMARY KEY,  -- the row's place in writing order (rowid)
+          id                   TEXT NOT NULL,
+          name                 TEXT NOT NULL,
+          name_key             TEXT NOT NULL UNIQUE,
+          labels               TEXT NOT NULL,
+          driver               TEXT,
+          templating           TEXT,
+          sealed               BLOB,
+          version              INTEGER NOT NULL,
+          created_at           TEXT NOT NULL,
+          updated_at           TEXT NOT NULL,
+          value_version        INTEGER,
+          latest_value_version INTEGER,
+          value_created_at     TEXT
+        ) STRICT;
+        INSERT INTO secrets_next (${SECRET_COLUMNS}) SELECT ${SECRET_COLUMNS} FROM secrets ORDER BY rowid;
+        DROP TABLE secret_labels;
+        DROP TABLE secrets;
+        ALTER TABLE secrets_next RENAME TO secrets;
+        CREATE INDEX secrets_listing ON secrets (id, name, labels, driver, templating, version, created_at, updated_at);
+        CREATE TABLE secret_labels (
+          secret_seq INTEGER NOT NULL,  -- secrets.seq
+          key        TEXT NOT NULL,
+          value      TEXT NOT NULL,
+          PRIMARY KEY (secret_seq, key)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX secret_labels_by_label ON secret_labels (key, value);
+        INSERT INTO secret_labels (secret_seq, key, value) SELECT s.seq, j.key, j.value FROM secrets s, json_each(s.labels) j;
+      `);
+    }
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
   })();
 }
@@ -964,7 +1021,7 @@ function labelWhere(lookup: Lookup, driverValue: '' | 'v', labels: [string, stri
   let where = LOOKUP_WHERE[lookup];
   if (driverValue) where = where.replace('key = ?)', 'key = ? AND value = ?)');
   for (const [, value] of labels) {
-    where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_id = secrets.id AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
+    where += ` AND EXISTS (SELECT 1 FROM secret_labels l WHERE l.secret_seq = secrets.seq AND l.key = ?${value === '' ? '' : ' AND l.value = ?'})`;
   }
   return where;
 }

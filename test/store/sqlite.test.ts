@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { rfc3339Nano } from '../../src/core/clock.ts';
 import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
-import { SqliteStore } from '../../src/store/sqlite.ts';
+import { SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
 import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
 import type { SecretRecord } from '../../src/store/records.ts';
 import { storeContract } from './contract.ts';
@@ -169,7 +169,7 @@ describe('SqliteStore only', () => {
     withFile(async (file) => {
       await new SqliteStore(file).close();
       peek(file, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run(), false);
-      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 5\)/);
+      assert.throws(() => new SqliteStore(file), /written by a newer secretd \(store schema 99; this one knows 6\)/);
       // The refusal must leave the file as it was.
       assert.equal(
         peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
@@ -187,7 +187,7 @@ describe('SqliteStore only', () => {
         assert.equal((await second.findSecrets({})).length, 1);
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          5,
+          6,
         );
       } finally {
         await second.close();
@@ -211,7 +211,7 @@ describe('SqliteStore only', () => {
         );
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          5,
+          6,
         );
       } finally {
         await second.close();
@@ -236,7 +236,7 @@ describe('SqliteStore only', () => {
         assert.equal(await second.removeToRecovery(kept.id, rfc3339Nano(), rfc3339Nano()), true);
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          5,
+          6,
         );
       } finally {
         await second.close();
@@ -294,10 +294,93 @@ describe('SqliteStore only', () => {
         );
         assert.equal(
           peek(file, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()),
-          5,
+          6,
         );
       } finally {
         await second.close();
+      }
+    }));
+
+  test('a schema 5 file (label rows by ID, an index of IDs alone) is rebuilt: same secrets and labels, label rows by seq', () =>
+    withFile(async (file) => {
+      const first = new SqliteStore(file);
+      const a = await first.createSecret({ id: newId(), name: 'a', labels: { team: 'x', env: 'prod' }, sealed: Buffer.from('a1'), createdAt: rfc3339Nano() });
+      const b = await first.createSecret({ id: newId(), name: 'b', labels: { team: 'y' }, createdAt: rfc3339Nano() });
+      const driven = await first.createSecret({ id: newId(), name: 'c', labels: { team: 'x' }, driver: { Name: 'd' }, createdAt: rfc3339Nano() });
+      await first.close();
+      // Migration 6 undone: the secrets table keyed by ID, label rows naming secrets by ID.
+      peek(
+        file,
+        (db) =>
+          db.exec(`
+            CREATE TABLE secrets_v5 (
+              id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, labels TEXT NOT NULL, driver TEXT,
+              templating TEXT, sealed BLOB, version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+              value_version INTEGER, latest_value_version INTEGER, value_created_at TEXT) STRICT;
+            INSERT INTO secrets_v5 SELECT id, name, name_key, labels, driver, templating, sealed, version, created_at, updated_at,
+              value_version, latest_value_version, value_created_at FROM secrets ORDER BY id DESC;
+            DROP TABLE secret_labels; DROP TABLE secrets; ALTER TABLE secrets_v5 RENAME TO secrets;
+            CREATE TABLE secret_labels (secret_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (secret_id, key)) STRICT, WITHOUT ROWID;
+            CREATE INDEX secret_labels_by_label ON secret_labels (key, value);
+            CREATE INDEX secrets_listing ON secrets (id, name, labels, driver, templating, version, created_at, updated_at);
+            INSERT INTO secret_labels SELECT s.id, j.key, j.value FROM secrets s, json_each(s.labels) j;
+            UPDATE meta SET value = 5 WHERE key = 'schema_version';`),
+        false,
+      );
+      const second = new SqliteStore(file);
+      try {
+        const ids = async (...pairs: [string, string][]) => (await second.findSecrets({ labels: new Map(pairs) })).map((s) => s.id);
+        const byId = (...xs: SecretRecord[]) => xs.map((x) => x.id).sort();
+        assert.deepEqual(await second.getSecret(a.id), a);
+        assert.deepEqual(await second.getSecret(driven.id), driven);
+        assert.deepEqual(await ids(['team', 'x']), byId(a, driven));
+        assert.deepEqual(await ids(['team', 'x'], ['env', 'prod']), [a.id]);
+        assert.deepEqual(await ids(['team', 'y']), [b.id]);
+        const listed: (string | SecretRecord)[] = [];
+        for await (const page of second.renderedList(new Map([['team', '']]))!) listed.push(...page);
+        assert.equal(
+          `[${listed.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(',')}]`,
+          JSON.stringify([a, b, driven].sort((x, y) => (x.id < y.id ? -1 : 1)).map(toView)),
+        );
+        // Writes after the rebuild keep the label rows in step with the secrets.
+        const relabelled = await second.updateSecretLabels(b.id, b.version, { team: 'x' }, rfc3339Nano());
+        assert.equal(await second.deleteSecret(a.id), true);
+        const d = await second.createSecret({ id: newId(), name: 'd', labels: { team: 'x' }, createdAt: rfc3339Nano() });
+        assert.deepEqual(await ids(['team', 'x']), byId(relabelled, driven, d));
+        assert.deepEqual(await ids(['env', '']), []);
+        const shape = peek(file, (db) => ({
+          labelColumns: db.prepare("SELECT name FROM pragma_table_info('secret_labels') ORDER BY cid").pluck().all(),
+          secretIndexes: db.prepare("SELECT name FROM pragma_index_list('secrets') ORDER BY name").pluck().all(),
+          labelRows: db.prepare('SELECT count(*) FROM secret_labels').pluck().get(),
+          orphans: db.prepare('SELECT count(*) FROM secret_labels WHERE secret_seq NOT IN (SELECT seq FROM secrets)').pluck().get(),
+          version: db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(),
+        }));
+        assert.deepEqual(shape, {
+          labelColumns: ['secret_seq', 'key', 'value'],
+          secretIndexes: ['secrets_listing', 'sqlite_autoindex_secrets_1'], // the listing index and name_key's: none of IDs alone
+          labelRows: 3,
+          orphans: 0,
+          version: 6,
+        });
+      } finally {
+        await second.close();
+      }
+    }));
+
+  test('a secret whose ID is taken is refused and changes nothing, though no index holds IDs alone', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const a = await store.createSecret({ id: newId(), name: 'a', labels: { k: 'v' }, createdAt: rfc3339Nano() });
+        await assert.rejects(store.createSecret({ id: a.id, name: 'other', labels: { k: 'w' }, createdAt: rfc3339Nano() }), /ID .* exists already/);
+        assert.deepEqual(
+          (await store.findSecrets({})).map((s) => s.name),
+          ['a'],
+        );
+        assert.deepEqual(await store.findSecrets({ labels: new Map([['k', 'w']]) }), []);
+        assert.deepEqual(await store.getSecret(a.id), a);
+      } finally {
+        await store.close();
       }
     }));
 
@@ -469,6 +552,41 @@ describe('SqliteStore only', () => {
         }
         const many = new Map(Array.from({ length: 33 }, (_, i) => [`k${i}`, ''] as [string, string]));
         assert.equal(store.renderedList(many), undefined, 'more label conditions than SQL takes are left to findSecrets');
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('a label list of very many matches, read along the listing index, is the one findSecrets finds', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        for (let i = 0; i <= SORT_BELOW; i += 2000) {
+          await Promise.all(
+            Array.from({ length: Math.min(2000, SORT_BELOW + 1 - i) }, (_, j) => {
+              const n = i + j;
+              const labels: Record<string, string> = n % 10 === 0 ? { rare: 'yes', many: 'yes' } : { many: 'yes', odd: String(n % 2) };
+              return store.createSecret({ id: newId(), name: `w${n}`, labels, ...(n % 997 === 0 ? { driver: { Name: 'd' } } : {}), createdAt: rfc3339Nano() });
+            }),
+          );
+        }
+        await store.createSecret({ id: newId(), name: 'outside', labels: { few: 'yes' }, createdAt: rfc3339Nano() });
+        for (const shape of [
+          [['many', 'yes']],
+          [['many', '']],
+          [
+            ['many', 'yes'],
+            ['odd', '1'],
+          ],
+        ] as [string, string][][]) {
+          const labels = new Map(shape);
+          const pages: string[] = [];
+          for await (const page of store.renderedList(labels)!) pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))).join(','));
+          const found = await store.findSecrets({ labels });
+          assert.ok(found.length >= SORT_BELOW / 2, JSON.stringify(shape));
+          assert.equal(pages.length, Math.ceil(found.length / PAGE_ROWS), JSON.stringify(shape));
+          assert.equal(`[${pages.join(',')}]`, JSON.stringify(found.map(toView)), JSON.stringify(shape));
+        }
       } finally {
         await store.close();
       }
