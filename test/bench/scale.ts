@@ -37,9 +37,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
  * The environment contrib/systemd/secretd.service gives the daemon: glibc's malloc held some 35 MB
- * more after large lists in arenas of other threads (docs/benchmark.md). A value set already wins.
+ * more after large lists in arenas of other threads, and V8's young generation some 26 MB more at
+ * its default size (docs/benchmark.md). A value set already wins.
  */
-export const DAEMON_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+export const DAEMON_ENV = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  NODE_OPTIONS: /--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '')
+    ? process.env.NODE_OPTIONS!
+    : [process.env.NODE_OPTIONS, '--max-semi-space-size=8'].filter(Boolean).join(' '),
+};
 
 async function startNode(socket: string, dataRoot: string, args: string[], client: BenchClient): Promise<Running> {
   const started = performance.now();

@@ -219,9 +219,22 @@ describe('npm pack + npm install -g: the installed secretd', { skip: dockerCliMi
       'UMask=0077',
       'RuntimeDirectory=secretd',
       'Environment=MALLOC_ARENA_MAX=2',
+      'Environment=NODE_OPTIONS=--max-semi-space-size=8',
     ]) {
       assert.match(unit, new RegExp(`^${line}$`, 'm'), `the unit lacks ${line}`);
     }
+    // Node takes the unit's NODE_OPTIONS (it refuses some flags there), and V8's young generation keeps to it.
+    const nodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)![1]!;
+    const young = run(
+      process.execPath,
+      [
+        '-e',
+        "const k=[];for(let i=0;i<2e6;i++)k.push({i});console.log(require('v8').getHeapSpaceStatistics().find((s)=>s.space_name==='new_space').space_size)",
+      ],
+      { env: { ...process.env, NODE_OPTIONS: nodeOptions } },
+    );
+    assert.equal(young.status, 0, young.stderr);
+    assert.ok(Number(young.stdout) <= 16 * 1024 * 1024, `new space of ${young.stdout.trim()} bytes under ${nodeOptions}`);
     assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 JIT cannot run under MemoryDenyWriteExecute');
     const copy = join(scratch, 'secretd.service');
     writeFileSync(copy, unit.replace('/usr/local/bin/secretd', installed));
