@@ -26,7 +26,7 @@ export interface AdminOptions {
 /** Middleware refusing any other caller with 403 `WHAT are administered over …`. */
 export function adminOnly(what: string, opts: AdminOptions = {}): MiddlewareHandler<EdgeEnv> {
   return async function administrator(c, next) {
-    const caller = c.var.caller;
+    const caller = c.get('caller');
     const trusted =
       caller.transport === 'unix' || (caller.transport === 'tls' && caller.certSubject !== undefined) || (opts.console === true && viaConsole(caller));
     if (!trusted) throw new Forbidden(`${what} are administered over the unix socket or TLS with a client certificate only`);

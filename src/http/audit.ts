@@ -21,8 +21,8 @@ export function auditor(log: AuditLog | undefined): Audited {
     async function audited(c, next) {
       if (!log) return next();
       await log.whileRecordFollows(next); // its writes are flushed with the line recorded below
-      const notes = c.var.audit;
-      const event: AuditEvent = { who: c.var.caller, action, result: resultOf(c), status: c.res.status };
+      const notes = c.get('audit');
+      const event: AuditEvent = { who: c.get('caller'), action, result: resultOf(c), status: c.res.status };
       const given = ref === undefined ? undefined : c.req.param(ref);
       if (action.startsWith('secret.')) {
         const secret = { ...notes.secret };
@@ -39,23 +39,23 @@ export function auditor(log: AuditLog | undefined): Audited {
 
 /** A route says which secret it acted on (the created ID, the resolved name). */
 export function noteSecret(c: Context<EdgeEnv>, secret: { id?: string; name?: string }): void {
-  const n = c.var.audit;
+  const n = c.get('audit');
   n.secret = { ...n.secret, ...secret };
 }
 
 /** A route says which consumer token it acted on (its public ID). */
 export function noteToken(c: Context<EdgeEnv>, id: string): void {
-  c.var.audit.token = id;
+  c.get('audit').token = id;
 }
 
 /** A rotate or rollback says which value versions it changed. */
 export function noteVersions(c: Context<EdgeEnv>, versions: ValueVersionsChange): void {
-  c.var.audit.versions = versions;
+  c.get('audit').versions = versions;
 }
 
 /** A route says what a swarm change asked for (flags and states, never a key). */
 export function noteChange(c: Context<EdgeEnv>, change: Record<string, string | boolean>): void {
-  const n = c.var.audit;
+  const n = c.get('audit');
   n.change = { ...n.change, ...change };
 }
 

@@ -31,6 +31,9 @@ import { durabilityDeferred } from './deferred-durability.ts';
 import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 
+/** The store connection's page cache, in KiB (the constructor says why). */
+const PAGE_CACHE_KIB = 4096;
+
 /** Bumped with every change to the tables below; `migrate` brings older files forward. */
 const SCHEMA_VERSION = 6;
 
@@ -166,6 +169,11 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.wal = new WalSync(`${file}-wal`);
     this.db.pragma('busy_timeout = 5000');
+    // better-sqlite3 builds SQLite with a 16 MB page cache a connection. Writes land on random
+    // pages of the listing index, which no cache of any size holds at scale, and the file is in
+    // the OS's page cache anyway: 4 MB kept the fill's speed and took 17 MB off the daemon's
+    // resident size at 100,000 secrets (docs/benchmark.md).
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     try {
       migrate(this.db);
     } catch (e) {

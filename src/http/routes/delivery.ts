@@ -47,7 +47,7 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
         () => true,
         () => false,
       );
-      if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.var.caller);
+      if (!valid) await delivery.deliver(authorization, c.req.param('id'), toContext({}), c.get('caller'));
       body = await readJsonBody(c);
     }
     const context = toContext(checkedBody(schemas, 'delivery-context.json', body ?? {}));
@@ -55,7 +55,7 @@ export function deliveryRoutes(app: Hono<EdgeEnv>, delivery: DeliveryService, to
       authorization,
       c.req.param('id'),
       context,
-      c.var.caller,
+      c.get('caller'),
       pinnedVersion(c.req.query('version')),
     );
     return c.body(value as Uint8Array<ArrayBuffer>, 200, {

@@ -20,7 +20,7 @@ export interface KeyAdmin {
 
 export function keyRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, admin: KeyAdmin, audited: Audited): void {
   const guard: MiddlewareHandler<EdgeEnv> = async function unixSocketOnly(c, next) {
-    if (c.var.caller.transport !== 'unix') throw new Forbidden('keys are administered over the unix socket only');
+    if (c.get('caller').transport !== 'unix') throw new Forbidden('keys are administered over the unix socket only');
     swarm.requireManager(); // 503 while locked or outside a swarm
     await next();
   };
