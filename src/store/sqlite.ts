@@ -31,6 +31,9 @@ import { durabilityDeferred } from './deferred-durability.ts';
 import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 
+/** Writes held for the WAL's flush (flushWhenFlushed) beyond which they commit at once: a bounded turn. */
+const MAX_HELD = 512;
+
 /** The store connection's page cache, in KiB (the constructor says why). */
 const PAGE_CACHE_KIB = 4096;
 
@@ -740,12 +743,25 @@ export class SqliteStore implements Store {
     const journal = kind === 'journal';
     const deferred = !journal && durabilityDeferred();
     return new Promise<T>((resolve, reject) => {
-      if (this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal }) === 1) setImmediate(() => this.flush());
+      const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal });
+      if (queued === 1) setImmediate(() => this.flushWhenFlushed());
+      else if (queued === MAX_HELD) setImmediate(() => this.flush());
     });
+  }
+
+  /**
+   * Group commit: while the WAL's flush runs, writes gather and commit together when it ends.
+   * They would wait for the next flush anyway, and a commit of many costs the daemon less than
+   * many commits of few (every commit writes the pages it dirtied and the counters' page).
+   */
+  private flushWhenFlushed(): void {
+    if (this.wal.flushing) this.wal.afterFlush(() => this.flush());
+    else this.flush();
   }
 
   private flush(): void {
     const batch = this.pending;
+    if (batch.length === 0) return; // taken already: by close(), or by a batch that grew to MAX_HELD
     this.pending = [];
     if (this.closed) {
       for (const w of batch) w.reject(new StoreUnavailable('the store is closed'));
