@@ -807,12 +807,16 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The body of a batch's transaction: each write in its own savepoint, then the counters. */
+  /**
+   * The body of a batch's transaction: each write in its own savepoint, then the counters. An
+   * audit journal write is one statement, which SQLite undoes by itself should it fail: it
+   * needs no savepoint (half of a loaded batch's writes are journal lines).
+   */
   private runBatch(batch: PendingWrite[]): { outcomes: Outcome[]; commits: number } {
     const outcomes: Outcome[] = [];
     for (const w of batch) {
       try {
-        outcomes.push({ ok: true, value: this.inSavepoint(w.fn) });
+        outcomes.push({ ok: true, value: w.journal ? w.fn() : this.inSavepoint(w.fn) });
       } catch (error) {
         if (unavailable(error)) throw error; // the database, not this write: the whole batch rolls back
         outcomes.push({ ok: false, error });
