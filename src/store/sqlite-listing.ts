@@ -110,6 +110,7 @@ export class SqliteListing {
   private reader(): Database.Database {
     const reader = new Database(this.file, { readonly: true, fileMustExist: true });
     reader.pragma('cache_size = -2048'); // 2 MB: a list reads each page once, in order
+    reader.pragma('temp_store = MEMORY'); // its sort by ID (SORT_BELOW) never spills names and labels to /tmp
     reader.exec('BEGIN');
     return reader;
   }
