@@ -12,7 +12,7 @@
  * sending it events): then it resumes from `applied + 1`, or lists again when that revision is
  * compacted, and reads meanwhile go to etcd directly. It never answers with less than M.
  */
-import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
+import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse, Watcher } from 'etcd3';
 import type { SecretRecord } from './records.ts';
 import { decodeMeta, prefixEnd, type EtcdKeys } from './etcd-keys.ts';
 import { SecretIndex } from './secret-index.ts';
@@ -48,12 +48,12 @@ export class EtcdSecretsCache {
 
   private readonly client: Etcd3;
   private readonly keys: EtcdKeys;
-  private readonly call: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** `call` runs one etcd call under the store's deadline. */
-  constructor(client: Etcd3, keys: EtcdKeys, call: <T>(fn: () => Promise<T>) => Promise<T>) {
+  private readonly range: (request: IRangeRequest) => Promise<IRangeResponse>;
+  /** `client` watches; `range` reads a range under the store's deadline. */
+  constructor(client: Etcd3, keys: EtcdKeys, range: (request: IRangeRequest) => Promise<IRangeResponse>) {
     this.client = client;
     this.keys = keys;
-    this.call = call;
+    this.range = range;
     this.secretsPrefix = keys.secrets();
     this.rangeEnd = prefixEnd(this.secretsPrefix);
   }
@@ -161,7 +161,7 @@ export class EtcdSecretsCache {
     let revision = 0;
     let from = this.keys.secretsMarker;
     for (;;) {
-      const res = await this.call(() => this.client.kv.range({ key: from, range_end: this.rangeEnd, limit: PAGE, ...(revision ? { revision } : {}) }));
+      const res = await this.range({ key: from, range_end: this.rangeEnd, limit: PAGE, ...(revision ? { revision } : {}) });
       if (revision === 0) revision = Number(res.header.revision);
       for (const kv of res.kvs) {
         const id = this.idOf(kv.key);

@@ -25,8 +25,9 @@
  * Every call has a deadline (`timeoutMs`): without a quorum it fails with StoreUnavailable
  * (503) instead of hanging.
  */
-import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
-import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound, isSecretdError } from '../core/errors.ts';
+import type { Etcd3, ICompare, IKeyValue, IRangeRequest, IRangeResponse, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
+import { EtcdCallError, EtcdKv } from './etcd-kv.ts';
+import { AlreadyInSwarm, NameConflict, NotInSwarm, OutOfSequence, SecretNotFound, StoreUnavailable, VersionNotFound } from '../core/errors.ts';
 import type { SecretRecord, SwarmRecord, TokenRecord } from './records.ts';
 import { EtcdSecretsCache } from './etcd-cache.ts';
 import { decodeKept, decodeMeta, decodeRemoved, encodeKept, encodeMeta, encodeRemoved, EtcdKeys, prefixEnd } from './etcd-keys.ts';
@@ -92,15 +93,18 @@ export class EtcdStore implements Store {
   private readonly group: GroupCommit;
 
   private readonly client: Etcd3;
+  /** Range and Txn go here (etcd-kv.ts); the etcd3 client keeps the watches and the rest. */
+  private readonly kv: EtcdKv;
   private readonly keys: EtcdKeys;
   private readonly timeoutMs: number;
   private readonly where: string;
-  private constructor(client: Etcd3, keys: EtcdKeys, timeoutMs: number, where: string) {
+  private constructor(client: Etcd3, keys: EtcdKeys, timeoutMs: number, endpoints: string[], tls: EtcdStoreOptions['tls']) {
     this.client = client;
     this.keys = keys;
     this.timeoutMs = timeoutMs;
-    this.where = where;
-    this.cache = new EtcdSecretsCache(client, keys, (fn) => this.call(fn));
+    this.where = endpoints.join(',');
+    this.kv = new EtcdKv({ endpoints, tls });
+    this.cache = new EtcdSecretsCache(client, keys, (request) => this.range(request));
     this.check = new RevisionCheck(keys.secretsMarker, (ops) => this.txn([], ops, []));
     this.group = new GroupCommit(put(keys.secretsMarker, NOTHING), (c, s, f) => this.txn(c, s, f));
   }
@@ -117,11 +121,12 @@ export class EtcdStore implements Store {
       dialTimeout: timeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     });
-    const store = new EtcdStore(client, new EtcdKeys(opts.prefix || 'secretd'), timeoutMs, opts.endpoints.join(','));
+    const store = new EtcdStore(client, new EtcdKeys(opts.prefix || 'secretd'), timeoutMs, opts.endpoints, secure ? opts.tls : undefined);
     try {
-      await store.call(() => client.kv.range({ key: store.keys.swarm, count_only: true }));
+      await store.range({ key: store.keys.swarm, count_only: true });
     } catch (e) {
       client.close();
+      store.kv.close();
       throw e;
     }
     // Reads are correct either way; waiting for the cache (within the deadline) makes them fast.
@@ -359,7 +364,7 @@ export class EtcdStore implements Store {
     return this.read(async () => {
       const k = this.keys;
       const start = after ? Buffer.concat([k.kept(after.secretId, after.version), Buffer.from([0])]) : k.keptOf();
-      const res = await this.call(() => this.client.kv.range({ key: start, range_end: prefixEnd(k.keptOf()), limit }));
+      const res = await this.range({ key: start, range_end: prefixEnd(k.keptOf()), limit });
       return res.kvs.map((kv) => {
         const v = decodeKept(kv.value);
         return { ...k.keptIdOf(kv.key), secretCreatedAt: v.secretCreatedAt, createdAt: v.createdAt, sealed: v.sealed };
@@ -420,7 +425,7 @@ export class EtcdStore implements Store {
       if (ref === '') return [];
       const k = this.keys;
       if (ref === undefined) {
-        const all = (await this.call(() => this.client.kv.range({ key: k.removed(''), range_end: prefixEnd(k.removed('')) }))).kvs;
+        const all = (await this.range({ key: k.removed(''), range_end: prefixEnd(k.removed('')) })).kvs;
         return all.map((kv) => decodeRemoved(k.lastPart(kv.key), kv.value)).sort(newestRemovalFirst);
       }
       const res = await this.txn([], [get(k.removed(ref)), { request_range: { ...prefixRange(k.removedName(ref)), keys_only: true } }], []);
@@ -499,7 +504,7 @@ export class EtcdStore implements Store {
       if (id === '') return false;
       const k = this.keys;
       for (;;) {
-        const kv = (await this.call(() => this.client.kv.range({ key: k.removed(id) }))).kvs[0];
+        const kv = (await this.range({ key: k.removed(id) })).kvs[0];
         if (!kv) return false;
         const { secret, purgeAfter } = decodeRemoved(id, kv.value);
         const res = await this.txn(
@@ -517,7 +522,7 @@ export class EtcdStore implements Store {
       if (now === '') return [];
       const k = this.keys;
       // Keys sort by purgeAfter, then ID; every one at or before `now` is below `removed-due/<now>0`.
-      const due = await this.call(() => this.client.kv.range({ key: k.removedDue(''), range_end: prefixEnd(k.removedDue(now)), limit, keys_only: true }));
+      const due = await this.range({ key: k.removedDue(''), range_end: prefixEnd(k.removedDue(now)), limit, keys_only: true });
       const ids = due.kvs.map((kv) => k.lastPart(kv.key));
       const records = await this.batch(ids.map((id) => get(k.removed(id))));
       return ids.flatMap((id, i) => {
@@ -531,7 +536,7 @@ export class EtcdStore implements Store {
     return this.read(async () => {
       const k = this.keys;
       const start = Buffer.concat([k.sealed(afterId), Buffer.from([0])]); // the first key after afterId's
-      const sealed = (await this.call(() => this.client.kv.range({ key: start, range_end: prefixEnd(k.sealedAll()), limit }))).kvs;
+      const sealed = (await this.range({ key: start, range_end: prefixEnd(k.sealedAll()), limit })).kvs;
       const metas = await this.batch(sealed.map((kv) => get(k.secret(k.sealedIdOf(kv.key)))));
       const out: SealedEntry[] = [];
       sealed.forEach((kv, i) => {
@@ -563,7 +568,7 @@ export class EtcdStore implements Store {
 
   async readSwarm(): Promise<SwarmRecord | undefined> {
     return this.read(async () => {
-      const kv = (await this.call(() => this.client.kv.range({ key: this.keys.swarm }))).kvs[0];
+      const kv = (await this.range({ key: this.keys.swarm })).kvs[0];
       return kv && decodeSwarm(kv);
     });
   }
@@ -629,20 +634,20 @@ export class EtcdStore implements Store {
   async getToken(id: string): Promise<TokenRecord | undefined> {
     return this.read(async () => {
       if (id === '') return undefined;
-      const kv = (await this.call(() => this.client.kv.range({ key: this.keys.token(id) }))).kvs[0];
+      const kv = (await this.range({ key: this.keys.token(id) })).kvs[0];
       return kv && decodeToken(kv);
     });
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return this.read(async () => (await this.call(() => this.client.kv.range(prefixRange(this.keys.token(''))))).kvs.map(decodeToken));
+    return this.read(async () => (await this.range(prefixRange(this.keys.token('')))).kvs.map(decodeToken));
   }
 
   async deleteToken(id: string): Promise<boolean> {
     return this.write(async () => {
       if (id === '') return false;
-      const res = await this.call(() => this.client.kv.deleteRange({ key: this.keys.token(id) }));
-      return Number(res.deleted) > 0;
+      const res = await this.txn([], [del(this.keys.token(id))], []);
+      return Number(res.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
     });
   }
 
@@ -687,6 +692,7 @@ export class EtcdStore implements Store {
     const w = await this.watcher?.catch(() => undefined);
     await w?.cancel().catch(() => {});
     this.client.close();
+    this.kv.close();
   }
 
   private get cacheWaitMs(): number {
@@ -730,7 +736,7 @@ export class EtcdStore implements Store {
       if (labelsMatch(r, labels)) found.set(id, r);
     };
     if (all) {
-      (await this.call(() => this.client.kv.range(prefixRange(k.secrets())))).kvs.forEach(keep);
+      (await this.range(prefixRange(k.secrets()))).kvs.forEach(keep);
       return [...found.values()];
     }
     // Names lead to IDs through the index; ID prefixes are ranges of the records themselves.
@@ -747,12 +753,16 @@ export class EtcdStore implements Store {
   }
 
   private async getMeta(id: string): Promise<SecretRecord | undefined> {
-    const kv = (await this.call(() => this.client.kv.range({ key: this.keys.secret(id) }))).kvs[0];
+    const kv = (await this.range({ key: this.keys.secret(id) })).kvs[0];
     return kv && decodeMeta(id, Number(kv.mod_revision), kv.value);
   }
 
   private txn(compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]): Promise<ITxnResponse> {
-    return this.call(() => this.client.kv.txn({ compare, success, failure }));
+    return this.kvCall((deadline) => this.kv.txn({ compare, success, failure }, deadline));
+  }
+
+  private range(request: IRangeRequest): Promise<IRangeResponse> {
+    return this.kvCall((deadline) => this.kv.get(request, deadline));
   }
 
   /** Read-only operations in transactions of at most MAX_TXN_OPS each. */
@@ -762,19 +772,13 @@ export class EtcdStore implements Store {
     return out;
   }
 
-  /** One etcd call under the store's deadline; any failure of etcd becomes StoreUnavailable. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailable(`etcd at ${this.where} did not answer within ${this.timeoutMs} ms (no quorum?)`)), this.timeoutMs);
-    });
+  /** A KV call (etcd-kv.ts) under the store's deadline; any failure of etcd becomes StoreUnavailable. */
+  private async kvCall<T>(fn: (deadline: number) => Promise<T>): Promise<T> {
     try {
-      return await Promise.race([fn(), deadline]);
+      return await fn(Date.now() + this.timeoutMs);
     } catch (e) {
-      if (isSecretdError(e)) throw e;
+      if (e instanceof EtcdCallError && e.timedOut) throw new StoreUnavailable(`etcd at ${this.where} did not answer within ${this.timeoutMs} ms (no quorum?)`);
       throw new StoreUnavailable(`etcd at ${this.where} is unavailable: ${(e as Error).message}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

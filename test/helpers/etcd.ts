@@ -45,9 +45,18 @@ export interface EtcdCluster {
   dispose(): Promise<void>;
 }
 
+/** PEM files: with them the members serve clients over TLS and require a client certificate the CA signed. */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 interface Member extends EtcdMember {
   peerPort: number;
   clientPort: number;
+  /** Plain HTTP /health beside the client URL, which TLS would guard. */
+  metricsPort: number;
   dataDir: string;
   proc?: ChildProcess;
   exited?: Promise<void>;
@@ -67,18 +76,23 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `size` members as one new cluster and waits until every one reports healthy. */
-export async function startEtcd(size = 1): Promise<EtcdCluster> {
+/**
+ * Starts `size` members as one new cluster and waits until every one reports healthy. With
+ * `tls`, clients must dial them over TLS (`leader()` then finds none: it asks over plain HTTP).
+ */
+export async function startEtcd(size = 1, opts: { tls?: EtcdTls } = {}): Promise<EtcdCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'secretd-etcd-'));
   const members: Member[] = [];
   for (let i = 0; i < size; i++) {
     const name = `m${i}`;
     const clientPort = await freePort();
     const peerPort = await freePort();
+    const metricsPort = await freePort();
     members.push({
       name,
       clientPort,
       peerPort,
+      metricsPort,
       endpoint: `127.0.0.1:${clientPort}`,
       dataDir: join(dir, name),
       output: '',
@@ -91,7 +105,8 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
   const token = `secretd-test-${randomBytes(8).toString('hex')}`;
 
   const launch = (m: Member) => {
-    const client = `http://127.0.0.1:${m.clientPort}`;
+    const client = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${m.clientPort}`;
+    const tls = opts.tls ? ['--cert-file', opts.tls.cert, '--key-file', opts.tls.key, '--trusted-ca-file', opts.tls.ca, '--client-cert-auth'] : [];
     const peer = `http://127.0.0.1:${m.peerPort}`;
     // The data dir remembers the cluster: on a restart the --initial-* flags are ignored.
     const proc = spawn(
@@ -115,6 +130,9 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
         'new',
         '--initial-cluster-token',
         token,
+        '--listen-metrics-urls',
+        `http://127.0.0.1:${m.metricsPort}`,
+        ...tls,
         '--log-level',
         'warn',
         '--logger',
@@ -134,7 +152,7 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
     while (Date.now() < deadline) {
       if (!m.running) throw new Error(`etcd ${m.name} exited:\n${m.output}`);
       try {
-        const res = await fetch(`http://${m.endpoint}/health`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`http://127.0.0.1:${m.metricsPort}/health`, { signal: AbortSignal.timeout(2000) });
         const body = (await res.json()) as { health?: string };
         if (body.health === 'true') return;
       } catch {
