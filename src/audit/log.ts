@@ -265,15 +265,11 @@ export class AuditLog {
     const bytes = Buffer.from(batch.map((p) => `${p.line}\n`).join(''));
     const write = async () => {
       if (this.failed) throw this.failed;
-      if (sync) {
-        await writeAll(this.fh, bytes);
-        await this.fh.datasync();
-        await this.headFh.write(head, 0, head.length, 0); // not synced: a stale head is still a true one
-      } else {
-        // Into the page cache only, a few kilobytes: cheaper here than a round trip to the thread pool.
-        writeAllSync(this.fh.fd, bytes);
-        writeSync(this.headFh.fd, head, 0, head.length, 0);
-      }
+      // The lines go into the page cache at once, a few kilobytes: cheaper here than a round trip
+      // to the thread pool, and a batch's answers wait for one such round trip only, its flush.
+      writeAllSync(this.fh.fd, bytes);
+      if (sync) await this.fh.datasync();
+      writeSync(this.headFh.fd, head, 0, head.length, 0); // never synced: a stale head is still a true one
     };
     this.flushing = write()
       .then(
