@@ -13,6 +13,7 @@
  * about MAX_BYTES of values, below etcd's limits on operations and request size.
  */
 import type { ICompare, IRequestOp, ITxnResponse } from 'etcd3';
+import { EtcdCallError, INVALID_ARGUMENT } from './etcd-kv.ts';
 
 /** Writes per transaction: etcd refuses more than MAX_TXN_OPS (128) operations at any level. */
 const MAX_WRITES = 64;
@@ -98,8 +99,8 @@ export class GroupCommit {
 
 /** etcd refused the request itself (gRPC INVALID_ARGUMENT: too many operations, too large, duplicate keys). */
 function refused(e: unknown): boolean {
-  for (let x = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; x && depth < 3; x = x.cause as typeof x, depth++) {
-    if (/INVALID_ARGUMENT|GRPCInvalidArgument|etcdserver: (too many operations|request is too large|duplicate key)/.test(String(x.message))) return true;
+  for (let x = e as { cause?: unknown } | undefined, depth = 0; x && depth < 3; x = x.cause as typeof x, depth++) {
+    if (x instanceof EtcdCallError) return x.code === INVALID_ARGUMENT;
   }
   return false;
 }

@@ -28,16 +28,21 @@ const ATTEMPTS = 3;
 const SAME_ENDPOINT_PAUSE_MS = 50;
 const UNAVAILABLE = 14;
 
-/** A call etcd refused, or one that got no answer: `retry` when another try may succeed. */
+/** A call etcd refused (`code`: its gRPC status), or one that got no answer; `retry` when another try may succeed. */
 export class EtcdCallError extends Error {
+  readonly code: number | undefined;
   readonly retry: boolean;
   readonly timedOut: boolean;
-  constructor(message: string, opts: { retry?: boolean; timedOut?: boolean } = {}) {
+  constructor(message: string, opts: { code?: number; retry?: boolean; timedOut?: boolean } = {}) {
     super(message);
+    this.code = opts.code;
     this.retry = opts.retry ?? false;
     this.timedOut = opts.timedOut ?? false;
   }
 }
+
+/** gRPC's INVALID_ARGUMENT: etcd refused the request itself (too many operations, too large, a duplicate key). */
+export const INVALID_ARGUMENT = 3;
 
 export interface EtcdKvOptions {
   /** `host:port` each. */
@@ -149,7 +154,7 @@ export class EtcdKv {
         const code = Number(status['grpc-status']);
         if (code !== 0) {
           const why = decodeURIComponent(String(status['grpc-message'] ?? `gRPC status ${code}`));
-          return reject(new EtcdCallError(why, { retry: code === UNAVAILABLE }));
+          return reject(new EtcdCallError(why, { code, retry: code === UNAVAILABLE }));
         }
         const answer = Buffer.concat(chunks, size);
         const length = answer.length >= 5 ? answer.readUInt32BE(1) : -1;

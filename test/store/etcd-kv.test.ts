@@ -14,6 +14,7 @@ import { rfc3339Nano } from '../../src/core/clock.ts';
 import { newId } from '../../src/core/ids.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import { EtcdCallError, EtcdKv, MAX_ANSWER_BYTES } from '../../src/store/etcd-kv.ts';
+import { GroupCommit } from '../../src/store/etcd-group-commit.ts';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.ts';
 import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 
@@ -135,6 +136,42 @@ describe('EtcdKv on plain HTTP/2', { skip: missing }, () => {
         (e: unknown) => e instanceof EtcdCallError && !e.retry && /too many operations in txn request/.test(e.message),
       );
       assert.ok(Date.now() - started < 2000);
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+describe('GroupCommit over EtcdKv', { skip: missing }, () => {
+  let etcd: EtcdCluster;
+  before(async () => {
+    etcd = await startEtcd(1);
+  });
+  after(async () => {
+    await etcd?.dispose();
+  });
+
+  test('a grouped transaction etcd refuses as a whole (a key put twice) is sent again write by write', async () => {
+    const kv = new EtcdKv({ endpoints: [etcd.members[0]!.endpoint] });
+    try {
+      const marker = { request_put: { key: key('group/marker'), value: Buffer.alloc(0) } };
+      const group = new GroupCommit(marker, (compare, success, failure) => kv.txn({ compare, success, failure }, soon()));
+      const same = key(`group/${randomBytes(4).toString('hex')}`);
+      const write = (value: string, touch: string) => ({
+        compare: [],
+        success: [{ request_put: { key: same, value: key(value) } }],
+        failure: [],
+        touches: [touch],
+        bytes: 1,
+      });
+      // Issued in one turn, touching different things: they share one transaction, which etcd
+      // refuses ("duplicate key given in txn request"); alone, each applies.
+      const [a, b] = await Promise.all([group.commit(write('a', 'one')), group.commit(write('b', 'two'))]);
+      assert.equal(a.succeeded, true);
+      assert.equal(b.succeeded, true);
+      assert.notEqual(Number(a.header.revision), Number(b.header.revision), 'they were sent apart');
+      const now = await kv.get({ key: same }, soon());
+      assert.equal(now.kvs[0]!.value.toString(), Number(a.header.revision) > Number(b.header.revision) ? 'a' : 'b');
     } finally {
       kv.close();
     }
