@@ -50,15 +50,16 @@ async function refusingEndpoint(): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-describe('EtcdKv on plain HTTP/2', { skip: missing }, () => {
-  let etcd: EtcdCluster;
-  before(async () => {
-    etcd = await startEtcd(1);
-  });
-  after(async () => {
-    await etcd?.dispose();
-  });
+/** One plain member for the tests below; the TLS ones start their own. */
+let etcd: EtcdCluster;
+before(async () => {
+  if (!missing) etcd = await startEtcd(1);
+});
+after(async () => {
+  await etcd?.dispose();
+});
 
+describe('EtcdKv on plain HTTP/2', { skip: missing }, () => {
   test('a put and a read in transactions; a range reads it back with its revision', async () => {
     const kv = new EtcdKv({ endpoints: [etcd.members[0]!.endpoint] });
     try {
@@ -143,14 +144,6 @@ describe('EtcdKv on plain HTTP/2', { skip: missing }, () => {
 });
 
 describe('GroupCommit over EtcdKv', { skip: missing }, () => {
-  let etcd: EtcdCluster;
-  before(async () => {
-    etcd = await startEtcd(1);
-  });
-  after(async () => {
-    await etcd?.dispose();
-  });
-
   test('a grouped transaction etcd refuses as a whole (a key put twice) is sent again write by write', async () => {
     const kv = new EtcdKv({ endpoints: [etcd.members[0]!.endpoint] });
     try {
@@ -180,19 +173,19 @@ describe('GroupCommit over EtcdKv', { skip: missing }, () => {
 
 describe('the etcd store over TLS with a client certificate', { skip: missing }, () => {
   let certs: TestCerts;
-  let etcd: EtcdCluster;
+  let tlsEtcd: EtcdCluster;
   const pem = (dir: string, file: string) => readFileSync(join(dir, file));
   before(async () => {
     certs = makeTestCerts();
-    etcd = await startEtcd(1, { tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
+    tlsEtcd = await startEtcd(1, { tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
   });
   after(async () => {
-    await etcd?.dispose();
+    await tlsEtcd?.dispose();
   });
 
   test('a secret is created and read back through the cache and directly', async () => {
     const tls = { ca: pem(certs.goodClient, 'ca.pem'), cert: pem(certs.goodClient, 'cert.pem'), key: pem(certs.goodClient, 'key.pem') };
-    const store = await EtcdStore.connect({ endpoints: [etcd.members[0]!.endpoint], prefix: `tls-${randomBytes(4).toString('hex')}`, tls });
+    const store = await EtcdStore.connect({ endpoints: [tlsEtcd.members[0]!.endpoint], prefix: `tls-${randomBytes(4).toString('hex')}`, tls });
     try {
       const now = rfc3339Nano();
       const created = await store.createSecret({ id: newId(), name: 'over-tls', labels: { a: 'b' }, createdAt: now, sealed: Buffer.from('sealed') });
@@ -207,7 +200,7 @@ describe('the etcd store over TLS with a client certificate', { skip: missing },
   });
 
   test('without a client certificate, or trusting another CA, the store does not connect', async () => {
-    const endpoints = [etcd.members[0]!.endpoint];
+    const endpoints = [tlsEtcd.members[0]!.endpoint];
     await assert.rejects(
       EtcdStore.connect({ endpoints, tls: { ca: pem(certs.caOnly, 'ca.pem') }, timeoutMs: 2000 }),
       /etcd at .* is unavailable|did not answer/,
