@@ -84,7 +84,7 @@ describe('store damage', () => {
     'a WAL cut in half after kill -9 is refused, naming the missing commits; nothing changes; ' + '--accept-store-loss starts with what is left and audits it',
     async (t) => {
       const d = await start();
-      // Few enough writes that SQLite never checkpoints (1000 WAL pages): the WAL then holds every
+      // Few enough writes that SQLite never checkpoints (8000 WAL pages): the WAL then holds every
       // commit in order, and its second half the last ones.
       await createN(d, 'wal', 60);
       await d.kill9();
