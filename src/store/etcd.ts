@@ -1,7 +1,8 @@
 /**
- * The distributed store: etcd v3 through the `etcd3` client, loaded only when a daemon is
- * started with `--store etcd://…`. Several daemons over one etcd act as one swarm: every rule
- * that must hold across them is an etcd transaction, so etcd's raft log is the only replication.
+ * The distributed store: etcd v3, loaded only when a daemon is started with `--store etcd://…`:
+ * Range and Txn through the store's own gRPC client (etcd-kv.ts), watches through `etcd3`.
+ * Several daemons over one etcd act as one swarm: every rule that must hold across them is an
+ * etcd transaction, so etcd's raft log is the only replication.
  *
  * - Name uniqueness: a create requires the name's index key (lower-cased) to be absent.
  * - Version compare-and-set: an update requires the record's mod_revision to be the version
