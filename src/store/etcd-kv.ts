@@ -153,8 +153,7 @@ export class EtcdKv {
         if (!status) return reject(new EtcdCallError(`the connection to ${this.endpoints[endpoint]} closed before an answer`, { retry: true }));
         const code = Number(status['grpc-status']);
         if (code !== 0) {
-          const why = decodeURIComponent(String(status['grpc-message'] ?? `gRPC status ${code}`));
-          return reject(new EtcdCallError(why, { code, retry: code === UNAVAILABLE }));
+          return reject(new EtcdCallError(grpcMessage(status['grpc-message'], code), { code, retry: code === UNAVAILABLE }));
         }
         const answer = Buffer.concat(chunks, size);
         const length = answer.length >= 5 ? answer.readUInt32BE(1) : -1;
@@ -177,14 +176,25 @@ export class EtcdKv {
     });
     session.on('connect', () => session.setLocalWindowSize(4 * (MAX_ANSWER_BYTES + 5)));
     session.on('error', () => {}); // every stream of the session reports the failure as its own
-    session.on('close', () => {
+    // Closed or going away: the next call connects again.
+    const forget = () => {
       if (this.sessions[endpoint] === session) this.sessions[endpoint] = undefined;
-    });
-    session.on('goaway', () => {
-      if (this.sessions[endpoint] === session) this.sessions[endpoint] = undefined;
-    });
+    };
+    session.on('close', forget);
+    session.on('goaway', forget);
     this.sessions[endpoint] = session;
     return session;
+  }
+}
+
+/** A refusal's grpc-message, percent-encoded as gRPC sends it; one etcd mangled is shown as it came. */
+function grpcMessage(raw: string | string[] | undefined, code: number): string {
+  if (raw === undefined) return `gRPC status ${code}`;
+  const text = String(raw);
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

@@ -119,10 +119,9 @@ export class EtcdStore implements Store {
       hosts: opts.endpoints.map((e) => `${secure ? 'https' : 'http'}://${e}`),
       // grpc-js falls back to the system's roots when no CA is given.
       ...(secure ? { credentials: { rootCertificate: opts.tls!.ca as Buffer, privateKey: opts.tls!.key, certChain: opts.tls!.cert } } : {}),
-      dialTimeout: timeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+      dialTimeout: timeoutMs, // its calls are watches only, which have no deadline
     });
-    const store = new EtcdStore(client, new EtcdKeys(opts.prefix || 'secretd'), timeoutMs, opts.endpoints, secure ? opts.tls : undefined);
+    const store = new EtcdStore(client, new EtcdKeys(opts.prefix || 'secretd'), timeoutMs, opts.endpoints, opts.tls);
     try {
       await store.range({ key: store.keys.swarm, count_only: true });
     } catch (e) {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttp2Server } from 'node:http2';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -141,6 +142,22 @@ describe('EtcdKv on plain HTTP/2', { skip: missing }, () => {
       kv.close();
     }
   });
+});
+
+test('a refusal whose grpc-message is not valid percent-encoding is passed on as it came, without a crash', async () => {
+  // No etcd sends this; a peer that does must not take the daemon down (decodeURIComponent throws).
+  const server = createHttp2Server();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '13', 'grpc-message': 'bad %E0%A4%A' }, { endStream: true });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const kv = new EtcdKv({ endpoints: [`127.0.0.1:${(server.address() as { port: number }).port}`] });
+  try {
+    await assert.rejects(kv.get({ key: key('x') }, soon()), (e: unknown) => e instanceof EtcdCallError && e.code === 13 && e.message === 'bad %E0%A4%A');
+  } finally {
+    kv.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 describe('GroupCommit over EtcdKv', { skip: missing }, () => {
