@@ -717,6 +717,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.pending.length > 0) this.flush(); // writes already accepted still commit
+    this.askFlush();
     this.closed = true;
     await this.wal.close();
     this.db.close();
@@ -801,19 +802,51 @@ export class SqliteStore implements Store {
     // Committed, and visible to reads. Deferred writes are answered now: their journal line
     // comes in a later commit, whose flush covers this one. The others wait for the WAL's flush.
     settle(true);
-    if (batch.every((w) => w.deferred)) return;
-    this.wal.committed().then(
-      () => {
+    if (batch.every((w) => w.deferred)) {
+      if (this.flushPostponed) this.askFlush(); // the lines did not come: no second postponement
+      return;
+    }
+    this.owed.push({
+      durable: () => {
         // A witness (checkpoint file, audit stamp) names this commit only once it is on disk.
         this.durableCommits = Math.max(this.durableCommits, commits);
         this.commitListener?.(this.checkpoint());
         settle(false);
       },
-      (error: unknown) => {
+      failed: (error: unknown) => {
         const failed = new StoreUnavailable(`the database could not be made durable: ${(error as NodeJS.ErrnoException).code ?? 'I/O error'}`);
         batch.forEach((w) => {
           if (!w.deferred) w.reject(failed);
         });
+      },
+    });
+    // The deferred writes' journal lines are queued while their answers run, before the next
+    // turn of the loop: a flush started now would leave them to the one after, a second flush
+    // on every answer. So it waits for them once (never twice in a row, so it cannot starve).
+    if (batch.some((w) => w.deferred) && !this.flushPostponed) {
+      this.flushPostponed = true;
+      setImmediate(() => {
+        if (this.pending.length === 0) this.askFlush(); // else the commit of those lines asks
+      });
+    } else this.askFlush();
+  }
+
+  /** Commits whose writers wait for the WAL's flush, not yet given to it. */
+  private owed: { durable: () => void; failed: (error: unknown) => void }[] = [];
+  private flushPostponed = false;
+
+  /** One flush for every commit owed one so far. */
+  private askFlush(): void {
+    this.flushPostponed = false;
+    const owed = this.owed;
+    if (owed.length === 0) return;
+    this.owed = [];
+    this.wal.committed().then(
+      () => {
+        for (const o of owed) o.durable();
+      },
+      (error: unknown) => {
+        for (const o of owed) o.failed(error);
       },
     );
   }

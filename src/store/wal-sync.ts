@@ -22,6 +22,7 @@ interface Waiter {
 export class WalSync {
   private fd: number | undefined;
   private running = false;
+  private runs = 0;
   private waiting: Waiter[] = [];
   private idle: (() => void)[] = [];
   private afterRun: (() => void)[] = [];
@@ -37,6 +38,11 @@ export class WalSync {
       this.waiting.push({ resolve, reject });
       if (!this.running) void this.run();
     });
+  }
+
+  /** How many flushes have run (each one fdatasync of the WAL file). */
+  get flushes(): number {
+    return this.runs;
   }
 
   /** Whether a flush is running now. */
@@ -62,6 +68,7 @@ export class WalSync {
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
+      this.runs++;
       try {
         await datasync(this.open());
         for (const w of batch) w.resolve();

@@ -13,6 +13,8 @@ import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
 import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
+import { deferDurability } from '../../src/store/deferred-durability.ts';
+import type { WalSync } from '../../src/store/wal-sync.ts';
 import type { SecretRecord } from '../../src/store/records.ts';
 import { storeContract } from './contract.ts';
 import { versionsContract } from './contract-versions.ts';
@@ -92,6 +94,32 @@ describe('SqliteStore only', () => {
         assert.equal(store.readGeneration(), before, 'journal lines change no answer');
         await store.createSecret({ id: 'a'.repeat(25), name: 'journaled', labels: {}, createdAt: '2026-01-01T00:00:00Z', sealed: Buffer.from('x') });
         assert.notEqual(store.readGeneration(), before);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test("a write's journal line, queued while its answer runs, shares the WAL flush of the commit before it", () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const wal = (store as unknown as { wal: WalSync }).wal;
+        let seq = 0;
+        const record = (name: string) => ({ id: newId(), name, labels: {}, createdAt: rfc3339Nano(), sealed: Buffer.from('x') });
+        // As the audited routes do: the change is answered at its commit, then its line is appended.
+        const request = (name: string, meanwhile?: () => Promise<void>) =>
+          deferDurability(async () => {
+            await store.createSecret(record(name));
+            const other = meanwhile?.(); // the next request's change, committed with this line
+            await store.journal.append(++seq, `{"seq":${seq}}`);
+            await other;
+          });
+        const before = wal.flushes;
+        await Promise.all([1, 2, 3, 4].map((i) => request(`first-${i}`, () => request(`second-${i}`))));
+        // The second changes commit with the first lines; their own lines come one turn later.
+        // A flush started at that commit would leave them to a second flush.
+        assert.equal(wal.flushes - before, 1, 'one flush for both waves and their lines');
+        assert.equal(store.journal.linesAfter(0).length, 8);
       } finally {
         await store.close();
       }
