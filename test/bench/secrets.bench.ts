@@ -26,7 +26,8 @@ import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
 import { DAEMON_ENV, runScale } from './scale.ts';
 import { BenchClient, RequestFailure } from './client.ts';
-import { fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
+import { cpuMicros, listenerPid } from './process-cpu.ts';
+import { fmtMicros, fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
 
 const OPERATIONS = ['create', 'inspect', 'list', 'update', 'delete'] as const;
 type Operation = (typeof OPERATIONS)[number];
@@ -226,6 +227,10 @@ interface PhaseStats {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** The server process's CPU per request (its /proc times), when its pid is known. */
+  cpuUsPerOp: number | undefined;
+  /** The same for the side's store processes together (storePids), when it has any. */
+  storeCpuUsPerOp: number | undefined;
 }
 
 type RoundStats = Record<Operation, PhaseStats>;
@@ -244,6 +249,10 @@ interface Side {
   sweep: Map<number, RoundStats>;
   /** Options for a new client at another concurrency. */
   host: string;
+  /** The process listening on `host`, for its CPU time; undefined over TCP. */
+  pid: number | undefined;
+  /** The store's own processes (an etcd this bench started), whose CPU a request costs too. */
+  storePids: number[];
 }
 
 interface Run {
@@ -364,14 +373,31 @@ async function perform(run: Run, side: Side, op: Operation, item: Item): Promise
 }
 
 async function runPhase(run: Run, side: Side, op: Operation, items: Item[], concurrency = run.cfg.concurrency): Promise<PhaseStats> {
+  const cpuBefore = cpuOf(side.pid === undefined ? [] : [side.pid]);
+  const storeBefore = cpuOf(side.storePids);
   const { latencies, wallMs } = await runPool(items.length, concurrency, (i) => perform(run, side, op, items[i]!));
+  const perOp = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined ? undefined : (after - before) / items.length;
   return {
+    cpuUsPerOp: perOp(cpuBefore, cpuOf(side.pid === undefined ? [] : [side.pid])),
+    storeCpuUsPerOp: perOp(storeBefore, cpuOf(side.storePids)),
     count: items.length,
     wallMs,
     opsPerSec: items.length / (wallMs / 1000),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
   };
+}
+
+/** The CPU of these processes together, in µs; undefined for none, or when one has gone. */
+function cpuOf(pids: number[]): number | undefined {
+  let sum = 0;
+  for (const pid of pids) {
+    const us = cpuMicros(pid);
+    if (us === undefined) return undefined;
+    sum += us;
+  }
+  return pids.length === 0 ? undefined : sum;
 }
 
 async function warmUp(run: Run, side: Side): Promise<void> {
@@ -389,7 +415,8 @@ async function runRound(run: Run, side: Side, key: string, label: string, concur
     stats[op] = s;
     log(
       `  ${label} ${side.name.padEnd(14)} ${TITLES[op].padEnd(21)} ` +
-        `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms`,
+        `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms` +
+        (s.cpuUsPerOp === undefined ? '' : `  cpu ${fmtMicros(s.cpuUsPerOp).padStart(5)} µs/op`),
     );
   }
   return stats as RoundStats;
@@ -413,7 +440,19 @@ async function sweepRound(run: Run, side: Side, concurrency: number): Promise<vo
 
 async function openSide(run: Run, sides: Side[], name: SideName, letter: string, host: string, owned: boolean): Promise<Side> {
   const client: BenchClient = new BenchClient(name, host, run.cfg.concurrency, run.cfg.timeoutMs);
-  const side: Side = { name, letter, client, apiVersion: '', version: '', live: new Map(), rounds: [], sweep: new Map(), host };
+  const side: Side = {
+    name,
+    letter,
+    client,
+    apiVersion: '',
+    version: '',
+    live: new Map(),
+    rounds: [],
+    sweep: new Map(),
+    host,
+    pid: listenerPid(host),
+    storePids: [],
+  };
   sides.push(side);
   const answer = await client.send('GET', '/version', 200, undefined, true);
   const body = client.parse(answer, 'GET', '/version');
@@ -497,6 +536,8 @@ interface Summary {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  cpuUsPerOp: number | undefined;
+  storeCpuUsPerOp: number | undefined;
 }
 
 function summarize(side: Side, op: Operation): Summary {
@@ -504,6 +545,8 @@ function summarize(side: Side, op: Operation): Summary {
     opsPerSec: median(side.rounds.map((r) => r[op].opsPerSec)),
     p50Ms: median(side.rounds.map((r) => r[op].p50Ms)),
     p99Ms: median(side.rounds.map((r) => r[op].p99Ms)),
+    cpuUsPerOp: side.pid === undefined ? undefined : median(side.rounds.map((r) => r[op].cpuUsPerOp ?? Number.NaN)),
+    storeCpuUsPerOp: side.storePids.length === 0 ? undefined : median(side.rounds.map((r) => r[op].storeCpuUsPerOp ?? Number.NaN)),
   };
 }
 
@@ -586,7 +629,8 @@ async function main(argv: string[]): Promise<number> {
       secretdHost = daemon.host;
     }
     if (interrupted) throw new Interrupted();
-    await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
+    const secretdSide = await openSide(run, sides, 'secretd', 's', secretdHost, daemon !== undefined);
+    secretdSide.storePids = (etcd?.members ?? []).flatMap((m) => (m.pid === undefined ? [] : [m.pid]));
     if ('host' in reference) await openSide(run, sides, 'dockerd', 'd', reference.host, false);
     if (cfg.ceilings) {
       for (const [name, letter, durable] of [
@@ -702,6 +746,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `${formatTable(['operation', 'secretd', 'dockerd', 'bare', 'bare+fdatasync', 'secretd/dockerd', 'secretd/ceiling'], ceilingRows)}\n\n`,
     );
+  }
+  const measured = sides.filter((side) => side.pid !== undefined && side.rounds.length > 0);
+  if (measured.length > 0) {
+    process.stdout.write('CPU per request (µs of the server process, all its threads; from /proc)\n\n');
+    const store = secretd.storePids.length > 0;
+    const cpuRows = summaries.map((s) => [
+      s.title,
+      ...measured.map((side) => fmtMicros(summarize(side, s.operation).cpuUsPerOp)),
+      ...(store ? [fmtMicros(s.secretd.storeCpuUsPerOp)] : []),
+    ]);
+    const columns = [...measured.map((side) => side.name), ...(store ? ["secretd's etcd"] : [])];
+    process.stdout.write(`${formatTable(['operation', ...columns], cpuRows)}\n\n`);
   }
   if (cfg.sweep.length > 0) {
     process.stdout.write(`concurrency sweep (ops/s, one round per side at each client count)\n\n`);

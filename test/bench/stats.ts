@@ -39,6 +39,10 @@ export function fmtMs(ms: number | undefined): string {
   return ms === undefined || Number.isNaN(ms) ? '-' : ms.toFixed(2);
 }
 
+export function fmtMicros(us: number | undefined): string {
+  return us === undefined || Number.isNaN(us) ? '-' : us.toFixed(0);
+}
+
 export function fmtRatio(ratio: number | undefined): string {
   return ratio === undefined || Number.isNaN(ratio) ? '-' : ratio.toFixed(2);
 }

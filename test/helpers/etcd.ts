@@ -22,6 +22,8 @@ export interface EtcdMember {
   /** `127.0.0.1:PORT`, the client address. */
   endpoint: string;
   readonly running: boolean;
+  /** The running process's pid (for its CPU time, in the bench). */
+  readonly pid: number | undefined;
 }
 
 export interface EtcdCluster {
@@ -98,6 +100,9 @@ export async function startEtcd(size = 1, opts: { tls?: EtcdTls } = {}): Promise
       output: '',
       get running() {
         return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+      },
+      get pid() {
+        return this.running ? this.proc?.pid : undefined;
       },
     });
   }
