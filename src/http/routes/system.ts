@@ -26,9 +26,10 @@ const ARCH: Record<string, [goarch: string, machine: string]> = {
   s390x: ['s390x', 's390x'],
 };
 
+const [GOARCH, MACHINE] = ARCH[arch()] ?? [arch(), arch()];
+
 export function hostInfo() {
-  const [goarch, machine] = ARCH[arch()] ?? [arch(), arch()];
-  return { name: hostname(), goarch, machine, kernel: release(), cpus: cpus().length, memory: totalmem() };
+  return { name: hostname(), goarch: GOARCH, machine: MACHINE, kernel: release(), cpus: cpus().length, memory: totalmem() };
 }
 
 export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: SystemInfo): void {
@@ -45,7 +46,8 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
   );
 
   app.get('/version', v, (c) => {
-    const host = hostInfo();
+    // Not hostInfo(): counting the CPUs reads /proc/cpuinfo, and /version has no use for them.
+    const host = { goarch: GOARCH, kernel: release() };
     const details = {
       ApiVersion: API_VERSION,
       Arch: host.goarch,
