@@ -4,7 +4,7 @@
  * routes (`Variables`: the caller, the API version, the audit notes). Every route and middleware
  * is a `Hono<EdgeEnv>` handler, so none of it needs a cast.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Peer, ValueVersionsChange } from '../audit/events.ts';
 
 /** Who sent a request: the same object the request log and the audit log print. */
@@ -31,6 +31,8 @@ export interface Target {
 export interface EdgeBindings {
   /** Node's request (@hono/node-server's HttpBindings.incoming); absent for in-process calls. */
   incoming?: IncomingMessage;
+  /** Node's response, beside `incoming`: a long list is written to it directly (src/http/respond.ts). */
+  outgoing?: ServerResponse;
   /** Set by src/http/listen.ts on every request it serves; absent for in-process calls. */
   listener?: ListenerInfo;
   /** An in-process call made for an outer request (the console's Engine calls): that request's caller. */

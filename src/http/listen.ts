@@ -9,7 +9,7 @@
  */
 import { getRequestListener } from '@hono/node-server';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer as createHttpServer, IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -67,7 +67,9 @@ export function parseAddress(url: string): Address {
 /** The app, told for every request which listener accepted it. */
 function serving(fetch: FetchHandler, listener: ListenerInfo) {
   // HTTP/1 servers only, so the adapter's request is always an IncomingMessage.
-  return getRequestListener((req, { incoming }) => fetch(req, incoming instanceof IncomingMessage ? { incoming, listener } : { listener }));
+  return getRequestListener((req, { incoming, outgoing }) =>
+    fetch(req, incoming instanceof IncomingMessage && outgoing instanceof ServerResponse ? { incoming, outgoing, listener } : { listener }),
+  );
 }
 
 export async function listen(url: string, fetch: FetchHandler, opts: ListenOptions = {}): Promise<Listener> {

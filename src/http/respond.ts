@@ -2,6 +2,8 @@
  * Responses as dockerd writes them: Go's JSON encoder output plus a newline, exact Content-Type,
  * and on Engine routes (once src/http/api-version.ts accepted the version) dockerd's headers.
  */
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { API_VERSION, ENGINE_VERSION } from '../version.ts';
@@ -45,9 +47,14 @@ export function jsonText(c: Context<EdgeEnv>, text: string, status: ContentfulSt
  * they come, chunked, as Go writes an answer too long for its buffer. Abandoned (the client went
  * away), the pieces' source is told to stop.
  */
-export function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterable<string>): Response {
+export async function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterable<string>): Promise<Response> {
   if (typeof text === 'string') return jsonText(c, text);
   const pieces = text[Symbol.asyncIterator]();
+  const outgoing = c.env.outgoing;
+  if (outgoing && c.get('engineHeaders')) {
+    await writePieces(outgoing, engineWritten(JSON_TYPE), pieces);
+    return RESPONSE_ALREADY_SENT;
+  }
   const utf8 = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -62,6 +69,41 @@ export function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterable<str
     },
   });
   return answer(c, body, 200, JSON_TYPE);
+}
+
+/**
+ * Over HTTP, the pieces go to Node's response as text: the socket encodes each into a buffer it
+ * frees once written. Encoded here, every page of a list of all would be a buffer left to the
+ * garbage collector, which lets tens of MB of them pile up after one long list.
+ */
+async function writePieces(res: ServerResponse, headers: Record<string, string>, pieces: AsyncIterator<string>): Promise<void> {
+  res.writeHead(200, headers);
+  try {
+    for (;;) {
+      if (res.destroyed) {
+        await pieces.return?.(); // the client went away: the store's read ends
+        return;
+      }
+      const next = await pieces.next();
+      if (next.done) break;
+      if (!res.write(goEscaped(next.value))) await drainedOrClosed(res);
+    }
+    res.end('\n');
+  } catch (error) {
+    // The status went out with the headers: the answer can only be cut short, as dockerd's would be.
+    res.destroy(error as Error);
+    await pieces.return?.().catch(() => {});
+  }
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
 }
 
 /** 200/204 with no body and no Content-Type (update, delete, swarm leave). */
