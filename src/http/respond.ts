@@ -97,6 +97,7 @@ async function writePieces(res: ServerResponse, headers: Record<string, string>,
 }
 
 function drainedOrClosed(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve(); // closed already: no event is to come
   return new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done).off('close', done);
