@@ -8,6 +8,7 @@ import { API_VERSION, SECRETD_VERSION } from '../version.ts';
 import { buildConfig, type Config } from './config.ts';
 import { FlagError, helpText, parseFlags } from './flags.ts';
 import { createLogger } from './log.ts';
+import { boundHeapGrowth } from './heap.ts';
 import { startDaemon } from './lifecycle.ts';
 import { startupFailure } from './startup-failure.ts';
 
@@ -41,6 +42,7 @@ async function main(argv: string[], configured: (config: Config) => void): Promi
   const config = buildConfig(flags, schemas);
   configured(config);
   const log = createLogger(config.logLevel, config.logFormat);
+  boundHeapGrowth();
   const daemon = await startDaemon(config, schemas, log);
   log.info({ addresses: daemon.addresses, dataRoot: config.dataRoot }, 'listening');
   process.stdout.write(
