@@ -373,13 +373,14 @@ async function perform(run: Run, side: Side, op: Operation, item: Item): Promise
 }
 
 async function runPhase(run: Run, side: Side, op: Operation, items: Item[], concurrency = run.cfg.concurrency): Promise<PhaseStats> {
-  const cpuBefore = cpuOf(side.pid === undefined ? [] : [side.pid]);
+  const server = side.pid === undefined ? [] : [side.pid];
+  const cpuBefore = cpuOf(server);
   const storeBefore = cpuOf(side.storePids);
   const { latencies, wallMs } = await runPool(items.length, concurrency, (i) => perform(run, side, op, items[i]!));
   const perOp = (before: number | undefined, after: number | undefined) =>
     before === undefined || after === undefined ? undefined : (after - before) / items.length;
   return {
-    cpuUsPerOp: perOp(cpuBefore, cpuOf(side.pid === undefined ? [] : [side.pid])),
+    cpuUsPerOp: perOp(cpuBefore, cpuOf(server)),
     storeCpuUsPerOp: perOp(storeBefore, cpuOf(side.storePids)),
     count: items.length,
     wallMs,

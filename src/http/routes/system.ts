@@ -47,15 +47,15 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
 
   app.get('/version', v, (c) => {
     // Not hostInfo(): counting the CPUs reads /proc/cpuinfo, and /version has no use for them.
-    const host = { goarch: GOARCH, kernel: release() };
+    const kernel = release();
     const details = {
       ApiVersion: API_VERSION,
-      Arch: host.goarch,
+      Arch: GOARCH,
       BuildTime: info.startedAt,
       Experimental: 'false',
       GitCommit: 'secretd',
       GoVersion: `node${process.versions.node}`,
-      KernelVersion: host.kernel,
+      KernelVersion: kernel,
       MinAPIVersion: MIN_API_VERSION,
       Os: 'linux',
     };
@@ -68,8 +68,8 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
       GitCommit: details.GitCommit,
       GoVersion: details.GoVersion,
       Os: 'linux',
-      Arch: host.goarch,
-      KernelVersion: host.kernel,
+      Arch: GOARCH,
+      KernelVersion: kernel,
       BuildTime: info.startedAt,
     });
   });
