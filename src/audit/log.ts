@@ -190,12 +190,12 @@ export class AuditLog {
   }
 
   /**
-   * Runs `work` (a request that changes the store, followed by its `record`) with its writes
-   * answered at commit: the record's journal line is flushed with them. Without a journal,
-   * `work` runs as it is.
+   * Whether a line recorded after a store write is flushed in the same WAL as it, later: then
+   * a caller that records before answering may have the write settle at its commit
+   * (WriteOptions in src/store/types.ts). Not without a journal, nor once the log failed.
    */
-  whileRecordFollows<T>(work: () => Promise<T>): Promise<T> {
-    return this.journal && !this.failed ? this.journal.deferDurability(work) : work();
+  get linesFollowWrites(): boolean {
+    return this.journal !== undefined && !this.failed;
   }
 
   /** Appends the event; resolves once its line is durable (module comment) and in the file. */

@@ -11,6 +11,9 @@ import type { AuditAction, AuditEvent, ValueVersionsChange } from '../audit/even
 import type { AuditLog } from '../audit/log.ts';
 import { isSecretdError } from '../core/errors.ts';
 import type { EdgeEnv } from './env.ts';
+import type { WriteOptions } from '../store/types.ts';
+
+const AUDIT_LINE_FOLLOWS: WriteOptions = Object.freeze({ auditLineFollows: true });
 
 /** Middleware that records `action` for the route it is declared on; `ref` names the path parameter the client used for the secret or token. */
 export type Audited = (action: AuditAction, ref?: string) => MiddlewareHandler<EdgeEnv>;
@@ -20,7 +23,9 @@ export function auditor(log: AuditLog | undefined): Audited {
   return (action, ref) =>
     async function audited(c, next) {
       if (!log) return next();
-      await log.whileRecordFollows(next); // its writes are flushed with the line recorded below
+      // The line recorded below is flushed after the route's writes: they may settle at commit.
+      if (log.linesFollowWrites) c.set('writes', AUDIT_LINE_FOLLOWS);
+      await next();
       const notes = c.get('audit');
       const event: AuditEvent = { who: c.get('caller'), action, result: resultOf(c), status: c.res.status };
       const given = ref === undefined ? undefined : c.req.param(ref);

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Peer, ValueVersionsChange } from '../audit/events.ts';
+import type { WriteOptions } from '../store/types.ts';
 
 /** Who sent a request: the same object the request log and the audit log print. */
 export type Caller = Peer;
@@ -60,6 +61,8 @@ export interface EdgeEnv {
     /** Set once the version middleware accepted the request: every answer carries dockerd's headers (src/http/respond.ts). */
     engineHeaders: boolean | undefined;
     audit: AuditNotes;
+    /** Set by an audited route's middleware when its line follows the route's writes (src/http/audit.ts). */
+    writes: WriteOptions | undefined;
   };
 }
 

@@ -9,7 +9,7 @@ import { openSealed, sealContext } from '../crypto/seal-binding.ts';
 import { MAX_SECRET_SIZE as MAX_SECRET_BYTES } from '../drivers/kit.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { SchemaRegistry } from '../schemas.ts';
-import type { NewSecret, Store } from '../store/types.ts';
+import type { NewSecret, Store, WriteOptions } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from '../core/clock.ts';
 import type { DriverLog, SecretDriver, SecretInfo } from '../drivers/types.ts';
@@ -41,7 +41,7 @@ export class SecretsService {
     this.deps = deps;
   }
 
-  async create(spec: SecretSpecInput): Promise<string> {
+  async create(spec: SecretSpecInput, writes?: WriteOptions): Promise<string> {
     const { store, swarm, keys } = this.deps;
     swarm.requireManager();
     this.validateName(spec.name);
@@ -63,9 +63,9 @@ export class SecretsService {
     const handOver = driver?.store && spec.data && spec.data.length > 0 ? spec.data : undefined;
     // Creating reserves the name first, so a conflict never reaches the driver.
     if (spec.data && spec.data.length > 0 && !handOver) {
-      await keys.sealThen(spec.data, sealContext(record), (sealed) => store.createSecret({ ...record, sealed }));
+      await keys.sealThen(spec.data, sealContext(record), (sealed) => store.createSecret({ ...record, sealed }, writes));
     } else {
-      await store.createSecret(record);
+      await store.createSecret(record, writes);
     }
     if (handOver) {
       try {
@@ -145,20 +145,20 @@ export class SecretsService {
 
   /** Only labels change; the name must stay and any data sent must equal the stored value. */
   /** Resolves with the secret's ID and name (for the audit log). */
-  async update(idOrName: string, version: number, spec: SecretSpecInput): Promise<{ id: string; name: string }> {
+  async update(idOrName: string, version: number, spec: SecretSpecInput, writes?: WriteOptions): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     return this.onResolved(idOrName, async (current) => {
       if (spec.name !== current.name || (spec.data && spec.data.length > 0 && !(await this.sameValue(current.id, spec.data)))) {
         throw new InvalidArgument('only updates to Labels are allowed');
       }
-      await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano());
+      await store.updateSecretLabels(current.id, version, spec.labels, rfc3339Nano(), writes);
       return { id: current.id, name: current.name };
     });
   }
 
   /** Resolves with the removed secret's ID and name (for the audit log). */
-  async remove(idOrName: string): Promise<{ id: string; name: string }> {
+  async remove(idOrName: string, writes?: WriteOptions): Promise<{ id: string; name: string }> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const window = this.deps.recoveryWindowMs;
@@ -166,11 +166,11 @@ export class SecretsService {
       if (window) {
         // Hidden, not deleted: a writable driver hears of it only when it is purged.
         const now = Date.now();
-        const kept = await store.removeToRecovery(secret.id, new Date(now).toISOString(), new Date(now + window).toISOString());
+        const kept = await store.removeToRecovery(secret.id, new Date(now).toISOString(), new Date(now + window).toISOString(), writes);
         if (!kept) throw new SecretNotFound(secret.id);
         return secret;
       }
-      if (!(await store.deleteSecret(secret.id))) throw new SecretNotFound(secret.id); // lost a race with another delete
+      if (!(await store.deleteSecret(secret.id, writes))) throw new SecretNotFound(secret.id); // lost a race with another delete
       return secret;
     });
     if (!window && secret.driver?.Name) await this.tellRemoved(secret.driver.Name, secretInfo(secret));

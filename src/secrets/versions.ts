@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { KeyService } from '../crypto/keys.ts';
-import type { Store, ValueVersionInfo } from '../store/types.ts';
+import type { Store, ValueVersionInfo, WriteOptions } from '../store/types.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { rfc3339Nano } from '../core/clock.ts';
 import { InvalidRequest, isSecretdError, VersionNotFound } from '../core/errors.ts';
@@ -70,7 +70,7 @@ export class SecretVersions {
   }
 
   /** Stores `value` as the next version of `ref` and makes it current. */
-  async rotate(ref: string, value: Uint8Array, noteSecret: (s: Acted) => void = () => {}): Promise<Rotated> {
+  async rotate(ref: string, value: Uint8Array, noteSecret: (s: Acted) => void = () => {}, writes?: WriteOptions): Promise<Rotated> {
     const { store, swarm, keys, keep } = this.deps;
     swarm.requireManager();
     let secret = await resolveSecret(store, ref);
@@ -87,7 +87,7 @@ export class SecretVersions {
       const createdAt = rfc3339Nano();
       try {
         const { dropped } = await keys.sealThen(value, valueContext(secret, version), (sealed) =>
-          store.rotateValue(secret.id, { version, createdAt, sealed }, keep, createdAt),
+          store.rotateValue(secret.id, { version, createdAt, sealed }, keep, createdAt, writes),
         );
         this.deps.onValueChanged?.(acted(secret));
         return { secret: acted(secret), version, previous, dropped };
@@ -101,7 +101,7 @@ export class SecretVersions {
   }
 
   /** Makes kept version `version` of `ref` current again. */
-  async rollback(ref: string, version: number, noteSecret: (s: Acted) => void = () => {}): Promise<RolledBack> {
+  async rollback(ref: string, version: number, noteSecret: (s: Acted) => void = () => {}, writes?: WriteOptions): Promise<RolledBack> {
     const { store, swarm } = this.deps;
     swarm.requireManager();
     const secret = await resolveSecret(store, ref);
@@ -109,7 +109,7 @@ export class SecretVersions {
     const previous = secret.valueVersion ?? 1;
     try {
       this.deps.keptValueMoved?.();
-      await store.rollbackValue(secret.id, version, rfc3339Nano());
+      await store.rollbackValue(secret.id, version, rfc3339Nano(), writes);
     } catch (e) {
       // The store names the secret by ID; the user named it, most likely by name.
       if (e instanceof VersionNotFound) throw new VersionNotFound(secret.name, version);

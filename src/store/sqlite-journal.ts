@@ -6,7 +6,6 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditJournal } from './types.ts';
-import { deferDurability } from './deferred-durability.ts';
 
 /** A write through the store's group commit that always waits for the WAL's flush. */
 type FlushedWrite = <T>(fn: () => T) => Promise<T>;
@@ -40,9 +39,5 @@ export class SqliteAuditJournal implements AuditJournal {
     return this.write(() => {
       this.stmt.trim.run(seq);
     });
-  }
-
-  deferDurability<T>(work: () => Promise<T>): Promise<T> {
-    return deferDurability(work);
   }
 }

@@ -25,9 +25,9 @@ import type {
   SecretQuery,
   Store,
   ValueVersionInfo,
+  WriteOptions,
 } from './types.ts';
 import { WalSync } from './wal-sync.ts';
-import { durabilityDeferred } from './deferred-durability.ts';
 import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 
@@ -87,7 +87,7 @@ interface PendingWrite {
   fn: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  /** Resolved once committed, before the flush: a journal line flushed later covers it (src/store/deferred-durability.ts). */
+  /** Resolved once committed, before the flush: an audit line flushed later covers it (WriteOptions in src/store/types.ts). */
   deferred: boolean;
   /** An audit line or a trim of them (src/store/sqlite-journal.ts): no secret changes. */
   journal: boolean;
@@ -281,7 +281,7 @@ export class SqliteStore implements Store {
     this.listing = new SqliteListing(file, this.db);
     this.journal = new SqliteAuditJournal(
       this.db,
-      (fn) => this.write(fn, 'journal'),
+      (fn) => this.write(fn, undefined, 'journal'),
       () => this.wal.committed(),
     );
   }
@@ -340,14 +340,14 @@ export class SqliteStore implements Store {
     await this.write(() => this.checkStmt.markWalked.run(kekId));
   }
 
-  async createSecret(s: NewSecret): Promise<SecretRecord> {
+  async createSecret(s: NewSecret, opts?: WriteOptions): Promise<SecretRecord> {
     return this.write(() => {
       this.ensureInSwarm();
       const version = this.nextVersion();
       const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
       this.insertSecret(record);
       return record;
-    });
+    }, opts);
   }
 
   async getSecret(id: string): Promise<SecretRecord | undefined> {
@@ -496,7 +496,7 @@ export class SqliteStore implements Store {
     for (const key of Object.keys(labels)) this.stmt.insertLabel.run(seq, key, labels[key]!);
   }
 
-  async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord> {
+  async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string, opts?: WriteOptions): Promise<SecretRecord> {
     return this.write(() => {
       this.ensureInSwarm();
       const seq = this.stmt.seqOf.get(id);
@@ -507,17 +507,17 @@ export class SqliteStore implements Store {
       this.stmt.deleteLabels.run(seq);
       this.insertLabels(seq, labels);
       return fromRow(row);
-    });
+    }, opts);
   }
 
-  async deleteSecret(id: string): Promise<boolean> {
+  async deleteSecret(id: string, opts?: WriteOptions): Promise<boolean> {
     return this.write(() => {
       const seq = this.stmt.delete.get(id);
       if (seq === undefined) return false; // a removed secret's values are not ours to drop
       this.stmt.deleteLabels.run(seq);
       this.stmt.dropKeptOf.run(id);
       return true;
-    });
+    }, opts);
   }
 
   async listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined> {
@@ -545,7 +545,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }> {
+  async rotateValue(
+    id: string,
+    next: NewValueVersion,
+    keep: number,
+    updatedAt: string,
+    opts?: WriteOptions,
+  ): Promise<{ secret: SecretRecord; dropped: number[] }> {
     return this.write(() => {
       this.ensureInSwarm();
       const row = this.stmt.byId.get(id);
@@ -558,10 +564,10 @@ export class SqliteStore implements Store {
       const dropped = older.slice(0, Math.max(0, older.length - Math.max(keep - 1, 0))).map((k) => k.version);
       for (const v of dropped) this.stmt.dropKept.run(id, v);
       return { secret: fromRow(this.stmt.byId.get(id)!), dropped };
-    });
+    }, opts);
   }
 
-  async rollbackValue(id: string, version: number, updatedAt: string): Promise<SecretRecord> {
+  async rollbackValue(id: string, version: number, updatedAt: string, opts?: WriteOptions): Promise<SecretRecord> {
     return this.write(() => {
       this.ensureInSwarm();
       const row = this.stmt.byId.get(id);
@@ -573,7 +579,7 @@ export class SqliteStore implements Store {
       this.stmt.dropKept.run(id, version);
       this.stmt.setValue.run(kept.sealed, version, row.latest_value_version ?? 1, kept.created_at, this.nextVersion(), updatedAt, id);
       return fromRow(this.stmt.byId.get(id)!);
-    });
+    }, opts);
   }
 
   async keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]> {
@@ -597,7 +603,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean> {
+  async removeToRecovery(id: string, removedAt: string, purgeAfter: string, opts?: WriteOptions): Promise<boolean> {
     return this.write(() => {
       const row = this.stmt.byId.get(id);
       if (!row) return false;
@@ -605,7 +611,7 @@ export class SqliteStore implements Store {
       this.keepCurrent(row);
       this.stmt.deleteLabels.run(this.stmt.delete.get(id)!); // a removed secret is in no label lookup; restore puts them back
       return true;
-    });
+    }, opts);
   }
 
   async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
@@ -748,12 +754,13 @@ export class SqliteStore implements Store {
   /**
    * Group commit: writes that arrive in the same turn of the event loop share one transaction
    * and so one fsync. Each runs in its own savepoint, so one that throws (a name conflict, a
-   * stale version) is undone alone. Every promise settles only after the commit is on disk.
+   * stale version) is undone alone. Every promise settles only after the commit is on disk, but
+   * for those of writes whose audit line follows (WriteOptions): theirs settle at the commit.
    */
-  private write<T>(fn: () => T, kind: 'change' | 'journal' = 'change'): Promise<T> {
+  private write<T>(fn: () => T, opts?: WriteOptions, kind: 'change' | 'journal' = 'change'): Promise<T> {
     this.ensureOpen();
     const journal = kind === 'journal';
-    const deferred = !journal && durabilityDeferred();
+    const deferred = !journal && opts?.auditLineFollows === true;
     return new Promise<T>((resolve, reject) => {
       const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal });
       if (queued === 1) setImmediate(() => this.flushWhenFlushed());

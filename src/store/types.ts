@@ -101,6 +101,16 @@ export interface RemovedSecret {
   purgeAfter: string;
 }
 
+/**
+ * How a write settles. By default its promise resolves once its commit is on disk. With
+ * `auditLineFollows` it may resolve once committed, before that: for a caller that records an
+ * audit line after it and answers nobody until that line is durable, whose flush then covers the
+ * write too (a store with an AuditJournal; one without settles as by default).
+ */
+export interface WriteOptions {
+  auditLineFollows?: boolean;
+}
+
 export interface Store extends KeyringCheckStore {
   /** Backend name for logs and /info ("sqlite", "etcd"). */
   readonly kind: string;
@@ -113,7 +123,7 @@ export interface Store extends KeyringCheckStore {
    * any case, and with NotInSwarm if the stored swarm state says the node left (a create that
    * raced `swarm leave` must not survive it).
    */
-  createSecret(secret: NewSecret): Promise<SecretRecord>;
+  createSecret(secret: NewSecret, opts?: WriteOptions): Promise<SecretRecord>;
 
   /** One secret, with its sealed value. */
   getSecret(id: string): Promise<SecretRecord | undefined>;
@@ -142,10 +152,10 @@ export interface Store extends KeyringCheckStore {
    * Rejects with SecretNotFound if it is gone, OutOfSequence if the version moved on, NotInSwarm
    * as createSecret does.
    */
-  updateSecretLabels(id: string, expectedVersion: number, labels: Record<string, string>, updatedAt: string): Promise<SecretRecord>;
+  updateSecretLabels(id: string, expectedVersion: number, labels: Record<string, string>, updatedAt: string, opts?: WriteOptions): Promise<SecretRecord>;
 
   /** Deletes secret `id` and every kept version of its value, in one write; false if it did not exist. */
-  deleteSecret(id: string): Promise<boolean>;
+  deleteSecret(id: string, opts?: WriteOptions): Promise<boolean>;
 
   // Value versions (src/secrets/versions.ts). A secret never rotated has no kept values: these
   // cost nothing on the paths above.
@@ -164,14 +174,14 @@ export interface Store extends KeyringCheckStore {
    * the caller seals again and retries), SecretNotFound, NotInSwarm. Resolves with the new record
    * (with its sealed value) and the numbers of the versions deleted.
    */
-  rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string): Promise<{ secret: SecretRecord; dropped: number[] }>;
+  rotateValue(id: string, next: NewValueVersion, keep: number, updatedAt: string, opts?: WriteOptions): Promise<{ secret: SecretRecord; dropped: number[] }>;
 
   /**
    * Makes kept version `version` the current value again, keeping the one it replaces, in one
    * write that takes the next store version and sets `updatedAt`. Already current: resolves with
    * the record unchanged. Rejects with VersionNotFound if it is not kept, SecretNotFound, NotInSwarm.
    */
-  rollbackValue(id: string, version: number, updatedAt: string): Promise<SecretRecord>;
+  rollbackValue(id: string, version: number, updatedAt: string, opts?: WriteOptions): Promise<SecretRecord>;
 
   /** Up to `limit` kept values after `after` (all from the start when absent), in (secretId, version) order. */
   keptValuesPage(after: KeptValueCursor | undefined, limit: number): Promise<KeptValue[]>;
@@ -185,7 +195,7 @@ export interface Store extends KeyringCheckStore {
    * Removes secret `id` from sight until `purgeAfter`: its name is free at once, its values are
    * kept sealed. False if it did not exist.
    */
-  removeToRecovery(id: string, removedAt: string, purgeAfter: string): Promise<boolean>;
+  removeToRecovery(id: string, removedAt: string, purgeAfter: string, opts?: WriteOptions): Promise<boolean>;
 
   /**
    * Removed secrets whose ID is `ref` or whose name equals `ref` regardless of case (every one
@@ -309,13 +319,6 @@ export interface AuditJournal {
 
   /** Drops the lines up to and including `seq`: the audit file holds them on disk. */
   trim(seq: number): Promise<void>;
-
-  /**
-   * Runs `work`; the writes it makes resolve once committed, before their flush, because the
-   * caller appends a line when `work` ends and that line's flush covers them. Only for work
-   * whose every outcome is followed by an `append`.
-   */
-  deferDurability<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**

@@ -13,7 +13,6 @@ import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
 import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
-import { deferDurability } from '../../src/store/deferred-durability.ts';
 import type { WalSync } from '../../src/store/wal-sync.ts';
 import type { SecretRecord } from '../../src/store/records.ts';
 import { storeContract } from './contract.ts';
@@ -99,6 +98,22 @@ describe('SqliteStore only', () => {
       }
     }));
 
+  test('a write whose audit line follows settles at its commit; any other only once that commit is on disk', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const record = (name: string) => ({ id: newId(), name, labels: {}, createdAt: rfc3339Nano(), sealed: Buffer.from('x') });
+        const settled: string[] = [];
+        // One batch, the plain write first: settled in batch order unless the option is honoured.
+        const plain = store.createSecret(record('plain')).then(() => settled.push('plain'));
+        const followed = store.createSecret(record('followed'), { auditLineFollows: true }).then(() => settled.push('followed'));
+        await Promise.all([plain, followed]);
+        assert.deepEqual(settled, ['followed', 'plain']);
+      } finally {
+        await store.close();
+      }
+    }));
+
   test("a write's journal line, queued while its answer runs, shares the WAL flush of the commit before it", () =>
     withFile(async (file) => {
       const store = new SqliteStore(file);
@@ -108,12 +123,12 @@ describe('SqliteStore only', () => {
         const record = (name: string) => ({ id: newId(), name, labels: {}, createdAt: rfc3339Nano(), sealed: Buffer.from('x') });
         // As the audited routes do: the change is answered at its commit, then its line is appended.
         const request = (name: string, meanwhile?: () => Promise<void>) =>
-          deferDurability(async () => {
-            await store.createSecret(record(name));
+          (async () => {
+            await store.createSecret(record(name), { auditLineFollows: true });
             const other = meanwhile?.(); // the next request's change, committed with this line
             await store.journal.append(++seq, `{"seq":${seq}}`);
             await other;
-          });
+          })();
         const before = wal.flushes;
         await Promise.all([1, 2, 3, 4].map((i) => request(`first-${i}`, () => request(`second-${i}`))));
         // The second changes commit with the first lines; their own lines come one turn later.

@@ -25,7 +25,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
     if (spec.templating && compareVersions(version, TEMPLATING_MIN_API) < 0) {
       throw new InvalidRequest(`secret templating is not supported on the specified API version: ${version}`);
     }
-    const id = await secrets.create(spec);
+    const id = await secrets.create(spec, c.get('writes'));
     noteSecret(c, { id });
     return json(c, { ID: id }, 201);
   });
@@ -33,13 +33,13 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
   app.get('/secrets/:id', v, async (c) => jsonText(c, await secrets.inspectJson(c.req.param('id'))));
 
   app.delete('/secrets/:id', audited('secret.remove', 'id'), v, async (c) => {
-    noteSecret(c, await secrets.remove(c.req.param('id')));
+    noteSecret(c, await secrets.remove(c.req.param('id'), c.get('writes')));
     return empty(c, 204);
   });
 
   app.post('/secrets/:id/update', audited('secret.update', 'id'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
-    noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec));
+    noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec, c.get('writes')));
     return empty(c);
   });
 }

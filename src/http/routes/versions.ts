@@ -36,7 +36,7 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
     const body = checkedBody(schemas, 'secret-rotate.json', await readJsonBody(c));
     const value = body.Generate ? generateValue(body.Generate) : decodeBase64(body.Data!);
     try {
-      const r = await versions.rotate(c.req.param('id'), value, (s) => noteSecret(c, s));
+      const r = await versions.rotate(c.req.param('id'), value, (s) => noteSecret(c, s), c.get('writes'));
       noteVersions(c, { version: r.version, previous: r.previous, ...(r.dropped.length > 0 ? { dropped: r.dropped } : {}) });
       return json(c, { ID: r.secret.id, Version: r.version, Previous: r.previous, Dropped: r.dropped }, 201);
     } finally {
@@ -48,7 +48,7 @@ export function versionRoutes(app: Hono<EdgeEnv>, versions: SecretVersions, reco
     const text = c.req.param('version');
     if (!schemas.validator('secret-rollback.json')(text))
       throw new InvalidRequest(`invalid version ${JSON.stringify(text)}: a version is a whole number from 1`);
-    const r = await versions.rollback(c.req.param('id'), Number(text), (s) => noteSecret(c, s));
+    const r = await versions.rollback(c.req.param('id'), Number(text), (s) => noteSecret(c, s), c.get('writes'));
     noteVersions(c, { version: r.version, previous: r.previous });
     return json(c, { ID: r.secret.id, Version: r.version, Previous: r.previous });
   });
