@@ -85,6 +85,10 @@ export class EtcdStore implements Store {
   private readonly cache: EtcdSecretsCache;
   /** How many reads the cache answered, and how many read etcd directly (tests and debugging). */
   readonly reads = { cached: 0, direct: 0 };
+  /** How many revision checks the cached reads have sent to etcd (tests and debugging). */
+  get revisionChecks(): number {
+    return this.check.checks;
+  }
   private readonly check: RevisionCheck;
   /** The cache as it is, unchecked (Store.recentSecrets): what an update or delete starts from. */
   readonly recentSecrets: Pick<Store, 'getSecret' | 'findSecrets'> = {

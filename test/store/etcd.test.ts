@@ -214,6 +214,29 @@ describe('EtcdStore only', { skip: missing }, () => {
       await store.close();
     }
   });
+  test('reads that arrive together share one revision check; a read that arrives after a check was sent gets another', async () => {
+    const store = await connect();
+    try {
+      const s = await store.createSecret({ id: newId(), name: 'shared-check', labels: {}, sealed: Buffer.from('v'), createdAt: rfc3339Nano() });
+      await store.findSecrets({}); // the cache is live and has applied the create
+      const before = store.revisionChecks;
+      const together = await Promise.all(
+        Array.from({ length: 64 }, (_, i) => (i % 2 ? store.getSecret(s.id) : store.findSecrets({ names: ['shared-check'] }))),
+      );
+      assert.equal(store.reads.direct, 0, 'a read went to etcd directly: the cache was not live');
+      assert.equal(store.revisionChecks - before, 1, 'reads issued in one turn were split over several checks');
+      assert.ok(together.every((r) => (Array.isArray(r) ? r[0]?.id : r?.id) === s.id));
+      // One read, then another once the first one's check has been sent: it cannot use that one.
+      const first = store.findSecrets({});
+      await new Promise((r) => setTimeout(r, 0));
+      const second = store.findSecrets({});
+      await Promise.all([first, second]);
+      assert.equal(store.revisionChecks - before, 3, 'a read shared a check sent before it arrived');
+    } finally {
+      await store.close();
+    }
+  });
+
   test('different prefixes are different deployments', async () => {
     const [a, b] = [await connect(), await connect()];
     try {
