@@ -14,6 +14,7 @@ import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { SwarmService } from '../swarm/service.ts';
 import { EngineClient } from '../ui/engine.ts';
+import { isSecretdError } from '../core/errors.ts';
 import { auditor } from './audit.ts';
 import { refuseBrowsers } from './browser-guard.ts';
 import { callerOf } from './connection.ts';
@@ -51,7 +52,11 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): FetchHandler {
   const app = new Hono<EdgeEnv>({ getPath: (_req, options) => options?.env?.target.routed ?? '/' });
-  const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url) });
+  const cutShort = (error: unknown, path: string) =>
+    isSecretdError(error)
+      ? deps.log.warn({ path, code: error.code }, 'answer cut short')
+      : deps.log.error({ path, err: redacted(error) }, 'answer cut short: unexpected error');
+  const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url), cutShort });
 
   // Each step of Hono's chain costs on every request, so the edge is one middleware; two when
   // requests are logged (the level is fixed at start), so that a refusal the guard throws is

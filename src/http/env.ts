@@ -40,6 +40,8 @@ export interface EdgeBindings {
   onBehalfOf?: Caller;
   /** Set by the app's entry point before routing (src/http/app.ts). */
   target: Target;
+  /** Set there too: logs an answer cut short after its status left (a list whose store read failed), which no status can report. */
+  cutShort?: (error: unknown, path: string) => void;
 }
 
 /** What one audited route says about what it acted on (src/http/audit.ts). */

@@ -52,13 +52,19 @@ export async function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterab
   const pieces = text[Symbol.asyncIterator]();
   const outgoing = c.env.outgoing;
   if (outgoing && c.get('engineHeaders')) {
-    await writePieces(outgoing, engineWritten(JSON_TYPE), pieces);
+    await writePieces(outgoing, engineWritten(JSON_TYPE), pieces, (error) => c.env.cutShort?.(error, c.env.target.path));
     return RESPONSE_ALREADY_SENT;
   }
   const utf8 = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = await pieces.next();
+      let next: IteratorResult<string>;
+      try {
+        next = await pieces.next();
+      } catch (error) {
+        c.env.cutShort?.(error, c.env.target.path);
+        throw error; // the stream errors: its reader sees the answer end early
+      }
       if (next.done) {
         controller.enqueue(utf8.encode('\n'));
         controller.close();
@@ -76,7 +82,12 @@ export async function jsonPieces(c: Context<EdgeEnv>, text: string | AsyncIterab
  * frees once written. Encoded here, every page of a list of all would be a buffer left to the
  * garbage collector, which lets tens of MB of them pile up after one long list.
  */
-async function writePieces(res: ServerResponse, headers: Record<string, string>, pieces: AsyncIterator<string>): Promise<void> {
+async function writePieces(
+  res: ServerResponse,
+  headers: Record<string, string>,
+  pieces: AsyncIterator<string>,
+  cutShort: (error: unknown) => void,
+): Promise<void> {
   res.writeHead(200, headers);
   try {
     for (;;) {
@@ -91,6 +102,7 @@ async function writePieces(res: ServerResponse, headers: Record<string, string>,
     res.end('\n');
   } catch (error) {
     // The status went out with the headers: the answer can only be cut short, as dockerd's would be.
+    cutShort(error);
     res.destroy(error as Error);
     await pieces.return?.().catch(() => {});
   }

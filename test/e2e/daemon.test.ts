@@ -217,6 +217,8 @@ describe('swarm state', () => {
     assert.equal((await d.request({ path: '/swarm' })).status, 503);
     const info = await d.request({ path: '/info' });
     assert.equal(info.json.Swarm.LocalNodeState, 'inactive');
+    // NCPU counts the CPUs the daemon may run on, as Go's runtime.NumCPU() does for dockerd: nproc's count.
+    assert.equal(info.json.NCPU, Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()));
     const init = await d.request({ method: 'POST', path: '/swarm/init', body: { ListenAddr: '0.0.0.0:2377' } });
     assert.equal(init.status, 200);
     assert.match(init.json, /^[a-z0-9]{25}$/);

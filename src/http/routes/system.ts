@@ -1,6 +1,6 @@
 /** /_ping, /version and /info: what clients read to negotiate and to check swarm membership. */
 import type { Hono } from 'hono';
-import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { arch, availableParallelism, hostname, release, totalmem } from 'node:os';
 import { SwarmLocked } from '../../core/errors.ts';
 import type { SwarmService } from '../../swarm/service.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../version.ts';
@@ -28,8 +28,12 @@ const ARCH: Record<string, [goarch: string, machine: string]> = {
 
 const [GOARCH, MACHINE] = ARCH[arch()] ?? [arch(), arch()];
 
+/**
+ * The CPUs this process may run on, as Go's runtime.NumCPU() counts them for dockerd's NCPU (the
+ * affinity mask). One system call, where os.cpus() reads and parses /proc/cpuinfo.
+ */
 export function hostInfo() {
-  return { name: hostname(), goarch: GOARCH, machine: MACHINE, kernel: release(), cpus: cpus().length, memory: totalmem() };
+  return { name: hostname(), goarch: GOARCH, machine: MACHINE, kernel: release(), cpus: availableParallelism(), memory: totalmem() };
 }
 
 export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: SystemInfo): void {
@@ -46,7 +50,7 @@ export function systemRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, info: Syst
   );
 
   app.get('/version', v, (c) => {
-    // Not hostInfo(): counting the CPUs reads /proc/cpuinfo, and /version has no use for them.
+    // Not hostInfo(): /version has no use for the host's name, CPUs or memory.
     const kernel = release();
     const details = {
       ApiVersion: API_VERSION,
