@@ -228,7 +228,10 @@ describe('EtcdStore only', { skip: missing }, () => {
       assert.ok(together.every((r) => (Array.isArray(r) ? r[0]?.id : r?.id) === s.id));
       // One read, then another once the first one's check has been sent: it cannot use that one.
       const first = store.findSecrets({});
-      await new Promise((r) => setTimeout(r, 0));
+      for (const deadline = Date.now() + 5000; store.revisionChecks - before < 2; ) {
+        assert.ok(Date.now() < deadline, "the first read's check was never sent");
+        await new Promise((r) => setImmediate(r));
+      }
       const second = store.findSecrets({});
       await Promise.all([first, second]);
       assert.equal(store.revisionChecks - before, 3, 'a read shared a check sent before it arrived');
