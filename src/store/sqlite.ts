@@ -30,6 +30,7 @@ import type {
 import { WalSync } from './wal-sync.ts';
 import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
+import { RecentRows } from './sqlite-recent-rows.ts';
 
 /** Writes held for the WAL's flush (flushWhenFlushed) beyond which they commit at once: a bounded turn. */
 const MAX_HELD = 512;
@@ -91,6 +92,8 @@ interface PendingWrite {
   deferred: boolean;
   /** An audit line or a trim of them (src/store/sqlite-journal.ts): no secret changes. */
   journal: boolean;
+  /** A createSecret, whose committed record the recent rows take (src/store/sqlite-recent-rows.ts). */
+  creates: boolean;
 }
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
@@ -165,6 +168,7 @@ export class SqliteStore implements Store {
   private commitListener: ((checkpoint: StoreCheckpoint) => void) | undefined;
   readonly journal: SqliteAuditJournal;
   private readonly listing: SqliteListing;
+  private readonly recent = new RecentRows<SecretRow>();
 
   readonly file: string;
   constructor(file: string) {
@@ -341,13 +345,17 @@ export class SqliteStore implements Store {
   }
 
   async createSecret(s: NewSecret, opts?: WriteOptions): Promise<SecretRecord> {
-    return this.write(() => {
-      this.ensureInSwarm();
-      const version = this.nextVersion();
-      const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
-      this.insertSecret(record);
-      return record;
-    }, opts);
+    return this.write(
+      () => {
+        this.ensureInSwarm();
+        const version = this.nextVersion();
+        const record: SecretRecord = { ...s, version, updatedAt: s.createdAt };
+        this.insertSecret(record);
+        return record;
+      },
+      opts,
+      'create',
+    );
   }
 
   async getSecret(id: string): Promise<SecretRecord | undefined> {
@@ -369,7 +377,7 @@ export class SqliteStore implements Store {
     const wanted = [...(q.labels ?? [])];
     if (wanted.length === 0) {
       if (c.all) return this.stmt.all.all().map(fromRow);
-      return this.lookups(c, [], []);
+      return this.recentByName(c) ?? this.lookups(c, [], []);
     }
     const inSql = wanted.slice(0, SQL_LABEL_TERMS);
     const rest = new Map(wanted.slice(SQL_LABEL_TERMS));
@@ -415,6 +423,18 @@ export class SqliteStore implements Store {
     const driverValue: '' | 'v' = value === '' ? '' : 'v';
     const params = [...(value === '' ? [key] : [key, value]), ...labelParams(others)];
     return { key, value, driverValue, others, params, matches: driver.matches };
+  }
+
+  /** A lookup by exact names alone whose every name is among the recent rows, sorted by ID as `lookups` sorts; else undefined. */
+  private recentByName(c: ReturnType<typeof compactQuery>): SecretRecord[] | undefined {
+    if (c.names.length === 0 || c.namePrefixes.length > 0 || c.idPrefixes.length > 0) return undefined;
+    const rows: SecretRow[] = [];
+    for (const n of c.names) {
+      const row = this.recent.byNameKey(n);
+      if (!row) return undefined;
+      rows.push(row);
+    }
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(fromRow);
   }
 
   /**
@@ -757,12 +777,12 @@ export class SqliteStore implements Store {
    * stale version) is undone alone. Every promise settles only after the commit is on disk, but
    * for those of writes whose audit line follows (WriteOptions): theirs settle at the commit.
    */
-  private write<T>(fn: () => T, opts?: WriteOptions, kind: 'change' | 'journal' = 'change'): Promise<T> {
+  private write<T>(fn: () => T, opts?: WriteOptions, kind: 'change' | 'create' | 'journal' = 'change'): Promise<T> {
     this.ensureOpen();
     const journal = kind === 'journal';
     const deferred = !journal && opts?.auditLineFollows === true;
     return new Promise<T>((resolve, reject) => {
-      const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal });
+      const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal, creates: kind === 'create' });
       if (queued === 1) setImmediate(() => this.flushWhenFlushed());
       else if (queued === MAX_HELD) setImmediate(() => this.flush());
     });
@@ -799,6 +819,7 @@ export class SqliteStore implements Store {
     }
     this.commits = commits;
     if (!batch.every((w) => w.journal)) this.changes++;
+    this.keepRecent(batch, outcomes);
     const settle = (deferred: boolean) =>
       batch.forEach((w, i) => {
         if (w.deferred !== deferred) return;
@@ -836,6 +857,24 @@ export class SqliteStore implements Store {
         if (this.pending.length === 0) this.askFlush(); // else the commit of those lines asks
       });
     } else this.askFlush();
+  }
+
+  /**
+   * The recent rows after a batch committed, in its order: a create adds its row, any other
+   * change empties them. A write that failed was undone by its savepoint and changed nothing.
+   */
+  private keepRecent(batch: PendingWrite[], outcomes: Outcome[]): void {
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (w.journal || !o.ok) return;
+      if (!w.creates) {
+        this.recent.forgetAll();
+        return;
+      }
+      const { sealed: _value, ...metadata } = o.value as SecretRecord;
+      const { name_key, ...row } = toRow(metadata);
+      this.recent.created(name_key, { ...row, sealed: null });
+    });
   }
 
   /** Commits whose writers wait for the WAL's flush, not yet given to it. */

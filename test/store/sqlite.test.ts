@@ -13,6 +13,7 @@ import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
 import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
+import { RecentRows } from '../../src/store/sqlite-recent-rows.ts';
 import type { WalSync } from '../../src/store/wal-sync.ts';
 import type { SecretRecord } from '../../src/store/records.ts';
 import { storeContract } from './contract.ts';
@@ -409,6 +410,53 @@ describe('SqliteStore only', () => {
         await second.close();
       }
     }));
+
+  test('a lookup by exact name after a create answers from the recent rows what the table holds, and no row older than it', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      let a: SecretRecord;
+      try {
+        a = await store.createSecret({ id: newId(), name: 'Alpha', labels: { k: 'v' }, createdAt: rfc3339Nano() });
+        const b = await store.createSecret({ id: newId(), name: 'beta', labels: {}, createdAt: rfc3339Nano() });
+        assert.deepEqual(await store.findSecrets({ names: ['alpha'] }), [a]);
+        assert.deepEqual(
+          await store.findSecrets({ names: ['BETA', 'Alpha'] }),
+          [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)),
+        );
+        await assert.rejects(store.createSecret({ id: newId(), name: 'ALPHA', labels: {}, createdAt: rfc3339Nano() }), /already exists/);
+        assert.deepEqual(await store.findSecrets({ names: ['alpha'] }), [a]);
+        a = await store.updateSecretLabels(a.id, a.version, { k: 'w' }, rfc3339Nano());
+        const [found] = await store.findSecrets({ names: ['Alpha'] });
+        assert.deepEqual(found?.labels, { k: 'w' });
+        assert.equal(found?.version, a.version);
+        assert.equal(await store.deleteSecret(b.id), true);
+        assert.deepEqual(await store.findSecrets({ names: ['beta'] }), []);
+        await store.createSecret({ id: b.id, name: 'beta', labels: { again: '' }, createdAt: rfc3339Nano() });
+        assert.deepEqual(
+          (await store.findSecrets({ names: ['beta'] })).map((s) => s.labels),
+          [{ again: '' }],
+        );
+      } finally {
+        await store.close();
+      }
+      // What the table holds, read by SQL alone (a new store holds no recent rows).
+      const reopened = new SqliteStore(file);
+      try {
+        assert.deepEqual(await reopened.findSecrets({ names: ['alpha'] }), [a]);
+      } finally {
+        await reopened.close();
+      }
+    }));
+
+  test('the recent rows hold at most their bound, the oldest going first, and forget everything at once', () => {
+    const recent = new RecentRows<{ id: string }>(2);
+    for (const id of ['a', 'b', 'c']) recent.created(id, { id });
+    assert.equal(recent.size, 2);
+    assert.equal(recent.byNameKey('a'), undefined);
+    assert.equal(recent.byNameKey('c')?.id, 'c');
+    recent.forgetAll();
+    assert.equal(recent.size, 0);
+  });
 
   test('a secret whose ID is taken is refused and changes nothing, though no index holds IDs alone', () =>
     withFile(async (file) => {
