@@ -10,9 +10,10 @@
  * test/helpers/tools.ts (REF_DOCKER_HOST or unix:///tmp/dockerd/docker.sock); starts the two
  * ceilings of test/bench/ceiling-server.ts (a bare node:http server on a Map, and the same with
  * one fdatasync per batch of writes). Each round runs the five phases (create, inspect by name,
- * list filtered by name, update labels, delete) on every side in turn; the tables show each
+ * list filtered by name, update labels, delete) one by one, each on every side in turn; the tables show each
  * operation's median across rounds, secretd/dockerd, secretd/ceiling (bare+fdatasync for
- * writes, bare for reads), and one round per side at each concurrency of the sweep.
+ * writes, bare for reads; each the median of the rounds' own ratios), and one round per side at
+ * each concurrency of the sweep.
  * Everything a run creates carries a per-run tag and is deleted again, on failure and Ctrl-C too.
  */
 import { spawnSync } from 'node:child_process';
@@ -408,31 +409,47 @@ async function warmUp(run: Run, side: Side): Promise<void> {
   log(`${side.name}: warmed up with ${items.length * OPERATIONS.length} requests`);
 }
 
-async function runRound(run: Run, side: Side, key: string, label: string, concurrency = run.cfg.concurrency): Promise<RoundStats> {
-  const items = makeItems(run, side, key, run.cfg.count);
-  const stats: Partial<RoundStats> = {};
+/**
+ * One round on every side, operation by operation: each side runs the create phase, then each
+ * the inspect phase, and so on, so that the same operation is measured on every side within
+ * seconds (the machine's load drifts over a run). Sides take turns going first, round by round.
+ */
+async function runRound(run: Run, sides: Side[], key: string, label: string, round: number, concurrency = run.cfg.concurrency): Promise<RoundStats[]> {
+  const order = round % 2 === 0 ? [...sides].reverse() : sides;
+  const items = new Map(sides.map((side) => [side, makeItems(run, side, key, run.cfg.count)]));
+  const stats = new Map(sides.map((side) => [side, {} as Partial<RoundStats>]));
   for (const op of OPERATIONS) {
-    const s = await runPhase(run, side, op, items, concurrency);
-    stats[op] = s;
-    log(
-      `  ${label} ${side.name.padEnd(14)} ${TITLES[op].padEnd(21)} ` +
-        `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms` +
-        (s.cpuUsPerOp === undefined ? '' : `  cpu ${fmtMicros(s.cpuUsPerOp).padStart(5)} µs/op`),
-    );
+    for (const side of order) {
+      const s = await runPhase(run, side, op, items.get(side)!, concurrency);
+      stats.get(side)![op] = s;
+      log(
+        `  ${label} ${side.name.padEnd(14)} ${TITLES[op].padEnd(21)} ` +
+          `${fmtRate(s.opsPerSec).padStart(6)} ops/s  p50 ${fmtMs(s.p50Ms).padStart(7)} ms  p99 ${fmtMs(s.p99Ms).padStart(7)} ms` +
+          (s.cpuUsPerOp === undefined ? '' : `  cpu ${fmtMicros(s.cpuUsPerOp).padStart(5)} µs/op`),
+      );
+    }
   }
-  return stats as RoundStats;
+  return sides.map((side) => stats.get(side) as RoundStats);
 }
 
-/** One round on `side` with `concurrency` clients on their own keep-alive sockets. */
-async function sweepRound(run: Run, side: Side, concurrency: number): Promise<void> {
-  const main = side.client;
-  side.client = new BenchClient(side.name, side.host, concurrency, run.cfg.timeoutMs);
-  side.client.prefix = main.prefix;
+/** One round on every side with `concurrency` clients each, on their own keep-alive sockets. */
+async function sweepRound(run: Run, sides: Side[], concurrency: number): Promise<void> {
+  const mains = sides.map((side) => side.client);
+  for (const side of sides) {
+    const client = new BenchClient(side.name, side.host, concurrency, run.cfg.timeoutMs);
+    client.prefix = side.client.prefix;
+    side.client = client;
+  }
   try {
-    side.sweep.set(concurrency, await runRound(run, side, `c${concurrency}`, `${concurrency} clients`, concurrency));
+    const stats = await runRound(run, sides, `c${concurrency}`, `${concurrency} clients`, concurrency, concurrency);
+    sides.forEach((side, i) => {
+      side.sweep.set(concurrency, stats[i]!);
+    });
   } finally {
-    side.client.close();
-    side.client = main;
+    sides.forEach((side, i) => {
+      side.client.close();
+      side.client = mains[i]!;
+    });
   }
 }
 
@@ -551,6 +568,14 @@ function summarize(side: Side, op: Operation): Summary {
   };
 }
 
+/**
+ * secretd's ops/s over `other`'s: the median of the rounds' own ratios, each taken from phases
+ * run one after the other (runRound), so a round the whole machine ran slow counts as one.
+ */
+function pairedRatio(secretd: Side, other: Side, op: Operation): number {
+  return median(secretd.rounds.map((r, i) => r[op].opsPerSec / (other.rounds[i]?.[op].opsPerSec ?? Number.NaN)));
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -645,12 +670,15 @@ async function main(argv: string[]): Promise<number> {
     }
 
     for (const side of sides) await warmUp(run, side);
-    // Interleaved: every side runs round r before any runs round r+1, so a change in the
-    // machine's load during the run shows in every column alike.
+    // Interleaved: every side runs an operation of round r before any runs the next, so a change
+    // in the machine's load during the run shows in every column alike (runRound).
     for (let round = 1; round <= cfg.rounds; round++) {
-      for (const side of sides) side.rounds.push(await runRound(run, side, `r${round}`, `round ${round}/${cfg.rounds}`));
+      const stats = await runRound(run, sides, `r${round}`, `round ${round}/${cfg.rounds}`, round);
+      sides.forEach((side, i) => {
+        side.rounds.push(stats[i]!);
+      });
     }
-    for (const concurrency of cfg.sweep) for (const side of sides) await sweepRound(run, side, concurrency);
+    for (const concurrency of cfg.sweep) await sweepRound(run, sides, concurrency);
   } catch (err) {
     failure = err;
   } finally {
@@ -703,9 +731,9 @@ async function main(argv: string[]): Promise<number> {
       title: TITLES[op],
       secretd: s,
       dockerd: d,
-      ratio: d ? s.opsPerSec / d.opsPerSec : null,
+      ratio: dockerd ? pairedRatio(secretd, dockerd, op) : null,
       ceiling: c ? { side: ceilingOf(op), ...c } : null,
-      ceilingRatio: c ? s.opsPerSec / c.opsPerSec : null,
+      ceilingRatio: ceilingSide ? pairedRatio(secretd, ceilingSide, op) : null,
     };
   });
 
