@@ -1,10 +1,11 @@
 /**
- * The rows of the secrets this daemon created last, without their values, so that finding one
- * by its exact name costs a Map lookup rather than a statement: under 16 clients the statement
- * was a quarter of an inspect's time (docs/benchmark.md). Never behind the database: a row
- * enters only once the create that wrote it has committed, and any other committed write but an
- * audit line (an update, a delete, a restore, a swarm leave, a token) empties it, so what it
- * holds is exactly what SQLite would return. Bounded: past MAX_ROWS, the oldest row goes.
+ * The rows of the secrets this daemon wrote last, without their values, so that finding one by
+ * its exact name or full ID costs a Map lookup rather than a statement: under 16 clients the
+ * statement was a quarter of an inspect's time (docs/benchmark.md). Never behind the database: a
+ * row enters, or replaces the one before, only once the create or label update that wrote it has
+ * committed; a delete drops it; any other committed write but an audit line (a restore, a value
+ * rotation, a swarm leave, a token) empties them all, so what they hold is exactly what SQLite
+ * would return. Bounded: past MAX_ROWS, the row written longest ago goes.
  */
 
 /**
@@ -14,29 +15,55 @@
 export const MAX_ROWS = 4096;
 
 /** `Row`: a secrets row as a lookup by name returns it (sqlite.ts METADATA: no sealed value). */
-export class RecentRows<Row> {
-  /** By name_key (the lower-cased name), in the order the rows came. */
+export class RecentRows<Row extends { id: string }> {
+  /** By name_key (the lower-cased name), oldest write first. */
   private readonly rows = new Map<string, Row>();
+  /** ID → name_key of every row held. */
+  private readonly names = new Map<string, string>();
   private readonly max: number;
 
   constructor(max = MAX_ROWS) {
     this.max = max;
   }
 
-  /** A create committed: its row, as the table now holds it. */
-  created(nameKey: string, row: Row): void {
-    if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value!);
+  /** A create or an update committed: the secret's row as the table now holds it. */
+  wrote(nameKey: string, row: Row): void {
+    const before = this.rows.get(nameKey);
+    if (before) {
+      this.rows.delete(nameKey); // the newest write goes last
+      this.names.delete(before.id);
+    } else if (this.rows.size >= this.max) {
+      const [oldestKey, oldest] = this.rows.entries().next().value!;
+      this.rows.delete(oldestKey);
+      this.names.delete(oldest.id);
+    }
     this.rows.set(nameKey, row);
+    this.names.set(row.id, nameKey);
+  }
+
+  /** Secret `id` was deleted, or moved among the removed ones. */
+  dropped(id: string): void {
+    const nameKey = this.names.get(id);
+    if (nameKey === undefined) return;
+    this.names.delete(id);
+    this.rows.delete(nameKey);
   }
 
   /** Some other change to secrets committed: nothing held may still be true. */
   forgetAll(): void {
     this.rows.clear();
+    this.names.clear();
   }
 
   /** The row named `nameKey`, if it is one of those held; undefined says nothing about the database. */
   byNameKey(nameKey: string): Row | undefined {
     return this.rows.get(nameKey);
+  }
+
+  /** The row of secret `id`, if it is one of those held. */
+  byId(id: string): Row | undefined {
+    const nameKey = this.names.get(id);
+    return nameKey === undefined ? undefined : this.rows.get(nameKey);
   }
 
   get size(): number {

@@ -92,9 +92,16 @@ interface PendingWrite {
   deferred: boolean;
   /** An audit line or a trim of them (src/store/sqlite-journal.ts): no secret changes. */
   journal: boolean;
-  /** A createSecret, whose committed record the recent rows take (src/store/sqlite-recent-rows.ts). */
-  creates: boolean;
+  /** What the write does to the recent rows (src/store/sqlite-recent-rows.ts) once committed. */
+  recent: RecentEffect;
 }
+
+/**
+ * `forget`: anything (the rows are emptied); `keep`: the write resolves with the secret's new
+ * record (a create, a label update); `drop`: it removes secret `id` when it resolves with true;
+ * `none`: it leaves the secrets table alone (an audit line, a purge of a removed secret).
+ */
+type RecentEffect = 'forget' | 'keep' | { drop: string } | 'none';
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
 const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
@@ -169,6 +176,18 @@ export class SqliteStore implements Store {
   readonly journal: SqliteAuditJournal;
   private readonly listing: SqliteListing;
   private readonly recent = new RecentRows<SecretRow>();
+
+  /**
+   * Store.recentSecrets: the secrets this daemon wrote lately (the recent rows), which are never
+   * behind the table; an update or a delete then needs no statement to find its secret.
+   */
+  readonly recentSecrets: Pick<Store, 'getSecret' | 'findSecrets'> = {
+    getSecret: async (id) => {
+      const row = this.recent.byId(id);
+      return row && fromRow(row);
+    },
+    findSecrets: async (q) => (q.labels?.size ? undefined : this.recentByName(compactQuery(q))) ?? [],
+  };
 
   readonly file: string;
   constructor(file: string) {
@@ -354,7 +373,7 @@ export class SqliteStore implements Store {
         return record;
       },
       opts,
-      'create',
+      'keep',
     );
   }
 
@@ -517,27 +536,35 @@ export class SqliteStore implements Store {
   }
 
   async updateSecretLabels(id: string, expected: number, labels: Record<string, string>, updatedAt: string, opts?: WriteOptions): Promise<SecretRecord> {
-    return this.write(() => {
-      this.ensureInSwarm();
-      const seq = this.stmt.seqOf.get(id);
-      if (seq === undefined) throw new SecretNotFound(id);
-      const version = this.nextVersion();
-      const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
-      if (!row) throw new OutOfSequence(); // rolls back the version we took
-      this.stmt.deleteLabels.run(seq);
-      this.insertLabels(seq, labels);
-      return fromRow(row);
-    }, opts);
+    return this.write(
+      () => {
+        this.ensureInSwarm();
+        const seq = this.stmt.seqOf.get(id);
+        if (seq === undefined) throw new SecretNotFound(id);
+        const version = this.nextVersion();
+        const row = this.stmt.updateLabels.get(JSON.stringify(labels), version, updatedAt, id, expected);
+        if (!row) throw new OutOfSequence(); // rolls back the version we took
+        this.stmt.deleteLabels.run(seq);
+        this.insertLabels(seq, labels);
+        return fromRow(row);
+      },
+      opts,
+      'keep',
+    );
   }
 
   async deleteSecret(id: string, opts?: WriteOptions): Promise<boolean> {
-    return this.write(() => {
-      const seq = this.stmt.delete.get(id);
-      if (seq === undefined) return false; // a removed secret's values are not ours to drop
-      this.stmt.deleteLabels.run(seq);
-      this.stmt.dropKeptOf.run(id);
-      return true;
-    }, opts);
+    return this.write(
+      () => {
+        const seq = this.stmt.delete.get(id);
+        if (seq === undefined) return false; // a removed secret's values are not ours to drop
+        this.stmt.deleteLabels.run(seq);
+        this.stmt.dropKeptOf.run(id);
+        return true;
+      },
+      opts,
+      { drop: id },
+    );
   }
 
   async listValueVersions(id: string): Promise<ValueVersionInfo[] | undefined> {
@@ -624,14 +651,18 @@ export class SqliteStore implements Store {
   }
 
   async removeToRecovery(id: string, removedAt: string, purgeAfter: string, opts?: WriteOptions): Promise<boolean> {
-    return this.write(() => {
-      const row = this.stmt.byId.get(id);
-      if (!row) return false;
-      this.stmt.insertRemoved.run(removedAt, purgeAfter, id);
-      this.keepCurrent(row);
-      this.stmt.deleteLabels.run(this.stmt.delete.get(id)!); // a removed secret is in no label lookup; restore puts them back
-      return true;
-    }, opts);
+    return this.write(
+      () => {
+        const row = this.stmt.byId.get(id);
+        if (!row) return false;
+        this.stmt.insertRemoved.run(removedAt, purgeAfter, id);
+        this.keepCurrent(row);
+        this.stmt.deleteLabels.run(this.stmt.delete.get(id)!); // a removed secret is in no label lookup; restore puts them back
+        return true;
+      },
+      opts,
+      { drop: id },
+    );
   }
 
   async findRemoved(ref: string | undefined): Promise<RemovedSecret[]> {
@@ -659,11 +690,15 @@ export class SqliteStore implements Store {
   }
 
   async purgeRemoved(id: string): Promise<boolean> {
-    return this.write(() => {
-      if (this.stmt.deleteRemoved.run(id).changes === 0) return false; // a live secret's values stay
-      this.stmt.dropKeptOf.run(id);
-      return true;
-    });
+    return this.write(
+      () => {
+        if (this.stmt.deleteRemoved.run(id).changes === 0) return false; // a live secret's values stay
+        this.stmt.dropKeptOf.run(id);
+        return true;
+      },
+      undefined,
+      'none',
+    );
   }
 
   async expiredRemoved(now: string, limit: number): Promise<RemovedSecret[]> {
@@ -777,12 +812,13 @@ export class SqliteStore implements Store {
    * stale version) is undone alone. Every promise settles only after the commit is on disk, but
    * for those of writes whose audit line follows (WriteOptions): theirs settle at the commit.
    */
-  private write<T>(fn: () => T, opts?: WriteOptions, kind: 'change' | 'create' | 'journal' = 'change'): Promise<T> {
+  private write<T>(fn: () => T, opts?: WriteOptions, effect: RecentEffect | 'journal' = 'forget'): Promise<T> {
     this.ensureOpen();
-    const journal = kind === 'journal';
+    const journal = effect === 'journal';
     const deferred = !journal && opts?.auditLineFollows === true;
+    const recent = journal ? 'none' : effect;
     return new Promise<T>((resolve, reject) => {
-      const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal, creates: kind === 'create' });
+      const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal, recent });
       if (queued === 1) setImmediate(() => this.flushWhenFlushed());
       else if (queued === MAX_HELD) setImmediate(() => this.flush());
     });
@@ -860,20 +896,19 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The recent rows after a batch committed, in its order: a create adds its row, any other
-   * change empties them. A write that failed was undone by its savepoint and changed nothing.
+   * The recent rows after a batch committed, write by write in its order (RecentEffect). A write
+   * that failed was undone by its savepoint and changed nothing.
    */
   private keepRecent(batch: PendingWrite[], outcomes: Outcome[]): void {
     batch.forEach((w, i) => {
       const o = outcomes[i]!;
-      if (w.journal || !o.ok) return;
-      if (!w.creates) {
-        this.recent.forgetAll();
-        return;
-      }
-      const { sealed: _value, ...metadata } = o.value as SecretRecord;
-      const { name_key, ...row } = toRow(metadata);
-      this.recent.created(name_key, { ...row, sealed: null });
+      if (!o.ok || w.recent === 'none') return;
+      if (w.recent === 'forget') this.recent.forgetAll();
+      else if (w.recent === 'keep') {
+        const { sealed: _value, ...metadata } = o.value as SecretRecord;
+        const { name_key, ...row } = toRow(metadata);
+        this.recent.wrote(name_key, { ...row, sealed: null });
+      } else if (o.value === true) this.recent.dropped(w.recent.drop);
     });
   }
 

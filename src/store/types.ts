@@ -141,9 +141,10 @@ export interface Store extends KeyringCheckStore {
 
   /**
    * Optional: the secrets (without values) as this daemon last saw them, with no round trip to a
-   * quorum: possibly behind, never ahead (etcd's watch-fed cache). Only for picking the target of
-   * a write whose own transaction proves the secret still exists; the secrets service falls back
-   * to getSecret and findSecrets when that write finds it gone. Absent where reads are local.
+   * quorum or statement: possibly behind, never ahead (etcd's watch-fed cache; SQLite's rows of
+   * the secrets it wrote lately, which may lack any). Only for picking the target of a write
+   * whose own transaction proves the secret still exists; the secrets service falls back to
+   * getSecret and findSecrets when that write finds it gone or the view lacks it.
    */
   readonly recentSecrets?: Pick<Store, 'getSecret' | 'findSecrets'>;
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { rfc3339Nano } from '../../src/core/clock.ts';
+import { OutOfSequence } from '../../src/core/errors.ts';
 import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
@@ -448,14 +449,53 @@ describe('SqliteStore only', () => {
       }
     }));
 
-  test('the recent rows hold at most their bound, the oldest going first, and forget everything at once', () => {
-    const recent = new RecentRows<{ id: string }>(2);
-    for (const id of ['a', 'b', 'c']) recent.created(id, { id });
+  test("the recent view (recentSecrets) is the table's rows after every kind of write, or lacks them", () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      try {
+        const at = rfc3339Nano();
+        const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => store.createSecret({ id: newId(), name, labels: {}, createdAt: at })));
+        const recent = store.recentSecrets;
+        const withoutValue = async (id: string) => {
+          const r = await store.getSecret(id);
+          if (r) delete r.sealed;
+          return r;
+        };
+        const updated = await store.updateSecretLabels(a!.id, a!.version, { k: 'v' }, rfc3339Nano());
+        assert.deepEqual(await recent.getSecret(a!.id), await withoutValue(a!.id));
+        assert.equal((await recent.getSecret(a!.id))?.version, updated.version);
+        await assert.rejects(store.updateSecretLabels(a!.id, a!.version, { k: 'stale' }, rfc3339Nano()), OutOfSequence);
+        assert.deepEqual((await recent.findSecrets({ names: ['A'] }))[0]?.labels, { k: 'v' });
+        assert.equal(await store.deleteSecret(b!.id), true);
+        assert.equal(await recent.getSecret(b!.id), undefined);
+        assert.deepEqual(await recent.findSecrets({ names: ['b'] }), []);
+        assert.equal(await store.removeToRecovery(c!.id, rfc3339Nano(), rfc3339Nano()), true);
+        assert.equal(await recent.getSecret(c!.id), undefined);
+        await store.restoreRemoved(c!.id, rfc3339Nano()); // any other write: the view lacks everything
+        assert.equal(await recent.getSecret(a!.id), undefined);
+        assert.deepEqual(await recent.findSecrets({ names: ['c'] }), []);
+        assert.equal((await store.findSecrets({ names: ['c'] })).length, 1);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  test('the recent rows hold at most their bound, the one written longest ago going first, and forget everything at once', () => {
+    const recent = new RecentRows<{ id: string; v: number }>(2);
+    recent.wrote('a', { id: 'A', v: 1 });
+    recent.wrote('b', { id: 'B', v: 1 });
+    recent.wrote('a', { id: 'A', v: 2 }); // an update: now the newest
+    recent.wrote('c', { id: 'C', v: 1 });
     assert.equal(recent.size, 2);
+    assert.equal(recent.byNameKey('b'), undefined);
+    assert.equal(recent.byId('B'), undefined);
+    assert.deepEqual(recent.byId('A'), { id: 'A', v: 2 });
+    recent.dropped('A');
     assert.equal(recent.byNameKey('a'), undefined);
-    assert.equal(recent.byNameKey('c')?.id, 'c');
+    assert.equal(recent.byNameKey('c')?.id, 'C');
     recent.forgetAll();
     assert.equal(recent.size, 0);
+    assert.equal(recent.byId('C'), undefined);
   });
 
   test('a secret whose ID is taken is refused and changes nothing, though no index holds IDs alone', () =>
