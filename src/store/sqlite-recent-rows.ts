@@ -1,11 +1,11 @@
 /**
- * The rows of the secrets this daemon wrote last, without their values, so that finding one by
- * its exact name or full ID costs a Map lookup rather than a statement: under 16 clients the
+ * The rows of the secrets this daemon created last, without their values, so that finding one
+ * by its exact name or full ID costs a Map lookup rather than a statement: under 16 clients the
  * statement was a quarter of an inspect's time (docs/benchmark.md). Never behind the database: a
- * row enters, or replaces the one before, only once the create or label update that wrote it has
- * committed; a delete drops it; any other committed write but an audit line (a restore, a value
+ * row enters only once the create that wrote it has committed, a label update replaces it, a
+ * delete drops it, and any other committed write but an audit line (a restore, a value
  * rotation, a swarm leave, a token) empties them all, so what they hold is exactly what SQLite
- * would return. Bounded: past MAX_ROWS, the row written longest ago goes.
+ * would return. Bounded: past MAX_ROWS, the row created longest ago goes.
  */
 
 /**
@@ -16,7 +16,7 @@ export const MAX_ROWS = 4096;
 
 /** `Row`: a secrets row as a lookup by name returns it (sqlite.ts METADATA: no sealed value). */
 export class RecentRows<Row extends { id: string }> {
-  /** By name_key (the lower-cased name), oldest write first. */
+  /** By name_key (the lower-cased name), oldest create first. */
   private readonly rows = new Map<string, Row>();
   /** ID → name_key of every row held. */
   private readonly names = new Map<string, string>();
@@ -26,19 +26,24 @@ export class RecentRows<Row extends { id: string }> {
     this.max = max;
   }
 
-  /** A create or an update committed: the secret's row as the table now holds it. */
-  wrote(nameKey: string, row: Row): void {
-    const before = this.rows.get(nameKey);
-    if (before) {
-      this.rows.delete(nameKey); // the newest write goes last
-      this.names.delete(before.id);
-    } else if (this.rows.size >= this.max) {
+  /** A create committed: the new secret's row, as the table now holds it. */
+  created(nameKey: string, row: Row): void {
+    if (this.rows.size >= this.max) {
       const [oldestKey, oldest] = this.rows.entries().next().value!;
       this.rows.delete(oldestKey);
       this.names.delete(oldest.id);
     }
     this.rows.set(nameKey, row);
     this.names.set(row.id, nameKey);
+  }
+
+  /**
+   * An update committed: the secret's row, replacing the one held, in its place. A row not held
+   * does not enter: updates in the order of creation over more secrets than MAX_ROWS would
+   * otherwise each evict the row the next one needs.
+   */
+  updated(nameKey: string, row: Row): void {
+    if (this.rows.get(nameKey)?.id === row.id) this.rows.set(nameKey, row);
   }
 
   /** Secret `id` was deleted, or moved among the removed ones. */

@@ -97,11 +97,11 @@ interface PendingWrite {
 }
 
 /**
- * `forget`: anything (the rows are emptied); `keep`: the write resolves with the secret's new
- * record (a create, a label update); `drop`: it removes secret `id` when it resolves with true;
- * `none`: it leaves the secrets table alone (an audit line, a purge of a removed secret).
+ * `forget`: anything (the rows are emptied); `create` and `update`: the write resolves with the
+ * secret's new record; `drop`: it removes secret `id` when it resolves with true; `none`: it
+ * leaves the secrets table alone (an audit line, a purge of a removed secret).
  */
-type RecentEffect = 'forget' | 'keep' | { drop: string } | 'none';
+type RecentEffect = 'forget' | 'create' | 'update' | { drop: string } | 'none';
 
 /** Lists never need the sealed value: leaving it out saves copying it for every row. */
 const METADATA = 'id, name, labels, driver, templating, NULL AS sealed, version, created_at, updated_at, value_version, latest_value_version, value_created_at';
@@ -373,7 +373,7 @@ export class SqliteStore implements Store {
         return record;
       },
       opts,
-      'keep',
+      'create',
     );
   }
 
@@ -549,7 +549,7 @@ export class SqliteStore implements Store {
         return fromRow(row);
       },
       opts,
-      'keep',
+      'update',
     );
   }
 
@@ -904,10 +904,11 @@ export class SqliteStore implements Store {
       const o = outcomes[i]!;
       if (!o.ok || w.recent === 'none') return;
       if (w.recent === 'forget') this.recent.forgetAll();
-      else if (w.recent === 'keep') {
+      else if (w.recent === 'create' || w.recent === 'update') {
         const { sealed: _value, ...metadata } = o.value as SecretRecord;
         const { name_key, ...row } = toRow(metadata);
-        this.recent.wrote(name_key, { ...row, sealed: null });
+        if (w.recent === 'create') this.recent.created(name_key, { ...row, sealed: null });
+        else this.recent.updated(name_key, { ...row, sealed: null });
       } else if (o.value === true) this.recent.dropped(w.recent.drop);
     });
   }

@@ -480,18 +480,28 @@ describe('SqliteStore only', () => {
       }
     }));
 
-  test('the recent rows hold at most their bound, the one written longest ago going first, and forget everything at once', () => {
+  test('the recent rows hold at most their bound, the one created longest ago going first; an update replaces only a row held', () => {
     const recent = new RecentRows<{ id: string; v: number }>(2);
-    recent.wrote('a', { id: 'A', v: 1 });
-    recent.wrote('b', { id: 'B', v: 1 });
-    recent.wrote('a', { id: 'A', v: 2 }); // an update: now the newest
-    recent.wrote('c', { id: 'C', v: 1 });
+    recent.created('a', { id: 'A', v: 1 });
+    recent.created('b', { id: 'B', v: 1 });
+    recent.updated('a', { id: 'A', v: 2 });
+    recent.created('c', { id: 'C', v: 1 }); // 'a' was created first: it goes, updated or not
     assert.equal(recent.size, 2);
-    assert.equal(recent.byNameKey('b'), undefined);
-    assert.equal(recent.byId('B'), undefined);
-    assert.deepEqual(recent.byId('A'), { id: 'A', v: 2 });
-    recent.dropped('A');
     assert.equal(recent.byNameKey('a'), undefined);
+    assert.equal(recent.byId('A'), undefined);
+    recent.updated('a', { id: 'A', v: 3 }); // not held: stays out, and evicts nothing
+    assert.equal(recent.byId('A'), undefined);
+    assert.deepEqual(
+      [recent.byId('B'), recent.byId('C')],
+      [
+        { id: 'B', v: 1 },
+        { id: 'C', v: 1 },
+      ],
+    );
+    recent.updated('b', { id: 'B', v: 2 });
+    assert.deepEqual(recent.byId('B'), { id: 'B', v: 2 });
+    recent.dropped('B');
+    assert.equal(recent.byNameKey('b'), undefined);
     assert.equal(recent.byNameKey('c')?.id, 'C');
     recent.forgetAll();
     assert.equal(recent.size, 0);
