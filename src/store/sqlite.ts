@@ -178,7 +178,7 @@ export class SqliteStore implements Store {
   private readonly recent = new RecentRows<SecretRow>();
 
   /**
-   * Store.recentSecrets: the secrets this daemon wrote lately (the recent rows), which are never
+   * Store.recentSecrets: the secrets this daemon created lately (the recent rows), which are never
    * behind the table; an update or a delete then needs no statement to find its secret.
    */
   readonly recentSecrets: Pick<Store, 'getSecret' | 'findSecrets'> = {

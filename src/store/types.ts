@@ -142,7 +142,7 @@ export interface Store extends KeyringCheckStore {
   /**
    * Optional: the secrets (without values) as this daemon last saw them, with no round trip to a
    * quorum or statement: possibly behind, never ahead (etcd's watch-fed cache; SQLite's rows of
-   * the secrets it wrote lately, which may lack any). Only for picking the target of a write
+   * the secrets it created lately, which may lack any). Only for picking the target of a write
    * whose own transaction proves the secret still exists; the secrets service falls back to
    * getSecret and findSecrets when that write finds it gone or the view lacks it.
    */

@@ -10,10 +10,10 @@
  * test/helpers/tools.ts (REF_DOCKER_HOST or unix:///tmp/dockerd/docker.sock); starts the two
  * ceilings of test/bench/ceiling-server.ts (a bare node:http server on a Map, and the same with
  * one fdatasync per batch of writes). Each round runs the five phases (create, inspect by name,
- * list filtered by name, update labels, delete) one by one, each on every side in turn; the tables show each
- * operation's median across rounds, secretd/dockerd, secretd/ceiling (bare+fdatasync for
- * writes, bare for reads; each the median of the rounds' own ratios), and one round per side at
- * each concurrency of the sweep.
+ * list filtered by name, update labels, delete) one by one, each on every side in turn; the
+ * tables show each operation's median across rounds, secretd/dockerd, secretd/ceiling
+ * (bare+fdatasync for writes, bare for reads; each the median of the rounds' own ratios), and
+ * one round per side at each concurrency of the sweep.
  * Everything a run creates carries a per-run tag and is deleted again, on failure and Ctrl-C too.
  */
 import { spawnSync } from 'node:child_process';
@@ -435,7 +435,7 @@ async function runRound(run: Run, sides: Side[], key: string, label: string, rou
 }
 
 /** One round on every side with `concurrency` clients each, on their own keep-alive sockets. */
-async function sweepRound(run: Run, sides: Side[], concurrency: number): Promise<void> {
+async function sweepRound(run: Run, sides: Side[], concurrency: number, round: number): Promise<void> {
   const mains = sides.map((side) => side.client);
   for (const side of sides) {
     const client = new BenchClient(side.name, side.host, concurrency, run.cfg.timeoutMs);
@@ -443,7 +443,7 @@ async function sweepRound(run: Run, sides: Side[], concurrency: number): Promise
     side.client = client;
   }
   try {
-    const stats = await runRound(run, sides, `c${concurrency}`, `${concurrency} clients`, concurrency, concurrency);
+    const stats = await runRound(run, sides, `c${concurrency}`, `${concurrency} clients`, round, concurrency);
     sides.forEach((side, i) => {
       side.sweep.set(concurrency, stats[i]!);
     });
@@ -680,7 +680,7 @@ async function main(argv: string[]): Promise<number> {
         side.rounds.push(stats[i]!);
       });
     }
-    for (const concurrency of cfg.sweep) await sweepRound(run, sides, concurrency);
+    for (const [i, concurrency] of cfg.sweep.entries()) await sweepRound(run, sides, concurrency, i + 1);
   } catch (err) {
     failure = err;
   } finally {
