@@ -8,10 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { docker } from './cli.ts';
 import { dockerCliMissing, fileMissing, missing } from './tools.ts';
 
 const START_SCRIPT = '/work/shared/conformance/start-reference-dockerd.sh';
+/** Stops it and wipes its state, mounts included (also run by .ci/run before the tests). */
+const RESET_SCRIPT = fileURLToPath(new URL('reset-private-dockerd.sh', import.meta.url));
 
 /** The private dockerd's DOCKER_HOST, started if it is not running; or why it cannot be. */
 export function privateDockerd(): { host: string } | { skip: string } {
@@ -28,9 +31,8 @@ export function privateDockerd(): { host: string } | { skip: string } {
     // Volumes of plugins that are gone (an earlier run's secretd, killed or crashed before its
     // clean-up) make dockerd retry each of them on every volume listing, so that a `docker-compose
     // down` times out: start this private dockerd afresh instead.
-    spawnSync('bash', [START_SCRIPT, '--stop'], { env, encoding: 'utf8', timeout: 120_000 });
-    rmSync(join(dir, 'data'), { recursive: true, force: true });
-    rmSync(join(dir, 'exec'), { recursive: true, force: true });
+    const reset = spawnSync('bash', [RESET_SCRIPT], { env: { ...process.env, PLUGIN_REF_DOCKERD_DIR: dir }, encoding: 'utf8', timeout: 120_000 });
+    if (reset.status !== 0) return { skip: missing(`the private reference dockerd could not be reset: ${reset.stderr.slice(-500)}`) as string };
     r = start();
   }
   const socket = r.stdout.trim().split('\n').pop() ?? '';
