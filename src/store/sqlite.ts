@@ -32,9 +32,6 @@ import { SqliteAuditJournal } from './sqlite-journal.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 import { RecentRows } from './sqlite-recent-rows.ts';
 
-/** Writes held for the WAL's flush (flushWhenFlushed) beyond which they commit at once: a bounded turn. */
-const MAX_HELD = 512;
-
 /** The store connection's page cache, in KiB (the constructor says why). */
 const PAGE_CACHE_KIB = 4096;
 
@@ -819,24 +816,15 @@ export class SqliteStore implements Store {
     const recent = journal ? 'none' : effect;
     return new Promise<T>((resolve, reject) => {
       const queued = this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, deferred, journal, recent });
-      if (queued === 1) setImmediate(() => this.flushWhenFlushed());
-      else if (queued === MAX_HELD) setImmediate(() => this.flush());
+      // Committed at the next turn even while the WAL's flush runs: holding them for its end
+      // put their commit between two flushes, on the path of every write (docs/benchmark.md).
+      if (queued === 1) setImmediate(() => this.flush());
     });
-  }
-
-  /**
-   * Group commit: while the WAL's flush runs, writes gather and commit together when it ends.
-   * They would wait for the next flush anyway, and a commit of many costs the daemon less than
-   * many commits of few (every commit writes the pages it dirtied and the counters' page).
-   */
-  private flushWhenFlushed(): void {
-    if (this.wal.flushing) this.wal.afterFlush(() => this.flush());
-    else this.flush();
   }
 
   private flush(): void {
     const batch = this.pending;
-    if (batch.length === 0) return; // taken already: by close(), or by a batch that grew to MAX_HELD
+    if (batch.length === 0) return; // taken already, by close()
     this.pending = [];
     if (this.closed) {
       for (const w of batch) w.reject(new StoreUnavailable('the store is closed'));

@@ -5,8 +5,6 @@
  * synchronous=FULL would have done inside COMMIT, on the event loop, blocking every other
  * request for the length of a disk flush. One fdatasync runs at a time; commits made while it
  * runs share the next one (group commit), so a loaded daemon pays one flush per batch.
- * `afterFlush` lets the store hold its next commit until the running flush ends: a commit made
- * meanwhile would wait for the next flush anyway.
  */
 import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,7 +23,6 @@ export class WalSync {
   private runs = 0;
   private waiting: Waiter[] = [];
   private idle: (() => void)[] = [];
-  private afterRun: (() => void)[] = [];
 
   private readonly walFile: string;
   constructor(walFile: string) {
@@ -50,12 +47,6 @@ export class WalSync {
     return this.running;
   }
 
-  /** Calls `fn` once, when the running flush has settled its waiters (at once if none runs). */
-  afterFlush(fn: () => void): void {
-    if (this.running) this.afterRun.push(fn);
-    else fn();
-  }
-
   /** Waits for the syncs asked for so far, then lets go of the WAL file. */
   async close(): Promise<void> {
     if (this.running) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -75,8 +66,6 @@ export class WalSync {
       } catch (error) {
         for (const w of batch) w.reject(error);
       }
-      // A commit made here asks for the next flush, which this loop then runs.
-      for (const fn of this.afterRun.splice(0)) fn();
     }
     this.running = false;
     for (const done of this.idle.splice(0)) done();

@@ -1,6 +1,6 @@
 /**
- * WalSync: the SQLite store's WAL flushes off the event loop, one at a time, and the hook the
- * store's group commit holds its next commit on (afterFlush).
+ * WalSync: the SQLite store's WAL flushes off the event loop, one at a time, each covering every
+ * commit made before it started.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,49 +23,39 @@ async function withWal(fn: (wal: WalSync, file: string) => Promise<void>): Promi
 }
 
 describe('WalSync', () => {
-  test('afterFlush runs at once when no flush runs, and once after the running one settles its waiters', () =>
+  test('one flush runs at a time; the commits made while it runs share the next one', () =>
     withWal(async (wal) => {
-      const order: string[] = [];
       assert.equal(wal.flushing, false);
-      wal.afterFlush(() => order.push('idle'));
-      assert.deepEqual(order, ['idle'], 'no flush running: called at once');
-
-      const first = wal.committed().then(() => order.push('first flushed'));
+      const first = wal.committed();
       assert.equal(wal.flushing, true);
-      wal.afterFlush(() => order.push('held'));
-      assert.deepEqual(order, ['idle'], 'held while the flush runs');
+      const during = [wal.committed(), wal.committed(), wal.committed()];
       await first;
-      // Right after the flush resolved its waiters, before their continuations (microtasks) ran.
-      assert.deepEqual(order, ['idle', 'held', 'first flushed']);
+      assert.equal(wal.flushes, 2, 'the three commits made during the first flush were given the second one');
+      await Promise.all(during);
+      assert.equal(wal.flushes, 2);
       assert.equal(wal.flushing, false);
     }));
 
-  test('a commit made in afterFlush is flushed by the same run, and each callback runs once', () =>
+  test('a commit made as a flush settles its waiters gets the next flush', () =>
     withWal(async (wal) => {
-      let calls = 0;
       let second: Promise<void> | undefined;
-      const first = wal.committed();
-      wal.afterFlush(() => {
-        calls++;
-        second = wal.committed(); // as the store's flush does: its commit asks for the next flush
+      const first = wal.committed().then(() => {
+        second = wal.committed(); // as the store's next turn does: its commit asks for a flush
       });
       await first;
-      assert.ok(second, 'the held callback ran');
-      assert.equal(wal.flushing, true, 'the run goes on for the commit made in the callback');
+      assert.ok(second);
       await second;
-      assert.equal(calls, 1);
+      assert.equal(wal.flushes, 2);
       assert.equal(wal.flushing, false);
     }));
 
-  test('a failed flush rejects its waiters and still releases what was held', () =>
+  test('a failed flush rejects its waiters, and a later commit is flushed again', () =>
     withWal(async (wal, file) => {
       rmSync(file); // the WAL file cannot be opened: the flush fails
-      let held = false;
-      const failed = wal.committed();
-      wal.afterFlush(() => {
-        held = true;
-      });
-      await assert.rejects(failed, /ENOENT/);
-      assert.equal(held, true, 'a commit held for a flush that failed must not wait forever');
+      await assert.rejects(wal.committed(), /ENOENT/);
+      assert.equal(wal.flushing, false, 'a failed flush must not leave the next commits waiting');
+      writeFileSync(file, 'frames');
+      await wal.committed();
+      assert.equal(wal.flushes, 2);
     }));
 });
