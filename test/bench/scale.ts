@@ -2,7 +2,8 @@
  * The scale benchmark (`npm run bench -- --scale N`): fills a fresh secretd with N secrets
  * (labels `team=t{i % 100}` and `env`), then reports the fill rate, the latency of a
  * label-filtered list matching 1 %, of a list of all and of an inspect by name, the daemon's
- * RSS after those reads, and the time from a restart to its first answered `/_ping`.
+ * RSS after those reads, and the time from a restart to its first answered `/_ping`. Beside a
+ * reference dockerd (--scale-ref), both fill in turns (FILL_CHUNK) and are read the same way.
  *
  * The daemon runs as the installed command does, one `node` process running the build
  * (`node bin/secretd.mjs`, no npm, shell or tsx in between), so the RSS is that process's and
@@ -78,42 +79,83 @@ async function timed(client: BenchClient, times: number, path: (i: number) => st
   return out;
 }
 
-/** What one daemon showed: the fill rate and the read latencies. */
-interface Measured {
-  fillRate: number;
+/** The read latencies one daemon showed, in ms. */
+interface Reads {
   labelList: number[];
   all: number[];
   inspect: number[];
 }
 
-/** Fills `client`'s daemon with N secrets, then times the reads (module comment). */
-async function fillAndRead(client: BenchClient, cfg: ScaleConfig, who: string): Promise<Measured> {
-  const version = client.parse(await client.send('GET', '/version', 200, undefined, true), 'GET', '/version') as { ApiVersion: string };
-  client.prefix = `/v${version.ApiVersion}`;
-  const value = Buffer.alloc(cfg.valueBytes, 7).toString('base64');
-  const width = String(cfg.count - 1).length;
-  const name = (i: number) => `scale-${String(i).padStart(width, '0')}`;
+/**
+ * Creates per chunk of the fill. With a reference dockerd beside it, the two daemons fill in
+ * turns of a chunk each, the first of a pair changing from pair to pair, so that a slow spell of
+ * the host (minutes, here) falls on both alike rather than on whichever filled then.
+ */
+const FILL_CHUNK = 5000;
 
-  log(`scale: filling ${who} with ${cfg.count} secrets, ${cfg.concurrency} clients`);
-  let next = 0;
-  const fillStarted = performance.now();
-  await Promise.all(
-    Array.from({ length: cfg.concurrency }, async () => {
-      for (let i = next++; i < cfg.count; i = next++) {
-        const body = { Name: name(i), Labels: { team: `t${i % 100}`, env: i % 2 ? 'prod' : 'dev' }, Data: value };
-        await client.send('POST', '/secrets/create', 201, Buffer.from(JSON.stringify(body)));
-        if ((i + 1) % 10_000 === 0) log(`  ${i + 1} created`);
-      }
-    }),
-  );
-  const fillRate = cfg.count / ((performance.now() - fillStarted) / 1000);
+/** One daemon under the scale benchmark: its client, and the fill's time so far. */
+class Side {
+  fillMs = 0;
+  readonly client: BenchClient;
+  readonly who: string;
+  private readonly cfg: ScaleConfig;
+  private readonly value: string;
+  private readonly width: number;
+  constructor(client: BenchClient, cfg: ScaleConfig, who: string) {
+    this.client = client;
+    this.cfg = cfg;
+    this.who = who;
+    this.value = Buffer.alloc(cfg.valueBytes, 7).toString('base64');
+    this.width = String(cfg.count - 1).length;
+  }
 
-  const asMaps = (f: Record<string, string[]>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]));
-  const filter = (f: Record<string, string[]>) => `/secrets?filters=${encodeURIComponent(JSON.stringify(asMaps(f)))}`;
-  const labelList = await timed(client, 21, (i) => filter({ label: [`team=t${(i * 37) % 100}`] }));
-  const all = await timed(client, 5, () => '/secrets');
-  const inspect = await timed(client, 200, (i) => `/secrets/${name((i * 7919) % cfg.count)}`);
-  return { fillRate, labelList, all, inspect };
+  name(i: number): string {
+    return `scale-${String(i).padStart(this.width, '0')}`;
+  }
+
+  /** Talks the daemon's own API version from now on. */
+  async begin(): Promise<void> {
+    const version = this.client.parse(await this.client.send('GET', '/version', 200, undefined, true), 'GET', '/version') as { ApiVersion: string };
+    this.client.prefix = `/v${version.ApiVersion}`;
+  }
+
+  /** Creates secrets `from` to `to` - 1 with the configured clients, and counts the time. */
+  async fill(from: number, to: number): Promise<void> {
+    let next = from;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: this.cfg.concurrency }, async () => {
+        for (let i = next++; i < to; i = next++) {
+          const body = { Name: this.name(i), Labels: { team: `t${i % 100}`, env: i % 2 ? 'prod' : 'dev' }, Data: this.value };
+          await this.client.send('POST', '/secrets/create', 201, Buffer.from(JSON.stringify(body)));
+        }
+      }),
+    );
+    this.fillMs += performance.now() - started;
+  }
+
+  get fillRate(): number {
+    return this.cfg.count / (this.fillMs / 1000);
+  }
+
+  async reads(): Promise<Reads> {
+    const asMaps = (f: Record<string, string[]>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Object.fromEntries(v.map((x) => [x, true]))]));
+    const filter = (f: Record<string, string[]>) => `/secrets?filters=${encodeURIComponent(JSON.stringify(asMaps(f)))}`;
+    const labelList = await timed(this.client, 21, (i) => filter({ label: [`team=t${(i * 37) % 100}`] }));
+    const all = await timed(this.client, 5, () => '/secrets');
+    const inspect = await timed(this.client, 200, (i) => `/secrets/${this.name((i * 7919) % this.cfg.count)}`);
+    return { labelList, all, inspect };
+  }
+}
+
+/** Fills every side with the N secrets, chunk by chunk in turns (FILL_CHUNK). */
+async function fillInTurns(sides: Side[], count: number, concurrency: number): Promise<void> {
+  log(`scale: filling ${sides.map((s) => s.who).join(' and ')} with ${count} secrets each, ${concurrency} clients, ${FILL_CHUNK} at a time`);
+  for (let from = 0, pair = 0; from < count; from += FILL_CHUNK, pair++) {
+    const to = Math.min(count, from + FILL_CHUNK);
+    for (const side of pair % 2 ? [...sides].reverse() : sides) await side.fill(from, to);
+    if (to % 10_000 === 0 || to === count) log(`  ${to} created`);
+  }
 }
 
 export async function runScale(cfg: ScaleConfig): Promise<number> {
@@ -125,14 +167,19 @@ export async function runScale(cfg: ScaleConfig): Promise<number> {
   let daemon: Running | undefined;
   try {
     daemon = await startNode(socket, dataRoot, cfg.secretdArgs, client);
-    const ours = await fillAndRead(client, cfg, 'secretd');
+    const ours = new Side(client, cfg, 'secretd');
+    const ref = refClient && new Side(refClient, cfg, `dockerd at ${cfg.scaleRef}`);
+    const sides = ref ? [ours, ref] : [ours];
+    for (const side of sides) await side.begin();
+    await fillInTurns(sides, cfg.count, cfg.concurrency);
+    const ourReads = await ours.reads();
     const rss = rssMb(daemon.proc.pid!);
 
     daemon.proc.kill('SIGTERM');
     await daemon.exited;
     daemon = await startNode(socket, dataRoot, cfg.secretdArgs, client);
     const restartMs = daemon.readyMs;
-    const ref = refClient && (await fillAndRead(refClient, cfg, `dockerd at ${cfg.scaleRef}`));
+    const refReads = ref && (await ref.reads());
 
     const ms = (xs: number[]) => `${fmtMs(median(xs))} ms`;
     const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
@@ -144,7 +191,7 @@ export async function runScale(cfg: ScaleConfig): Promise<number> {
           ['list of all (median of 5)', 'all'],
           ['inspect by name (median of 200)', 'inspect'],
         ] as const
-      ).map(([what, k]) => [what, ms(ours[k]), ref ? ms(ref[k]) : '-', ref ? ratio(median(ref[k]), median(ours[k])) : '-']),
+      ).map(([what, k]) => [what, ms(ourReads[k]), refReads ? ms(refReads[k]) : '-', refReads ? ratio(median(refReads[k]), median(ourReads[k])) : '-']),
       ['daemon RSS after those reads', `${rss.toFixed(0)} MB`, '-', '-'],
       ['restart to first /_ping', `${fmtMs(restartMs)} ms`, '-', '-'],
     ];

@@ -74,8 +74,9 @@ Options:
   --no-ceilings        do not start the two bare ceiling servers
   --scale N            instead: fill a fresh secretd (one node process) with N secrets and report
                        fill rate, filtered-list, list-all and inspect latency, RSS and restart time
-  --scale-ref URL      with --scale: fill and read this dockerd the same way, beside secretd (give it
-                       a dockerd of its own: it keeps the N secrets)
+  --scale-ref URL      with --scale: fill and read this dockerd the same way, beside secretd, the
+                       two filling in turns of 5000 (give it a dockerd of its own: it keeps the N
+                       secrets)
   --store URL          run secretd on this store: sqlite (default), etcd://HOST:PORT[,...][/PREFIX]
                        (each run uses its own prefix below it, so runs never share names or
                        keyrings), or etcd to start a temporary single-member etcd for the run
