@@ -24,8 +24,13 @@ const LISTED = 'json_array(id, name, json(labels), json(driver), json(templating
 // A row left to toView is its columns' JSON between two NULs, which JSON text never holds raw.
 const ROW = `CASE WHEN ${RENDERABLE} THEN ${RENDERED} ELSE char(0) || ${LISTED} || char(0) END`;
 
-/** Secrets per page: a few hundred kilobytes of JSON. */
-export const PAGE_ROWS = 2000;
+/**
+ * Secrets per page: some 90 KB of JSON, below V8's large-object size (128 KiB), so a page's text
+ * dies young. Pages of 2000 (700 KB) were old-space garbage until a full collection: five lists
+ * of all at 100,000 secrets raised the RSS by 13 to 26 MB, against none with 256, and took no
+ * less time (docs/benchmark.md).
+ */
+export const PAGE_ROWS = 256;
 
 // One text per page of the list of all (no JavaScript string per row).
 const PAGE_SQL = `SELECT group_concat(${ROW}, ',') AS text, max(id) AS last, count(*) AS n

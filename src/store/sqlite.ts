@@ -117,7 +117,7 @@ const HIGH = '\u{10ffff}';
 const SQL_LABEL_TERMS = 32;
 
 /** A label condition matching at most this many secrets is small enough to drive a lookup. */
-const DRIVER_PROBE = 1000;
+export const DRIVER_PROBE = 1000;
 
 /**
  * A rendered list whose driving condition matches at least this many secrets walks the listing
