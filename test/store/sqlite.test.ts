@@ -13,7 +13,7 @@ import { OutOfSequence } from '../../src/core/errors.ts';
 import { newId } from '../../src/core/ids.ts';
 import { toView } from '../../src/secrets/types.ts';
 import { DRIVER_PROBE, SORT_BELOW, SqliteStore } from '../../src/store/sqlite.ts';
-import { PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
+import { ON_MAIN_ROWS, PAGE_ROWS } from '../../src/store/sqlite-listing.ts';
 import { RecentRows } from '../../src/store/sqlite-recent-rows.ts';
 import type { WalSync } from '../../src/store/wal-sync.ts';
 import type { SecretRecord } from '../../src/store/records.ts';
@@ -596,43 +596,46 @@ describe('SqliteStore only', () => {
       }
     }));
 
-  test('a list of all longer than a page comes in pages, all from the snapshot of its start, while writes go on', () =>
-    withFile(async (file) => {
-      const store = new SqliteStore(file);
-      try {
-        const n = PAGE_ROWS * 2 + 7;
-        const made = await Promise.all(
-          Array.from({ length: n }, (_, i) => store.createSecret({ id: newId(), name: `p${i}`, labels: { i: String(i) }, createdAt: rfc3339Nano() })),
-        );
-        const expected = JSON.stringify((await store.findSecrets({})).map(toView));
-        const pages: string[][] = [];
-        let changed = false;
-        for await (const page of store.renderedList()!) {
-          pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))));
-          if (!changed) {
-            // Between pages: a create, a delete and a relabel, each committed.
-            changed = true;
-            await store.createSecret({ id: newId(), name: 'late', labels: {}, createdAt: rfc3339Nano() });
-            // On the last page, which is read after them: the highest IDs.
-            const [last, nextToLast] = [...made].sort((a, b) => (a.id < b.id ? 1 : -1));
-            await store.deleteSecret(last!.id);
-            await store.updateSecretLabels(nextToLast!.id, nextToLast!.version, { moved: 'yes' }, rfc3339Nano());
+  for (const [n, read] of [
+    [PAGE_ROWS * 2 + 7, "on the store's own connection"],
+    [ON_MAIN_ROWS + PAGE_ROWS + 7, 'on a connection of its own'],
+  ] as const)
+    test(`a list of all longer than a page (${n} secrets, read ${read}) comes in pages, all from the snapshot of its start, while writes go on`, () =>
+      withFile(async (file) => {
+        const store = new SqliteStore(file);
+        try {
+          const made = await Promise.all(
+            Array.from({ length: n }, (_, i) => store.createSecret({ id: newId(), name: `p${i}`, labels: { i: String(i) }, createdAt: rfc3339Nano() })),
+          );
+          const expected = JSON.stringify((await store.findSecrets({})).map(toView));
+          const pages: string[][] = [];
+          let changed = false;
+          for await (const page of store.renderedList()!) {
+            pages.push(page.map((p) => (typeof p === 'string' ? p : JSON.stringify(toView(p)))));
+            if (!changed) {
+              // Between pages: a create, a delete and a relabel, each committed.
+              changed = true;
+              await store.createSecret({ id: newId(), name: 'late', labels: {}, createdAt: rfc3339Nano() });
+              // On the last page, which is read after them: the highest IDs.
+              const [last, nextToLast] = [...made].sort((a, b) => (a.id < b.id ? 1 : -1));
+              await store.deleteSecret(last!.id);
+              await store.updateSecretLabels(nextToLast!.id, nextToLast!.version, { moved: 'yes' }, rfc3339Nano());
+            }
           }
+          assert.ok(pages.length >= 3, `${pages.length} pages`);
+          assert.equal(`[${pages.map((p) => p.join(',')).join(',')}]`, expected, 'the list is the one of its start');
+          assert.equal((await store.findSecrets({})).length, n, 'the writes between pages did commit');
+        } finally {
+          await store.close();
         }
-        assert.ok(pages.length >= 3, `${pages.length} pages`);
-        assert.equal(`[${pages.map((p) => p.join(',')).join(',')}]`, expected, 'the list is the one of its start');
-        assert.equal((await store.findSecrets({})).length, n, 'the writes between pages did commit');
-      } finally {
-        await store.close();
-      }
-    }));
+      }));
 
   test('a long list abandoned after its first page ends its read; the store goes on and closes', () =>
     withFile(async (file) => {
       const store = new SqliteStore(file);
       try {
         await Promise.all(
-          Array.from({ length: PAGE_ROWS + 1 }, (_, i) => store.createSecret({ id: newId(), name: `q${i}`, labels: {}, createdAt: rfc3339Nano() })),
+          Array.from({ length: ON_MAIN_ROWS + PAGE_ROWS }, (_, i) => store.createSecret({ id: newId(), name: `q${i}`, labels: {}, createdAt: rfc3339Nano() })),
         );
         for await (const page of store.renderedList()!) {
           assert.ok(page.length > 0);
