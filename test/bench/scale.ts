@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/daemon.ts';
 import { BenchClient } from './client.ts';
+import { checkIdleBefore, duringLine, loadBetween, sampleHost } from './host-load.ts';
 import { fmtMs, fmtRate, formatTable, median } from './stats.ts';
 
 export interface ScaleConfig {
@@ -166,6 +167,8 @@ export async function runScale(cfg: ScaleConfig): Promise<number> {
   const refClient = cfg.scaleRef ? new BenchClient('dockerd', cfg.scaleRef, cfg.concurrency, cfg.timeoutMs) : undefined;
   let daemon: Running | undefined;
   try {
+    await checkIdleBefore(log);
+    const measuring = sampleHost();
     daemon = await startNode(socket, dataRoot, cfg.secretdArgs, client);
     const ours = new Side(client, cfg, 'secretd');
     const ref = refClient && new Side(refClient, cfg, `dockerd at ${cfg.scaleRef}`);
@@ -198,6 +201,7 @@ export async function runScale(cfg: ScaleConfig): Promise<number> {
     process.stdout.write(`\nsecretd at ${cfg.count} secrets (${cfg.valueBytes}-byte values, ${cfg.concurrency} clients for the fill)`);
     process.stdout.write(ref ? `, beside dockerd at ${cfg.scaleRef}; speedup = how many times faster secretd is\n\n` : '\n\n');
     process.stdout.write(`${formatTable(['measure', 'secretd', 'dockerd', 'speedup'], rows)}\n`);
+    process.stdout.write(`${duringLine(loadBetween(measuring, sampleHost()))}\n`);
     return 0;
   } finally {
     client.close();

@@ -26,6 +26,7 @@ import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
 import { DAEMON_ENV, runScale } from './scale.ts';
+import { checkIdleBefore, duringLine, loadBetween, sampleHost, type HostLoad, type HostSample } from './host-load.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { cpuMicros, listenerPid } from './process-cpu.ts';
 import { fmtMicros, fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
@@ -56,6 +57,8 @@ const HELP = `Usage: npm run bench -- [options]
 Runs create, inspect by name, list filtered by name, update labels and delete on N secrets
 with C concurrent clients against secretd and, when one is reachable, a reference dockerd;
 prints ops/s, p50 and p99 latency per operation and the ratio secretd ops/s / dockerd ops/s.
+Before it starts anything it samples the host for a second and says whether it was idle; at
+the end it says how much CPU other guests took (steal) while it measured.
 
 Options:
   --count N            secrets per round (default 2000)
@@ -616,6 +619,7 @@ async function main(argv: string[]): Promise<number> {
 
   const tag = randomBytes(5).toString('hex');
   const run: Run = { cfg, tag, namePrefix: `sb-${tag}-` };
+  const host: { before: HostLoad; during?: HostLoad } = { before: await checkIdleBefore(log) };
 
   let reference: { host: string } | { skip: string };
   if (cfg.noRef) reference = { skip: '--no-ref was given' };
@@ -673,6 +677,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     for (const side of sides) await warmUp(run, side);
+    const measuring: HostSample = sampleHost();
     // Interleaved: every side runs an operation of round r before any runs the next, so a change
     // in the machine's load during the run shows in every column alike (runRound).
     for (let round = 1; round <= cfg.rounds; round++) {
@@ -682,6 +687,7 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     for (const [i, concurrency] of cfg.sweep.entries()) await sweepRound(run, sides, concurrency, i + 1);
+    host.during = loadBetween(measuring, sampleHost());
   } catch (err) {
     failure = err;
   } finally {
@@ -714,7 +720,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (failure !== undefined) {
     const message = failure instanceof Error ? failure.message : String(failure);
-    if (cfg.json) writeJson(cfg.json, run, sides, secretd, dockerd, reference, [], { ok: false, error: message });
+    if (cfg.json) writeJson(cfg.json, run, sides, secretd, dockerd, reference, host, [], { ok: false, error: message });
     if (failure instanceof Interrupted) {
       log('interrupted: no results');
       return 130;
@@ -832,8 +838,9 @@ async function main(argv: string[]): Promise<number> {
     if (cfg.minRatio !== undefined) final += `; --min-ratio ${cfg.minRatio} NOT checked`;
   }
   process.stdout.write(`${final}\n`);
+  if (host.during) process.stdout.write(`${duringLine(host.during)}\n`);
   if (cfg.json) {
-    writeJson(cfg.json, run, sides, secretd, dockerd, reference, summaries, { ok: pass });
+    writeJson(cfg.json, run, sides, secretd, dockerd, reference, host, summaries, { ok: pass });
     log(`wrote ${cfg.json}`);
   }
   return pass ? 0 : 1;
@@ -846,6 +853,7 @@ function writeJson(
   secretd: Side | undefined,
   dockerd: Side | undefined,
   reference: { host: string } | { skip: string },
+  host: { before: HostLoad; during?: HostLoad },
   summaries: OpSummary[],
   outcome: { ok: boolean; error?: string },
 ): void {
@@ -870,6 +878,7 @@ function writeJson(
     secretd: describe(secretd),
     dockerd: describe(dockerd),
     noReferenceReason: 'skip' in reference ? reference.skip : null,
+    host: { before: host.before, during: host.during ?? null },
     operations: summaries,
     rounds,
     ceilings,
