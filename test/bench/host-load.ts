@@ -35,9 +35,15 @@ export const IDLE_BUSY_PCT = 10;
 /** Steal share above which a run is called not idle: other guests took that much of its CPUs. */
 export const IDLE_STEAL_PCT = 5;
 
-export function sampleHost(): HostSample {
+/** Undefined where there is no /proc/stat (not Linux): the bench then says the load is unknown. */
+export function sampleHost(): HostSample | undefined {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return undefined;
+  }
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guests are in user)
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
   const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
   return {
@@ -61,7 +67,8 @@ function readPressure(): number | undefined {
   }
 }
 
-export function loadBetween(a: HostSample, b: HostSample): HostLoad {
+export function loadBetween(a: HostSample | undefined, b: HostSample | undefined): HostLoad | undefined {
+  if (!a || !b) return undefined;
   const total = Math.max(1, b.total - a.total);
   const idle = b.idle - a.idle;
   const steal = b.steal - a.steal;
@@ -76,27 +83,28 @@ export function loadBetween(a: HostSample, b: HostSample): HostLoad {
 }
 
 /** The host's load while nothing of the bench runs yet, over `ms`. */
-export async function idleCheck(ms = 1000): Promise<HostLoad> {
+export async function idleCheck(ms = 1000): Promise<HostLoad | undefined> {
   const a = sampleHost();
   await new Promise((resolve) => setTimeout(resolve, ms));
   return loadBetween(a, sampleHost());
 }
 
-export function describeLoad(load: HostLoad): string {
+export function describeLoad(load: HostLoad | undefined): string {
+  if (!load) return 'unknown (no /proc/stat)';
   const pressure = load.pressurePct === undefined ? '' : `, CPU pressure ${load.pressurePct.toFixed(1)} %`;
   return `${load.cpus} CPUs, ${load.busyPct.toFixed(1)} % busy, ${load.stealPct.toFixed(1)} % stolen${pressure} over ${load.seconds.toFixed(1)} s`;
 }
 
 /** Samples the host for a second before anything of the run starts, and logs what it found. */
-export async function checkIdleBefore(log: (line: string) => void): Promise<HostLoad> {
+export async function checkIdleBefore(log: (line: string) => void): Promise<HostLoad | undefined> {
   const load = await idleCheck();
-  const busy = load.busyPct > IDLE_BUSY_PCT || load.stealPct > IDLE_STEAL_PCT;
+  const busy = load !== undefined && (load.busyPct > IDLE_BUSY_PCT || load.stealPct > IDLE_STEAL_PCT);
   log(`host before the run: ${describeLoad(load)}${busy ? ' -- NOT idle: its numbers say less of secretd' : ''}`);
   return load;
 }
 
 /** The report line for the measured part of a run: busy is the run's own doing, CPU another guest took is not. */
-export function duringLine(load: HostLoad): string {
-  const stolen = load.stealPct > IDLE_STEAL_PCT ? ` -- NOT idle: other guests took over ${IDLE_STEAL_PCT} % of the CPUs` : '';
+export function duringLine(load: HostLoad | undefined): string {
+  const stolen = load && load.stealPct > IDLE_STEAL_PCT ? ` -- NOT idle: other guests took over ${IDLE_STEAL_PCT} % of the CPUs` : '';
   return `host during the measured part: ${describeLoad(load)}${stolen}`;
 }

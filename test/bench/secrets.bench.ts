@@ -619,7 +619,7 @@ async function main(argv: string[]): Promise<number> {
 
   const tag = randomBytes(5).toString('hex');
   const run: Run = { cfg, tag, namePrefix: `sb-${tag}-` };
-  const host: { before: HostLoad; during?: HostLoad } = { before: await checkIdleBefore(log) };
+  const host: { before: HostLoad | undefined; during?: HostLoad | undefined } = { before: await checkIdleBefore(log) };
 
   let reference: { host: string } | { skip: string };
   if (cfg.noRef) reference = { skip: '--no-ref was given' };
@@ -677,7 +677,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     for (const side of sides) await warmUp(run, side);
-    const measuring: HostSample = sampleHost();
+    const measuring: HostSample | undefined = sampleHost();
     // Interleaved: every side runs an operation of round r before any runs the next, so a change
     // in the machine's load during the run shows in every column alike (runRound).
     for (let round = 1; round <= cfg.rounds; round++) {
@@ -838,7 +838,7 @@ async function main(argv: string[]): Promise<number> {
     if (cfg.minRatio !== undefined) final += `; --min-ratio ${cfg.minRatio} NOT checked`;
   }
   process.stdout.write(`${final}\n`);
-  if (host.during) process.stdout.write(`${duringLine(host.during)}\n`);
+  if ('during' in host) process.stdout.write(`${duringLine(host.during)}\n`);
   if (cfg.json) {
     writeJson(cfg.json, run, sides, secretd, dockerd, reference, host, summaries, { ok: pass });
     log(`wrote ${cfg.json}`);
@@ -853,7 +853,7 @@ function writeJson(
   secretd: Side | undefined,
   dockerd: Side | undefined,
   reference: { host: string } | { skip: string },
-  host: { before: HostLoad; during?: HostLoad },
+  host: { before: HostLoad | undefined; during?: HostLoad | undefined },
   summaries: OpSummary[],
   outcome: { ok: boolean; error?: string },
 ): void {
@@ -878,7 +878,7 @@ function writeJson(
     secretd: describe(secretd),
     dockerd: describe(dockerd),
     noReferenceReason: 'skip' in reference ? reference.skip : null,
-    host: { before: host.before, during: host.during ?? null },
+    host: { before: host.before ?? null, during: host.during ?? null },
     operations: summaries,
     rounds,
     ceilings,
