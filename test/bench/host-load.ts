@@ -30,6 +30,12 @@ export interface HostLoad {
   pressurePct: number | undefined;
 }
 
+/** What a run reports of the host: before it started, and over its measured part (once measured). */
+export interface HostReport {
+  before: HostLoad | undefined;
+  during?: HostLoad | undefined;
+}
+
 /** Busy share above which a host sampled before the run is called not idle. */
 export const IDLE_BUSY_PCT = 10;
 /** Steal share above which a run is called not idle: other guests took that much of its CPUs. */

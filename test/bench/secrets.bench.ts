@@ -26,7 +26,7 @@ import { etcdMissing, startEtcd, type EtcdCluster } from '../helpers/etcd.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 import { startCeiling, type Ceiling } from './ceilings.ts';
 import { DAEMON_ENV, runScale } from './scale.ts';
-import { checkIdleBefore, duringLine, loadBetween, sampleHost, type HostLoad, type HostSample } from './host-load.ts';
+import { checkIdleBefore, duringLine, loadBetween, sampleHost, type HostReport, type HostSample } from './host-load.ts';
 import { BenchClient, RequestFailure } from './client.ts';
 import { cpuMicros, listenerPid } from './process-cpu.ts';
 import { fmtMicros, fmtMs, fmtRate, fmtRatio, formatTable, geometricMean, median, percentile } from './stats.ts';
@@ -619,7 +619,7 @@ async function main(argv: string[]): Promise<number> {
 
   const tag = randomBytes(5).toString('hex');
   const run: Run = { cfg, tag, namePrefix: `sb-${tag}-` };
-  const host: { before: HostLoad | undefined; during?: HostLoad | undefined } = { before: await checkIdleBefore(log) };
+  const host: HostReport = { before: await checkIdleBefore(log) };
 
   let reference: { host: string } | { skip: string };
   if (cfg.noRef) reference = { skip: '--no-ref was given' };
@@ -853,7 +853,7 @@ function writeJson(
   secretd: Side | undefined,
   dockerd: Side | undefined,
   reference: { host: string } | { skip: string },
-  host: { before: HostLoad | undefined; during?: HostLoad | undefined },
+  host: HostReport,
   summaries: OpSummary[],
   outcome: { ok: boolean; error?: string },
 ): void {
