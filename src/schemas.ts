@@ -4,11 +4,14 @@
  *
  * `decodeAs` replays Go's encoding/json on an already parsed value, driven by the schema:
  * object keys match property names case-insensitively, unknown keys are dropped, null is the
- * zero value, and a type mismatch is reported in Go's words with the `x-go-type` annotations.
+ * zero value, a field given twice is decoded twice (keys repeated in the text come marked,
+ * src/core/json-duplicates.ts), and the first type mismatch in the document is reported in Go's
+ * words with the `x-go-type` annotations.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { hasMarkedKeys, realKey } from './core/json-duplicates.ts';
 import { PACKAGE_ROOT } from './core/package-root.ts';
 
 export const SPEC_DIR = join(PACKAGE_ROOT, 'spec');
@@ -18,6 +21,8 @@ type Schema = Record<string, any>;
 /** What decoding needs from a schema: property names by lower case, and the map value shape. */
 interface Shape {
   goType?: string;
+  /** Go holds it as a map, a slice or a pointer: a null clears it (elsewhere a null leaves the value as it was). */
+  nullable: boolean;
   /** The schema's JSON types (`type`), and the bounds of a number, for the document-order check. */
   types?: string[];
   minimum?: number;
@@ -38,6 +43,7 @@ export class SchemaRegistry {
   constructor(dir: string = SPEC_DIR) {
     for (const ajv of [this.ajv, this.allErrors]) {
       ajv.addKeyword({ keyword: 'x-go-type', schemaType: 'string' });
+      ajv.addKeyword({ keyword: 'x-go-pointer', schemaType: 'boolean' });
       ajv.addKeyword({ keyword: 'x-keys', schemaType: 'array' });
     }
     for (const file of readdirSync(dir)
@@ -75,13 +81,15 @@ export class SchemaRegistry {
    */
   decodeAs(id: string, value: unknown, before?: (canonical: any) => void): unknown {
     const shape = this.shape(id);
-    const canonical = canonicalize(value, shape);
+    const marked = hasMarkedKeys(value);
+    const canonical = canonicalize(value, shape, marked);
     before?.(canonical);
-    // The mismatch Go would meet first: one pass in document order that stops there (a map of
-    // 100,000 bad labels costs one look); ajv then checks the rest, and words a failure of a
-    // keyword the walk does not model from every error it finds.
-    const first = firstMismatch(canonical, shape);
-    if (first) throw new GoDecodeError(goMessage(first, canonical, this.schema(id)));
+    // The mismatch Go would meet first: one pass over the document as given, every occurrence of
+    // a repeated key included, that stops there (a map of 100,000 bad labels costs one look);
+    // ajv then checks the rest, and words a failure of a keyword the walk does not model from
+    // every error it finds.
+    const first = firstMismatch(value, shape, marked);
+    if (first) throw new GoDecodeError(goMessage(first, value, this.schema(id), first));
     if (!this.validator(id)(canonical)) {
       const all = this.allErrors.getSchema(id)!;
       all(canonical);
@@ -118,7 +126,8 @@ function resolve(schema: Schema, root: Schema): Schema {
 
 function toShape(schema: Schema, root: Schema): Shape {
   const s = resolve(schema, root);
-  const shape: Shape = { goType: s['x-go-type'] };
+  const goType = s['x-go-type'] as string | undefined;
+  const shape: Shape = { goType, nullable: s['x-go-pointer'] === true || /^(map\[|\[\])/.test(goType ?? '') };
   if (s.type !== undefined) shape.types = ([] as string[]).concat(s.type);
   if (typeof s.minimum === 'number') shape.minimum = s.minimum;
   if (typeof s.maximum === 'number') shape.maximum = s.maximum;
@@ -145,31 +154,35 @@ function foldKey(k: string): string {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Struct keys match case-insensitively, the last match wins, unknown keys go; maps keep keys. */
-function canonicalize(value: unknown, shape: Shape): unknown {
+/**
+ * Struct keys match case-insensitively and unknown keys go; maps keep their keys. A field given
+ * again is decoded again into what the earlier occurrence left, as Go does: maps merge, structs
+ * keep the fields the later one omits, a null clears what Go holds by pointer, map or slice and
+ * leaves anything else, other values replace. In a map, a repeated key's last value wins.
+ * `marked`: the value's objects may hold marked keys (src/core/json-duplicates.ts).
+ */
+function canonicalize(value: unknown, shape: Shape, marked: boolean, into?: unknown): unknown {
   if (!isPlainObject(value)) return value;
   if (shape.properties) {
-    const out: [string, unknown][] = [];
-    const seen = new Map<string, number>();
+    // A Map, then Object.fromEntries: own properties, so a "__proto__" key stays a plain key.
+    const out = new Map<string, unknown>(isPlainObject(into) ? Object.entries(into) : []);
     for (const [k, v] of Object.entries(value)) {
-      const prop = shape.properties.get(foldKey(k));
+      const prop = shape.properties.get(foldKey(marked ? realKey(k) : k));
       if (!prop) continue;
-      const at = seen.get(prop.name);
-      const entry: [string, unknown] = [prop.name, canonicalize(v, prop.shape)];
-      if (at === undefined) {
-        seen.set(prop.name, out.length);
-        out.push(entry);
-      } else out[at] = entry;
+      const given = out.has(prop.name);
+      if (v === null && given && !prop.shape.nullable) continue;
+      out.set(prop.name, canonicalize(v, prop.shape, marked, given ? out.get(prop.name) : undefined));
     }
-    // Object.fromEntries defines own properties: a "__proto__" key stays a plain key.
     return Object.fromEntries(out);
   }
   if (shape.additional) {
     const additional = shape.additional;
     // A map of plain values (map[string]string) is already canonical: copying a map of 100,000
     // labels key by key costs seconds in V8 for nothing.
-    if (!additional.properties && !additional.additional) return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonicalize(v, additional)]));
+    if (!marked && into === undefined && !additional.properties && !additional.additional) return value;
+    const out = new Map<string, unknown>(isPlainObject(into) ? Object.entries(into) : []);
+    for (const [k, v] of Object.entries(value)) out.set(marked ? realKey(k) : k, canonicalize(v, additional, marked));
+    return Object.fromEntries(out);
   }
   return value;
 }
@@ -185,7 +198,7 @@ function jsonKind(v: unknown): string {
  * The struct named is the innermost one holding the field; the field path starts at the top
  * (so a bad `Driver.Name` reads "Go struct field Driver.Driver.Name").
  */
-function goMessage(err: Pick<ErrorObject, 'instancePath'> | undefined, value: unknown, root: Schema): string {
+function goMessage(err: Pick<ErrorObject, 'instancePath'> | undefined, value: unknown, root: Schema, found?: Mismatch): string {
   if (!err) return 'json: invalid value';
   const rootType = (root['x-go-type'] as string | undefined) ?? 'value';
   if (err.instancePath === '') return `json: cannot unmarshal ${jsonKind(value)} into Go value of type ${rootType}`;
@@ -203,8 +216,9 @@ function goMessage(err: Pick<ErrorObject, 'instancePath'> | undefined, value: un
       schema = schema.properties[key];
     } else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') schema = schema.additionalProperties;
     else if (schema.items) schema = schema.items;
-    node = (node as Record<string, unknown>)[key];
+    if (!found) node = (node as Record<string, unknown>)[key];
   }
+  if (found) node = found.node; // the occurrence that failed, which a later one may have replaced
   schema = resolve(schema, root);
   const goType = (schema['x-go-type'] as string | undefined) ?? 'value';
   // Go quotes the literal when a number does not fit an integer type.
@@ -228,9 +242,11 @@ const JSON_TYPE: Record<string, (v: unknown) => boolean> = {
  * shape refuses; undefined if there is none. One pass that stops at the first mismatch; it
  * recurses only where the schema has children, so its depth is the schema's, not the document's.
  */
-function firstMismatch(doc: unknown, root: Shape): Pick<ErrorObject, 'instancePath'> | undefined {
+function firstMismatch(doc: unknown, root: Shape, marked: boolean): Mismatch | undefined {
   const path: string[] = [];
+  let node: unknown;
   const bad = (value: unknown, shape: Shape): boolean => {
+    node = value;
     if (shape.types && !shape.types.some((t) => JSON_TYPE[t]?.(value))) return true;
     if (typeof value === 'number' && ((shape.minimum !== undefined && value < shape.minimum) || (shape.maximum !== undefined && value > shape.maximum)))
       return true;
@@ -243,9 +259,12 @@ function firstMismatch(doc: unknown, root: Shape): Pick<ErrorObject, 'instancePa
       }
     } else if (isPlainObject(value) && (shape.properties || shape.additional)) {
       for (const k of Object.keys(value)) {
-        const sub = shape.properties ? shape.properties.get(k.toLowerCase())?.shape : shape.additional;
+        const key = marked ? realKey(k) : k;
+        // The path names a struct's field as the schema does, whatever case the document used.
+        const prop = shape.properties?.get(foldKey(key));
+        const sub = shape.properties ? prop?.shape : shape.additional;
         if (!sub) continue;
-        path.push(k);
+        path.push(prop ? prop.name : key);
         if (bad(value[k], sub)) return true;
         path.pop();
       }
@@ -253,7 +272,12 @@ function firstMismatch(doc: unknown, root: Shape): Pick<ErrorObject, 'instancePa
     return false;
   };
   if (!bad(doc, root)) return undefined;
-  return { instancePath: path.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('') };
+  return { instancePath: path.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''), node };
+}
+
+/** Where the first mismatch is, with the schema's names for struct fields, and the value found there. */
+interface Mismatch extends Pick<ErrorObject, 'instancePath'> {
+  node: unknown;
 }
 
 /**

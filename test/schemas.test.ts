@@ -8,12 +8,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { keepingDuplicates } from '../src/core/json-duplicates.ts';
 import { GoDecodeError, SchemaRegistry, SPEC_DIR } from '../src/schemas.ts';
 import { generateAll, SPEC_TYPES_DIR } from '../tools/gen-spec-types.ts';
 
 const schemas = new SchemaRegistry();
 /** Bodies come from JSON text, as they do from a request (a "__proto__" key is then a plain key). */
-const decode = (json: string, id = 'secret-spec.json') => schemas.decodeAs(id, JSON.parse(json));
+const decode = (json: string, id = 'secret-spec.json') => schemas.decodeAs(id, keepingDuplicates(json, JSON.parse(json)));
 
 function assertGoError(json: string, message: string, id = 'secret-spec.json'): void {
   assert.throws(
@@ -202,16 +203,39 @@ describe('decodeAs matches keys as Go does', () => {
     assert.deepEqual(decode('{"Labelſ":{"c":"3"}}'), { Labels: { c: '3' } });
   });
 
-  test('decodeAs merges a repeated Labels key into one map, as Go reuses the map', {
-    todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)',
-  }, () => {
+  // Keys repeated exactly, which JSON.parse alone collapses (test/e2e/duplicate-keys.test.ts asks
+  // a real dockerd the same).
+  const repeated: [title: string, json: string, canonical: unknown][] = [
+    ['a map given twice merges', '{"Labels":{"a":"1","c":"4"},"Labels":{"b":"2","a":"3"}}', { Labels: { a: '3', c: '4', b: '2' } }],
+    ['a null clears a map given before', '{"Labels":{"a":"1"},"Labels":null}', { Labels: null }],
+    ['a null leaves a string given before', '{"Name":"a","Name":null}', { Name: 'a' }],
+    ['a later string replaces an earlier one', '{"Name":"a","Name":"b"}', { Name: 'b' }],
+    ['a null clears a struct held by pointer', '{"Templating":{"Name":"golang"},"Templating":null}', { Templating: null }],
+    [
+      'a struct given twice keeps what the later one omits',
+      '{"Driver":{"Name":"d","Options":{"k":"v"}},"Driver":{"Options":{"j":"w"}}}',
+      { Driver: { Name: 'd', Options: { k: 'v', j: 'w' } } },
+    ],
+    ['a map key given twice keeps its last value', '{"Labels":{"a":"1","a":"2"}}', { Labels: { a: '2' } }],
+    ['a repeated key inside a nested struct', '{"Driver":{"Name":"x","Name":"y"}}', { Driver: { Name: 'y' } }],
+    ['"__proto__" repeated stays a plain label', '{"Labels":{"__proto__":"1","__proto__":"2"}}', { Labels: JSON.parse('{"__proto__":"2"}') }],
+  ];
+  for (const [title, json, canonical] of repeated) {
+    test(`decodeAs: ${title}`, () => assert.deepEqual(decode(json), canonical));
+  }
+
+  test('decodeAs reports a type error in an earlier occurrence of a repeated key', () => {
+    assertGoError('{"Name":5,"Name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string');
+    assertGoError('{"Labels":{"a":1,"a":"x"}}', 'json: cannot unmarshal number into Go struct field SecretSpec.Labels of type string');
+    assertGoError('{"Driver":{"Name":true},"Driver":{"Name":"x"}}', 'json: cannot unmarshal bool into Go struct field Driver.Driver.Name of type string');
+  });
+
+  test('decodeAs merges a repeated Labels key into one map, as Go reuses the map', () => {
     // dockerd: {"Labels":{"a":"1"},"labels":{"b":"2"}} creates Labels {"a":"1","b":"2"}.
     assert.deepEqual(decode('{"Labels":{"a":"1"},"labels":{"b":"2"}}'), { Labels: { a: '1', b: '2' } });
   });
 
-  test('decodeAs decodes a repeated struct key into the same struct, keeping fields the later one omits', {
-    todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)',
-  }, () => {
+  test('decodeAs decodes a repeated struct key into the same struct, keeping fields the later one omits', () => {
     // dockerd: Templating {"Name":"golang","Options":{"k":"v"}} then templating {"Name":"golang"} keeps Options.
     assert.deepEqual(decode('{"Templating":{"Name":"golang","Options":{"k":"v"}},"templating":{"Name":"golang"}}'), {
       Templating: { Name: 'golang', Options: { k: 'v' } },
@@ -259,11 +283,8 @@ describe("decodeAs reports type errors in Go's words", () => {
     test(`decodeAs ${json} fails with "${message}"`, () => assertGoError(json, message));
   }
   // Go keeps the error of a mismatched value even when a later key (any case) sets the field.
-  test(
-    'decodeAs {"Name":5,"name":"x"} fails as Go does, on the first occurrence',
-    { todo: 'duplicate keys: JSON.parse keeps only the last occurrence, Go decodes every one (see issue notes)' },
-    () => assertGoError('{"Name":5,"name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'),
-  );
+  test('decodeAs {"Name":5,"name":"x"} fails as Go does, on the first occurrence', () =>
+    assertGoError('{"Name":5,"name":"x"}', 'json: cannot unmarshal number into Go struct field SecretSpec.Name of type string'));
 
   // A create whose Labels held 16,000 numbers took 41 s to word (an indexOf over every key, per
   // error): the wording is one pass over the document now.

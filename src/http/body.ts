@@ -47,8 +47,11 @@ function take(bytes: number): boolean {
   return true;
 }
 
-/** The parsed JSON body, or undefined when the request has none. */
-export async function readJsonBody<E extends EdgeEnv>(c: Context<E>): Promise<unknown> {
+/**
+ * The parsed JSON body, or undefined when the request has none; with `duplicates`, repeated keys
+ * kept for a decoder that replays Go's (parseJsonBody).
+ */
+export async function readJsonBody<E extends EdgeEnv>(c: Context<E>, duplicates = false): Promise<unknown> {
   const contentType = c.req.header('content-type') ?? '';
   const length = c.req.header('content-length');
   const chunked = c.req.header('transfer-encoding') !== undefined;
@@ -56,7 +59,7 @@ export async function readJsonBody<E extends EdgeEnv>(c: Context<E>): Promise<un
   if (contentType === '' && !hasBody) return undefined;
   checkJsonContentType(contentType);
   if (!hasBody) return undefined;
-  return parseJsonBody(await readBodyBytes(c));
+  return parseJsonBody(await readBodyBytes(c), duplicates);
 }
 
 /**

@@ -22,7 +22,7 @@ export async function decodeBody<Id extends SpecId>(
   id: Id,
   before?: (v: SpecTypes[Id]) => void,
 ): Promise<SpecTypes[Id] | null> {
-  const body = await readJsonBody(c);
+  const body = await readJsonBody(c, true);
   if (body === undefined) return null;
   try {
     return schemas.decodeAs(id, body, before as ((v: unknown) => void) | undefined) as SpecTypes[Id];

@@ -4,14 +4,19 @@
  * starts with "invalid JSON: " and carries Go's own wording and character.
  */
 import { InvalidRequest } from '../core/errors.ts';
+import { keepingDuplicates } from '../core/json-duplicates.ts';
 
 const MAX_DEPTH = 10_000; // Go's scanner limit
 
-export function parseJsonBody(bytes: Uint8Array): unknown {
+/**
+ * With `duplicates`, a key repeated in an object is kept as Go's decoder sees it, under a marked
+ * key (src/core/json-duplicates.ts), for a caller that decodes as Go does (SchemaRegistry.decodeAs).
+ */
+export function parseJsonBody(bytes: Uint8Array, duplicates = false): unknown {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
     const value: unknown = JSON.parse(text); // the usual case: one valid value, only whitespace around it
-    if (!deeperThan(bytes, MAX_DEPTH)) return value;
+    if (!deeperThan(bytes, MAX_DEPTH)) return duplicates ? keepingDuplicates(text, value) : value;
   } catch {
     // find out why, in Go's words
   }
@@ -20,7 +25,9 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   while (rest < bytes.length && isSpace(bytes[rest]!)) rest++;
   // json.Decoder.More() is false at the end and before a closing bracket: that much is ignored.
   if (rest < bytes.length && bytes[rest] !== 0x5d && bytes[rest] !== 0x7d) throw new InvalidRequest('unexpected content after JSON');
-  return JSON.parse(Buffer.from(bytes.subarray(0, end)).toString('utf8'));
+  const whole = Buffer.from(bytes.subarray(0, end)).toString('utf8');
+  const value: unknown = JSON.parse(whole);
+  return duplicates ? keepingDuplicates(whole, value) : value;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { SchemaRegistry } from '../schemas.ts';
 import type { SecretQuery } from '../store/types.ts';
 import { InvalidRequest } from '../core/errors.ts';
+import { hasMarkedKeys, keepingDuplicates, realKey } from '../core/json-duplicates.ts';
 import type { SecretRecord } from './types.ts';
 
 const SCHEMA = 'secret-list-query.json';
@@ -15,21 +16,31 @@ export type Filters = Map<string, string[]>;
 
 /**
  * Parses the query value; anything but one of the two encodings is dockerd's "invalid filter".
- * `schema` is the endpoint's (GET /nodes has its own keys, with the same encodings).
+ * `schema` is the endpoint's (GET /nodes has its own keys, with the same encodings). Go decodes
+ * every occurrence of a repeated key: each must fit the encoding, and the last one is kept
+ * (src/core/json-duplicates.ts marks the others, so the schema checks them as keys of their own).
  */
 export function parseFilters(raw: string | undefined, schemas: SchemaRegistry, schema = SCHEMA): Filters {
   const filters: Filters = new Map();
   if (raw === undefined || raw === '') return filters;
   let doc: unknown;
   try {
-    doc = JSON.parse(raw);
+    doc = keepingDuplicates(raw, JSON.parse(raw));
   } catch {
     throw new InvalidRequest('invalid filter');
   }
   if (!schemas.validator(schema)(doc)) throw new InvalidRequest('invalid filter');
+  const marked = hasMarkedKeys(doc);
   for (const [key, value] of Object.entries((doc ?? {}) as Record<string, unknown>)) {
-    if (value === null) filters.set(key, []);
-    else filters.set(key, Array.isArray(value) ? (value as (string | null)[]).map((v) => v ?? '') : Object.keys(value as object));
+    const name = marked ? realKey(key) : key;
+    filters.delete(name); // a repeated key: the last one counts, in its place
+    if (value === null) filters.set(name, []);
+    else if (Array.isArray(value))
+      filters.set(
+        name,
+        (value as (string | null)[]).map((v) => v ?? ''),
+      );
+    else filters.set(name, marked ? [...new Set(Object.keys(value as object).map(realKey))] : Object.keys(value as object));
   }
   return filters;
 }

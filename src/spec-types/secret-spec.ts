@@ -3,7 +3,8 @@
 /**
  * spec/secret-spec.json: Body of POST /secrets/create and POST /secrets/{id}/update, after keys are
  * matched to these property names case-insensitively (as Go's encoding/json does). null anywhere
- * means the zero value. x-go-type names the Go type dockerd decodes into, for its error messages.
+ * means the zero value. x-go-type names the Go type dockerd decodes into, for its error messages;
+ * x-go-pointer marks a field Go holds by pointer, which a repeated null clears.
  */
 export type SecretSpec = {
   Name?: string | null;
