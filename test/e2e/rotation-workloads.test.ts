@@ -214,11 +214,21 @@ describe('rotation reaches every delivery path of one daemon', () => {
     );
     assert.deepEqual(readdirSync(dir), ['value'], 'no temporary file is left');
 
-    const state = readFileSync(join(daemon.dataRoot, 'plugin-volumes.json'), 'utf8');
+    // The state file records a refresh once its tmpfs is read-only again, a moment after the
+    // test can see it so: wait for the rollback's version there.
+    const stateFile = join(daemon.dataRoot, 'plugin-volumes.json');
+    type Saved = { volumes: { name: string; written?: Record<string, { version?: number }> }[] };
+    const writtenVersion = (text: string, volume: string) => (JSON.parse(text) as Saved).volumes.find((r) => r.name === volume)?.written?.value?.version;
+    const state = await until(
+      () => {
+        const text = readFileSync(stateFile, 'utf8');
+        return writtenVersion(text, `fol-${u}`) === 3 ? text : undefined;
+      },
+      5000,
+      () => `the state file to record version 3 for fol-${u}: ${readFileSync(stateFile, 'utf8')}`,
+    );
     for (const value of versions) assert.ok(!state.includes(value.slice(0, 40)), 'no value in the state file');
-    const saved = (JSON.parse(state) as { volumes: { name: string; written?: Record<string, { version?: number }> }[] }).volumes;
-    assert.equal(saved.find((r) => r.name === `fol-${u}`)?.written?.value?.version, 3);
-    assert.equal(saved.find((r) => r.name === `pin-${u}`)?.written?.value?.version, 1);
+    assert.equal(writtenVersion(state, `pin-${u}`), 1);
     const refreshes = audit()
       .filter((l) => l.volume === `fol-${u}` && l.result === 'ok')
       .map((l) => l.version);
