@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { hasMarkedKeys, realKey } from './core/json-duplicates.ts';
+import { hasMarkedKeys, holdsMarkedKeys, realKey } from './core/json-duplicates.ts';
 import { PACKAGE_ROOT } from './core/package-root.ts';
 
 export const SPEC_DIR = join(PACKAGE_ROOT, 'spec');
@@ -177,9 +177,10 @@ function canonicalize(value: unknown, shape: Shape, marked: boolean, into?: unkn
   }
   if (shape.additional) {
     const additional = shape.additional;
-    // A map of plain values (map[string]string) is already canonical: copying a map of 100,000
-    // labels key by key costs seconds in V8 for nothing.
-    if (!marked && into === undefined && !additional.properties && !additional.additional) return value;
+    // A map of plain values (map[string]string) is already canonical, unless a key repeats in it:
+    // copying a map of 100,000 labels key by key costs V8 a lot for nothing.
+    const plain = !additional.properties && !additional.additional;
+    if (plain && into === undefined && !(marked && holdsMarkedKeys(value))) return value;
     const out = new Map<string, unknown>(isPlainObject(into) ? Object.entries(into) : []);
     for (const [k, v] of Object.entries(value)) out.set(marked ? realKey(k) : k, canonicalize(v, additional, marked));
     return Object.fromEntries(out);

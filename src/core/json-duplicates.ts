@@ -21,6 +21,12 @@ export function realKey(key: string): string {
   return key.slice(key.indexOf(':', MARK.length) + 1);
 }
 
+/** Whether object `o` has a marked key of its own (a key repeated in it). */
+export function holdsMarkedKeys(o: object): boolean {
+  for (const k in o) if (k.charCodeAt(0) === 0 && k.startsWith(MARK)) return true;
+  return false;
+}
+
 /** Parsed values whose text had a repeated key (their objects hold marked keys). */
 const MARKED = new WeakSet<object>();
 
