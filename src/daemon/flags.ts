@@ -108,7 +108,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'max-connections',
     type: 'string',
     arg: 'N',
-    help: 'Connections each tcp:// listener holds at most; at the cap an idle one makes room, or the new one is refused (unix sockets are not capped)',
+    help: 'Connections each listener holds at most; at the cap an idle one makes room, or the new one is refused',
     default: String(D.maxConnections),
   },
   {

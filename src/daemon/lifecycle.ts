@@ -298,25 +298,25 @@ function listenOptions(config: Config, log: Logger): ListenOptions {
 }
 
 /**
- * The caps keep TCP peers from using up the descriptors the unix socket, the store and the
- * audit log need only if the process may open more than all TCP listeners together hold (Linux:
- * the soft "Max open files" of /proc/self/limits, which Node raises to the hard limit at start).
+ * The caps keep the peers of one listener from using up the descriptors the other listeners,
+ * the store and the audit log need only if the process may open more than all listeners
+ * together hold (Linux: the soft "Max open files" of /proc/self/limits, which Node raises to the
+ * hard limit at start).
  */
 function warnIfTooFewDescriptors(config: Config, log: Logger): void {
-  const tcp = config.hosts.filter((h) => h.startsWith('tcp://')).length;
-  if (tcp === 0) return;
+  const listeners = config.hosts.length;
   let limit: number;
   try {
     limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
   } catch {
     return; // not Linux: nothing to compare with
   }
-  const needed = tcp * config.maxConnections + 256;
+  const needed = listeners * config.maxConnections + 256;
   if (Number.isFinite(limit) && limit < needed) {
     log.warn(
       { limit, needed },
-      `the open-file limit (${limit}) is below ${tcp} TCP listener(s) × --max-connections ${config.maxConnections} + 256: ` +
-        'lower --max-connections or raise the limit (ulimit -n), or TCP peers can starve the unix socket',
+      `the open-file limit (${limit}) is below ${listeners} listener(s) × --max-connections ${config.maxConnections} + 256: ` +
+        'lower --max-connections or raise the limit (ulimit -n), or the clients of one listener can starve the others',
     );
   }
 }

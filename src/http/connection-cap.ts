@@ -1,6 +1,7 @@
 /**
- * A cap on the connections one TCP listener holds, so that no crowd of peers can use up the
- * process's file descriptors (which the unix socket and every other listener share). At the
+ * A cap on the connections one listener holds, so that no crowd of peers can use up the
+ * process's file descriptors (which every other listener, the store and the audit log share),
+ * and the bound on idle kept-alive connections, which no timer closes (src/http/listen.ts). At the
  * cap, a new connection takes the place of the oldest one that is not serving a request (a TLS
  * handshake never finished, nothing sent yet, a kept-alive connection between requests); only
  * when every connection is serving a request is the new one refused. So idle peers, however

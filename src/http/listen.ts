@@ -2,10 +2,16 @@
  * One HTTP server per -H address: unix sockets (mode 0660; a stale socket file from a killed
  * daemon is replaced, a live one is refused; never TLS) and TCP, over TLS when configured.
  * Every request is handed to the app with the listener it was accepted on, which is where its
- * transport comes from (src/http/connection.ts). TCP listeners are bounded: a deadline for the
- * TLS handshake and for the request (--request-timeout), and a connection cap
+ * transport comes from (src/http/connection.ts). Listeners are bounded: a deadline for the TLS
+ * handshake and for the request (--request-timeout), and a connection cap on each
  * (src/http/connection-cap.ts). Which TCP addresses are allowed at all is decided before, by
  * src/daemon/exposure.ts.
+ *
+ * A connection kept alive between requests stays open as long as its client keeps it, as
+ * dockerd's does (Go's net/http without an IdleTimeout), instead of Node's 5 s: a pooled client
+ * that sends its next request just as the server closes an idle connection gets a reset, not an
+ * answer (the bench's client did, filling 100,000 secrets in turns with dockerd). Idle
+ * connections are bounded by the cap instead: at it, the oldest idle one makes room.
  */
 import { getRequestListener } from '@hono/node-server';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -34,7 +40,7 @@ export interface ListenOptions {
   onTlsError?: (err: Error, remote: string | undefined) => void;
   /** A request, body included, must arrive within this many ms; then Node answers 408 and closes. The TLS handshake too. */
   requestTimeoutMs?: number;
-  /** Connections per TCP listener (default: spec/config.json's maxConnections); unix sockets are not capped. */
+  /** Connections per listener (default: spec/config.json's maxConnections). */
   maxConnections?: number;
   /** A TCP listener at its cap dropped an idle connection for a new one, or refused the new one. */
   onShed?: (what: Shed, listener: string, remote: string | undefined) => void;
@@ -43,6 +49,12 @@ export interface ListenOptions {
 /** Node checks request deadlines on an interval (30 s by default): check often enough to be on time. */
 function timeouts(ms: number = D.requestTimeoutMs) {
   return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
+}
+
+/** Idle connections are closed by the cap, never by time (module comment); 0 turns Node's timer off. */
+function keepIdleConnections<S extends Server>(server: S): S {
+  server.keepAliveTimeout = 0;
+  return server;
 }
 
 export class ListenError extends StartupError {}
@@ -76,9 +88,11 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   const addr = parseAddress(url);
   if (addr.kind === 'tcp') {
     const info: ListenerInfo = { transport: opts.tls ? 'tls' : 'tcp', host: addr.host, port: addr.port };
-    const server: Server = opts.tls
-      ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? D.requestTimeoutMs })
-      : createHttpServer(timeouts(opts.requestTimeoutMs));
+    const server: Server = keepIdleConnections(
+      opts.tls
+        ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? D.requestTimeoutMs })
+        : createHttpServer(timeouts(opts.requestTimeoutMs)),
+    );
     if (opts.tls && opts.onTlsError) {
       const report = opts.onTlsError;
       server.on('tlsClientError', (err: Error, socket: Socket) => report(err, socket.remoteAddress));
@@ -95,7 +109,10 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
     server.on('request', serving(fetch, info));
     return { address, server, tls: opts.tls !== undefined, cleanup: () => {} };
   }
-  const server = createHttpServer(timeouts(opts.requestTimeoutMs), serving(fetch, { transport: 'unix', path: addr.path }));
+  const server = keepIdleConnections(createHttpServer(timeouts(opts.requestTimeoutMs)));
+  const address = `unix://${addr.path}`;
+  capConnections(server, opts.maxConnections ?? D.maxConnections, (what) => opts.onShed?.(what, address, undefined));
+  server.on('request', serving(fetch, { transport: 'unix', path: addr.path }));
   mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   if (existsSync(addr.path)) {
     if (await socketAnswers(addr.path)) throw new ListenError(`${addr.path} is in use by another daemon`);
@@ -107,7 +124,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   });
   chmodSync(addr.path, 0o660);
   return {
-    address: `unix://${addr.path}`,
+    address,
     server,
     tls: false,
     cleanup: () => {

@@ -31,7 +31,7 @@ export interface DaemonConfig {
    */
   recoveryWindowMs: number;
   /**
-   * --max-connections: connections each tcp:// listener holds at most (idle ones make room for new ones)
+   * --max-connections: connections each listener holds at most (idle ones make room for new ones)
    * @default 1024
    */
   maxConnections: number;

@@ -9,7 +9,14 @@
  *   of the body is read, and the daemon's RSS stays flat;
  * - stalled bodies that a route does read (creates on the unix socket) fill the shared body
  *   budget and no more: past it the next ones get a 503 at once, RSS stays bounded, and once
- *   they are gone creates work again.
+ *   they are gone creates work again;
+ * - a connection kept alive between requests and left idle longer than Node's default
+ *   keep-alive timeout (5 s) still takes the next request, on the unix socket and on a loopback
+ *   TCP listener, as the reference dockerd's unix socket does (asked side by side): a pooled
+ *   client that reuses it gets an answer, not a reset;
+ * - idle connections are bounded by --max-connections on the unix socket too: at the cap the
+ *   oldest idle one is closed for a new one, and with every connection in a request the new one
+ *   is refused; once one of them goes, new connections are taken again.
  *
  * The numbers measured are printed as diagnostics (`# …`).
  */
@@ -21,6 +28,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { referenceDockerd } from '../helpers/tools.ts';
+
+/** Longer than Node's default keepAliveTimeout (5 s) and the 1 s its timers may run late. */
+const IDLE_MS = 7_000;
+const WAIT_MS = 5_000;
+const ref = referenceDockerd();
 
 const daemons: Daemon[] = [];
 const sockets: Socket[] = [];
@@ -244,5 +257,137 @@ describe('bounded resources', () => {
       `# ${N} stalled 4 MiB bodies read by creates: ${waiting} held, ${refused} refused with 503 (within ${ms} ms); ` +
         `RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MiB`,
     );
+  });
+});
+
+type Target = { path: string } | { port: number };
+
+/** A raw connection that records whether the other side closed it. */
+class Conn {
+  readonly socket: Socket;
+  closed = false;
+  private text = '';
+  private readonly opened: Promise<void>;
+  constructor(target: Target) {
+    this.socket = 'port' in target ? connect(target.port, '127.0.0.1') : connect(target.path);
+    sockets.push(this.socket);
+    this.socket.on('error', () => {});
+    this.socket.on('data', (c: Buffer) => {
+      this.text += c.toString('latin1');
+    });
+    this.socket.once('close', () => {
+      this.closed = true;
+    });
+    this.opened = new Promise((resolve) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('close', () => resolve());
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.opened;
+  }
+
+  /** Sends GET /_ping and resolves with the status of its answer, or undefined if the connection ended without one. */
+  async ping(host: string): Promise<number | undefined> {
+    this.text = '';
+    this.socket.write(`GET /_ping HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    const deadline = Date.now() + WAIT_MS;
+    // The answer is whole once its 2-byte body ("OK") follows the headers.
+    while (!/^HTTP\/1\.1 \d{3} [^\r]*\r\n[\s\S]*?\r\n\r\nOK/.test(this.text) && !this.closed && Date.now() < deadline) await tick();
+    const m = /^HTTP\/1\.1 (\d{3}) /.exec(this.text);
+    return m ? Number(m[1]) : undefined;
+  }
+
+  /**
+   * Starts a create whose body never comes: the connection serves a request until destroyed.
+   * Resolves once the daemon has read its headers (it answers the Expect with 100 Continue).
+   */
+  async stall(): Promise<void> {
+    this.text = '';
+    this.socket.write(
+      'POST /v1.44/secrets/create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+    );
+    await until('the daemon reads the stalled request', () => this.text.startsWith('HTTP/1.1 100 Continue'));
+    this.socket.write('{');
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`not within ${WAIT_MS} ms: ${what}`);
+    await tick();
+  }
+}
+
+describe('connections kept alive between requests', () => {
+  test('one idle past 5 s still takes the next request, on the unix socket and TCP, as on dockerd', async (t) => {
+    const d = await start(['-H', 'tcp://127.0.0.1:0']);
+    const port = tcpPort(d);
+    const sides: { name: string; conn: Conn; host: string }[] = [
+      { name: 'secretd unix', conn: new Conn({ path: d.socket }), host: 'localhost' },
+      { name: 'secretd tcp', conn: new Conn({ port }), host: `127.0.0.1:${port}` },
+    ];
+    if ('host' in ref) sides.push({ name: 'dockerd unix', conn: new Conn({ path: ref.host.slice('unix://'.length) }), host: 'localhost' });
+    else t.diagnostic(`dockerd side skipped: ${ref.skip}`);
+    for (const s of sides) {
+      await s.conn.ready();
+      assert.equal(await s.conn.ping(s.host), 200, `${s.name}: first /_ping`);
+    }
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    for (const s of sides) {
+      assert.equal(s.conn.closed, false, `${s.name}: the idle connection was closed after ${IDLE_MS} ms`);
+      assert.equal(await s.conn.ping(s.host), 200, `${s.name}: /_ping on the connection after ${IDLE_MS} ms idle`);
+    }
+  });
+
+  test('--max-connections bounds the unix socket: the oldest idle one makes room, and with all busy a new one is refused', async () => {
+    const CAP = 4;
+    const d = await start(['--max-connections', String(CAP)]);
+    const idle: Conn[] = [];
+    for (let i = 0; i < CAP; i++) {
+      const c = new Conn({ path: d.socket });
+      await c.ready();
+      assert.equal(await c.ping('localhost'), 200);
+      idle.push(c);
+    }
+    const extra = new Conn({ path: d.socket });
+    await extra.ready();
+    await until('the oldest idle connection is closed', () => idle[0]!.closed);
+    assert.equal(await extra.ping('localhost'), 200, 'the connection that took its place is served');
+    assert.deepEqual(
+      idle.slice(1).map((c) => c.closed),
+      [false, false, false],
+      'only the oldest one was closed',
+    );
+    await until('the eviction is logged', () => d.logs.includes('connection cap reached: closed the oldest idle connection'));
+
+    // Every connection in a request: a new one is refused, the busy ones stay.
+    const busy = [...idle.slice(1), extra];
+    for (const c of busy) await c.stall();
+    const refused = new Conn({ path: d.socket });
+    await refused.ready();
+    await until('the connection over the cap is refused', () => refused.closed);
+    assert.equal(
+      busy.some((c) => c.closed),
+      false,
+      'no connection serving a request was closed',
+    );
+    await until('the refusal is logged', () => d.logs.includes('connection cap reached: refused a connection'));
+
+    // Once the daemon has seen one of them go (its close takes a moment to arrive), a new one is served.
+    busy[0]!.socket.destroy();
+    const deadline = Date.now() + WAIT_MS;
+    let served: number | undefined;
+    while (served !== 200 && Date.now() < deadline) {
+      const next = new Conn({ path: d.socket });
+      await next.ready();
+      served = await next.ping('localhost');
+      if (served !== 200) await tick();
+    }
+    assert.equal(served, 200, `no new connection was served within ${WAIT_MS} ms of one going`);
   });
 });
