@@ -46,9 +46,23 @@ export interface ListenOptions {
   onShed?: (what: Shed, listener: string, remote: string | undefined) => void;
 }
 
+/**
+ * The request line and headers may take as many bytes as dockerd allows (Go's default
+ * MaxHeaderBytes, 1 MiB, and the 4 KiB it reads beyond that); Node's own 16 KiB refused a list
+ * filtered by 600 names of 20 characters with a 431 that dockerd answers. A connection holds at
+ * most this much while its headers arrive, within --request-timeout, and the cap bounds the
+ * connections.
+ */
+export const MAX_HEADER_BYTES = 1024 * 1024 + 4096;
+
 /** Node checks request deadlines on an interval (30 s by default): check often enough to be on time. */
 function timeouts(ms: number = D.requestTimeoutMs) {
-  return { requestTimeout: ms, headersTimeout: Math.min(ms, 60_000), connectionsCheckingInterval: Math.min(1_000, ms) };
+  return {
+    requestTimeout: ms,
+    headersTimeout: Math.min(ms, 60_000),
+    connectionsCheckingInterval: Math.min(1_000, ms),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
 }
 
 /** Idle connections are closed by the cap, never by time (module comment); 0 turns Node's timer off. */

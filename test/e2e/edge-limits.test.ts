@@ -24,10 +24,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { connect, type Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.ts';
 import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { request } from '../helpers/http.ts';
 import { referenceDockerd } from '../helpers/tools.ts';
 
 /** Longer than Node's default keepAliveTimeout (5 s) and the 1 s its timers may run late. */
@@ -389,5 +391,46 @@ describe('connections kept alive between requests', () => {
       if (served !== 200) await tick();
     }
     assert.equal(served, 200, `no new connection was served within ${WAIT_MS} ms of one going`);
+  });
+});
+
+/**
+ * Sends `text` on a new unix socket connection, ignoring a write the server cuts short (it may
+ * answer and close before reading it all), and resolves with the status of the answer it sent.
+ */
+function rawStatus(path: string, text: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    sockets.push(s);
+    let got = '';
+    s.on('error', () => {});
+    s.on('data', (c: Buffer) => {
+      got += c.toString('latin1');
+    });
+    s.once('close', () => {
+      const m = /^HTTP\/1\.1 (\d{3}) /.exec(got);
+      resolve(m ? Number(m[1]) : undefined);
+    });
+    s.write(text);
+  });
+}
+
+describe('request lines and headers as long as dockerd takes', () => {
+  test('a list filtered by 600 names (a 25 KB request line) is answered, and one past 1 MiB gets a 431, on both', async (t) => {
+    const d = await start([]);
+    const targets = [{ name: 'secretd', host: d.host }];
+    if ('host' in ref) targets.push({ name: 'dockerd', host: ref.host });
+    else t.diagnostic(`dockerd side skipped: ${ref.skip}`);
+    const run = randomUUID();
+    const names = Array.from({ length: 600 }, (_, i) => `long-filter-${run}-${i}`);
+    const listed = `/v1.41/secrets?filters=${encodeURIComponent(JSON.stringify({ name: names }))}`;
+    const tooLong = `/_ping?pad=${'x'.repeat(1024 * 1024 + 8192)}`;
+    for (const target of targets) {
+      const list = await request(target.host, { path: listed });
+      assert.equal(list.status, 200, `${target.name}: ${listed.length}-byte list: ${list.text}`);
+      assert.deepEqual(list.json, [], target.name);
+      const refused = await rawStatus(target.host.slice('unix://'.length), `GET ${tooLong} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+      assert.equal(refused, 431, `${target.name}: ${tooLong.length}-byte request line`);
+    }
   });
 });

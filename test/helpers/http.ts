@@ -18,8 +18,7 @@ export interface RawResponse {
 
 /**
  * `endpoint` is `unix:///path.sock` or `http://host:port`. Every request has its own connection
- * (`agent: false`): a kept-alive socket that the server closes after its 5 s idle timeout, just
- * as a test reuses it, fails the test with EPIPE for no fault of the daemon.
+ * (`agent: false`), so that no request depends on what an earlier one left on a shared socket.
  */
 export function request(endpoint: string, req: RawRequest): Promise<RawResponse> {
   const headers: Record<string, string> = { ...req.headers };
