@@ -18,7 +18,8 @@ import { isSecretdError } from '../core/errors.ts';
 import { auditor } from './audit.ts';
 import { refuseBrowsers } from './browser-guard.ts';
 import { callerOf } from './connection.ts';
-import { parseTarget, type Caller, type EdgeEnv, type FetchHandler } from './env.ts';
+import type { Caller, EdgeEnv, FetchHandler } from './env.ts';
+import { readTarget } from './request-target.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
@@ -56,7 +57,14 @@ export function createApp(deps: AppDeps): FetchHandler {
     isSecretdError(error)
       ? deps.log.warn({ path, code: error.code }, 'answer cut short')
       : deps.log.error({ path, err: redacted(error) }, 'answer cut short: unexpected error');
-  const entry: FetchHandler = (req, env) => app.fetch(req, { ...env, target: parseTarget(req.url), cutShort });
+  const entry: FetchHandler = (req, env) => {
+    // The path as sent, not as the URL parser normalised it: dockerd redirects what is not clean.
+    const read = readTarget(env?.incoming?.url ?? req.url);
+    if ('redirect' in read) return new Response(null, { status: 301, headers: { Location: read.redirect, 'Content-Length': '0' } });
+    if ('badRequest' in read)
+      return new Response('400 Bad Request', { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' } });
+    return app.fetch(req, { ...env, target: read.target, cutShort });
+  };
 
   // Each step of Hono's chain costs on every request, so the edge is one middleware; two when
   // requests are logged (the level is fixed at start), so that a refusal the guard throws is

@@ -70,14 +70,3 @@ export interface EdgeEnv {
 
 /** What the app accepts: node-server's bindings plus the listener, or an in-process call's. */
 export type FetchHandler = (req: Request, env?: Omit<EdgeBindings, 'target'>) => Response | Promise<Response>;
-
-const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
-
-/** The target of a request URL (no URL object: this runs once on every request). */
-export function parseTarget(url: string): Target {
-  const start = url.indexOf('/', url.indexOf('://') + 3);
-  const q = start < 0 ? -1 : url.indexOf('?', start);
-  const path = start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q);
-  const m = VERSIONED.exec(path);
-  return m ? { path, routed: m[2]!, version: m[1]! } : { path, routed: path };
-}

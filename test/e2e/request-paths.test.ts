@@ -1,0 +1,118 @@
+/**
+ * Request paths that are not plain, side by side with a live reference dockerd, over raw unix
+ * sockets (an HTTP client would clean or escape them first): paths with `//`, `.` or `..`
+ * (given literally or escaped) are answered with a 301 to the cleaned path, a bad %-escape with
+ * a plain-text 400, and escapes are decoded before routing (`%73ecrets`, `a%2Fb`, an escaped
+ * name). Status, Location, and the body's message must be the same on both.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { startDaemon, type Daemon } from '../helpers/daemon.ts';
+import { request } from '../helpers/http.ts';
+import { referenceDockerd } from '../helpers/tools.ts';
+
+const ref = referenceDockerd();
+const skip = 'skip' in ref ? ref.skip : false;
+
+// Every name of the run starts with this: the reference dockerd is shared.
+const run = `paths-${randomBytes(6).toString('hex')}`;
+const name = `${run}-x`;
+/** Every character of the name as an escape: dockerd decodes them all before looking it up. */
+const escapedName = [...Buffer.from(name)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+let daemon: Daemon;
+const sides: { who: string; host: string; created?: string }[] = [];
+before(async () => {
+  if (skip) return;
+  daemon = await startDaemon({});
+  sides.push({ who: 'reference dockerd', host: (ref as { host: string }).host }, { who: 'secretd', host: daemon.host });
+  for (const s of sides) {
+    const r = await request(s.host, { method: 'POST', path: '/v1.41/secrets/create', body: { Name: name, Data: 'YWJj' } });
+    assert.equal(r.status, 201, `${s.who}: ${r.text}`);
+    s.created = r.json.ID;
+  }
+});
+after(async () => {
+  for (const s of sides) if (s.created) await request(s.host, { method: 'DELETE', path: `/v1.41/secrets/${s.created}` });
+  await daemon?.dispose();
+});
+
+interface Answer {
+  status: number | undefined;
+  location: string | undefined;
+  body: string;
+}
+
+/** One request line sent as it is, on a connection of its own; the answer's status, Location and body. */
+function send(host: string, method: string, target: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const s = connect(host.slice('unix://'.length));
+    let text = '';
+    s.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+    });
+    s.on('error', reject);
+    s.once('close', () => {
+      const end = text.indexOf('\r\n\r\n');
+      const head = text.slice(0, end);
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]) || undefined,
+        location: /\r\nlocation: ([^\r]*)/i.exec(head)?.[1],
+        body: text.slice(end + 4),
+      });
+    });
+    const body = method === 'POST' ? '{}' : '';
+    s.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  });
+}
+
+/** A JSON body's message, or the plain body as it is. */
+function message(body: string): string {
+  try {
+    return JSON.parse(body).message ?? body;
+  } catch {
+    return body.trim();
+  }
+}
+
+const CASES: [method: string, target: string][] = [
+  ['GET', '//v1.41/secrets'],
+  ['GET', '/v1.41//secrets'],
+  ['GET', '/v1.41/./secrets'],
+  ['GET', '/v1.41/secrets/../secrets?filters=%7B%7D'],
+  ['GET', '/v1.41/secrets/%2e%2e/secrets'],
+  ['GET', '/v1.41/secrets/.'],
+  ['GET', '/v1.41/secrets/%2E%2E'],
+  ['GET', '/v1.41/secrets/%2Fa'],
+  ['GET', '/v1.41/secrets/a%20b/./'],
+  ['GET', '/v1.41/secrets/a!b*(c)/.'],
+  ['GET', '/v1.41/secrets/x/..?filters=%zz'],
+  ['GET', '//_ping'],
+  ['POST', '/v1.41//secrets/create'],
+  ['GET', '/v1.41/secrets/%zz'],
+  ['GET', '/v1.41/secrets/%'],
+  ['GET', '/v1.41/secrets/%4'],
+  ['DELETE', '/v1.41/secrets/a%g0'],
+  ['GET', '/v1.41/secrets/a%2Fb'],
+  ['GET', '/v1.41/secrets/a%20b'],
+  ['GET', `/v1.41/%73ecrets?filters=${encodeURIComponent(JSON.stringify({ name: [run] }))}`],
+  ['GET', `/v1.41/secrets/${escapedName}`],
+];
+
+describe('request paths as dockerd reads them', { skip }, () => {
+  for (const [method, target] of CASES) {
+    test(`${method} ${target.slice(0, 60)}`, async () => {
+      const [theirs, ours] = await Promise.all(sides.map((s) => send(s.host, method, target)));
+      assert.equal(ours!.status, theirs!.status, `status: dockerd ${theirs!.status} ${theirs!.body}, secretd ${ours!.status} ${ours!.body}`);
+      assert.equal(ours!.location, theirs!.location, 'Location');
+      if (ours!.status === 200) {
+        const [a, b] = [JSON.parse(theirs!.body), JSON.parse(ours!.body)];
+        const names = (x: { Spec: { Name: string } } | { Spec: { Name: string } }[]) => (Array.isArray(x) ? x : [x]).map((s) => s.Spec.Name);
+        assert.deepEqual(names(b), names(a));
+        assert.deepEqual(names(b), [name]);
+      } else assert.equal(message(ours!.body), message(theirs!.body), 'message');
+    });
+  }
+});

@@ -1,0 +1,56 @@
+/**
+ * readTarget (src/http/request-target.ts): the path as Go's server and dockerd's router read it.
+ * Differential cases against a live dockerd are in test/e2e/request-paths.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { cleanPath, readTarget } from '../../src/http/request-target.ts';
+
+describe('readTarget', () => {
+  test('a clean path is routed as sent, without its version', () => {
+    assert.deepEqual(readTarget('/v1.44/secrets/abc?filters=x'), { target: { path: '/v1.44/secrets/abc', routed: '/secrets/abc', version: '1.44' } });
+    assert.deepEqual(readTarget('/_ping'), { target: { path: '/_ping', routed: '/_ping' } });
+    assert.deepEqual(readTarget('http://localhost/v1.41/secrets'), { target: { path: '/v1.41/secrets', routed: '/secrets', version: '1.41' } });
+  });
+
+  test('escapes are decoded before routing; a decoded % reaches the route parameter as itself', () => {
+    assert.deepEqual(readTarget('/v1.41/%73ecrets'), { target: { path: '/v1.41/%73ecrets', routed: '/secrets', version: '1.41' } });
+    // Go reads a%2525b as a%25b; Hono decodes the parameter once, so it is routed as a%2525b.
+    const routed = readTarget('/v1.41/secrets/a%2525b');
+    assert.deepEqual(routed, { target: { path: '/v1.41/secrets/a%2525b', routed: '/secrets/a%2525b', version: '1.41' } });
+    assert.equal(decodeURIComponent('a%2525b'), 'a%25b');
+    assert.deepEqual(readTarget('/v1.41/secrets/a%2Fb'), { target: { path: '/v1.41/secrets/a%2Fb', routed: '/secrets/a/b', version: '1.41' } });
+  });
+
+  test('a bad escape is a bad request', () => {
+    for (const p of ['/v1.41/secrets/%zz', '/v1.41/secrets/%', '/v1.41/secrets/%4', '/%g0']) assert.deepEqual(readTarget(p), { badRequest: true }, p);
+  });
+
+  test('a path that is not clean redirects to its cleaned form, escaped as Go escapes it, with the query as sent', () => {
+    const cases: [string, string][] = [
+      ['//v1.41/secrets', '/v1.41/secrets'],
+      ['/v1.41/./secrets', '/v1.41/secrets'],
+      ['/v1.41/secrets/%2e%2e/secrets?filters=%zz', '/v1.41/secrets?filters=%zz'],
+      ['/v1.41/secrets/a%20b/./', '/v1.41/secrets/a%20b/'],
+      ['/v1.41/secrets/a!b*(c)$&+,:;=@~/.', '/v1.41/secrets/a%21b%2A%28c%29$&+,:;=@~'],
+      ['/v1.41/secrets/%E4%B8%AD/x/..', '/v1.41/secrets/%E4%B8%AD'],
+      ['/../..', '/'],
+    ];
+    for (const [raw, location] of cases) assert.deepEqual(readTarget(raw), { redirect: location }, raw);
+  });
+
+  test('cleanPath is gorilla/mux cleanPath: rooted, dot segments resolved, a trailing slash kept', () => {
+    assert.equal(cleanPath(''), '/');
+    assert.equal(cleanPath('a/b/'), '/a/b/');
+    assert.equal(cleanPath('/a/../../b'), '/b');
+    assert.equal(cleanPath('/a/./b/.'), '/a/b');
+    assert.equal(cleanPath('/.../a'), '/.../a');
+    assert.equal(cleanPath('/'), '/');
+  });
+
+  test('paths as long as a request line may be (1 MiB) are read whole', () => {
+    const read = readTarget(`/v1.41/secrets/${'%41'.repeat(300_000)}`);
+    assert.ok('target' in read && read.target.routed === `/secrets/${'A'.repeat(300_000)}`);
+    assert.deepEqual(readTarget(`/v1.41/secrets/${'a/../'.repeat(200_000)}x`), { redirect: '/v1.41/secrets/x' });
+  });
+});
