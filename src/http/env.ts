@@ -22,11 +22,13 @@ export interface ListenerInfo {
   port?: number;
 }
 
-/** The request path, parsed once: as sent, as routed (without `/vX.Y`), and the version it named. */
+/** The request path, parsed once: as sent, as routed (without `/vX.Y`), and the version it named; the query as sent. */
 export interface Target {
   path: string;
   routed: string;
   version?: string;
+  /** Without the '?'; '' when there is none. */
+  query: string;
 }
 
 export interface EdgeBindings {

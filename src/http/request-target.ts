@@ -28,7 +28,8 @@ export function readTarget(raw: string): ReadTarget {
   // Hono decodes a route parameter that holds a '%' once more: what Go decoded must reach it as is.
   const routable = decoded === path ? path : decoded.replaceAll('%', '%25');
   const m = VERSIONED.exec(routable);
-  return { target: m ? { path, routed: m[2]!, version: m[1]! } : { path, routed: routable } };
+  const query = q < 0 ? '' : raw.slice(q + 1);
+  return { target: m ? { path, routed: m[2]!, version: m[1]!, query } : { path, routed: routable, query } };
 }
 
 /** Go's url.PathUnescape: every '%' must start two hex digits; undefined if one does not. Bytes that are not UTF-8 read as U+FFFD, as Go's JSON writes them. */

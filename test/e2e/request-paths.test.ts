@@ -3,7 +3,8 @@
  * sockets (an HTTP client would clean or escape them first): paths with `//`, `.` or `..`
  * (given literally or escaped) are answered with a 301 to the cleaned path, a bad %-escape with
  * a plain-text 400, and escapes are decoded before routing (`%73ecrets`, `a%2Fb`, an escaped
- * name). Status, Location, and the body's message must be the same on both.
+ * name). The lists refuse a query Go's ParseQuery cannot parse (a bad escape, a ';'), which an
+ * inspect ignores. Status, Location, and the body's message must be the same on both.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -99,6 +100,12 @@ const CASES: [method: string, target: string][] = [
   ['GET', '/v1.41/secrets/a%20b'],
   ['GET', `/v1.41/%73ecrets?filters=${encodeURIComponent(JSON.stringify({ name: [run] }))}`],
   ['GET', `/v1.41/secrets/${escapedName}`],
+  ['GET', '/v1.41/secrets?x=%zz'],
+  ['GET', '/v1.41/secrets?%zz=1&y=%qq'],
+  ['GET', '/v1.41/secrets?filters=%7B%7D&a;b=1'],
+  ['GET', '/v1.41/secrets?x=%zz&a;b'],
+  ['GET', '/v1.41/nodes?x=%4'],
+  ['GET', `/v1.41/secrets/${name}?x=%zz&a;b`],
 ];
 
 describe('request paths as dockerd reads them', { skip }, () => {

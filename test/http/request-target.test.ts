@@ -4,22 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { queryError } from '../../src/http/form.ts';
 import { cleanPath, readTarget } from '../../src/http/request-target.ts';
 
 describe('readTarget', () => {
   test('a clean path is routed as sent, without its version', () => {
-    assert.deepEqual(readTarget('/v1.44/secrets/abc?filters=x'), { target: { path: '/v1.44/secrets/abc', routed: '/secrets/abc', version: '1.44' } });
-    assert.deepEqual(readTarget('/_ping'), { target: { path: '/_ping', routed: '/_ping' } });
-    assert.deepEqual(readTarget('http://localhost/v1.41/secrets'), { target: { path: '/v1.41/secrets', routed: '/secrets', version: '1.41' } });
+    assert.deepEqual(readTarget('/v1.44/secrets/abc?filters=x'), {
+      target: { path: '/v1.44/secrets/abc', routed: '/secrets/abc', version: '1.44', query: 'filters=x' },
+    });
+    assert.deepEqual(readTarget('/_ping'), { target: { path: '/_ping', routed: '/_ping', query: '' } });
+    assert.deepEqual(readTarget('http://localhost/v1.41/secrets'), { target: { path: '/v1.41/secrets', routed: '/secrets', version: '1.41', query: '' } });
   });
 
   test('escapes are decoded before routing; a decoded % reaches the route parameter as itself', () => {
-    assert.deepEqual(readTarget('/v1.41/%73ecrets'), { target: { path: '/v1.41/%73ecrets', routed: '/secrets', version: '1.41' } });
+    assert.deepEqual(readTarget('/v1.41/%73ecrets'), { target: { path: '/v1.41/%73ecrets', routed: '/secrets', version: '1.41', query: '' } });
     // Go reads a%2525b as a%25b; Hono decodes the parameter once, so it is routed as a%2525b.
     const routed = readTarget('/v1.41/secrets/a%2525b');
-    assert.deepEqual(routed, { target: { path: '/v1.41/secrets/a%2525b', routed: '/secrets/a%2525b', version: '1.41' } });
+    assert.deepEqual(routed, { target: { path: '/v1.41/secrets/a%2525b', routed: '/secrets/a%2525b', version: '1.41', query: '' } });
     assert.equal(decodeURIComponent('a%2525b'), 'a%25b');
-    assert.deepEqual(readTarget('/v1.41/secrets/a%2Fb'), { target: { path: '/v1.41/secrets/a%2Fb', routed: '/secrets/a/b', version: '1.41' } });
+    assert.deepEqual(readTarget('/v1.41/secrets/a%2Fb'), { target: { path: '/v1.41/secrets/a%2Fb', routed: '/secrets/a/b', version: '1.41', query: '' } });
   });
 
   test('a bad escape is a bad request', () => {
@@ -52,5 +55,18 @@ describe('readTarget', () => {
     const read = readTarget(`/v1.41/secrets/${'%41'.repeat(300_000)}`);
     assert.ok('target' in read && read.target.routed === `/secrets/${'A'.repeat(300_000)}`);
     assert.deepEqual(readTarget(`/v1.41/secrets/${'a/../'.repeat(200_000)}x`), { redirect: '/v1.41/secrets/x' });
+  });
+});
+
+describe('queryError (src/http/form.ts): url.ParseQuery', () => {
+  test('a bad escape in any key or value, the first one; a semicolon over any other error', () => {
+    assert.equal(queryError(''), undefined);
+    assert.equal(queryError('filters=%7B%7D&x=a+b&&y'), undefined);
+    assert.equal(queryError('x=%zz&y=%qq'), 'invalid URL escape "%zz"');
+    assert.equal(queryError('%4=1'), 'invalid URL escape "%4="');
+    assert.equal(queryError('x=1%'), 'invalid URL escape "%"');
+    assert.equal(queryError('x=%zz&a;b'), 'invalid semicolon separator in query');
+    assert.equal(queryError('a;b&x=%zz'), 'invalid semicolon separator in query');
+    assert.equal(queryError(`x=${'%41'.repeat(300_000)}`), undefined);
   });
 });

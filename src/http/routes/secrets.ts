@@ -8,6 +8,7 @@ import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';
 import { apiVersion, requestedVersion } from '../api-version.ts';
 import { noteSecret, type Audited } from '../audit.ts';
 import type { EdgeEnv } from '../env.ts';
+import { parseForm } from '../form.ts';
 import { readSecretSpec } from '../decode.ts';
 import { empty, json, jsonPieces, jsonText } from '../respond.ts';
 
@@ -16,7 +17,10 @@ const MAX_UINT64 = 18446744073709551615n;
 export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schemas: SchemaRegistry, audited: Audited): void {
   const v = apiVersion();
 
-  app.get('/secrets', v, async (c) => jsonPieces(c, await secrets.listJson(c.req.query('filters'), (raw) => parseFilters(raw, schemas))));
+  app.get('/secrets', v, async (c) => {
+    parseForm(c);
+    return jsonPieces(c, await secrets.listJson(c.req.query('filters'), (raw) => parseFilters(raw, schemas)));
+  });
 
   app.post('/secrets/create', audited('secret.create'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas);

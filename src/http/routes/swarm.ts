@@ -10,6 +10,7 @@ import { apiVersion } from '../api-version.ts';
 import { noteChange, type Audited } from '../audit.ts';
 import { decodeBody } from '../decode.ts';
 import type { EdgeEnv } from '../env.ts';
+import { parseForm } from '../form.ts';
 import { empty, json } from '../respond.ts';
 import { hostInfo } from './system.ts';
 
@@ -74,8 +75,9 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
     return empty(c);
   });
 
-  // dockerd's order: the filters' JSON (400), the 503 out of swarm, then the keys and values.
+  // dockerd's order: the query (400), the filters' JSON (400), the 503 out of swarm, then the keys and values.
   app.get('/nodes', v, (c) => {
+    parseForm(c);
     const filters = parseFilters(c.req.query('filters'), schemas, NODE_FILTERS_SCHEMA);
     const cluster = swarm.requireManager();
     const selected = nodeSelector(filters, schemas);
