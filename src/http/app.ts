@@ -16,11 +16,13 @@ import type { SwarmService } from '../swarm/service.ts';
 import { EngineClient } from '../ui/engine.ts';
 import { isSecretdError } from '../core/errors.ts';
 import { auditor } from './audit.ts';
+import { apiVersion } from './api-version.ts';
 import { refuseBrowsers } from './browser-guard.ts';
 import { callerOf } from './connection.ts';
 import type { Caller, EdgeEnv, FetchHandler } from './env.ts';
 import { readTarget } from './request-target.ts';
 import { errorResponse, pageNotFound } from './errors.ts';
+import { empty } from './respond.ts';
 import { deliveryRoutes } from './routes/delivery.ts';
 import { keyRoutes, type KeyAdmin } from './routes/keys.ts';
 import { versionRoutes } from './routes/versions.ts';
@@ -89,7 +91,8 @@ export function createApp(deps: AppDeps): FetchHandler {
   // The console calls the Engine routes above in-process, so it shares every rule and message;
   // each call carries the browser's connection as its caller.
   if (deps.ui) uiRoutes(app, { engine: (caller) => new EngineClient((req) => entry(req, { onBehalfOf: { ...caller, via: 'console' } })), ...deps.ui });
-  app.options('*', (c) => c.body(null, 200));
+  // dockerd answers OPTIONS on any path, through its middlewares (the version's headers and checks).
+  app.options('*', apiVersion(), (c) => empty(c));
 
   app.notFound(() => pageNotFound());
   app.onError((err, c) => errorResponse(c, err, (e) => deps.log.error({ err: redacted(e) }, 'unexpected error')));

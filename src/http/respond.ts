@@ -137,8 +137,9 @@ export function answer(c: Context<EdgeEnv>, body: Body, status: ContentfulStatus
   if (!c.get('engineHeaders')) return viaHono(c, body, status, headers === NO_HEADERS ? undefined : headers);
   if (!c.env.incoming) return viaHono(c, body, status, { ...ENGINE_HEADERS, ...headers });
   const written = engineWritten(headers);
-  // A stream has no length up front: it goes chunked.
-  return new Response(body, { status, headers: typeof body !== 'string' ? written : { ...written, 'Content-Length': String(Buffer.byteLength(body)) } });
+  // A stream has no length up front: it goes chunked. No body is a length of 0, as Go writes it (a 204 has none).
+  if (typeof body === 'string') return new Response(body, { status, headers: { ...written, 'Content-Length': String(Buffer.byteLength(body)) } });
+  return new Response(body, { status, headers: body === null && status !== 204 ? { ...written, 'Content-Length': '0' } : written });
 }
 
 /** A whole text, none, or a stream of bytes. */

@@ -43,11 +43,13 @@ after(async () => {
 interface Answer {
   status: number | undefined;
   location: string | undefined;
+  /** Header names, lower-cased and sorted, with their values (Date left out). */
+  headers: Record<string, string>;
   body: string;
 }
 
 /** One request line sent as it is, on a connection of its own; the answer's status, Location and body. */
-function send(host: string, method: string, target: string): Promise<Answer> {
+function send(host: string, method: string, target: string, body = method === 'POST' ? '{}' : ''): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const s = connect(host.slice('unix://'.length));
     let text = '';
@@ -61,11 +63,19 @@ function send(host: string, method: string, target: string): Promise<Answer> {
       resolve({
         status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]) || undefined,
         location: /\r\nlocation: ([^\r]*)/i.exec(head)?.[1],
+        headers: Object.fromEntries(
+          head
+            .split('\r\n')
+            .slice(1)
+            .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()] as [string, string])
+            .filter(([n]) => n !== 'date')
+            .sort(([a], [b]) => (a < b ? -1 : 1)),
+        ),
         body: text.slice(end + 4),
       });
     });
-    const body = method === 'POST' ? '{}' : '';
-    s.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const type = body === '' ? '' : 'Content-Type: application/json\r\n';
+    s.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${type}Content-Length: ${body.length}\r\n\r\n${body}`);
   });
 }
 
@@ -122,4 +132,30 @@ describe('request paths as dockerd reads them', { skip }, () => {
       } else assert.equal(message(ours!.body), message(theirs!.body), 'message');
     });
   }
+});
+
+describe('answers without a body, as dockerd writes them', { skip }, () => {
+  /** The headers that differ by daemon only in value. */
+  const own = (h: Record<string, string>) => ({ ...h, 'api-version': '*', server: '*' });
+
+  test('OPTIONS on any path: 200, the Engine headers, Content-Length 0', async () => {
+    for (const target of ['/v1.41/secrets', '/nonexistent']) {
+      const [theirs, ours] = await Promise.all(sides.map((s) => send(s.host, 'OPTIONS', target)));
+      assert.equal(ours!.status, 200);
+      assert.deepEqual(own(ours!.headers), own(theirs!.headers), target);
+    }
+  });
+
+  test('an update: 200 with Content-Length 0, not chunked', async () => {
+    const answers: Answer[] = [];
+    for (const s of sides) {
+      const current = await request(s.host, { path: `/v1.41/secrets/${s.created}` });
+      const spec = JSON.stringify({ Name: name, Labels: { run } });
+      answers.push(await send(s.host, 'POST', `/v1.41/secrets/${s.created}/update?version=${current.json.Version.Index}`, spec));
+    }
+    const [theirs, ours] = answers;
+    assert.equal(ours!.status, 200, ours!.body);
+    assert.deepEqual(own(ours!.headers), own(theirs!.headers));
+    assert.equal(ours!.headers['content-length'], '0');
+  });
 });
