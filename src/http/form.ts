@@ -1,7 +1,9 @@
 /**
- * Go's `http.Request.ParseForm`, as far as the query goes: dockerd's handlers that call it (the
- * secret and node lists) refuse, before anything else, a query that Go's url.ParseQuery cannot
- * parse, with its error as the message. Keys these routes never read count too.
+ * The query as dockerd's handlers read it, with Go's url.ParseQuery: pairs split on '&', keys and
+ * values %-decoded with '+' as a space, and a pair that holds a ';' or a bad escape left out (so
+ * `version=%zz` reads as no version). The handlers that call ParseForm first (the secret and node
+ * lists) refuse such a query instead, with Go's error as the message; keys these routes never
+ * read count too.
  */
 import type { Context } from 'hono';
 import { InvalidRequest } from '../core/errors.ts';
@@ -11,6 +13,38 @@ import type { EdgeEnv } from './env.ts';
 export function parseForm(c: Context<EdgeEnv>): void {
   const error = queryError(c.env.target.query);
   if (error !== undefined) throw new InvalidRequest(error);
+}
+
+/** The first value of `key`, as Go's `r.FormValue(key)` and `r.URL.Query().Get(key)` read it (undefined when absent). */
+export function formValue(c: Context<EdgeEnv>, key: string): string | undefined {
+  return queryValue(c.env.target.query, key);
+}
+
+/** The first value of `key` in `query` (as sent, without the '?'), as url.ParseQuery reads it. */
+export function queryValue(query: string, key: string): string | undefined {
+  for (const pair of query.split('&')) {
+    if (pair === '' || pair.includes(';')) continue;
+    const eq = pair.indexOf('=');
+    const name = queryUnescape(eq < 0 ? pair : pair.slice(0, eq));
+    if (name !== key) continue;
+    const value = queryUnescape(eq < 0 ? '' : pair.slice(eq + 1));
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** url.QueryUnescape: '+' is a space, %XX a byte (UTF-8 read with U+FFFD for what is not); undefined for a bad escape. */
+function queryUnescape(s: string): string | undefined {
+  if (!s.includes('%')) return s.includes('+') ? s.replaceAll('+', ' ') : s;
+  if (badEscape(s) !== undefined) return undefined;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = s.indexOf('%'); i >= 0; i = s.indexOf('%', from)) {
+    parts.push(Buffer.from(s.slice(from, i).replaceAll('+', ' '), 'utf8'), Buffer.of(Number.parseInt(s.slice(i + 1, i + 3), 16)));
+    from = i + 3;
+  }
+  parts.push(Buffer.from(s.slice(from).replaceAll('+', ' '), 'utf8'));
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /**

@@ -4,7 +4,9 @@
  * (given literally or escaped) are answered with a 301 to the cleaned path, a bad %-escape with
  * a plain-text 400, and escapes are decoded before routing (`%73ecrets`, `a%2Fb`, an escaped
  * name). The lists refuse a query Go's ParseQuery cannot parse (a bad escape, a ';'), which an
- * inspect ignores. Status, Location, and the body's message must be the same on both.
+ * inspect ignores; the other routes read it as ParseQuery does, without the pairs it leaves
+ * out. Status, Location, and the body's message must be the same on both. Answers without a
+ * body carry Content-Length 0 and dockerd's headers.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -116,6 +118,9 @@ const CASES: [method: string, target: string][] = [
   ['GET', '/v1.41/secrets?x=%zz&a;b'],
   ['GET', '/v1.41/nodes?x=%4'],
   ['GET', `/v1.41/secrets/${name}?x=%zz&a;b`],
+  ['POST', '/v1.41/swarm/update?version=%zz'],
+  ['POST', '/v1.41/swarm/update?version=1;x&rotateWorkerToken=1'],
+  ['POST', `/v1.41/secrets/${name}/update?%76ersion=x`],
 ];
 
 describe('request paths as dockerd reads them', { skip }, () => {

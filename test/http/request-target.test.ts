@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { queryError } from '../../src/http/form.ts';
+import { queryError, queryValue } from '../../src/http/form.ts';
 import { cleanPath, readTarget } from '../../src/http/request-target.ts';
 
 describe('readTarget', () => {
@@ -68,5 +68,19 @@ describe('queryError (src/http/form.ts): url.ParseQuery', () => {
     assert.equal(queryError('x=%zz&a;b'), 'invalid semicolon separator in query');
     assert.equal(queryError('a;b&x=%zz'), 'invalid semicolon separator in query');
     assert.equal(queryError(`x=${'%41'.repeat(300_000)}`), undefined);
+  });
+});
+
+describe('queryValue (src/http/form.ts): url.ParseQuery, then Get', () => {
+  test('keys and values decoded, + a space, the first value kept, pairs Go leaves out skipped', () => {
+    assert.equal(queryValue('version=12', 'version'), '12');
+    assert.equal(queryValue('%76ersion=1&version=2', 'version'), '1');
+    assert.equal(queryValue('filters=%7B%22a%22%3A1%7D', 'filters'), '{"a":1}');
+    assert.equal(queryValue('q=a+b%2Bc', 'q'), 'a b+c');
+    assert.equal(queryValue('version=%zz&version=3', 'version'), '3');
+    assert.equal(queryValue('version=1;x', 'version'), undefined);
+    assert.equal(queryValue('force', 'force'), '');
+    assert.equal(queryValue('Version=1', 'version'), undefined);
+    assert.equal(queryValue('q=%E4%B8%AD%ff', 'q'), '中\ufffd');
   });
 });

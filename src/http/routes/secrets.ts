@@ -8,7 +8,7 @@ import { compareVersions, TEMPLATING_MIN_API } from '../../version.ts';
 import { apiVersion, requestedVersion } from '../api-version.ts';
 import { noteSecret, type Audited } from '../audit.ts';
 import type { EdgeEnv } from '../env.ts';
-import { parseForm } from '../form.ts';
+import { formValue, parseForm } from '../form.ts';
 import { readSecretSpec } from '../decode.ts';
 import { empty, json, jsonPieces, jsonText } from '../respond.ts';
 
@@ -19,7 +19,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
 
   app.get('/secrets', v, async (c) => {
     parseForm(c);
-    return jsonPieces(c, await secrets.listJson(c.req.query('filters'), (raw) => parseFilters(raw, schemas)));
+    return jsonPieces(c, await secrets.listJson(formValue(c, 'filters'), (raw) => parseFilters(raw, schemas)));
   });
 
   app.post('/secrets/create', audited('secret.create'), v, async (c) => {
@@ -43,7 +43,7 @@ export function secretRoutes(app: Hono<EdgeEnv>, secrets: SecretsService, schema
 
   app.post('/secrets/:id/update', audited('secret.update', 'id'), v, async (c) => {
     const spec = await readSecretSpec(c, schemas); // dockerd reads the body before the version
-    noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(c.req.query('version'), schemas), spec, c.get('writes')));
+    noteSecret(c, await secrets.update(c.req.param('id'), parseVersion(formValue(c, 'version'), schemas), spec, c.get('writes')));
     return empty(c);
   });
 }

@@ -10,7 +10,7 @@ import { apiVersion } from '../api-version.ts';
 import { noteChange, type Audited } from '../audit.ts';
 import { decodeBody } from '../decode.ts';
 import type { EdgeEnv } from '../env.ts';
-import { parseForm } from '../form.ts';
+import { formValue, parseForm } from '../form.ts';
 import { empty, json } from '../respond.ts';
 import { hostInfo } from './system.ts';
 
@@ -38,7 +38,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
   // dockerd's order: body, version, flags (all 400s), then the cluster's own checks.
   app.post('/swarm/update', audited('swarm.update'), v, async (c) => {
     const spec = await decodeBody(c, schemas, 'swarm-spec.json');
-    const raw = c.req.query('version') ?? '';
+    const raw = formValue(c, 'version') ?? '';
     if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) {
       throw new InvalidRequest(
         `invalid swarm version '${raw}': strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${/^\d+$/.test(raw) ? 'value out of range' : 'invalid syntax'}`,
@@ -78,7 +78,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
   // dockerd's order: the query (400), the filters' JSON (400), the 503 out of swarm, then the keys and values.
   app.get('/nodes', v, (c) => {
     parseForm(c);
-    const filters = parseFilters(c.req.query('filters'), schemas, NODE_FILTERS_SCHEMA);
+    const filters = parseFilters(formValue(c, 'filters'), schemas, NODE_FILTERS_SCHEMA);
     const cluster = swarm.requireManager();
     const selected = nodeSelector(filters, schemas);
     const node = nodeView(cluster);
@@ -106,7 +106,7 @@ export function swarmRoutes(app: Hono<EdgeEnv>, swarm: SwarmService, schemas: Sc
 
 /** Go's strconv.ParseBool, as dockerd reads the rotate flags of /swarm/update: absent is false. */
 function parseBool(c: Context<EdgeEnv>, key: string): boolean {
-  const s = c.req.query(key);
+  const s = formValue(c, key);
   if (s === undefined || s === '') return false;
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
@@ -121,7 +121,7 @@ function stringMap(v: { [key: string]: string | null } | null | undefined): Reco
 
 /** moby's httputils.BoolValue: anything but "", 0, no, false and none is true. */
 function boolValue(c: Context<EdgeEnv>, key: string): boolean {
-  const s = (c.req.query(key) ?? '').trim().toLowerCase();
+  const s = (formValue(c, key) ?? '').trim().toLowerCase();
   return !['', '0', 'no', 'false', 'none'].includes(s);
 }
 
