@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { StartupError } from '../core/errors.ts';
 import { DaemonConfigDefaults as D } from '../spec-types/config.ts';
@@ -65,11 +66,28 @@ function timeouts(ms: number = D.requestTimeoutMs) {
   };
 }
 
-/** Idle connections are closed by the cap, never by time (module comment); 0 turns Node's timer off. */
-function keepIdleConnections<S extends Server>(server: S): S {
+/**
+ * As Go's server: idle connections are closed by the cap, never by time (module comment; 0 turns
+ * Node's timer off), and a request Node cannot parse is answered with Go's words, not an empty
+ * body (docker's client then prints "431 Request Header Fields Too Large" instead of suggesting
+ * an API version mismatch).
+ */
+function likeGoServer<S extends Server>(server: S): S {
   server.keepAliveTimeout = 0;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // What Node does without a listener, with Go's answers for the two Go gives.
+    if (socket.writable && (socket as Socket).bytesWritten === 0 && err.code !== 'ECONNRESET') {
+      socket.write(err.code === 'HPE_HEADER_OVERFLOW' ? GO_431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? NODE_408 : GO_400);
+    }
+    socket.destroy(err);
+  });
   return server;
 }
+
+const goError = (status: string) => `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`;
+const GO_400 = goError('400 Bad Request');
+const GO_431 = goError('431 Request Header Fields Too Large');
+const NODE_408 = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
 export class ListenError extends StartupError {}
 
@@ -102,7 +120,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
   const addr = parseAddress(url);
   if (addr.kind === 'tcp') {
     const info: ListenerInfo = { transport: opts.tls ? 'tls' : 'tcp', host: addr.host, port: addr.port };
-    const server: Server = keepIdleConnections(
+    const server: Server = likeGoServer(
       opts.tls
         ? createHttpsServer({ ...opts.tls, ...timeouts(opts.requestTimeoutMs), handshakeTimeout: opts.requestTimeoutMs ?? D.requestTimeoutMs })
         : createHttpServer(timeouts(opts.requestTimeoutMs)),
@@ -123,7 +141,7 @@ export async function listen(url: string, fetch: FetchHandler, opts: ListenOptio
     server.on('request', serving(fetch, info));
     return { address, server, tls: opts.tls !== undefined, cleanup: () => {} };
   }
-  const server = keepIdleConnections(createHttpServer(timeouts(opts.requestTimeoutMs)));
+  const server = likeGoServer(createHttpServer(timeouts(opts.requestTimeoutMs)));
   const address = `unix://${addr.path}`;
   capConnections(server, opts.maxConnections ?? D.maxConnections, (what) => opts.onShed?.(what, address, undefined));
   server.on('request', serving(fetch, { transport: 'unix', path: addr.path }));

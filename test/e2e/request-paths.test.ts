@@ -164,3 +164,31 @@ describe('answers without a body, as dockerd writes them', { skip }, () => {
     assert.equal(ours!.headers['content-length'], '0');
   });
 });
+
+describe("requests that cannot be parsed, answered in Go's words", { skip }, () => {
+  /** Sends `bytes` as they are and resolves with the whole answer, up to the close. */
+  const exchange = (host: string, bytes: string) =>
+    new Promise<string>((resolve) => {
+      const s = connect(host.slice('unix://'.length));
+      let text = '';
+      s.on('error', () => {});
+      s.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+      });
+      s.once('close', () => resolve(text));
+      s.write(bytes);
+    });
+  const CASES: [string, string][] = [
+    ['a header line without a colon', 'GET /_ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'],
+    ['not HTTP', 'GARBAGE\r\n\r\n'],
+    ['two Content-Lengths', 'GET /_ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'],
+    ['a request line past 1 MiB + 4 KiB', `GET /_ping?pad=${'x'.repeat(1024 * 1024 + 8192)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+  ];
+  for (const [what, bytes] of CASES) {
+    test(what, async () => {
+      const [theirs, ours] = await Promise.all(sides.map((s) => exchange(s.host, bytes)));
+      assert.match(theirs!, /^HTTP\/1\.1 4\d\d /);
+      assert.equal(ours, theirs);
+    });
+  }
+});
