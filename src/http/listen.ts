@@ -63,6 +63,7 @@ function timeouts(ms: number = D.requestTimeoutMs) {
     headersTimeout: Math.min(ms, 60_000),
     connectionsCheckingInterval: Math.min(1_000, ms),
     maxHeaderSize: MAX_HEADER_BYTES,
+    requireHostHeader: false, // checked in `serving`, answered as Go answers it
   };
 }
 
@@ -108,13 +109,30 @@ export function parseAddress(url: string): Address {
   throw new ListenError(`cannot listen on ${url}: use unix:///path or tcp://HOST:PORT`);
 }
 
-/** The app, told for every request which listener accepted it. */
-function serving(fetch: FetchHandler, listener: ListenerInfo) {
+/**
+ * The app, told for every request which listener accepted it. The Host header goes by Go's
+ * rules: HTTP/1.1 must send one (Go's 400, in its words: Node's own check is off), HTTP/1.0 need
+ * not, and then `localhost` stands in for it (the adapter builds a URL from it). Only a client
+ * that is not a browser sends no Host: every browser sends one.
+ */
+function serving(fetch: FetchHandler, listener: ListenerInfo): (req: IncomingMessage, res: ServerResponse) => void {
   // HTTP/1 servers only, so the adapter's request is always an IncomingMessage.
-  return getRequestListener((req, { incoming, outgoing }) =>
+  const handle = getRequestListener((req, { incoming, outgoing }) =>
     fetch(req, incoming instanceof IncomingMessage && outgoing instanceof ServerResponse ? { incoming, outgoing, listener } : { listener }),
   );
+  return (req, res) => {
+    if (req.headers.host === undefined) {
+      if (req.httpVersion !== '1.0') {
+        req.socket.end(GO_NO_HOST);
+        return;
+      }
+      req.headers.host = 'localhost';
+    }
+    void handle(req, res);
+  };
 }
+
+const GO_NO_HOST = goError('400 Bad Request: missing required Host header');
 
 export async function listen(url: string, fetch: FetchHandler, opts: ListenOptions = {}): Promise<Listener> {
   const addr = parseAddress(url);

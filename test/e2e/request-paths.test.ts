@@ -50,16 +50,18 @@ interface Answer {
   body: string;
 }
 
-/** One request line sent as it is, on a connection of its own; the answer's status, Location and body. */
+/** One request line sent as it is, on a connection of its own; the answer's status, Location and body (what came within 10 s). */
 function send(host: string, method: string, target: string, body = method === 'POST' ? '{}' : ''): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const s = connect(host.slice('unix://'.length));
     let text = '';
+    const deadline = setTimeout(() => s.destroy(), 10_000);
     s.on('data', (c: Buffer) => {
       text += c.toString('utf8');
     });
     s.on('error', reject);
     s.once('close', () => {
+      clearTimeout(deadline);
       const end = text.indexOf('\r\n\r\n');
       const head = text.slice(0, end);
       resolve({
@@ -166,16 +168,20 @@ describe('answers without a body, as dockerd writes them', { skip }, () => {
 });
 
 describe("requests that cannot be parsed, answered in Go's words", { skip }, () => {
-  /** Sends `bytes` as they are and resolves with the whole answer, up to the close. */
+  /** Sends `bytes` as they are and resolves with the whole answer, up to the close (or what came within 10 s). */
   const exchange = (host: string, bytes: string) =>
     new Promise<string>((resolve) => {
       const s = connect(host.slice('unix://'.length));
       let text = '';
+      const deadline = setTimeout(() => s.destroy(), 10_000);
       s.on('error', () => {});
       s.on('data', (c: Buffer) => {
         text += c.toString('latin1');
       });
-      s.once('close', () => resolve(text));
+      s.once('close', () => {
+        clearTimeout(deadline);
+        resolve(text);
+      });
       s.write(bytes);
     });
   const CASES: [string, string][] = [
@@ -183,6 +189,7 @@ describe("requests that cannot be parsed, answered in Go's words", { skip }, () 
     ['not HTTP', 'GARBAGE\r\n\r\n'],
     ['two Content-Lengths', 'GET /_ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'],
     ['a request line past 1 MiB + 4 KiB', `GET /_ping?pad=${'x'.repeat(1024 * 1024 + 8192)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['HTTP/1.1 without a Host', 'GET /_ping HTTP/1.1\r\n\r\n'],
   ];
   for (const [what, bytes] of CASES) {
     test(what, async () => {
@@ -191,4 +198,12 @@ describe("requests that cannot be parsed, answered in Go's words", { skip }, () 
       assert.equal(ours, theirs);
     });
   }
+
+  test('HTTP/1.0 without a Host is served (it needs none)', async () => {
+    const answers = await Promise.all(sides.map((s) => exchange(s.host, 'GET /_ping HTTP/1.0\r\n\r\n')));
+    for (const [i, a] of answers.entries()) {
+      assert.match(a, /^HTTP\/1\.[01] 200 OK\r\n/, sides[i]!.who);
+      assert.ok(a.endsWith('\r\n\r\nOK'), `${sides[i]!.who}: ${a}`);
+    }
+  });
 });
