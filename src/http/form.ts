@@ -35,8 +35,14 @@ export function queryValue(query: string, key: string): string | undefined {
 
 /** url.QueryUnescape: '+' is a space, %XX a byte (UTF-8 read with U+FFFD for what is not); undefined for a bad escape. */
 function queryUnescape(s: string): string | undefined {
-  if (!s.includes('%')) return s.includes('+') ? s.replaceAll('+', ' ') : s;
+  const spaced = s.includes('+') ? s.replaceAll('+', ' ') : s;
+  if (!s.includes('%')) return spaced;
   if (badEscape(s) !== undefined) return undefined;
+  try {
+    return decodeURIComponent(spaced); // the common case, native: escapes of UTF-8
+  } catch {
+    // Bytes that are not UTF-8: decoded one by one below.
+  }
   const parts: Buffer[] = [];
   let from = 0;
   for (let i = s.indexOf('%'); i >= 0; i = s.indexOf('%', from)) {
