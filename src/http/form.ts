@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import { InvalidRequest } from '../core/errors.ts';
 import type { EdgeEnv } from './env.ts';
+import { badEscape, goUnescape } from './go-escapes.ts';
 
 /** Throws Go's 400 for the request's query, if ParseForm would fail on it. */
 export function parseForm(c: Context<EdgeEnv>): void {
@@ -25,32 +26,12 @@ export function queryValue(query: string, key: string): string | undefined {
   for (const pair of query.split('&')) {
     if (pair === '' || pair.includes(';')) continue;
     const eq = pair.indexOf('=');
-    const name = queryUnescape(eq < 0 ? pair : pair.slice(0, eq));
+    const name = goUnescape(eq < 0 ? pair : pair.slice(0, eq), true);
     if (name !== key) continue;
-    const value = queryUnescape(eq < 0 ? '' : pair.slice(eq + 1));
+    const value = goUnescape(eq < 0 ? '' : pair.slice(eq + 1), true);
     if (value !== undefined) return value;
   }
   return undefined;
-}
-
-/** url.QueryUnescape: '+' is a space, %XX a byte (UTF-8 read with U+FFFD for what is not); undefined for a bad escape. */
-function queryUnescape(s: string): string | undefined {
-  const spaced = s.includes('+') ? s.replaceAll('+', ' ') : s;
-  if (!s.includes('%')) return spaced;
-  if (badEscape(s) !== undefined) return undefined;
-  try {
-    return decodeURIComponent(spaced); // the common case, native: escapes of UTF-8
-  } catch {
-    // Bytes that are not UTF-8: decoded one by one below.
-  }
-  const parts: Buffer[] = [];
-  let from = 0;
-  for (let i = s.indexOf('%'); i >= 0; i = s.indexOf('%', from)) {
-    parts.push(Buffer.from(s.slice(from, i).replaceAll('+', ' '), 'utf8'), Buffer.of(Number.parseInt(s.slice(i + 1, i + 3), 16)));
-    from = i + 3;
-  }
-  parts.push(Buffer.from(s.slice(from).replaceAll('+', ' '), 'utf8'));
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /**
@@ -68,16 +49,4 @@ export function queryError(query: string): string | undefined {
     if (bad !== undefined && error === undefined) error = `invalid URL escape ${JSON.stringify(bad)}`;
   }
   return error;
-}
-
-/** The first '%' not followed by two hex digits, with at most two characters after it (Go's EscapeError). */
-function badEscape(s: string): string | undefined {
-  for (let i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 3)) {
-    if (!isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2))) return s.slice(i, i + 3);
-  }
-  return undefined;
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }

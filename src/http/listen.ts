@@ -43,7 +43,7 @@ export interface ListenOptions {
   requestTimeoutMs?: number;
   /** Connections per listener (default: spec/config.json's maxConnections). */
   maxConnections?: number;
-  /** A TCP listener at its cap dropped an idle connection for a new one, or refused the new one. */
+  /** A listener at its cap dropped an idle connection for a new one, or refused the new one. */
   onShed?: (what: Shed, listener: string, remote: string | undefined) => void;
 }
 

@@ -7,6 +7,7 @@
  * segments. One pass over the path, linear in it.
  */
 import type { Target } from './env.ts';
+import { goUnescape } from './go-escapes.ts';
 
 const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
 
@@ -21,7 +22,7 @@ export function readTarget(raw: string): ReadTarget {
   const start = scheme < 0 ? (raw.startsWith('/') ? 0 : -1) : raw.indexOf('/', scheme + 3);
   const q = start < 0 ? -1 : raw.indexOf('?', start);
   const path = start < 0 ? '/' : raw.slice(start, q < 0 ? undefined : q);
-  const decoded = path.includes('%') ? unescapePath(path) : path;
+  const decoded = path.includes('%') ? goUnescape(path, false) : path;
   if (decoded === undefined) return { badRequest: true };
   const clean = decoded.startsWith('/') && !decoded.includes('//') && !decoded.includes('/.') ? decoded : cleanPath(decoded);
   if (clean !== decoded) return { redirect: escapePath(clean) + (q < 0 ? '' : raw.slice(q)) };
@@ -30,28 +31,6 @@ export function readTarget(raw: string): ReadTarget {
   const m = VERSIONED.exec(routable);
   const query = q < 0 ? '' : raw.slice(q + 1);
   return { target: m ? { path, routed: m[2]!, version: m[1]!, query } : { path, routed: routable, query } };
-}
-
-/** Go's url.PathUnescape: every '%' must start two hex digits; undefined if one does not. Bytes that are not UTF-8 read as U+FFFD, as Go's JSON writes them. */
-function unescapePath(path: string): string | undefined {
-  const parts: Buffer[] = [];
-  let from = 0;
-  for (let i = path.indexOf('%'); i >= 0; i = path.indexOf('%', from)) {
-    const hi = hex(path.charCodeAt(i + 1));
-    const lo = hex(path.charCodeAt(i + 2));
-    if (hi < 0 || lo < 0) return undefined;
-    parts.push(Buffer.from(path.slice(from, i), 'utf8'), Buffer.of(hi * 16 + lo));
-    from = i + 3;
-  }
-  parts.push(Buffer.from(path.slice(from), 'utf8'));
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
 }
 
 /** gorilla/mux's cleanPath: Go's path.Clean of the rooted path, keeping a trailing slash. */
